@@ -1,0 +1,171 @@
+#include "pipeline/batch.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <set>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <oneapi/tbb/info.h>
+#include <spdlog/spdlog.h>
+
+#include "pipeline/graph.hpp"
+#include "pipeline/inputs.hpp"
+#include "pipeline/progress.hpp"
+#include "pipeline/report.hpp"
+#include "pipeline/versions.hpp"
+
+namespace cluetrace {
+namespace {
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now));
+}
+
+nlohmann::ordered_json notes_json(const std::vector<InputNote>& notes) {
+  auto out = nlohmann::ordered_json::array();
+  for (const auto& n : notes) out.push_back({{"path", n.path}, {"reason", n.reason}});
+  return out;
+}
+
+nlohmann::ordered_json stages_json(const Config& config) {
+  auto out = nlohmann::ordered_json::array();
+  for (const auto& s : config.stages) {
+    nlohmann::ordered_json j{{"kind", to_string(s.kind)}, {"enabled", s.enabled}, {"impl", s.impl}};
+    if (s.stage) {
+      j["id"] = s.stage->id();
+      j["placeholder"] = s.stage->is_placeholder();
+      j["resources"] = s.stage->resources();
+    }
+    out.push_back(j);
+  }
+  return out;
+}
+
+}  // namespace
+
+int effective_threads(const Config& config, const BatchOptions& options) {
+  const int threads = options.threads.value_or(config.run.threads);
+  return threads > 0 ? threads : std::max(1, oneapi::tbb::info::default_concurrency());
+}
+
+int effective_max_in_flight(const Config& config, const BatchOptions& options) {
+  const int bound = options.max_in_flight.value_or(config.run.max_in_flight);
+  return bound > 0 ? bound : 2 * effective_threads(config, options);
+}
+
+void prepare_stages(Config& config) {
+  for (auto& s : config.stages) {
+    if (!s.stage) continue;
+    try {
+      s.stage->prepare();
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format("stage {} ({}) cannot start: {}", to_string(s.kind), s.stage->id(), e.what()));
+    }
+  }
+}
+
+BatchSummary run_batch(Config& config, const BatchOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string started_utc = utc_now();
+  BatchSummary summary;
+
+  const InputSet inputs = collect_inputs(options.inputs);
+  for (const auto& p : inputs.problems) spdlog::warn("input: {}: {}", p.path, p.reason);
+  summary.images = inputs.images.size();
+  summary.skipped = inputs.skipped.size();
+  summary.input_problems = inputs.problems.size();
+
+  std::set<std::string> wanted;
+  std::vector<std::string> order;
+  for (const auto& item : inputs.images) {
+    wanted.insert(item.display_path);
+    order.push_back(item.display_path);
+  }
+  ReportStore store(options.out_dir, config.sha256, options.mode, wanted);
+  summary.reports_path = store.path();
+  summary.run_json_path = options.out_dir / "run.json";
+
+  std::vector<InputItem> todo;
+  auto failures = nlohmann::ordered_json::array();
+  for (const auto& item : inputs.images) {
+    const auto status = store.kept_status(item.display_path);
+    if (status.empty()) {
+      todo.push_back(item);
+      continue;
+    }
+    ++summary.resumed;
+    if (status == "ok") ++summary.ok;
+    if (status == "partial") ++summary.partial;
+    if (status == "failed") {
+      ++summary.failed;
+      failures.push_back({{"path", item.display_path}, {"status", status}, {"note", "kept from the earlier run"}});
+    }
+  }
+
+  prepare_stages(config);
+  // OpenCV's own decode limit backs up our header check for formats whose header we do not parse.
+  ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(config.decode.max_pixels).c_str(), 1);
+
+  ReportContext context{config.sha256, CLUETRACE_VERSION, {}};
+  for (const auto& s : config.stages) {
+    if (s.stage) context.stage_ids.emplace_back(s.stage->id());
+  }
+  const int threads = effective_threads(config, options);
+  const int max_in_flight = effective_max_in_flight(config, options);
+
+  nlohmann::ordered_json run;
+  run["tool"] = {{"name", "cluetrace"}, {"version", CLUETRACE_VERSION}};
+  run["libraries"] = library_versions();
+  run["command_line"] = options.command_line;
+  run["config"] = {{"source", config.source}, {"sha256", config.sha256}, {"effective", config.effective}};
+  run["stages"] = stages_json(config);
+  run["threads"] = threads;
+  run["max_in_flight"] = max_in_flight;
+  run["started_utc"] = started_utc;
+  run["status"] = "running";
+  write_file_atomically(summary.run_json_path, run.dump(2) + "\n");
+
+  Progress progress(inputs.images.size(), options.progress);
+  for (std::size_t i = 0; i < summary.resumed; ++i) progress.image_done(false);
+  const ImageSink sink = [&](ImageRecord& image) {
+    const auto status = status_of(image);
+    // total: from the decode node picking the image up to its report being written (queueing included).
+    image.timings_ms["total"] =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - image.started).count();
+    const auto report = make_report(image, context);
+    store.append(report);
+    switch (status) {
+      case ImageStatus::ok: ++summary.ok; break;
+      case ImageStatus::partial: ++summary.partial; break;
+      case ImageStatus::failed: ++summary.failed; break;
+    }
+    if (status != ImageStatus::ok) {
+      failures.push_back({{"path", image.input.display_path}, {"status", to_string(status)}, {"errors", report["errors"]}});
+    }
+    progress.image_done(status == ImageStatus::failed);
+  };
+  GraphOptions graph_options{threads, max_in_flight, options.stop_requested};
+  const std::size_t emitted = run_graph(todo, config, graph_options, sink);
+  progress.finish();
+  summary.interrupted = emitted < todo.size();
+  store.finish(order);
+
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  run["finished_utc"] = utc_now();
+  run["status"] = summary.interrupted ? "interrupted" : "complete";
+  run["seconds"] = summary.seconds;
+  run["counts"] = {{"images", summary.images},   {"reported", summary.ok + summary.partial + summary.failed},
+                   {"ok", summary.ok},           {"partial", summary.partial},
+                   {"failed", summary.failed},   {"kept_from_earlier_run", summary.resumed},
+                   {"skipped", summary.skipped}, {"input_problems", summary.input_problems}};
+  run["failures"] = failures;
+  run["skipped"] = notes_json(inputs.skipped);
+  run["input_problems"] = notes_json(inputs.problems);
+  write_file_atomically(summary.run_json_path, run.dump(2) + "\n");
+  return summary;
+}
+
+}  // namespace cluetrace

@@ -1,0 +1,49 @@
+// The facade: the CLI and the tests run a batch through this one entry point.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipeline/config.hpp"
+#include "pipeline/report_store.hpp"
+
+namespace cluetrace {
+
+struct BatchOptions {
+  std::vector<std::string> inputs;  // files, folders, @list.txt
+  std::filesystem::path out_dir;
+  OpenMode mode = OpenMode::fresh;
+  std::optional<int> threads;        // overrides run.threads
+  std::optional<int> max_in_flight;  // overrides run.max_in_flight
+  bool progress = false;             // draw a progress line on stderr
+  const std::atomic<bool>* stop_requested = nullptr;
+  std::vector<std::string> command_line;  // recorded in run.json
+};
+
+struct BatchSummary {
+  std::size_t images = 0;  // inputs that are images (each has a report when the run completes)
+  std::size_t ok = 0, partial = 0, failed = 0;
+  std::size_t resumed = 0;  // reports kept from an earlier run
+  std::size_t skipped = 0;  // non-image files and repeats seen while walking
+  std::size_t input_problems = 0;
+  bool interrupted = false;
+  double seconds = 0;
+  std::filesystem::path reports_path, run_json_path;
+};
+
+// Throws InputError (an INPUT does not exist), OutputError (the output folder cannot be used) or
+// std::runtime_error (a stage cannot start: missing model or language data). Per-image problems never throw.
+BatchSummary run_batch(Config& config, const BatchOptions& options);
+
+// Resolved thread count and in-flight bound for a config plus overrides.
+int effective_threads(const Config& config, const BatchOptions& options);
+int effective_max_in_flight(const Config& config, const BatchOptions& options);
+
+// Starts every enabled stage (loads models and language data); throws naming the stage on failure.
+void prepare_stages(Config& config);
+
+}  // namespace cluetrace

@@ -1,0 +1,103 @@
+#include "pipeline/config.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "pipeline/digest.hpp"
+
+namespace cluetrace {
+namespace {
+
+constexpr int kConfigVersion = 1;
+
+Config build_config(const YAML::Node& root, const std::string& source) {
+  ConfigProblems problems;
+  OptionReader top(root, "", source, problems);
+  Config config;
+  config.source = source;
+
+  const auto version = top.get_int("version", kConfigVersion, 1, 1000);
+  if (version != kConfigVersion) {
+    top.problem("version", fmt::format("this cluetrace reads config version {}, the file says {}", kConfigVersion, version));
+  }
+
+  auto run = top.child("run");
+  config.run.threads = static_cast<int>(run.get_int("threads", 0, 0, 1024));
+  config.run.max_in_flight = static_cast<int>(run.get_int("max_in_flight", 0, 0, 1'000'000));
+  run.finish();
+
+  auto decode = top.child("decode");
+  config.decode.max_pixels = decode.get_int("max_pixels", config.decode.max_pixels, 1, 1LL << 40);
+  config.decode.max_file_bytes = decode.get_int("max_file_bytes", config.decode.max_file_bytes, 1, 1LL << 40);
+  decode.finish();
+
+  const auto catalog = stage_catalog();
+  auto stages = top.child("stages");
+  nlohmann::ordered_json stages_effective = nlohmann::ordered_json::object();
+  for (const StageKind kind : kAllStageKinds) {
+    const std::string kind_name(to_string(kind));
+    std::vector<std::string> impl_names;
+    for (const auto& impl : catalog) {
+      if (impl.kind == kind) impl_names.push_back(impl.name);
+    }
+    auto block = stages.child(kind_name);
+    ConfiguredStage configured;
+    configured.kind = kind;
+    configured.enabled = block.get_bool("enabled", true);
+    configured.impl = block.get_string("impl", impl_names.empty() ? "" : impl_names.front(), impl_names);
+    for (const auto& impl : catalog) {
+      if (impl.kind != kind || impl.name != configured.impl) continue;
+      // Options are validated even for a disabled stage, so a typo never hides.
+      auto stage = impl.make(block);
+      if (configured.enabled) configured.stage = std::move(stage);
+    }
+    block.finish();
+    stages_effective[kind_name] =
+        configured.enabled ? block.effective() : nlohmann::ordered_json{{"enabled", false}};
+    config.stages.push_back(std::move(configured));
+  }
+  stages.finish();
+  top.finish();
+  if (!problems.empty()) throw ConfigError(std::move(problems));
+
+  // `run` (threads, in-flight bound) does not change results, so it stays out of the hash:
+  // a run resumed with another thread count still matches its earlier reports.
+  config.effective = {{"version", kConfigVersion}, {"decode", decode.effective()}, {"stages", stages_effective}};
+  config.sha256 = sha256_hex(config.effective.dump());
+  return config;
+}
+
+Config parse_and_build(std::string_view yaml, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    ConfigProblems problems;
+    problems.add({source, e.mark.line + 1, "", "not valid YAML: " + e.msg});
+    throw ConfigError(std::move(problems));
+  }
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);  // an empty file means all defaults
+  return build_config(root, source);
+}
+
+}  // namespace
+
+Config load_config_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    ConfigProblems problems;
+    problems.add({file.string(), 0, "", "cannot open the config file"});
+    throw ConfigError(std::move(problems));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_and_build(text.str(), file.string());
+}
+
+Config load_config_text(std::string_view yaml, const std::string& source_name) {
+  return parse_and_build(yaml, source_name);
+}
+
+}  // namespace cluetrace

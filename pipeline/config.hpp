@@ -1,0 +1,62 @@
+// The run configuration: read once from YAML, validated, with every stage built from its options block.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline/options.hpp"
+#include "pipeline/stage.hpp"
+
+namespace cluetrace {
+
+struct RunSettings {
+  int threads = 0;        // 0: all cores
+  int max_in_flight = 0;  // images decoded and not yet written; 0: 2 x threads
+};
+
+struct DecodeOptions {
+  std::int64_t max_pixels = 100'000'000;         // refuse larger images before allocating them
+  std::int64_t max_file_bytes = 1LL << 30;       // refuse to load larger files (they are still hashed)
+};
+
+struct ConfiguredStage {
+  StageKind kind;
+  bool enabled = true;
+  std::string impl;              // implementation name within the kind
+  std::unique_ptr<Stage> stage;  // null when disabled
+};
+
+struct Config {
+  std::string source;  // the file it came from, or "<built-in default>"
+  RunSettings run;
+  DecodeOptions decode;
+  std::vector<ConfiguredStage> stages;  // one per StageKind, in kAllStageKinds order
+  nlohmann::ordered_json effective;     // every setting that shapes results, defaults filled in
+  std::string sha256;                   // of effective.dump(): goes into every report
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(ConfigProblems problems)
+      : std::runtime_error(problems.to_string()), problems_(std::move(problems)) {}
+  const ConfigProblems& problems() const { return problems_; }
+
+ private:
+  ConfigProblems problems_;
+};
+
+// Both throw ConfigError listing every problem found (not just the first).
+Config load_config_file(const std::filesystem::path& file);
+Config load_config_text(std::string_view yaml, const std::string& source_name);
+
+// config/default.yaml as compiled into this binary.
+std::string_view default_config_yaml();
+
+}  // namespace cluetrace

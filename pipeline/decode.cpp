@@ -1,0 +1,179 @@
+#include "pipeline/decode.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
+
+#include "pipeline/digest.hpp"
+#include "pipeline/image_format.hpp"
+
+namespace cluetrace {
+namespace {
+
+class ReadOnlyFile {
+ public:
+  explicit ReadOnlyFile(const std::filesystem::path& path) {
+    // O_NOATIME keeps even the access time of evidence unchanged where the kernel lets us.
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
+    if (fd_ < 0 && errno == EPERM) fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    error_ = fd_ < 0 ? errno : 0;
+  }
+  ~ReadOnlyFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  ReadOnlyFile(const ReadOnlyFile&) = delete;
+  ReadOnlyFile& operator=(const ReadOnlyFile&) = delete;
+  int fd() const { return fd_; }
+  int error() const { return error_; }
+
+ private:
+  int fd_ = -1;
+  int error_ = 0;
+};
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+void fail(ImageRecord& image, std::string_view stage, std::string message) {
+  image.errors.push_back({std::string(stage), std::move(message)});
+}
+
+// Reads the whole file (keeping at most `keep_limit` bytes in memory) and hashes all of it.
+// Returns false after recording an error when the file cannot be read to the end.
+bool read_and_hash(ImageRecord& image, std::vector<unsigned char>& bytes, std::uint64_t keep_limit) {
+  const ReadOnlyFile file(image.input.path);
+  MultiDigest digest;
+  if (file.fd() < 0) {
+    image.digests = digest.finish();
+    fail(image, kReadStage, "cannot open: " + errno_text(file.error()));
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(file.fd(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    image.digests = digest.finish();
+    fail(image, kReadStage, "not a regular file");
+    return false;
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  const bool keep = size <= keep_limit;
+  if (keep) bytes.reserve(size);
+  std::vector<unsigned char> chunk(1 << 20);
+  std::uint64_t total = 0;
+  for (;;) {
+    const auto n = ::read(file.fd(), chunk.data(), chunk.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      image.digests = digest.finish();
+      image.file_bytes = total;
+      fail(image, kReadStage, fmt::format("read error after {} bytes: {}", total, errno_text(err)));
+      return false;
+    }
+    if (n == 0) break;
+    const std::span<const unsigned char> got(chunk.data(), static_cast<std::size_t>(n));
+    digest.update(got);
+    if (keep) bytes.insert(bytes.end(), got.begin(), got.end());
+    total += static_cast<std::uint64_t>(n);
+  }
+  image.digests = digest.finish();
+  image.digests_complete = true;
+  image.file_bytes = total;
+  return true;
+}
+
+}  // namespace
+
+void read_and_decode(ImageRecord& image, const DecodeOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  std::vector<unsigned char> bytes;
+  const auto keep_limit = static_cast<std::uint64_t>(options.max_file_bytes);
+  const bool read_ok = read_and_hash(image, bytes, keep_limit);
+  image.timings_ms["read"] = ms_since(start);
+  if (!read_ok) return;
+
+  start = std::chrono::steady_clock::now();
+  struct Timer {
+    ImageRecord& image;
+    std::chrono::steady_clock::time_point start;
+    ~Timer() { image.timings_ms["decode"] = ms_since(start); }
+  } timer{image, start};
+
+  if (image.file_bytes == 0) {
+    image.format = "unknown";
+    fail(image, kDecodeStage, "empty file (0 bytes): nothing to decode");
+    return;
+  }
+  if (image.file_bytes > keep_limit) {
+    fail(image, kDecodeStage,
+         fmt::format("file is {} bytes, above decode.max_file_bytes ({}); hashed but not decoded", image.file_bytes,
+                     options.max_file_bytes));
+    return;
+  }
+  const auto format = sniff_format(std::span(bytes.data(), std::min(bytes.size(), kSniffBytes)));
+  image.format = std::string(to_string(format));
+  const std::string file_name = image.input.path.filename().string();
+  if (format == ImageFormat::unknown) {
+    fail(image, kDecodeStage,
+         has_image_extension(file_name)
+             ? fmt::format("not an image: the name says '{}' but the content matches no image format", file_name)
+             : "not an image: the content matches no image format");
+    return;
+  }
+  if (format == ImageFormat::heif || format == ImageFormat::avif) {
+    fail(image, kDecodeStage, fmt::format("{} images are recognised but this build cannot decode them", image.format));
+    return;
+  }
+  if (const auto damage = find_structural_damage(format, bytes)) {
+    fail(image, kDecodeStage, *damage);
+    return;
+  }
+  const auto size = read_pixel_size(format, bytes);
+  if (size) {
+    const auto pixels = std::uint64_t{size->width} * size->height;
+    if (size->width == 0 || size->height == 0) {
+      fail(image, kDecodeStage, fmt::format("the header declares an empty image ({}x{})", size->width, size->height));
+      return;
+    }
+    if (pixels > static_cast<std::uint64_t>(options.max_pixels)) {
+      fail(image, kDecodeStage,
+           fmt::format("the header declares {}x{} = {:.1f} megapixels, above decode.max_pixels ({:.1f} megapixels); "
+                       "refused before decoding",
+                       size->width, size->height, static_cast<double>(pixels) / 1e6,
+                       static_cast<double>(options.max_pixels) / 1e6));
+      return;
+    }
+  }
+  cv::Mat decoded;
+  try {
+    // OpenCV applies the EXIF orientation: pixels (and so boxes) are as a viewer shows the image.
+    decoded = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    fail(image, kDecodeStage, fmt::format("{} decoder failed: {}", image.format, e.err));
+    return;
+  }
+  if (decoded.empty()) {
+    fail(image, kDecodeStage, fmt::format("{} decoder could not decode the file (corrupt or unsupported variant)", image.format));
+    return;
+  }
+  if (static_cast<std::int64_t>(decoded.total()) > options.max_pixels) {
+    fail(image, kDecodeStage, fmt::format("decoded to {}x{}, above decode.max_pixels", decoded.cols, decoded.rows));
+    return;
+  }
+  image.width = decoded.cols;
+  image.height = decoded.rows;
+  image.pixels = std::move(decoded);
+  image.decoded = true;
+}
+
+}  // namespace cluetrace

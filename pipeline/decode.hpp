@@ -1,0 +1,16 @@
+// Reads one input read-only, hashes every byte, and decodes it within explicit limits.
+#pragma once
+
+#include "pipeline/config.hpp"
+#include "pipeline/types.hpp"
+
+namespace cluetrace {
+
+inline constexpr std::string_view kReadStage = "read";
+inline constexpr std::string_view kDecodeStage = "decode";
+
+// Fills digests, size, format and pixels of `image`. Never throws for a bad file: problems become
+// errors on the image ({stage: "read" | "decode", message}) and `decoded` stays false.
+void read_and_decode(ImageRecord& image, const DecodeOptions& options);
+
+}  // namespace cluetrace

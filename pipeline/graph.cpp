@@ -1,0 +1,203 @@
+// The whole topology, top to bottom:
+//
+//   source ─▶ limiter ─▶ decode ─┬─▶ text_detect ─▶ ocr ─┐
+//                                ├─▶ logo ───────────────┤
+//                                ├─▶ barcode ────────────┼─▶ join ─▶ clues ─▶ language ─▶ region ─▶ rank ─▶ sequencer ─▶ writer
+//                                └─▶ metadata ───────────┘                                                                  │
+//       ▲                                                                                                                   │
+//       └──────────────────────────────── limiter.decrement (one image left the graph) ◀────────────────────────────────────┘
+//
+// Every node passes a shared_ptr<ImageRecord>; stages on parallel branches write only their own slot.
+#include "pipeline/graph.hpp"
+
+#include <chrono>
+#include <map>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include "pipeline/decode.hpp"
+
+namespace cluetrace {
+namespace {
+
+namespace flow = oneapi::tbb::flow;
+using Job = std::shared_ptr<ImageRecord>;
+
+// Records the picture of the graph while the edges are made, so --dump-graph cannot drift from the code.
+class Picture {
+ public:
+  void node(const std::string& name, const std::string& label) { nodes_.emplace_back(name, label); }
+  void edge(const std::string& from, const std::string& to) { edges_.emplace_back(from, to); }
+  std::string dot() const {
+    std::string out = "digraph cluetrace {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n";
+    for (const auto& [name, label] : nodes_) out += fmt::format("  \"{}\" [label=\"{}\"];\n", name, label);
+    for (const auto& [from, to] : edges_) out += fmt::format("  \"{}\" -> \"{}\";\n", from, to);
+    return out + "}\n";
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> nodes_;
+  std::vector<std::pair<std::string, std::string>> edges_;
+};
+
+std::string stage_label(const ConfiguredStage& s) {
+  std::string label(to_string(s.kind));
+  if (!s.enabled) return label + "\\n(disabled)";
+  label += "\\n" + std::string(s.stage ? s.stage->id() : s.impl);
+  if (s.stage && s.stage->is_placeholder()) label += "\\n(placeholder)";
+  return label;
+}
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Runs one stage on one image; a failure becomes a value on the image, never an exception.
+void run_stage(Stage& stage, ImageRecord& image, StageResult& out) {
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    stage.process(image, out);
+  } catch (const std::exception& e) {
+    out.errors.push_back({std::string(stage.id()), e.what()});
+  } catch (...) {
+    out.errors.push_back({std::string(stage.id()), "failed with an exception not derived from std::exception"});
+  }
+  out.elapsed_ms = ms_since(start);
+}
+
+// The graph for one batch. Built the same way for running and for drawing.
+class BatchGraph {
+ public:
+  BatchGraph(const Config& config, int max_in_flight, std::function<bool(Job&)> next_job, const ImageSink* sink)
+      : source_(graph_, [next = std::move(next_job)](oneapi::tbb::flow_control& fc) -> Job {
+          Job job;
+          if (!next(job)) fc.stop();
+          return job;
+        }),
+        limiter_(graph_, static_cast<std::size_t>(max_in_flight)),
+        decode_(graph_, flow::unlimited,
+                [&config](Job job) {
+                  job->started = std::chrono::steady_clock::now();
+                  job->stage_results.resize(kAllStageKinds.size());
+                  read_and_decode(*job, config.decode);
+                  return job;
+                }),
+        join_(graph_, [](const Job& j) { return tag(j); }, [](const Job& j) { return tag(j); },
+              [](const Job& j) { return tag(j); }, [](const Job& j) { return tag(j); }),
+        merge_(graph_, flow::unlimited, [](const JoinTuple& t) { return std::get<0>(t); }),
+        sequencer_(graph_, [](const Job& j) { return j->seq; }),
+        writer_(graph_, flow::serial, [sink](Job job) {
+          if (sink) (*sink)(*job);
+          return flow::continue_msg();
+        }) {
+    for (auto& configured : config.stages) {
+      const auto slot = static_cast<std::size_t>(configured.kind);
+      Stage* stage = configured.stage.get();
+      stages_.emplace(configured.kind, std::make_unique<StageNode>(graph_, flow::unlimited, [stage, slot](Job job) {
+                        if (stage && job->decoded) run_stage(*stage, *job, job->stage_results[slot]);
+                        return job;
+                      }));
+      picture_.node(std::string(to_string(configured.kind)), stage_label(configured));
+    }
+    picture_.node("source", "source\\n(input list)");
+    picture_.node("limiter", fmt::format("limiter\\n(max {} in flight)", max_in_flight));
+    picture_.node("decode", "decode\\n(read, hash, decode)");
+    picture_.node("join", "join\\n(by image)");
+    picture_.node("sequencer", "sequencer\\n(input order)");
+    picture_.node("writer", "writer\\n(serial)");
+
+    connect(source_, limiter_, "source", "limiter");
+    connect(limiter_, decode_, "limiter", "decode");
+    connect(decode_, stage(StageKind::text_detect), "decode", "text_detect");
+    connect(stage(StageKind::text_detect), stage(StageKind::ocr), "text_detect", "ocr");
+    connect(decode_, stage(StageKind::logo), "decode", "logo");
+    connect(decode_, stage(StageKind::barcode), "decode", "barcode");
+    connect(decode_, stage(StageKind::metadata), "decode", "metadata");
+    flow::make_edge(stage(StageKind::ocr), flow::input_port<0>(join_));
+    flow::make_edge(stage(StageKind::logo), flow::input_port<1>(join_));
+    flow::make_edge(stage(StageKind::barcode), flow::input_port<2>(join_));
+    flow::make_edge(stage(StageKind::metadata), flow::input_port<3>(join_));
+    for (const char* from : {"ocr", "logo", "barcode", "metadata"}) picture_.edge(from, "join");
+    connect(join_, merge_, "join", "");  // the merge node only unpacks the tuple: drawn as part of join
+    connect(merge_, stage(StageKind::clues), "", "clues");
+    picture_.edge("join", "clues");
+    connect(stage(StageKind::clues), stage(StageKind::language), "clues", "language");
+    connect(stage(StageKind::language), stage(StageKind::region), "language", "region");
+    connect(stage(StageKind::region), stage(StageKind::rank), "region", "rank");
+    connect(stage(StageKind::rank), sequencer_, "rank", "sequencer");
+    connect(sequencer_, writer_, "sequencer", "writer");
+    flow::make_edge(writer_, limiter_.decrementer());
+    picture_.edge("writer", "limiter");
+  }
+
+  // Nodes are members destroyed before graph_; let tasks they spawned (buffer nodes forward on make_edge) finish first.
+  ~BatchGraph() { graph_.wait_for_all(); }
+  BatchGraph(const BatchGraph&) = delete;
+  BatchGraph& operator=(const BatchGraph&) = delete;
+
+  void run() {
+    source_.activate();
+    graph_.wait_for_all();
+  }
+
+  std::string dot() const { return picture_.dot(); }
+
+ private:
+  using StageNode = flow::function_node<Job, Job>;
+  using JoinTuple = std::tuple<Job, Job, Job, Job>;
+
+  static flow::tag_value tag(const Job& j) { return static_cast<flow::tag_value>(j->seq); }
+
+  StageNode& stage(StageKind kind) { return *stages_.at(kind); }
+
+  template <typename From, typename To>
+  void connect(From& from, To& to, const std::string& from_name, const std::string& to_name) {
+    flow::make_edge(from, to);
+    if (!from_name.empty() && !to_name.empty()) picture_.edge(from_name, to_name);
+  }
+
+  flow::graph graph_;
+  flow::input_node<Job> source_;
+  flow::limiter_node<Job> limiter_;
+  flow::function_node<Job, Job> decode_;
+  std::map<StageKind, std::unique_ptr<StageNode>> stages_;
+  flow::join_node<JoinTuple, flow::tag_matching> join_;
+  flow::function_node<JoinTuple, Job> merge_;
+  flow::sequencer_node<Job> sequencer_;
+  flow::function_node<Job, flow::continue_msg> writer_;
+  Picture picture_;
+};
+
+}  // namespace
+
+std::size_t run_graph(const std::vector<InputItem>& inputs, const Config& config, const GraphOptions& options,
+                      const ImageSink& sink) {
+  std::size_t emitted = 0;
+  auto next_job = [&](Job& job) {
+    if (emitted >= inputs.size()) return false;
+    if (options.stop_requested && options.stop_requested->load()) return false;
+    job = std::make_shared<ImageRecord>();
+    job->seq = emitted;
+    job->input = inputs[emitted];
+    ++emitted;
+    return true;
+  };
+  oneapi::tbb::task_arena arena(std::max(1, options.threads));
+  arena.execute([&] {
+    // Built inside the arena so its tasks run on the arena's threads.
+    BatchGraph graph(config, std::max(1, options.max_in_flight), next_job, &sink);
+    graph.run();
+  });
+  return emitted;
+}
+
+std::string graph_dot(const Config& config) {
+  BatchGraph graph(config, std::max(1, config.run.max_in_flight), [](Job&) { return false; },
+                   nullptr);
+  return graph.dot();
+}
+
+}  // namespace cluetrace

@@ -1,0 +1,33 @@
+// The oneTBB flow graph that carries every image through the stages. The topology is in graph.cpp.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pipeline/config.hpp"
+#include "pipeline/types.hpp"
+
+namespace cluetrace {
+
+struct GraphOptions {
+  int threads = 1;
+  int max_in_flight = 2;
+  const std::atomic<bool>* stop_requested = nullptr;  // when set, no new image enters the graph
+};
+
+// Called once per image, in input order, on one thread at a time.
+using ImageSink = std::function<void(ImageRecord& image)>;
+
+// Runs `inputs` through the stages of `config` (prepared), calling `sink` for each finished image.
+// Returns how many images were emitted into the graph (fewer than inputs.size() after a stop).
+// An exception from `sink` (e.g. the disk is full) cancels the graph and is rethrown here.
+std::size_t run_graph(const std::vector<InputItem>& inputs, const Config& config, const GraphOptions& options,
+                      const ImageSink& sink);
+
+// The same topology as Graphviz dot text, with each node's stage implementation.
+std::string graph_dot(const Config& config);
+
+}  // namespace cluetrace

@@ -1,0 +1,166 @@
+#include "pipeline/inputs.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <set>
+#include <system_error>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "pipeline/image_format.hpp"
+
+namespace fs = std::filesystem;
+
+namespace cluetrace {
+namespace {
+
+using FileId = std::pair<dev_t, ino_t>;
+
+class Walker {
+ public:
+  InputSet result;
+
+  void add_argument(const std::string& arg) {
+    if (arg.size() > 1 && arg.front() == '@') {
+      add_list_file(arg.substr(1));
+      return;
+    }
+    struct stat st {};
+    if (::stat(arg.c_str(), &st) != 0) {
+      const int err = errno;
+      if (err == ENOENT || err == ENOTDIR) {
+        throw InputError(fmt::format("input '{}' does not exist", arg));
+      }
+      // Exists but cannot be examined (permission, loop): it was asked for, so it gets a report.
+      result.images.push_back({fs::path(arg), arg});
+      return;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      walk_directory(fs::path(arg), arg, st);
+    } else {
+      add_file(fs::path(arg), arg, st, /*explicit_arg=*/true);
+    }
+  }
+
+ private:
+  std::set<FileId> seen_files_;
+  std::set<FileId> seen_dirs_;
+  std::vector<FileId> dir_stack_;  // ancestors of the folder being walked, to tell a loop from a second path
+
+  void add_list_file(const std::string& list_path) {
+    std::ifstream in(list_path);
+    if (!in) throw InputError(fmt::format("cannot read the input list '{}'", list_path));
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      const auto first = line.find_first_not_of(" \t");
+      if (first == std::string::npos || line[first] == '#') continue;
+      add_argument(line);
+    }
+  }
+
+  void add_file(const fs::path& path, const std::string& display, const struct stat& st, bool explicit_arg) {
+    if (!S_ISREG(st.st_mode)) {
+      // FIFOs, sockets and devices are never opened: reading a FIFO could block the run forever.
+      if (explicit_arg) {
+        result.images.push_back({path, display});
+      } else {
+        result.skipped.push_back({display, "not a regular file"});
+      }
+      return;
+    }
+    const FileId id{st.st_dev, st.st_ino};
+    if (!seen_files_.insert(id).second) {
+      result.skipped.push_back({display, "the same file was already listed under another path"});
+      return;
+    }
+    if (explicit_arg || st.st_size == 0 || has_image_extension(path.filename().string())) {
+      result.images.push_back({path, display});
+      return;
+    }
+    // Decide by content.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      result.images.push_back({path, display});  // unreadable: might be an image, so it gets a failed report
+      return;
+    }
+    std::array<unsigned char, kSniffBytes> head{};
+    const auto n = ::read(fd, head.data(), head.size());
+    ::close(fd);
+    if (n < 0) {
+      result.images.push_back({path, display});
+      return;
+    }
+    const auto format = sniff_format(std::span(head.data(), static_cast<std::size_t>(n)));
+    if (format != ImageFormat::unknown) {
+      result.images.push_back({path, display});
+    } else {
+      result.skipped.push_back({display, "not an image (content matches no image format)"});
+    }
+  }
+
+  void walk_directory(const fs::path& dir, const std::string& display, const struct stat& st) {
+    const FileId id{st.st_dev, st.st_ino};
+    if (std::find(dir_stack_.begin(), dir_stack_.end(), id) != dir_stack_.end()) {
+      result.problems.push_back({display, "symbolic link loop: this folder contains itself; not followed"});
+      return;
+    }
+    if (!seen_dirs_.insert(id).second) {
+      result.skipped.push_back({display, "folder already walked under another path"});
+      return;
+    }
+    std::error_code ec;
+    fs::directory_iterator it(dir, fs::directory_options::none, ec);
+    if (ec) {
+      result.problems.push_back({display, "cannot list folder: " + ec.message()});
+      return;
+    }
+    std::vector<fs::path> entries;
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+      if (ec) {
+        result.problems.push_back({display, "error while listing folder: " + ec.message()});
+        break;
+      }
+      entries.push_back(it->path());
+    }
+    std::sort(entries.begin(), entries.end());  // reports come out in a stable order
+    dir_stack_.push_back(id);
+    for (const auto& entry : entries) {
+      const std::string entry_display = (fs::path(display) / entry.filename()).string();
+      struct stat est {};
+      if (::stat(entry.c_str(), &est) != 0) {
+        const int err = errno;
+        struct stat lst {};
+        if (::lstat(entry.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+          result.problems.push_back({entry_display, err == ELOOP ? "symbolic link loop; not followed"
+                                                                 : "dangling symbolic link: " + std::generic_category().message(err)});
+        } else {
+          result.problems.push_back({entry_display, "cannot examine: " + std::generic_category().message(err)});
+        }
+        continue;
+      }
+      if (S_ISDIR(est.st_mode)) {
+        walk_directory(entry, entry_display, est);
+      } else {
+        add_file(entry, entry_display, est, /*explicit_arg=*/false);
+      }
+    }
+    dir_stack_.pop_back();
+  }
+};
+
+}  // namespace
+
+InputSet collect_inputs(const std::vector<std::string>& args) {
+  Walker walker;
+  for (const auto& arg : args) walker.add_argument(arg);
+  return std::move(walker.result);
+}
+
+}  // namespace cluetrace

@@ -1,0 +1,174 @@
+// cluetrace command line: parses arguments and calls the library; no logic of its own.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "pipeline/batch.hpp"
+#include "pipeline/config.hpp"
+#include "pipeline/graph.hpp"
+#include "pipeline/inputs.hpp"
+#include "pipeline/versions.hpp"
+
+namespace {
+
+// The one piece of process-wide state: a signal handler can only reach a global.
+std::atomic<bool> g_stop_requested{false};
+
+extern "C" void on_stop_signal(int) { g_stop_requested.store(true); }
+
+// libgomp reads OMP_THREAD_LIMIT when it is loaded, before main(): set it and start again, so that
+// each Tesseract instance stays on its own thread instead of oversubscribing the cores.
+void ensure_single_threaded_openmp(char** argv) {
+  if (std::getenv("OMP_THREAD_LIMIT") != nullptr) return;
+  ::setenv("OMP_THREAD_LIMIT", "1", 1);
+  ::execv("/proc/self/exe", argv);
+  // exec failed (no /proc): go on; Tesseract then may use more threads than asked.
+}
+
+cluetrace::Config load_config_or_default(const std::string& path) {
+  if (path.empty()) return cluetrace::load_config_text(cluetrace::default_config_yaml(), "<built-in default>");
+  return cluetrace::load_config_file(path);
+}
+
+int command_version() {
+  const auto versions = cluetrace::library_versions();
+  for (const auto& [name, version] : versions.items()) fmt::print("{:<14} {}\n", name, version.get<std::string>());
+  try {
+    auto config = load_config_or_default("");
+    cluetrace::prepare_stages(config);
+    for (const auto& s : config.stages) {
+      if (!s.stage) continue;
+      const auto resources = s.stage->resources();
+      if (!resources.empty()) fmt::print("{:<14} {}\n", s.stage->id(), resources.dump());
+    }
+  } catch (const std::exception& e) {
+    fmt::print("{:<14} {}\n", "models", std::string("not available: ") + e.what());
+  }
+  fmt::print("{:<14} {}\n", "models", "none needed by the default stages yet");
+  return 0;
+}
+
+int command_config_check(const std::string& file) {
+  try {
+    auto config = cluetrace::load_config_file(file);
+    cluetrace::prepare_stages(config);
+    fmt::print("{}: OK (config sha256 {})\n", file, config.sha256);
+    return 0;
+  } catch (const cluetrace::ConfigError& e) {
+    std::cerr << e.problems().to_string();
+    fmt::print(stderr, "{}: {} problem(s)\n", file, e.problems().all().size());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}: {}\n", file, e.what());
+  }
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ensure_single_threaded_openmp(argv);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("cluetrace"));
+  spdlog::set_pattern("cluetrace: %^%l%$: %v");
+
+  CLI::App app{"cluetrace: finds leads in the background of images, offline, in batch"};
+  app.require_subcommand(1);
+
+  auto* run = app.add_subcommand("run", "run the pipeline over images and write one report per image");
+  std::string config_path, out_dir, dump_graph, progress_mode = "auto";
+  std::vector<std::string> inputs;
+  bool resume = false, overwrite = false;
+  int threads = -1, max_in_flight = -1;
+  run->add_option("--config", config_path, "YAML config (default: the built-in config/default.yaml)")
+      ->check(CLI::ExistingFile);
+  run->add_option("--out", out_dir, "output folder for reports.jsonl and run.json");
+  run->add_flag("--resume", resume, "continue a run in --out: keep its complete reports made with the same config");
+  run->add_flag("--overwrite", overwrite, "replace the reports already in --out");
+  run->add_option("--threads", threads, "worker threads (default: run.threads, 0 = all cores)")->check(CLI::Range(0, 1024));
+  run->add_option("--max-in-flight", max_in_flight, "images in memory at once (default: run.max_in_flight)")
+      ->check(CLI::Range(0, 1000000));
+  run->add_option("--dump-graph", dump_graph, "write the flow graph as Graphviz dot to this file");
+  run->add_option("--progress", progress_mode, "progress line on stderr")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  run->add_option("INPUT", inputs, "image files, folders (walked recursively) or @list.txt");
+
+  auto* config_cmd = app.add_subcommand("config", "work with config files");
+  config_cmd->require_subcommand(1);
+  auto* check = config_cmd->add_subcommand("check", "validate a config and print every problem with its key path");
+  std::string check_file;
+  check->add_option("FILE", check_file, "config file")->required();
+
+  auto* version = app.add_subcommand("version", "print the tool, library and model versions");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+
+  if (*version) return command_version();
+  if (*check) return command_config_check(check_file);
+
+  // run
+  if (resume && overwrite) {
+    fmt::print(stderr, "cluetrace: --resume and --overwrite exclude each other\n");
+    return 2;
+  }
+  try {
+    auto config = load_config_or_default(config_path);
+    if (!dump_graph.empty()) {
+      std::ofstream(dump_graph) << cluetrace::graph_dot(config);
+      if (inputs.empty()) return 0;
+    }
+    if (out_dir.empty() || inputs.empty()) {
+      fmt::print(stderr, "cluetrace run: needs --out DIR and at least one INPUT (see cluetrace run --help)\n");
+      return 2;
+    }
+    cluetrace::BatchOptions options;
+    options.inputs = inputs;
+    options.out_dir = out_dir;
+    options.mode = resume ? cluetrace::OpenMode::resume
+                          : (overwrite ? cluetrace::OpenMode::overwrite : cluetrace::OpenMode::fresh);
+    if (threads >= 0) options.threads = threads;
+    if (max_in_flight >= 0) options.max_in_flight = max_in_flight;
+    options.progress = progress_mode == "always" || (progress_mode == "auto" && ::isatty(STDERR_FILENO));
+    options.stop_requested = &g_stop_requested;
+    options.command_line.assign(argv, argv + argc);
+
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    const auto summary = cluetrace::run_batch(config, options);
+    fmt::print(stderr, "cluetrace: {} images: {} ok, {} partial, {} failed{} in {:.1f} s{}\n", summary.images,
+               summary.ok, summary.partial, summary.failed,
+               summary.resumed ? fmt::format(" ({} kept from the earlier run)", summary.resumed) : "",
+               summary.seconds,
+               summary.skipped ? fmt::format("; {} non-image files skipped (listed in run.json)", summary.skipped) : "");
+    fmt::print(stderr, "cluetrace: reports: {}\n", summary.reports_path.string());
+    if (summary.interrupted) {
+      fmt::print(stderr, "cluetrace: interrupted; run again with --resume to finish\n");
+      return 130;
+    }
+    return 0;
+  } catch (const cluetrace::ConfigError& e) {
+    std::cerr << e.problems().to_string();
+    fmt::print(stderr, "cluetrace: the config has {} problem(s); nothing was run\n", e.problems().all().size());
+  } catch (const cluetrace::InputError& e) {
+    fmt::print(stderr, "cluetrace: {}; nothing was run\n", e.what());
+  } catch (const cluetrace::OutputError& e) {
+    fmt::print(stderr, "cluetrace: output: {}\n", e.what());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cluetrace: {}\n", e.what());
+  }
+  return 1;
+}

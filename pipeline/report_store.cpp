@@ -1,0 +1,155 @@
+#include "pipeline/report_store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace fs = std::filesystem;
+
+namespace cluetrace {
+namespace {
+
+void write_all(int fd, std::string_view data, const fs::path& path) {
+  while (!data.empty()) {
+    const auto n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw OutputError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void fsync_dir(const fs::path& dir) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+void write_file_atomically(const fs::path& path, std::string_view content) {
+  const fs::path tmp = path.parent_path() / fmt::format(".{}.tmp.{}", path.filename().string(), ::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw OutputError(fmt::format("cannot create {}: {}", tmp.string(), std::strerror(errno)));
+  try {
+    write_all(fd, content, tmp);
+    if (::fsync(fd) != 0) throw OutputError(fmt::format("cannot sync {}: {}", tmp.string(), std::strerror(errno)));
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw OutputError(fmt::format("cannot rename {} to {}: {}", tmp.string(), path.string(), std::strerror(err)));
+  }
+  fsync_dir(path.parent_path());
+}
+
+ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha256, OpenMode mode,
+                         const std::set<std::string>& wanted)
+    : path_(out_dir / "reports.jsonl") {
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) throw OutputError(fmt::format("cannot create output folder {}: {}", out_dir.string(), ec.message()));
+
+  const bool exists = fs::exists(path_) && fs::file_size(path_, ec) > 0;
+  if (exists && mode == OpenMode::fresh) {
+    throw OutputError(fmt::format("{} already holds reports from an earlier run; use --resume to continue it or "
+                                  "--overwrite to replace it",
+                                  path_.string()));
+  }
+  std::string kept_text;
+  if (exists && mode == OpenMode::resume) {
+    const std::string text = read_file(path_);
+    std::size_t start = 0;
+    while (start < text.size()) {
+      const auto end = text.find('\n', start);
+      if (end == std::string::npos) {  // a line without its newline was cut by the kill: redo that image
+        ++dropped_;
+        break;
+      }
+      const std::string_view line(text.data() + start, end - start);
+      start = end + 1;
+      try {
+        const auto report = nlohmann::json::parse(line);
+        const auto path = report.at("image").at("path").get<std::string>();
+        if (report.value("config_sha256", "") != config_sha256 || !wanted.contains(path) || kept_.contains(path)) {
+          ++dropped_;
+          continue;
+        }
+        kept_.emplace(path, report.at("status").get<std::string>());
+        kept_text.append(line);
+        kept_text.push_back('\n');
+      } catch (const nlohmann::json::exception&) {
+        ++dropped_;
+      }
+    }
+    if (dropped_ > 0) {
+      spdlog::info("resume: keeping {} reports, redoing {} (incomplete, other config or not in this run)",
+                   kept_.size(), dropped_);
+    }
+  }
+  if (mode != OpenMode::resume || dropped_ > 0 || !exists) write_file_atomically(path_, kept_text);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd_ < 0) throw OutputError(fmt::format("cannot open {}: {}", path_.string(), std::strerror(errno)));
+}
+
+ReportStore::~ReportStore() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string ReportStore::kept_status(const std::string& display_path) const {
+  const auto it = kept_.find(display_path);
+  return it == kept_.end() ? std::string() : it->second;
+}
+
+void ReportStore::append(const nlohmann::ordered_json& report) {
+  // One write() per line: a kill leaves at most one torn last line, which resume discards.
+  write_all(fd_, report.dump() + "\n", path_);
+}
+
+void ReportStore::finish(const std::vector<std::string>& order) {
+  if (::fsync(fd_) != 0) throw OutputError(fmt::format("cannot sync {}: {}", path_.string(), std::strerror(errno)));
+  if (kept_.empty()) return;  // appended in input order already
+  // After a resume the kept reports come first; put the whole file back in input order.
+  const std::string text = read_file(path_);
+  std::map<std::string, std::string_view> by_path;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto end = text.find('\n', start);
+    if (end == std::string::npos) break;
+    const std::string_view line(text.data() + start, end - start + 1);
+    start = end + 1;
+    by_path.emplace(nlohmann::json::parse(line.substr(0, line.size() - 1)).at("image").at("path").get<std::string>(),
+                    line);
+  }
+  std::string ordered;
+  ordered.reserve(text.size());
+  for (const auto& path : order) {
+    const auto it = by_path.find(path);
+    if (it != by_path.end()) ordered.append(it->second);
+  }
+  write_file_atomically(path_, ordered);
+}
+
+}  // namespace cluetrace

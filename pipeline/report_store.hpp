@@ -1,0 +1,60 @@
+// <out>/reports.jsonl: one report per line, appended as images finish, resumable after a crash.
+#pragma once
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline/types.hpp"
+
+namespace cluetrace {
+
+// The output folder cannot be used (exists with reports and no --resume/--overwrite, not writable, disk full).
+class OutputError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Writes `content` to `path` via a temporary file in the same folder, fsync and rename:
+// readers see the old file or the new one, never a half-written one.
+void write_file_atomically(const std::filesystem::path& path, std::string_view content);
+
+enum class OpenMode { fresh, resume, overwrite };
+
+class ReportStore {
+ public:
+  // fresh: refuses a folder whose reports.jsonl already holds reports.
+  // resume: keeps complete reports made with the same config for inputs in `wanted`, drops the rest
+  //         (a torn last line from a killed run, reports under another config) and appends after them.
+  // overwrite: starts an empty reports.jsonl.
+  ReportStore(const std::filesystem::path& out_dir, const std::string& config_sha256, OpenMode mode,
+              const std::set<std::string>& wanted);
+  ~ReportStore();
+  ReportStore(const ReportStore&) = delete;
+  ReportStore& operator=(const ReportStore&) = delete;
+
+  // Status ("ok" | "partial" | "failed") of a kept report for this input path, or empty.
+  std::string kept_status(const std::string& display_path) const;
+  std::size_t kept_count() const { return kept_.size(); }
+  std::size_t dropped_count() const { return dropped_; }
+
+  void append(const nlohmann::ordered_json& report);  // one line, flushed to the kernel
+  // fsync, and after a resume rewrite the file (atomically) in `order`, so it reads as one run.
+  void finish(const std::vector<std::string>& order);
+
+  std::filesystem::path path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::map<std::string, std::string> kept_;  // display path -> status
+  std::size_t dropped_ = 0;
+};
+
+}  // namespace cluetrace

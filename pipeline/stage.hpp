@@ -1,0 +1,59 @@
+// The stage interface: every capability of the graph is one Stage, named by a stable implementation id.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline/options.hpp"
+#include "pipeline/types.hpp"
+
+namespace cluetrace {
+
+// The slots of the graph, in the order they appear in config and reports.
+enum class StageKind { text_detect, ocr, logo, barcode, metadata, clues, language, region, rank };
+inline constexpr std::array kAllStageKinds{StageKind::text_detect, StageKind::ocr,      StageKind::logo,
+                                           StageKind::barcode,     StageKind::metadata, StageKind::clues,
+                                           StageKind::language,    StageKind::region,   StageKind::rank};
+std::string_view to_string(StageKind kind);
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  Stage() = default;
+  Stage(const Stage&) = delete;
+  Stage& operator=(const Stage&) = delete;
+
+  // Stable id of this implementation, e.g. "ocr.tesseract_page"; names it in YAML, reports and run.json.
+  virtual std::string_view id() const = 0;
+  // True for stand-ins that produce nothing yet; run.json says so.
+  virtual bool is_placeholder() const { return false; }
+  // Heavy start-up (models, Tesseract data). Throws std::runtime_error with a clear message on failure.
+  virtual void prepare() {}
+  // Model files, data versions and the like, for `cluetrace version` and run.json.
+  virtual nlohmann::ordered_json resources() const { return nlohmann::ordered_json::object(); }
+  // Processes one image: clues, errors and time go to `out` (this stage's own slot). A stage may also
+  // write the one cross-stage artefact it owns on `image` (text_detect: text_regions; language:
+  // languages; region: regions; rank: ranked_clues) and must not write anything else there, because
+  // stages on parallel branches see the same record. May throw: the graph records {stage id, message}
+  // on the image and goes on. Called concurrently on different images: keep per-thread state explicit.
+  virtual void process(ImageRecord& image, StageResult& out) = 0;
+};
+
+// How an implementation is made from its options block. Reading options must be cheap
+// (so `config check` can run it); heavy work belongs in prepare().
+struct StageImplementation {
+  StageKind kind;
+  std::string name;  // the `impl:` value in YAML, e.g. "tesseract_page"
+  std::string summary;
+  std::function<std::unique_ptr<Stage>(OptionReader& options)> make;
+};
+
+// Every implementation this build knows, listed in pipeline/stage_catalog.cpp.
+std::vector<StageImplementation> stage_catalog();
+
+}  // namespace cluetrace

@@ -1,0 +1,36 @@
+// Every stage implementation this build knows: the composition root that names them for YAML.
+#include "pipeline/placeholder_stage.hpp"
+#include "pipeline/stage.hpp"
+#include "stages/ocr/tesseract_page.hpp"
+#include "stages/rank/specificity.hpp"
+#include "stages/text_detect/whole_image.hpp"
+
+namespace cluetrace {
+namespace {
+
+StageImplementation placeholder(StageKind kind) {
+  const std::string id = std::string(to_string(kind)) + ".placeholder";
+  return {kind, "placeholder", "produces nothing yet (stand-in until this stage is built)",
+          [id](OptionReader&) { return std::make_unique<PlaceholderStage>(id); }};
+}
+
+}  // namespace
+
+std::vector<StageImplementation> stage_catalog() {
+  return {
+      {StageKind::text_detect, "whole_image", "the whole image as one text region (no detector yet)",
+       [](OptionReader& o) { return std::make_unique<text_detect::WholeImageStage>(text_detect::WholeImageOptions::read(o)); }},
+      {StageKind::ocr, "tesseract_page", "Tesseract page segmentation and LSTM recognition on each text region",
+       [](OptionReader& o) { return std::make_unique<ocr::TesseractPageStage>(ocr::TesseractPageOptions::read(o)); }},
+      placeholder(StageKind::logo),
+      placeholder(StageKind::barcode),
+      placeholder(StageKind::metadata),
+      placeholder(StageKind::clues),
+      placeholder(StageKind::language),
+      placeholder(StageKind::region),
+      {StageKind::rank, "specificity", "score = weight of the clue's kind x confidence, sorted",
+       [](OptionReader& o) { return std::make_unique<rank::SpecificityStage>(rank::SpecificityOptions::read(o)); }},
+  };
+}
+
+}  // namespace cluetrace

@@ -1,0 +1,123 @@
+// Value types that travel through the graph: one ImageRecord per input image, plain clue structs.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace cluetrace {
+
+// The clue kinds of clue-report/1, in schema order.
+enum class ClueKind { text, logo, barcode, phone, url, email, price, postcode, address, date, metadata, gps, other };
+inline constexpr std::array kAllClueKinds{ClueKind::text,  ClueKind::logo,     ClueKind::barcode, ClueKind::phone,
+                                          ClueKind::url,   ClueKind::email,    ClueKind::price,   ClueKind::postcode,
+                                          ClueKind::address, ClueKind::date,   ClueKind::metadata, ClueKind::gps,
+                                          ClueKind::other};
+std::string_view to_string(ClueKind kind);
+std::optional<ClueKind> clue_kind_from_string(std::string_view name);
+
+struct Box {
+  int x = 0, y = 0, width = 0, height = 0;
+};
+
+struct CountryWeight {
+  std::string code;  // ISO 3166-1 alpha-2, upper case
+  double weight = 0;
+};
+
+struct Clue {
+  ClueKind kind = ClueKind::other;
+  std::string value;
+  double confidence = 0;  // 0..1: is it really there and read right
+  double score = 0;       // 0..1: how useful as a lead; set by the rank stage
+  int rank = 0;           // 1-based, set by the rank stage
+  std::optional<Box> box;
+  std::optional<std::array<cv::Point2f, 4>> quad;
+  std::string language;
+  std::vector<CountryWeight> countries;
+  std::string stage;  // id of the implementation that produced it
+  std::string explanation;
+};
+
+struct StageError {
+  std::string stage;
+  std::string message;
+};
+
+struct LanguageGuess {
+  std::string code;
+  double probability = 0;
+};
+
+struct RegionGuess {
+  std::string code;
+  double probability = 0;
+  std::vector<int> evidence;  // ranks of supporting clues
+};
+
+// A region of the image that probably holds a line of text (from text detection, read by OCR).
+struct TextRegion {
+  std::array<cv::Point2f, 4> quad;  // clockwise from top-left, original pixels
+  double score = 0;
+};
+
+struct FileDigests {
+  std::string md5, sha1, sha256;  // lower-case hex
+};
+
+// One input, as found by the input walker.
+struct InputItem {
+  std::filesystem::path path;  // what we open
+  std::string display_path;    // as given on the command line or found under a given folder
+};
+
+enum class ImageStatus { ok, partial, failed };
+std::string_view to_string(ImageStatus status);
+
+// What one stage produced for one image. Stages on parallel branches write only their own slot.
+struct StageResult {
+  std::vector<Clue> clues;
+  std::vector<StageError> errors;
+  double elapsed_ms = 0;
+};
+
+// The state of one image as it moves through the graph.
+struct ImageRecord {
+  std::size_t seq = 0;  // position in the input list; the writer restores this order
+  InputItem input;
+  std::chrono::steady_clock::time_point started{};  // when the decode node picked it up
+
+  // Filled by the decode node.
+  FileDigests digests;
+  bool digests_complete = false;  // false when the file could not be read to the end
+  std::uint64_t file_bytes = 0;
+  std::string format;  // sniffed from content: "jpeg", "png", ... or "unknown"
+  int width = 0, height = 0;
+  cv::Mat pixels;  // BGR, 8-bit; empty when decoding failed
+  bool decoded = false;
+
+  // Cross-stage artefacts (each written by exactly one stage).
+  std::vector<TextRegion> text_regions;
+  std::vector<LanguageGuess> languages;
+  std::vector<RegionGuess> regions;
+  std::vector<Clue> ranked_clues;  // the rank stage's output: the report's clues
+  bool ranked = false;
+
+  std::vector<StageError> errors;  // decode-level errors (read, format, limits)
+  std::map<std::string, double> timings_ms;  // written only by the decode node and the writer
+  std::vector<StageResult> stage_results;    // one slot per stage in the graph, indexed by StageSlot
+
+  // All clues found so far, in stage order (for stages that consume others' clues).
+  std::vector<Clue> all_clues() const;
+};
+
+}  // namespace cluetrace
