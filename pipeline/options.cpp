@@ -18,6 +18,7 @@ std::string ConfigProblems::to_string() const {
 
 OptionReader::OptionReader(YAML::Node node, std::string key_path, std::string file, ConfigProblems& problems)
     : node_(std::move(node)), key_path_(std::move(key_path)), file_(std::move(file)), problems_(&problems) {
+  if (!node_.IsDefined()) node_ = YAML::Node();
   if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
     problems_->add({file_, node_.Mark().line + 1, key_path_, "expected a mapping of keys to values"});
     node_ = YAML::Node();
@@ -30,7 +31,8 @@ std::string OptionReader::path_of(std::string_view key) const {
 
 int OptionReader::line_of(std::string_view key) const {
   if (!node_.IsMap()) return 0;
-  const auto value = node_[std::string(key)];
+  const YAML::Node& const_node = node_;
+  const YAML::Node value = const_node[std::string(key)];
   if (!value.IsDefined()) return node_.Mark().line + 1;
   return value.Mark().line + 1;
 }
@@ -44,7 +46,9 @@ YAML::Node OptionReader::lookup(std::string_view key) {
   if (!node_.IsMap()) return YAML::Node();
   // yaml-cpp's const lookup does not insert; copy first so we never mutate the document.
   const YAML::Node& const_node = node_;
-  return const_node[std::string(key)];
+  const YAML::Node value = const_node[std::string(key)];
+  // A missing key yields yaml-cpp's "zombie" node, which throws on most calls: use a plain null node.
+  return value.IsDefined() ? value : YAML::Node();
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <tesseract/baseapi.h>
 #include <tesseract/resultiterator.h>
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <stdexcept>
@@ -71,6 +72,16 @@ std::unique_ptr<tesseract::TessBaseAPI> TesseractPageStage::make_api() const {
     throw std::runtime_error(fmt::format(
         "Tesseract cannot load languages '{}' from {} (install tesseract-ocr-<lang> or set stages.ocr.tessdata_dir)",
         language_string_, options_.tessdata_dir.empty() ? "the system tessdata folder" : options_.tessdata_dir));
+  }
+  // Init succeeds when any one of the languages loads: insist on all of them.
+  std::vector<std::string> loaded;
+  api->GetLoadedLanguagesAsVector(&loaded);
+  for (const auto& lang : options_.languages) {
+    if (std::find(loaded.begin(), loaded.end(), lang) == loaded.end()) {
+      throw std::runtime_error(fmt::format("Tesseract cannot load language '{}' (of '{}') from {} (install "
+                                           "tesseract-ocr-{} or set stages.ocr.tessdata_dir)",
+                                           lang, language_string_, api->GetDatapath(), lang));
+    }
   }
   api->SetVariable("debug_file", "/dev/null");  // keeps Tesseract's chatter off the analyst's terminal
   api->SetPageSegMode(to_psm(options_.page_segmentation));

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Shared set-up for run.sh and test.sh: installs missing Debian packages, then configures and builds
+# build/ (Release) with Ninja. Idempotent: when nothing changed it costs a second or two.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+install_packages() {
+  local wanted missing=()
+  mapfile -t wanted < <(grep -v -e '^#' -e '^[[:space:]]*$' scripts/debian-packages.txt)
+  for pkg in "${wanted[@]}"; do
+    if [[ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" != "installed" ]]; then
+      missing+=("$pkg")
+    fi
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  log "installing ${#missing[@]} Debian packages: ${missing[*]}"
+  local sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { log "not root and no sudo: install these packages first: ${missing[*]}"; exit 1; }
+    sudo=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+  local target="${1:-all}"
+  if [[ ! -f build/build.ninja ]]; then
+    log "configuring build/ (Release)"
+    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCLUETRACE_BUILD_TESTS=ON >/dev/null
+  fi
+  # Two cores here: more parallel jobs only thrash.
+  local jobs
+  jobs=$(nproc)
+  if ! ninja -C build -j "$jobs" "$target" >build/ninja.log 2>&1; then
+    grep -v '^\[' build/ninja.log | tail -n 60 >&2
+    log "build failed (full log: build/ninja.log)"
+    exit 1
+  fi
+  grep -q 'no work to do' build/ninja.log || log "built $target"
+
+}
+
+install_packages
+build "${1:-all}"

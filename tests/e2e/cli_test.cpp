@@ -1,0 +1,87 @@
+// Contract: the cluetrace command line — version, config check with every problem and its key path,
+// --dump-graph, @list inputs, and exit codes (0 when every image got a report, non-zero when the run
+// could not proceed).
+#include <gtest/gtest.h>
+
+#include "pipeline/json_schema.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace cluetrace;
+using namespace cluetrace::test;
+
+namespace {
+
+TEST(Cli, VersionNamesTheLibraries) {
+  const auto r = run_cli({"version"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* name : {"cluetrace", "tesseract", "leptonica", "opencv", "onetbb", "yaml-cpp", "openssl"}) {
+    EXPECT_NE(r.output.find(name), std::string::npos) << name << "\n" << r.output;
+  }
+}
+
+TEST(Cli, ConfigCheckAcceptsTheDefaultAndListsEveryProblem) {
+  EXPECT_EQ(run_cli({"config", "check", (source_dir() / "config" / "default.yaml").string()}).exit_code, 0);
+  TempDir dir;
+  write_text(dir / "bad.yaml", "run:\n  threads: many\nstages:\n  ocr:\n    languages: [eng]\n    colour: red\n");
+  const auto r = run_cli({"config", "check", (dir / "bad.yaml").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("bad.yaml:2: run.threads: expected a whole number"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("bad.yaml:6: stages.ocr.colour: unknown key"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("2 problem(s)"), std::string::npos) << r.output;
+}
+
+TEST(Cli, ConfigCheckReportsAMissingTesseractLanguage) {
+  TempDir dir;
+  write_text(dir / "lang.yaml", "stages:\n  ocr:\n    languages: [zzz]\n");
+  const auto r = run_cli({"config", "check", (dir / "lang.yaml").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("stage ocr (ocr.tesseract_page) cannot start"), std::string::npos) << r.output;
+}
+
+TEST(Cli, DumpGraphWritesDot) {
+  TempDir dir;
+  const auto r = run_cli({"run", "--dump-graph", (dir / "g.dot").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto dot = read_bytes(dir / "g.dot");
+  const std::string text(dot.begin(), dot.end());
+  EXPECT_EQ(text.rfind("digraph cluetrace {", 0), 0u);
+  EXPECT_NE(text.find("\"decode\" -> \"text_detect\""), std::string::npos);
+}
+
+TEST(Cli, ListFileInputAndReportsValidate) {
+  TempDir dir;
+  write_bytes(dir / "one.png", encode(text_image({"FIRST IMAGE"}), ".png"));
+  write_bytes(dir / "two.jpg", encode(text_image({"SECOND IMAGE"}), ".jpg"));
+  write_text(dir / "list.txt", (dir / "two.jpg").string() + "\n" + (dir / "one.png").string() + "\n");
+  const auto r = run_cli({"run", "--out", (dir / "out").string(), "@" + (dir / "list.txt").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto reports = read_reports(dir / "out");
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0]["image"]["path"], (dir / "two.jpg").string());  // list order is kept
+  const auto schema = JsonSchema::from_file(source_dir() / "docs" / "clue-report.schema.json");
+  for (const auto& report : reports) {
+    EXPECT_TRUE(schema.validate(report).empty()) << report.dump();
+    EXPECT_EQ(report["status"], "ok");
+    EXPECT_FALSE(report["clues"].empty()) << report.dump();
+  }
+  const auto run = read_json(dir / "out" / "run.json");
+  EXPECT_EQ(run["config"]["sha256"], reports[0]["config_sha256"]);
+  EXPECT_FALSE(run["libraries"]["tesseract"].get<std::string>().empty());
+}
+
+TEST(Cli, RunThatCannotProceedExitsNonZero) {
+  TempDir dir;
+  const auto missing = run_cli({"run", "--out", (dir / "out").string(), (dir / "no-such-folder").string()});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("does not exist"), std::string::npos) << missing.output;
+  write_text(dir / "bad.yaml", "stages:\n  ocr:\n    min_confidence: high\n");
+  write_bytes(dir / "one.png", encode(text_image({"X"}), ".png"));
+  const auto bad_config = run_cli({"run", "--config", (dir / "bad.yaml").string(), "--out", (dir / "out").string(),
+                                   (dir / "one.png").string()});
+  EXPECT_EQ(bad_config.exit_code, 1);
+  EXPECT_NE(bad_config.output.find("stages.ocr.min_confidence"), std::string::npos) << bad_config.output;
+  EXPECT_EQ(run_cli({"run", (dir / "one.png").string()}).exit_code, 2) << "no --out";
+}
+
+}  // namespace

@@ -1,0 +1,113 @@
+// Contract: the flow graph reports every image in input order, turns a stage's exception into a
+// `partial` image while the others go on, and never holds more than max_in_flight images at once.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "pipeline/batch.hpp"
+#include "pipeline/graph.hpp"
+#include "pipeline/report.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace cluetrace;
+using namespace cluetrace::test;
+
+namespace {
+
+// A real stage for the logo slot: throws on images 77 pixels wide, counts how many images it holds at once,
+// and sleeps a little so images overlap.
+class ProbeStage final : public Stage {
+ public:
+  std::string_view id() const override { return "logo.probe"; }
+  void process(ImageRecord& image, StageResult& out) override {
+    const int now = ++inside_;
+    int seen = max_inside_.load();
+    while (now > seen && !max_inside_.compare_exchange_weak(seen, now)) {}
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 + (image.seq * 7) % 13));
+    --inside_;
+    if (image.width == 77) throw std::runtime_error("probe refuses 77-pixel images");
+    Clue clue;
+    clue.kind = ClueKind::logo;
+    clue.value = "probe" + std::to_string(image.seq);
+    clue.confidence = 0.5;
+    clue.stage = std::string(id());
+    out.clues.push_back(clue);
+  }
+  std::atomic<int> inside_{0};
+  std::atomic<int> max_inside_{0};
+};
+
+Config config_with_probe(ProbeStage*& probe) {
+  auto config = load_config_text("stages:\n  ocr:\n    enabled: false\n", "test");
+  auto owned = std::make_unique<ProbeStage>();
+  probe = owned.get();
+  config.stages[static_cast<std::size_t>(StageKind::logo)].stage = std::move(owned);
+  return config;
+}
+
+TEST(Graph, InOrderPartialOnThrowAndBoundedInFlight) {
+  TempDir dir;
+  std::vector<InputItem> inputs;
+  for (int i = 0; i < 24; ++i) {
+    const auto path = dir / ("img" + std::to_string(i) + ".png");
+    write_bytes(path, encode(cv::Mat(20, i == 5 ? 77 : 40, CV_8UC3, cv::Scalar::all(200)), ".png"));
+    inputs.push_back({path, path.string()});
+  }
+  ProbeStage* probe = nullptr;
+  auto config = config_with_probe(probe);
+  std::vector<std::string> order;
+  std::vector<std::string> statuses;
+  const ImageSink sink = [&](ImageRecord& image) {
+    order.push_back(image.input.display_path);
+    statuses.emplace_back(to_string(status_of(image)));
+    if (image.seq == 5) {
+      ASSERT_EQ(image.stage_results[static_cast<std::size_t>(StageKind::logo)].errors.size(), 1u);
+      EXPECT_EQ(image.stage_results[static_cast<std::size_t>(StageKind::logo)].errors[0].stage, "logo.probe");
+    }
+  };
+  const auto emitted = run_graph(inputs, config, {4, 3, nullptr}, sink);
+  EXPECT_EQ(emitted, inputs.size());
+  ASSERT_EQ(order.size(), inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    EXPECT_EQ(order[i], inputs[i].display_path);
+    EXPECT_EQ(statuses[i], i == 5 ? "partial" : "ok") << i;
+  }
+  EXPECT_LE(probe->max_inside_.load(), 3);
+  EXPECT_GE(probe->max_inside_.load(), 2) << "images never overlapped: the graph ran serially";
+}
+
+TEST(Graph, StopRequestLetsInFlightImagesFinish) {
+  TempDir dir;
+  std::vector<InputItem> inputs;
+  for (int i = 0; i < 10; ++i) {
+    const auto path = dir / ("img" + std::to_string(i) + ".png");
+    write_bytes(path, encode(cv::Mat(20, 40, CV_8UC3, cv::Scalar::all(200)), ".png"));
+    inputs.push_back({path, path.string()});
+  }
+  ProbeStage* probe = nullptr;
+  auto config = config_with_probe(probe);
+  std::atomic<bool> stop{false};
+  std::size_t written = 0;
+  const ImageSink sink = [&](ImageRecord&) {
+    if (++written == 3) stop = true;
+  };
+  const auto emitted = run_graph(inputs, config, {2, 2, &stop}, sink);
+  EXPECT_LT(emitted, inputs.size());
+  EXPECT_EQ(written, emitted) << "an image that entered the graph was not written";
+}
+
+TEST(Graph, DotShowsEveryStageAndItsImplementation) {
+  const auto config = load_config_text("", "test");
+  const auto dot = graph_dot(config);
+  for (const auto kind : kAllStageKinds) {
+    EXPECT_NE(dot.find("\"" + std::string(to_string(kind)) + "\" ["), std::string::npos) << to_string(kind);
+  }
+  EXPECT_NE(dot.find("ocr.tesseract_page"), std::string::npos);
+  EXPECT_NE(dot.find("\"rank\" -> \"sequencer\""), std::string::npos);
+  EXPECT_NE(dot.find("(placeholder)"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,54 @@
+// Shared helpers for the tests: temporary folders, generated images, running the real CLI, reading reports.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+namespace cluetrace::test {
+
+std::filesystem::path source_dir();
+std::filesystem::path shared_dir();  // ../shared beside the project (may be absent)
+std::filesystem::path cli_path();
+
+// A fresh folder under the system temp folder, removed (with its contents) when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A light image with dark text lines drawn in OpenCV's Hershey font, large enough for Tesseract.
+cv::Mat text_image(const std::vector<std::string>& lines, int width = 900, double scale = 1.6);
+std::vector<unsigned char> encode(const cv::Mat& image, const std::string& ext);  // ".png", ".jpg", ...
+void write_bytes(const std::filesystem::path& path, const std::vector<unsigned char>& bytes);
+void write_text(const std::filesystem::path& path, const std::string& text);
+std::vector<unsigned char> read_bytes(const std::filesystem::path& path);
+
+struct CliResult {
+  int exit_code = -1;  // 128 + signal when killed
+  std::string output;  // stdout and stderr together
+};
+// Runs build/cluetrace with `args` and waits for it.
+CliResult run_cli(const std::vector<std::string>& args);
+// Starts build/cluetrace without waiting; returns its pid. Output goes to `log`.
+int spawn_cli(const std::vector<std::string>& args, const std::filesystem::path& log);
+
+std::vector<nlohmann::json> read_reports(const std::filesystem::path& out_dir);
+nlohmann::json read_json(const std::filesystem::path& file);
+
+// Every file under `dir` (recursively, not following links) with its SHA-256 and mtime, for
+// checking that a run changed nothing.
+std::vector<std::string> snapshot_tree(const std::filesystem::path& dir);
+
+}  // namespace cluetrace::test
