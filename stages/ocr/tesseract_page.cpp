@@ -68,7 +68,10 @@ TesseractPageStage::~TesseractPageStage() = default;
 std::unique_ptr<tesseract::TessBaseAPI> TesseractPageStage::make_api() const {
   auto api = std::make_unique<tesseract::TessBaseAPI>();
   const char* datapath = options_.tessdata_dir.empty() ? nullptr : options_.tessdata_dir.c_str();
-  if (api->Init(datapath, language_string_.c_str(), tesseract::OEM_LSTM_ONLY) != 0) {
+  // debug_file keeps Tesseract's own chatter (including its load errors) off the analyst's terminal;
+  // the exceptions below say what went wrong instead.
+  std::vector<std::string> names{"debug_file"}, values{"/dev/null"};
+  if (api->Init(datapath, language_string_.c_str(), tesseract::OEM_LSTM_ONLY, nullptr, 0, &names, &values, false) != 0) {
     throw std::runtime_error(fmt::format(
         "Tesseract cannot load languages '{}' from {} (install tesseract-ocr-<lang> or set stages.ocr.tessdata_dir)",
         language_string_, options_.tessdata_dir.empty() ? "the system tessdata folder" : options_.tessdata_dir));
@@ -83,7 +86,6 @@ std::unique_ptr<tesseract::TessBaseAPI> TesseractPageStage::make_api() const {
                                            lang, language_string_, api->GetDatapath(), lang));
     }
   }
-  api->SetVariable("debug_file", "/dev/null");  // keeps Tesseract's chatter off the analyst's terminal
   api->SetPageSegMode(to_psm(options_.page_segmentation));
   return api;
 }
