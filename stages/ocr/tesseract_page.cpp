@@ -1,15 +1,10 @@
 #include "stages/ocr/tesseract_page.hpp"
 
-#include <leptonica/allheaders.h>
 #include <tesseract/baseapi.h>
 #include <tesseract/resultiterator.h>
 
-#include <algorithm>
-#include <cctype>
-#include <filesystem>
 #include <stdexcept>
 
-#include <fmt/format.h>
 #include <opencv2/imgproc.hpp>
 
 namespace cluetrace::ocr {
@@ -30,24 +25,6 @@ std::string trim(std::string s) {
 
 }  // namespace
 
-bool plausible_text(std::string_view utf8, int min_alnum) {
-  int alnum = 0, other = 0;
-  for (std::size_t i = 0; i < utf8.size(); ++i) {
-    const auto c = static_cast<unsigned char>(utf8[i]);
-    if (c >= 0x80) {
-      // A multi-byte UTF-8 sequence: count its lead byte as one letter (accented Latin, etc.).
-      if ((c & 0xC0) == 0xC0) ++alnum;
-      continue;
-    }
-    if (std::isalnum(c)) {
-      ++alnum;
-    } else if (!std::isspace(c)) {
-      ++other;
-    }
-  }
-  return alnum >= min_alnum && alnum >= other;
-}
-
 TesseractPageOptions TesseractPageOptions::read(OptionReader& o) {
   TesseractPageOptions opts;
   opts.languages = o.get_string_list("languages", opts.languages);
@@ -59,62 +36,12 @@ TesseractPageOptions TesseractPageOptions::read(OptionReader& o) {
   return opts;
 }
 
-TesseractPageStage::TesseractPageStage(TesseractPageOptions options) : options_(std::move(options)) {
-  language_string_ = fmt::format("{}", fmt::join(options_.languages, "+"));
-}
-
-TesseractPageStage::~TesseractPageStage() = default;
-
-std::unique_ptr<tesseract::TessBaseAPI> TesseractPageStage::make_api() const {
-  auto api = std::make_unique<tesseract::TessBaseAPI>();
-  const char* datapath = options_.tessdata_dir.empty() ? nullptr : options_.tessdata_dir.c_str();
-  // debug_file keeps Tesseract's own chatter (including its load errors) off the analyst's terminal;
-  // the exceptions below say what went wrong instead.
-  std::vector<std::string> names{"debug_file"}, values{"/dev/null"};
-  if (api->Init(datapath, language_string_.c_str(), tesseract::OEM_LSTM_ONLY, nullptr, 0, &names, &values, false) != 0) {
-    throw std::runtime_error(fmt::format(
-        "Tesseract cannot load languages '{}' from {} (install tesseract-ocr-<lang> or set stages.ocr.tessdata_dir)",
-        language_string_, options_.tessdata_dir.empty() ? "the system tessdata folder" : options_.tessdata_dir));
-  }
-  // Init succeeds when any one of the languages loads: insist on all of them.
-  std::vector<std::string> loaded;
-  api->GetLoadedLanguagesAsVector(&loaded);
-  for (const auto& lang : options_.languages) {
-    if (std::find(loaded.begin(), loaded.end(), lang) == loaded.end()) {
-      throw std::runtime_error(fmt::format("Tesseract cannot load language '{}' (of '{}') from {} (install "
-                                           "tesseract-ocr-{} or set stages.ocr.tessdata_dir)",
-                                           lang, language_string_, api->GetDatapath(), lang));
-    }
-  }
-  api->SetPageSegMode(to_psm(options_.page_segmentation));
-  return api;
-}
-
-void TesseractPageStage::prepare() {
-  setMsgSeverity(L_SEVERITY_ERROR);
-  // Fail at start-up, not on the first image, when a language is missing.
-  for (const auto& lang : options_.languages) {
-    if (lang.find_first_of("/\\") != std::string::npos || lang.empty()) {
-      throw std::runtime_error(fmt::format("'{}' is not a Tesseract language name", lang));
-    }
-  }
-  auto api = make_api();
-  datapath_ = api->GetDatapath();
-}
-
-nlohmann::ordered_json TesseractPageStage::resources() const {
-  nlohmann::ordered_json j{{"languages", language_string_}, {"tessdata", datapath_}};
-  for (const auto& lang : options_.languages) {
-    const auto file = std::filesystem::path(datapath_) / (lang + ".traineddata");
-    std::error_code ec;
-    j["traineddata"][lang] = {{"path", file.string()}, {"bytes", std::filesystem::file_size(file, ec)}};
-  }
-  return j;
-}
+TesseractPageStage::TesseractPageStage(TesseractPageOptions options)
+    : options_(std::move(options)), engines_(options_.languages, options_.tessdata_dir) {}
 
 void TesseractPageStage::process(ImageRecord& image, StageResult& out) {
-  auto& api = apis_.local();
-  if (!api) api = make_api();
+  auto* api = &engines_.local();
+  api->SetPageSegMode(to_psm(options_.page_segmentation));
   cv::Mat gray;
   cv::cvtColor(image.pixels, gray, cv::COLOR_BGR2GRAY);
   for (const auto& region : image.text_regions) {

@@ -1,17 +1,12 @@
-// ocr.tesseract_page: Tesseract's own page layout and LSTM recognition inside each text region.
+// ocr.tesseract_page: Tesseract's own page layout and LSTM recognition inside each text region
+// (whole-image OCR when the region is the whole image).
 #pragma once
 
-#include <memory>
 #include <string>
 #include <vector>
 
-#include <oneapi/tbb/enumerable_thread_specific.h>
-
 #include "pipeline/stage.hpp"
-
-namespace tesseract {
-class TessBaseAPI;
-}
+#include "stages/ocr/tesseract_engine.hpp"
 
 namespace cluetrace::ocr {
 
@@ -24,26 +19,17 @@ struct TesseractPageOptions {
   static TesseractPageOptions read(OptionReader& options);
 };
 
-// Tesseract keeps its own state per instance: one TessBaseAPI per worker thread.
 class TesseractPageStage final : public Stage {
  public:
   explicit TesseractPageStage(TesseractPageOptions options);
-  ~TesseractPageStage() override;
   std::string_view id() const override { return "ocr.tesseract_page"; }
-  void prepare() override;
-  nlohmann::ordered_json resources() const override;
+  void prepare() override { engines_.check(); }
+  nlohmann::ordered_json resources() const override { return engines_.resources(); }
   void process(ImageRecord& image, StageResult& out) override;
 
  private:
-  std::unique_ptr<tesseract::TessBaseAPI> make_api() const;
-
   TesseractPageOptions options_;
-  std::string language_string_;
-  std::string datapath_;  // resolved by prepare()
-  oneapi::tbb::enumerable_thread_specific<std::unique_ptr<tesseract::TessBaseAPI>> apis_;
+  TesseractEngines engines_;
 };
-
-// Whether an OCR'd line is worth reporting: enough letters or digits, not mostly punctuation.
-bool plausible_text(std::string_view utf8, int min_alnum);
 
 }  // namespace cluetrace::ocr

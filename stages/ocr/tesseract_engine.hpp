@@ -1,0 +1,45 @@
+// One TessBaseAPI per worker thread, created on first use with the configured languages; shared by the
+// OCR implementations of this folder.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <oneapi/tbb/enumerable_thread_specific.h>
+
+namespace tesseract {
+class TessBaseAPI;
+}
+
+namespace cluetrace::ocr {
+
+class TesseractEngines {
+ public:
+  TesseractEngines(std::vector<std::string> languages, std::string tessdata_dir);
+  ~TesseractEngines();
+  TesseractEngines(const TesseractEngines&) = delete;
+  TesseractEngines& operator=(const TesseractEngines&) = delete;
+
+  // Loads the languages once to fail at start-up (with the missing language named) rather than per image.
+  void check();
+  // This thread's instance.
+  tesseract::TessBaseAPI& local();
+  nlohmann::ordered_json resources() const;
+  const std::string& language_string() const { return language_string_; }
+
+ private:
+  std::unique_ptr<tesseract::TessBaseAPI> make() const;
+
+  std::vector<std::string> languages_;
+  std::string tessdata_dir_;
+  std::string language_string_;
+  std::string datapath_;
+  oneapi::tbb::enumerable_thread_specific<std::unique_ptr<tesseract::TessBaseAPI>> apis_;
+};
+
+// Whether an OCR'd line is worth reporting: enough letters or digits, not mostly punctuation.
+bool plausible_text(std::string_view utf8, int min_alnum);
+
+}  // namespace cluetrace::ocr

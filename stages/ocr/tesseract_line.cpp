@@ -1,0 +1,118 @@
+#include "stages/ocr/tesseract_line.hpp"
+
+#include <tesseract/baseapi.h>
+#include <tesseract/resultiterator.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/imgproc.hpp>
+
+namespace cluetrace::ocr {
+namespace {
+
+double distance(cv::Point2f a, cv::Point2f b) { return std::hypot(a.x - b.x, a.y - b.y); }
+
+}  // namespace
+
+TesseractLineOptions TesseractLineOptions::read(OptionReader& o) {
+  TesseractLineOptions opts;
+  opts.languages = o.get_string_list("languages", opts.languages);
+  if (opts.languages.empty()) o.problem("languages", "needs at least one Tesseract language");
+  opts.tessdata_dir = o.get_string("tessdata_dir", opts.tessdata_dir);
+  opts.line_height = static_cast<int>(o.get_int("line_height", opts.line_height, 16, 200));
+  opts.min_confidence = o.get_double("min_confidence", opts.min_confidence, 0.0, 1.0);
+  opts.min_word_confidence = o.get_double("min_word_confidence", opts.min_word_confidence, 0.0, 1.0);
+  opts.min_alnum = static_cast<int>(o.get_int("min_alnum", opts.min_alnum, 0, 100));
+  opts.min_region_height = static_cast<int>(o.get_int("min_region_height", opts.min_region_height, 1, 1000));
+  return opts;
+}
+
+TesseractLineStage::TesseractLineStage(TesseractLineOptions options)
+    : options_(std::move(options)), engines_(options_.languages, options_.tessdata_dir) {}
+
+cv::Mat rectify_line(const cv::Mat& gray, const std::array<cv::Point2f, 4>& q, int height) {
+  const double w = std::max(distance(q[0], q[1]), distance(q[3], q[2]));
+  const double h = std::max(distance(q[0], q[3]), distance(q[1], q[2]));
+  if (w < 1 || h < 1) return {};
+  const double scale = height / h;
+  const int out_w = std::clamp(static_cast<int>(std::lround(w * scale)), 1, 8000);
+  const std::array<cv::Point2f, 4> dst{cv::Point2f(0, 0), cv::Point2f(static_cast<float>(out_w), 0),
+                                       cv::Point2f(static_cast<float>(out_w), static_cast<float>(height)),
+                                       cv::Point2f(0, static_cast<float>(height))};
+  const cv::Mat m = cv::getPerspectiveTransform(q.data(), dst.data());
+  cv::Mat line;
+  cv::warpPerspective(gray, line, m, cv::Size(out_w, height), scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA,
+                      cv::BORDER_REPLICATE);
+  return line;
+}
+
+cv::Mat normalise_polarity(const cv::Mat& line) {
+  cv::Mat binary;
+  cv::threshold(line, binary, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+  // Text covers less of a line box than its background: when most pixels are dark, the text is light.
+  cv::Mat upright = cv::countNonZero(binary) < static_cast<int>(binary.total() / 2) ? cv::Mat(255 - line) : line;
+  // Stretch contrast so faint text binarises cleanly inside Tesseract.
+  cv::normalize(upright, upright, 0, 255, cv::NORM_MINMAX);
+  cv::Mat padded;
+  const int margin = std::max(8, line.rows / 3);
+  cv::copyMakeBorder(upright, padded, margin, margin, margin, margin, cv::BORDER_CONSTANT, cv::Scalar(255));
+  return padded;
+}
+
+LineReading TesseractLineStage::read_line(const cv::Mat& line) {
+  auto& api = engines_.local();
+  api.SetPageSegMode(tesseract::PSM_SINGLE_LINE);
+  api.SetImage(line.data, line.cols, line.rows, 1, static_cast<int>(line.step));
+  api.SetSourceResolution(300);
+  LineReading reading;
+  if (api.Recognize(nullptr) != 0) throw std::runtime_error("Tesseract recognition failed");
+  std::unique_ptr<tesseract::ResultIterator> it(api.GetIterator());
+  double weighted = 0, weight = 0;
+  if (it) {
+    do {
+      std::unique_ptr<char[]> raw(it->GetUTF8Text(tesseract::RIL_WORD));
+      if (!raw) continue;
+      const std::string word(raw.get());
+      const double conf = it->Confidence(tesseract::RIL_WORD) / 100.0;
+      if (word.empty() || conf < options_.min_word_confidence) continue;
+      reading.words.emplace_back(word, conf);
+      if (!reading.text.empty()) reading.text += ' ';
+      reading.text += word;
+      weighted += conf * static_cast<double>(word.size());
+      weight += static_cast<double>(word.size());
+    } while (it->Next(tesseract::RIL_WORD));
+  }
+  api.Clear();
+  reading.confidence = weight > 0 ? weighted / weight : 0;
+  return reading;
+}
+
+void TesseractLineStage::process(ImageRecord& image, StageResult& out) {
+  cv::Mat gray;
+  cv::cvtColor(image.pixels, gray, cv::COLOR_BGR2GRAY);
+  const cv::Rect frame(0, 0, gray.cols, gray.rows);
+  for (const auto& region : image.text_regions) {
+    const double height = std::max(distance(region.quad[0], region.quad[3]), distance(region.quad[1], region.quad[2]));
+    if (height < options_.min_region_height) continue;
+    const cv::Mat line = rectify_line(gray, region.quad, options_.line_height);
+    if (line.empty()) continue;
+    const auto reading = read_line(normalise_polarity(line));
+    if (reading.text.empty() || reading.confidence < options_.min_confidence ||
+        !plausible_text(reading.text, options_.min_alnum)) {
+      continue;
+    }
+    Clue clue;
+    clue.kind = ClueKind::text;
+    clue.value = reading.text;
+    clue.confidence = reading.confidence;
+    clue.quad = region.quad;
+    const cv::Rect box =
+        cv::boundingRect(std::vector<cv::Point2f>(region.quad.begin(), region.quad.end())) & frame;
+    clue.box = Box{box.x, box.y, box.width, box.height};
+    clue.stage = std::string(id());
+    out.clues.push_back(std::move(clue));
+  }
+}
+
+}  // namespace cluetrace::ocr

@@ -1,0 +1,50 @@
+// ocr.tesseract_line: each detected text region rectified, height-normalised, polarity-corrected and read
+// by Tesseract's LSTM as a single line; word boxes mapped back to original pixels.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pipeline/stage.hpp"
+#include "stages/ocr/tesseract_engine.hpp"
+
+namespace cluetrace::ocr {
+
+struct TesseractLineOptions {
+  std::vector<std::string> languages{"eng"};
+  std::string tessdata_dir;
+  int line_height = 40;            // rectified lines are scaled to this height in pixels
+  double min_confidence = 0.55;    // mean word confidence (0..1) a line needs
+  double min_word_confidence = 0.30;  // words below are dropped from their line
+  int min_alnum = 2;
+  int min_region_height = 6;       // regions lower than this (original pixels) are not read
+  static TesseractLineOptions read(OptionReader& options);
+};
+
+struct LineReading {
+  std::string text;
+  double confidence = 0;
+  std::vector<std::pair<std::string, double>> words;
+};
+
+class TesseractLineStage final : public Stage {
+ public:
+  explicit TesseractLineStage(TesseractLineOptions options);
+  std::string_view id() const override { return "ocr.tesseract_line"; }
+  void prepare() override { engines_.check(); }
+  nlohmann::ordered_json resources() const override { return engines_.resources(); }
+  void process(ImageRecord& image, StageResult& out) override;
+
+ private:
+  LineReading read_line(const cv::Mat& line_gray);
+
+  TesseractLineOptions options_;
+  TesseractEngines engines_;
+};
+
+// The region cut out of `gray` and warped to an upright line `height` pixels high.
+cv::Mat rectify_line(const cv::Mat& gray, const std::array<cv::Point2f, 4>& quad, int height);
+// Makes text dark on light (Tesseract's preference) and adds a margin of background.
+cv::Mat normalise_polarity(const cv::Mat& line);
+
+}  // namespace cluetrace::ocr
