@@ -109,7 +109,7 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   // OpenCV's own decode limit backs up our header check for formats whose header we do not parse.
   ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(config.decode.max_pixels).c_str(), 1);
 
-  ReportContext context{config.sha256, CLUETRACE_VERSION, {}};
+  ReportContext context{config.sha256, CLUETRACE_VERSION, {}, config.report.text_regions};
   for (const auto& s : config.stages) {
     if (s.stage) context.stage_ids.emplace_back(s.stage->id());
   }

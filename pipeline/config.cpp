@@ -33,6 +33,10 @@ Config build_config(const YAML::Node& root, const std::string& source) {
   config.decode.max_file_bytes = decode.get_int("max_file_bytes", config.decode.max_file_bytes, 1, 1LL << 40);
   decode.finish();
 
+  auto report = top.child("report");
+  config.report.text_regions = report.get_bool("text_regions", config.report.text_regions);
+  report.finish();
+
   const auto catalog = stage_catalog();
   auto stages = top.child("stages");
   nlohmann::ordered_json stages_effective = nlohmann::ordered_json::object();
@@ -64,7 +68,10 @@ Config build_config(const YAML::Node& root, const std::string& source) {
 
   // `run` (threads, in-flight bound) does not change results, so it stays out of the hash:
   // a run resumed with another thread count still matches its earlier reports.
-  config.effective = {{"version", kConfigVersion}, {"decode", decode.effective()}, {"stages", stages_effective}};
+  config.effective = {{"version", kConfigVersion},
+                      {"decode", decode.effective()},
+                      {"report", report.effective()},
+                      {"stages", stages_effective}};
   config.sha256 = sha256_hex(config.effective.dump());
   return config;
 }

@@ -26,6 +26,10 @@ struct DecodeOptions {
   std::int64_t max_file_bytes = 1LL << 30;       // refuse to load larger files (they are still hashed)
 };
 
+struct ReportOptions {
+  bool text_regions = false;  // include the detector's regions (quad, score) in each report, for benchmarking
+};
+
 struct ConfiguredStage {
   StageKind kind;
   bool enabled = true;
@@ -37,6 +41,7 @@ struct Config {
   std::string source;  // the file it came from, or "<built-in default>"
   RunSettings run;
   DecodeOptions decode;
+  ReportOptions report;
   std::vector<ConfiguredStage> stages;  // one per StageKind, in kAllStageKinds order
   nlohmann::ordered_json effective;     // every setting that shapes results, defaults filled in
   std::string sha256;                   // of effective.dump(): goes into every report

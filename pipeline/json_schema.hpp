@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <string>
 #include <vector>
@@ -12,24 +13,32 @@
 namespace cluetrace {
 
 struct SchemaViolation {
-  std::string instance_path;  // JSON Pointer into the instance, e.g. "/clues/0/rank"
-  std::string message;
+  std::string instance_path;  // JSON Pointer into the instance, e.g. "/clues/0/rank"; "" is the root itself
+  std::string message;        // starts with the failing keyword, e.g. "maximum: 1.5 is greater than 1"
 };
 
+// Implements type, required, properties, additionalProperties, items, minItems, maxItems, enum, const, pattern,
+// minimum, maximum, exclusiveMinimum, exclusiveMaximum, minLength, maxLength, local $ref, allOf, anyOf, oneOf, not
+// and boolean schemas. Accepts and ignores $schema, $id, title, description, $comment, examples, default, format,
+// $defs and definitions.
 class JsonSchema {
  public:
-  explicit JsonSchema(nlohmann::json schema);  // throws std::invalid_argument naming an unsupported keyword
-  static JsonSchema from_file(const std::filesystem::path& file);  // throws std::runtime_error naming the file
+  // Throws std::invalid_argument naming the keyword and its schema path (e.g. "#/properties/a/uniqueItems") for an
+  // unsupported keyword, a malformed keyword value, a bad regex or a $ref that does not land on a subschema.
+  explicit JsonSchema(nlohmann::json schema);
+  // Throws std::runtime_error naming the file if it cannot be read or is not JSON; std::invalid_argument as above.
+  static JsonSchema from_file(const std::filesystem::path& file);
 
+  // Empty = valid. Collects every violation instead of stopping at the first.
   std::vector<SchemaViolation> validate(const nlohmann::json& instance) const;
 
  private:
-  void check_keywords(const nlohmann::json& schema, const std::string& schema_path);
   void validate_node(const nlohmann::json& schema, const nlohmann::json& instance, const std::string& path,
                      std::vector<SchemaViolation>& out) const;
   const nlohmann::json& resolve(const std::string& ref) const;
 
   nlohmann::json schema_;
+  // Keyed by the pattern text rather than by node address, so copies of a JsonSchema stay valid.
   std::map<std::string, std::regex> patterns_;
 };
 

@@ -102,6 +102,15 @@ nlohmann::ordered_json make_report(const ImageRecord& image, const ReportContext
   }
   report["timings_ms"] = timings;
 
+  if (context.include_text_regions) {
+    auto regions_json = nlohmann::ordered_json::array();
+    for (const auto& r : image.text_regions) {
+      auto quad = nlohmann::ordered_json::array();
+      for (const auto& p : r.quad) quad.push_back({round_to(p.x, 0.1), round_to(p.y, 0.1)});
+      regions_json.push_back({{"quad", quad}, {"score", round_to(r.score, 1e-3)}});
+    }
+    report["text_regions"] = regions_json;
+  }
   report["config_sha256"] = context.config_sha256;
   report["tool"] = {{"name", "cluetrace"}, {"version", context.tool_version}};
   report["stages"] = context.stage_ids;

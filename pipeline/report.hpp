@@ -15,6 +15,7 @@ struct ReportContext {
   std::string config_sha256;
   std::string tool_version;
   std::vector<std::string> stage_ids;  // the implementations that ran, in graph order
+  bool include_text_regions = false;
 };
 
 ImageStatus status_of(const ImageRecord& image);

@@ -32,12 +32,6 @@ double reading_angle(const std::array<cv::Point2f, 4>& q) {
   return std::atan2(d.y, d.x) * 180.0 / CV_PI;
 }
 
-std::string file_sha256(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return sha256_hex(bytes);
-}
-
 }  // namespace
 
 std::array<cv::Point2f, 4> text_quad(const cv::RotatedRect& box) {
@@ -163,7 +157,9 @@ void DbStage::prepare() {
     }
   }
   if (problem.empty()) {
-    model_sha256_ = file_sha256(model_path_);
+    std::ifstream in(model_path_, std::ios::binary);
+    model_bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    model_sha256_ = sha256_hex(std::string_view(model_bytes_.data(), model_bytes_.size()));
     return;
   }
   if (options_.if_model_missing == "error") throw std::runtime_error(problem);
@@ -177,10 +173,25 @@ nlohmann::ordered_json DbStage::resources() const {
   return {{"model", model_path_.string()}, {"sha256", model_sha256_}};
 }
 
-std::vector<TextRegion> DbStage::detect(cv::dnn::Net& net, const cv::Mat& bgr, double scale, cv::Point2f offset) const {
+cv::dnn::Net& DbStage::net_for(cv::Size input) {
+  constexpr std::size_t kNetsPerThread = 3;
+  auto& cache = nets_.local().nets;
+  for (std::size_t i = 0; i < cache.size(); ++i) {
+    if (cache[i].first == input) {
+      std::rotate(cache.begin() + static_cast<long>(i), cache.begin() + static_cast<long>(i) + 1, cache.end());
+      return cache.back().second;
+    }
+  }
+  if (cache.size() >= kNetsPerThread) cache.erase(cache.begin());
+  cache.emplace_back(input, cv::dnn::readNetFromONNX(model_bytes_.data(), model_bytes_.size()));
+  return cache.back().second;
+}
+
+std::vector<TextRegion> DbStage::detect(const cv::Mat& bgr, double scale, cv::Point2f offset, cv::Size pad_to) {
   cv::Mat input = bgr;
   if (scale != 1.0) cv::resize(bgr, input, cv::Size(), scale, scale, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-  const int h = (input.rows + 31) / 32 * 32, w = (input.cols + 31) / 32 * 32;
+  const int h = (std::max(input.rows, pad_to.height) + 31) / 32 * 32;
+  const int w = (std::max(input.cols, pad_to.width) + 31) / 32 * 32;
   cv::Mat padded;
   cv::copyMakeBorder(input, padded, 0, h - input.rows, 0, w - input.cols, cv::BORDER_CONSTANT, cv::Scalar::all(0));
   // PaddleOCR feeds BGR pixels normalised with ImageNet's mean and std.
@@ -190,6 +201,7 @@ std::vector<TextRegion> DbStage::detect(cv::dnn::Net& net, const cv::Mat& bgr, d
     cv::Mat plane(h, w, CV_32F, blob.ptr<float>(0, c));
     plane = (plane - mean[c]) / stdev[c];
   }
+  auto& net = net_for(cv::Size(w, h));
   net.setInput(blob);
   const cv::Mat out = net.forward();
   const cv::Mat prob(out.size[2], out.size[3], CV_32F, const_cast<float*>(out.ptr<float>()));
@@ -206,11 +218,9 @@ void DbStage::process(ImageRecord& image, StageResult& out) {
     mser_.process(image, out);
     return;
   }
-  auto& net = nets_.local();
-  if (net.empty()) net = cv::dnn::readNetFromONNX(model_path_.string());
   const cv::Mat& bgr = image.pixels;
   const int long_side = std::max(bgr.cols, bgr.rows);
-  std::vector<TextRegion> regions = detect(net, bgr, std::min(1.0, static_cast<double>(options_.max_side) / long_side), {0, 0});
+  std::vector<TextRegion> regions = detect(bgr, std::min(1.0, static_cast<double>(options_.max_side) / long_side), {0, 0});
 
   if (options_.detail_above > 0 && long_side > options_.detail_above) {
     // Full-resolution tiles, or as close to full resolution as max_tiles allows.
@@ -229,7 +239,9 @@ void DbStage::process(ImageRecord& image, StageResult& out) {
     for (int y = 0; y < detail.rows; y += step) {
       for (int x = 0; x < detail.cols; x += step) {
         const cv::Rect tile = cv::Rect(x, y, options_.tile, options_.tile) & cv::Rect(0, 0, detail.cols, detail.rows);
-        for (auto r : detect(net, detail(tile), 1.0, cv::Point2f(static_cast<float>(x), static_cast<float>(y)))) {
+        // Edge tiles are padded to the full tile size, so every tile shares one net.
+        const cv::Point2f origin(static_cast<float>(x), static_cast<float>(y));
+        for (auto r : detect(detail(tile), 1.0, origin, cv::Size(options_.tile, options_.tile))) {
           for (auto& p : r.quad) p *= static_cast<float>(1.0 / s);
           regions.push_back(r);
         }

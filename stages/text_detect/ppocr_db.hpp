@@ -52,7 +52,13 @@ class DbStage final : public Stage {
   void process(ImageRecord& image, StageResult& out) override;
 
  private:
-  std::vector<TextRegion> detect(cv::dnn::Net& net, const cv::Mat& bgr, double scale, cv::Point2f offset) const;
+  // OpenCV 4.6 keeps the shapes of the first forward pass: a net fed another input size afterwards
+  // returns garbage. So each thread keeps a few nets, one per input size, made from the model bytes.
+  struct NetCache {
+    std::vector<std::pair<cv::Size, cv::dnn::Net>> nets;  // most recently used last
+  };
+  cv::dnn::Net& net_for(cv::Size input);
+  std::vector<TextRegion> detect(const cv::Mat& bgr, double scale, cv::Point2f offset, cv::Size pad_to = {});
 
   DbOptions options_;
   std::filesystem::path model_path_;
@@ -60,7 +66,8 @@ class DbStage final : public Stage {
   bool fallback_ = false;
   std::string fallback_reason_;
   MserStage mser_;
-  oneapi::tbb::enumerable_thread_specific<cv::dnn::Net> nets_;
+  std::vector<char> model_bytes_;
+  oneapi::tbb::enumerable_thread_specific<NetCache> nets_;
 };
 
 }  // namespace cluetrace::text_detect
