@@ -25,11 +25,28 @@ TesseractLineOptions TesseractLineOptions::read(OptionReader& o) {
   opts.min_word_confidence = o.get_double("min_word_confidence", opts.min_word_confidence, 0.0, 1.0);
   opts.min_alnum = static_cast<int>(o.get_int("min_alnum", opts.min_alnum, 0, 100));
   opts.min_region_height = static_cast<int>(o.get_int("min_region_height", opts.min_region_height, 1, 1000));
+  opts.reread_languages = o.get_string_list("reread_languages", opts.reread_languages);
+  opts.reread_below = o.get_double("reread_below", opts.reread_below, 0.0, 1.0);
   return opts;
 }
 
 TesseractLineStage::TesseractLineStage(TesseractLineOptions options)
-    : options_(std::move(options)), engines_(options_.languages, options_.tessdata_dir) {}
+    : options_(std::move(options)), engines_(options_.languages, options_.tessdata_dir) {
+  if (!options_.reread_languages.empty()) {
+    reread_engines_ = std::make_unique<TesseractEngines>(options_.reread_languages, options_.tessdata_dir);
+  }
+}
+
+void TesseractLineStage::prepare() {
+  engines_.check();
+  if (reread_engines_) reread_engines_->check();
+}
+
+nlohmann::ordered_json TesseractLineStage::resources() const {
+  auto j = engines_.resources();
+  if (reread_engines_) j["reread"] = reread_engines_->resources();
+  return j;
+}
 
 cv::Mat rectify_line(const cv::Mat& gray, const std::array<cv::Point2f, 4>& q, int height) {
   const double w = std::max(distance(q[0], q[1]), distance(q[3], q[2]));
@@ -60,8 +77,8 @@ cv::Mat normalise_polarity(const cv::Mat& line) {
   return padded;
 }
 
-LineReading TesseractLineStage::read_line(const cv::Mat& line) {
-  auto& api = engines_.local();
+LineReading TesseractLineStage::read_line(TesseractEngines& engines, const cv::Mat& line) {
+  auto& api = engines.local();
   api.SetPageSegMode(tesseract::PSM_SINGLE_LINE);
   api.SetImage(line.data, line.cols, line.rows, 1, static_cast<int>(line.step));
   api.SetSourceResolution(300);
@@ -97,7 +114,12 @@ void TesseractLineStage::process(ImageRecord& image, StageResult& out) {
     if (height < options_.min_region_height) continue;
     const cv::Mat line = rectify_line(gray, region.quad, options_.line_height);
     if (line.empty()) continue;
-    const auto reading = read_line(normalise_polarity(line));
+    const cv::Mat upright = normalise_polarity(line);
+    auto reading = read_line(engines_, upright);
+    if (reread_engines_ && reading.confidence < options_.reread_below) {
+      auto second = read_line(*reread_engines_, upright);
+      if (second.confidence > reading.confidence) reading = std::move(second);
+    }
     if (reading.text.empty() || reading.confidence < options_.min_confidence ||
         !plausible_text(reading.text, options_.min_alnum)) {
       continue;

@@ -2,6 +2,7 @@
 // by Tesseract's LSTM as a single line; word boxes mapped back to original pixels.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct TesseractLineOptions {
   double min_word_confidence = 0.30;  // words below are dropped from their line
   int min_alnum = 2;
   int min_region_height = 6;       // regions lower than this (original pixels) are not read
+  std::vector<std::string> reread_languages;  // a second model for lines the first reads poorly (empty: off)
+  double reread_below = 0.8;       // lines read with less confidence than this are read again
   static TesseractLineOptions read(OptionReader& options);
 };
 
@@ -31,15 +34,16 @@ class TesseractLineStage final : public Stage {
  public:
   explicit TesseractLineStage(TesseractLineOptions options);
   std::string_view id() const override { return "ocr.tesseract_line"; }
-  void prepare() override { engines_.check(); }
-  nlohmann::ordered_json resources() const override { return engines_.resources(); }
+  void prepare() override;
+  nlohmann::ordered_json resources() const override;
   void process(ImageRecord& image, StageResult& out) override;
 
  private:
-  LineReading read_line(const cv::Mat& line_gray);
+  LineReading read_line(TesseractEngines& engines, const cv::Mat& line_gray);
 
   TesseractLineOptions options_;
   TesseractEngines engines_;
+  std::unique_ptr<TesseractEngines> reread_engines_;
 };
 
 // The region cut out of `gray` and warped to an upright line `height` pixels high.
