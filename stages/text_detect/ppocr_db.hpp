@@ -17,7 +17,7 @@ namespace cluetrace::text_detect {
 struct DbOptions {
   std::string model;                // ONNX file; empty: models/ppocr-v4-det.onnx of this installation
   std::string if_model_missing = "mser";  // mser: fall back to text_detect.mser | error: refuse to start
-  int max_side = 1280;              // the global pass: long side scaled down to at most this
+  int max_side = 512;               // the global pass: long side scaled down to at most this
   int tile = 1024;                  // detail pass: square tiles of this side at full resolution ...
   int tile_overlap = 192;           // ... overlapping by this much
   int detail_above = 1600;          // ... on images whose long side exceeds this (0: never)

@@ -36,7 +36,7 @@ TEST(Cli, ConfigCheckReportsAMissingTesseractLanguage) {
   write_text(dir / "lang.yaml", "stages:\n  ocr:\n    languages: [zzz]\n");
   const auto r = run_cli({"config", "check", (dir / "lang.yaml").string()});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("stage ocr (ocr.tesseract_page) cannot start"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stage ocr (ocr.tesseract_line) cannot start"), std::string::npos) << r.output;
 }
 
 TEST(Cli, DumpGraphWritesDot) {

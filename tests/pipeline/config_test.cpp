@@ -67,7 +67,7 @@ TEST(Config, WrongTypesAndRangesAreErrors) {
 
 TEST(Config, UnknownImplementationIsNamed) {
   const auto problems = problems_of("stages:\n  ocr:\n    impl: magic\n");
-  EXPECT_TRUE(has_problem(problems, "stages.ocr.impl", "'magic' is not one of: tesseract_page"));
+  EXPECT_TRUE(has_problem(problems, "stages.ocr.impl", "'magic' is not one of: tesseract_line, tesseract_page"));
 }
 
 TEST(Config, DisabledStageIsNotBuiltButItsOptionsAreStillChecked) {

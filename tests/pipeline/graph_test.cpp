@@ -45,6 +45,7 @@ Config config_with_probe(ProbeStage*& probe) {
   auto owned = std::make_unique<ProbeStage>();
   probe = owned.get();
   config.stages[static_cast<std::size_t>(StageKind::logo)].stage = std::move(owned);
+  prepare_stages(config);
   return config;
 }
 
@@ -105,7 +106,8 @@ TEST(Graph, DotShowsEveryStageAndItsImplementation) {
   for (const auto kind : kAllStageKinds) {
     EXPECT_NE(dot.find("\"" + std::string(to_string(kind)) + "\" ["), std::string::npos) << to_string(kind);
   }
-  EXPECT_NE(dot.find("ocr.tesseract_page"), std::string::npos);
+  EXPECT_NE(dot.find("ocr.tesseract_line"), std::string::npos);
+  EXPECT_NE(dot.find("text_detect.ppocr_db"), std::string::npos);
   EXPECT_NE(dot.find("\"rank\" -> \"sequencer\""), std::string::npos);
   EXPECT_NE(dot.find("(placeholder)"), std::string::npos);
 }

@@ -83,6 +83,10 @@ TEST(TesseractPage, PlausibleTextRejectsPunctuationNoise) {
   EXPECT_FALSE(ocr::plausible_text("|", 2));
   EXPECT_FALSE(ocr::plausible_text("-- ~ '' ;", 2));
   EXPECT_FALSE(ocr::plausible_text("a.,;:!", 2));
+  EXPECT_FALSE(ocr::plausible_text("Oooo", 2));
+  EXPECT_FALSE(ocr::plausible_text("lll iii", 2));
+  EXPECT_TRUE(ocr::plausible_text("Oooo 24", 2));
+  EXPECT_TRUE(ocr::plausible_text("Schifffahrt", 2));
 }
 
 }  // namespace
