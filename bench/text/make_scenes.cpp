@@ -186,6 +186,7 @@ class Generator {
     std::vector<cv::Point2f> warped;
     cv::perspectiveTransform(corners, warped, h);
     const cv::Rect bound = cv::boundingRect(warped);
+    if (bound.width + 20 >= img.cols || bound.height + 20 >= img.rows) return;  // too big once rotated
     for (int attempt = 0; attempt < 30; ++attempt) {
       const int ox = uniform(10, img.cols - bound.width - 10) - bound.x;
       const int oy = uniform(10, img.rows - bound.height - 10) - bound.y;

@@ -75,8 +75,15 @@ def load_boxes(path):
 
 def load_icdar15(path):
     items = []
-    imgs = os.path.join(path, "imgs") if os.path.isdir(os.path.join(path, "imgs")) else path
-    gt_dir = os.path.join(path, "annotations") if os.path.isdir(os.path.join(path, "annotations")) else path
+    imgs, gt_dir = path, path
+    for sub in ("imgs/test", "imgs"):  # mmocr's toy layout: imgs/test and annotations/test
+        if os.path.isdir(os.path.join(path, sub)):
+            imgs = os.path.join(path, sub)
+            break
+    for sub in ("annotations/test", "annotations"):
+        if os.path.isdir(os.path.join(path, sub)):
+            gt_dir = os.path.join(path, sub)
+            break
     for name in sorted(os.listdir(imgs)):
         if not name.lower().endswith(IMAGE_EXT):
             continue
@@ -236,6 +243,9 @@ def main():
             print(f"| {name} | skipped: {path} not found | | | | | | | | |")
             continue
         items = LOADERS[kind](path)
+        if not items:
+            print(f"| {name} | skipped: no items found under {path} | | | | | | | | |")
+            continue
         if args.limit:
             items = items[: args.limit]
         words_mode = kind == "words"
