@@ -64,18 +64,30 @@ cv::Mat rectify_line(const cv::Mat& gray, const std::array<cv::Point2f, 4>& q, i
   return line;
 }
 
-cv::Mat normalise_polarity(const cv::Mat& line) {
+bool dark_background(const cv::Mat& line) {
   cv::Mat binary;
   cv::threshold(line, binary, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-  // Text covers less of a line box than its background: when most pixels are dark, the text is light.
-  cv::Mat upright = cv::countNonZero(binary) < static_cast<int>(binary.total() / 2) ? cv::Mat(255 - line) : line;
+  // The region's outer rows and columns are mostly background: whichever Otsu class holds most of them
+  // is the background.
+  const int ring = std::max(1, line.rows / 8);
+  const cv::Rect inner(ring, ring, std::max(0, line.cols - 2 * ring), std::max(0, line.rows - 2 * ring));
+  const int all_light = cv::countNonZero(binary);
+  const int inner_light = inner.area() > 0 ? cv::countNonZero(binary(inner)) : 0;
+  const int ring_pixels = static_cast<int>(binary.total()) - inner.area();
+  return 2 * (all_light - inner_light) < ring_pixels;
+}
+
+cv::Mat prepare_line(const cv::Mat& line, bool invert) {
+  cv::Mat upright = invert ? cv::Mat(255 - line) : line;
+  cv::Mat stretched, padded;
   // Stretch contrast so faint text binarises cleanly inside Tesseract.
-  cv::normalize(upright, upright, 0, 255, cv::NORM_MINMAX);
-  cv::Mat padded;
+  cv::normalize(upright, stretched, 0, 255, cv::NORM_MINMAX);
   const int margin = std::max(8, line.rows / 3);
-  cv::copyMakeBorder(upright, padded, margin, margin, margin, margin, cv::BORDER_CONSTANT, cv::Scalar(255));
+  cv::copyMakeBorder(stretched, padded, margin, margin, margin, margin, cv::BORDER_CONSTANT, cv::Scalar(255));
   return padded;
 }
+
+cv::Mat normalise_polarity(const cv::Mat& line) { return prepare_line(line, dark_background(line)); }
 
 LineReading TesseractLineStage::read_line(TesseractEngines& engines, const cv::Mat& line) {
   auto& api = engines.local();
@@ -114,10 +126,20 @@ void TesseractLineStage::process(ImageRecord& image, StageResult& out) {
     if (height < options_.min_region_height) continue;
     const cv::Mat line = rectify_line(gray, region.quad, options_.line_height);
     if (line.empty()) continue;
-    const cv::Mat upright = normalise_polarity(line);
-    auto reading = read_line(engines_, upright);
+    const bool dark = dark_background(line);
+    cv::Mat best = prepare_line(line, dark);
+    auto reading = read_line(engines_, best);
+    if (reading.confidence < options_.reread_below) {
+      // The polarity guess can be wrong on textured or two-tone signs: try the other one too.
+      cv::Mat flipped = prepare_line(line, !dark);
+      auto second = read_line(engines_, flipped);
+      if (second.confidence > reading.confidence) {
+        reading = std::move(second);
+        best = flipped;
+      }
+    }
     if (reread_engines_ && reading.confidence < options_.reread_below) {
-      auto second = read_line(*reread_engines_, upright);
+      auto second = read_line(*reread_engines_, best);
       if (second.confidence > reading.confidence) reading = std::move(second);
     }
     if (reading.text.empty() || reading.confidence < options_.min_confidence ||

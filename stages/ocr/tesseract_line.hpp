@@ -48,7 +48,11 @@ class TesseractLineStage final : public Stage {
 
 // The region cut out of `gray` and warped to an upright line `height` pixels high.
 cv::Mat rectify_line(const cv::Mat& gray, const std::array<cv::Point2f, 4>& quad, int height);
-// Makes text dark on light (Tesseract's preference) and adds a margin of background.
+// Whether a rectified line's background is darker than its text (light text on a dark sign).
+bool dark_background(const cv::Mat& line);
+// The line made ready for Tesseract: inverted if asked, contrast stretched, a white margin added.
+cv::Mat prepare_line(const cv::Mat& line, bool invert);
+// prepare_line() with the polarity dark_background() guesses: text dark on light, as Tesseract prefers.
 cv::Mat normalise_polarity(const cv::Mat& line);
 
 }  // namespace cluetrace::ocr
