@@ -29,6 +29,15 @@ nlohmann::ordered_json clue_json(const Clue& clue) {
     for (const auto& c : clue.countries) countries.push_back({{"code", c.code}, {"weight", c.weight}});
     j["countries"] = countries;
   }
+  if (!clue.words.empty()) {
+    auto words = nlohmann::ordered_json::array();
+    for (const auto& w : clue.words) {
+      auto quad = nlohmann::ordered_json::array();
+      for (const auto& p : w.quad) quad.push_back({round_to(p.x, 0.1), round_to(p.y, 0.1)});
+      words.push_back({{"text", w.text}, {"confidence", round_to(w.confidence, 1e-4)}, {"quad", quad}});
+    }
+    j["words"] = words;
+  }
   if (!clue.stage.empty()) j["stage"] = clue.stage;
   if (!clue.explanation.empty()) j["explanation"] = clue.explanation;
   return j;

@@ -34,6 +34,13 @@ struct CountryWeight {
   double weight = 0;
 };
 
+// One word of a text clue, as the recogniser read it.
+struct Word {
+  std::string text;
+  double confidence = 0;
+  std::array<cv::Point2f, 4> quad;  // original pixels
+};
+
 struct Clue {
   ClueKind kind = ClueKind::other;
   std::string value;
@@ -46,6 +53,7 @@ struct Clue {
   std::vector<CountryWeight> countries;
   std::string stage;  // id of the implementation that produced it
   std::string explanation;
+  std::vector<Word> words;  // text clues: the words with their own boxes and confidences
 };
 
 struct StageError {

@@ -13,6 +13,9 @@ namespace {
 
 double distance(cv::Point2f a, cv::Point2f b) { return std::hypot(a.x - b.x, a.y - b.y); }
 
+// The white border prepare_line() puts around a line of this height.
+int line_margin(int height) { return std::max(8, height / 3); }
+
 }  // namespace
 
 TesseractLineOptions TesseractLineOptions::read(OptionReader& o) {
@@ -48,18 +51,25 @@ nlohmann::ordered_json TesseractLineStage::resources() const {
   return j;
 }
 
-cv::Mat rectify_line(const cv::Mat& gray, const std::array<cv::Point2f, 4>& q, int height) {
+cv::Mat line_transform(const std::array<cv::Point2f, 4>& q, int height, int* width) {
   const double w = std::max(distance(q[0], q[1]), distance(q[3], q[2]));
   const double h = std::max(distance(q[0], q[3]), distance(q[1], q[2]));
   if (w < 1 || h < 1) return {};
-  const double scale = height / h;
-  const int out_w = std::clamp(static_cast<int>(std::lround(w * scale)), 1, 8000);
+  const int out_w = std::clamp(static_cast<int>(std::lround(w * height / h)), 1, 8000);
+  if (width) *width = out_w;
   const std::array<cv::Point2f, 4> dst{cv::Point2f(0, 0), cv::Point2f(static_cast<float>(out_w), 0),
                                        cv::Point2f(static_cast<float>(out_w), static_cast<float>(height)),
                                        cv::Point2f(0, static_cast<float>(height))};
-  const cv::Mat m = cv::getPerspectiveTransform(q.data(), dst.data());
+  return cv::getPerspectiveTransform(q.data(), dst.data());
+}
+
+cv::Mat rectify_line(const cv::Mat& gray, const std::array<cv::Point2f, 4>& q, int height) {
+  int out_w = 0;
+  const cv::Mat m = line_transform(q, height, &out_w);
+  if (m.empty()) return {};
+  const double h = std::max(distance(q[0], q[3]), distance(q[1], q[2]));
   cv::Mat line;
-  cv::warpPerspective(gray, line, m, cv::Size(out_w, height), scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA,
+  cv::warpPerspective(gray, line, m, cv::Size(out_w, height), height > h ? cv::INTER_CUBIC : cv::INTER_AREA,
                       cv::BORDER_REPLICATE);
   return line;
 }
@@ -82,7 +92,7 @@ cv::Mat prepare_line(const cv::Mat& line, bool invert) {
   cv::Mat stretched, padded;
   // Stretch contrast so faint text binarises cleanly inside Tesseract.
   cv::normalize(upright, stretched, 0, 255, cv::NORM_MINMAX);
-  const int margin = std::max(8, line.rows / 3);
+  const int margin = line_margin(line.rows);
   cv::copyMakeBorder(stretched, padded, margin, margin, margin, margin, cv::BORDER_CONSTANT, cv::Scalar(255));
   return padded;
 }
@@ -105,7 +115,11 @@ LineReading TesseractLineStage::read_line(TesseractEngines& engines, const cv::M
       const std::string word(raw.get());
       const double conf = it->Confidence(tesseract::RIL_WORD) / 100.0;
       if (word.empty() || conf < options_.min_word_confidence) continue;
-      reading.words.emplace_back(word, conf);
+      int x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+      it->BoundingBox(tesseract::RIL_WORD, &x1, &y1, &x2, &y2);
+      const auto fx1 = static_cast<float>(x1), fy1 = static_cast<float>(y1);
+      const auto fx2 = static_cast<float>(x2), fy2 = static_cast<float>(y2);
+      reading.words.push_back({word, conf, {cv::Point2f(fx1, fy1), {fx2, fy1}, {fx2, fy2}, {fx1, fy2}}});
       if (!reading.text.empty()) reading.text += ' ';
       reading.text += word;
       weighted += conf * static_cast<double>(word.size());
@@ -151,6 +165,16 @@ void TesseractLineStage::process(ImageRecord& image, StageResult& out) {
     clue.value = reading.text;
     clue.confidence = reading.confidence;
     clue.quad = region.quad;
+    // Word boxes come in the padded line's pixels: undo the margin, then the rectification.
+    const cv::Mat to_original = line_transform(region.quad, options_.line_height).inv();
+    const auto margin = static_cast<float>(line_margin(options_.line_height));
+    for (auto word : reading.words) {
+      std::vector<cv::Point2f> corners(word.quad.begin(), word.quad.end()), mapped;
+      for (auto& p : corners) p -= cv::Point2f(margin, margin);
+      cv::perspectiveTransform(corners, mapped, to_original);
+      std::copy(mapped.begin(), mapped.end(), word.quad.begin());
+      clue.words.push_back(std::move(word));
+    }
     const cv::Rect box =
         cv::boundingRect(std::vector<cv::Point2f>(region.quad.begin(), region.quad.end())) & frame;
     clue.box = Box{box.x, box.y, box.width, box.height};

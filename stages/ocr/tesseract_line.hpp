@@ -27,7 +27,7 @@ struct TesseractLineOptions {
 struct LineReading {
   std::string text;
   double confidence = 0;
-  std::vector<std::pair<std::string, double>> words;
+  std::vector<Word> words;  // quads in the coordinates of the image that was read
 };
 
 class TesseractLineStage final : public Stage {
@@ -48,6 +48,9 @@ class TesseractLineStage final : public Stage {
 
 // The region cut out of `gray` and warped to an upright line `height` pixels high.
 cv::Mat rectify_line(const cv::Mat& gray, const std::array<cv::Point2f, 4>& quad, int height);
+// The perspective transform rectify_line() applies (line pixels from original pixels).
+cv::Mat line_transform(const std::array<cv::Point2f, 4>& quad, int height, int* width = nullptr);
+
 // Whether a rectified line's background is darker than its text (light text on a dark sign).
 bool dark_background(const cv::Mat& line);
 // The line made ready for Tesseract: inverted if asked, contrast stretched, a white margin added.

@@ -95,6 +95,15 @@ TEST_F(LineOcr, ReadsRotatedAndLightOnDarkLines) {
   EXPECT_NEAR((*clues[0].quad)[0].x, rotated.quad[0].x, 0.5);  // the quad stays in original pixels
   EXPECT_NEAR((*clues[0].quad)[0].y, rotated.quad[0].y, 0.5);
 
+  // Word boxes map back into the rotated region, in reading order.
+  ASSERT_EQ(clues[0].words.size(), 2u);
+  EXPECT_EQ(clues[0].words[0].text, "Öffnungszeiten");
+  const std::vector<cv::Point2f> region(rotated.quad.begin(), rotated.quad.end());
+  for (const auto& word : clues[0].words) {
+    for (const auto& corner : word.quad) EXPECT_GE(cv::pointPolygonTest(region, corner, true), -3.0) << word.text;
+  }
+  EXPECT_LT(clues[0].words[0].quad[1].x, clues[0].words[1].quad[0].x + 1.0);
+
   clues = read(*stage_, render("Geöffnet täglich", -8, true));
   ASSERT_EQ(clues.size(), 1u);
   EXPECT_EQ(clues[0].value, "Geöffnet täglich");
