@@ -19,7 +19,7 @@ struct TesseractLineOptions {
   double min_word_confidence = 0.30;  // words below are dropped from their line
   int min_alnum = 2;
   int min_region_height = 6;       // regions lower than this (original pixels) are not read
-  std::vector<std::string> reread_languages{"eng"};  // a second model for poorly read lines (empty: off)
+  std::vector<std::string> reread_languages{"eng", "deu", "fra"};  // re-read doubtful lines (empty: off)
   double reread_below = 0.8;       // lines read with less confidence than this are read again
   static TesseractLineOptions read(OptionReader& options);
 };
