@@ -53,6 +53,12 @@ bool plausible_text(std::string_view utf8, int min_alnum) {
   return alnum >= min_alnum && alnum >= other;
 }
 
+void read_language_options(OptionReader& o, std::vector<std::string>& languages, std::string& tessdata_dir) {
+  languages = o.get_string_list("languages", languages);
+  if (languages.empty()) o.problem("languages", "needs at least one Tesseract language");
+  tessdata_dir = o.get_string("tessdata_dir", tessdata_dir);
+}
+
 TesseractEngines::TesseractEngines(std::vector<std::string> languages, std::string tessdata_dir)
     : languages_(std::move(languages)), tessdata_dir_(std::move(tessdata_dir)) {
   language_string_ = fmt::format("{}", fmt::join(languages_, "+"));

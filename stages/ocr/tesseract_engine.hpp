@@ -7,6 +7,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "pipeline/options.hpp"
 #include <oneapi/tbb/enumerable_thread_specific.h>
 
 namespace tesseract {
@@ -38,6 +40,9 @@ class TesseractEngines {
   std::string datapath_;
   oneapi::tbb::enumerable_thread_specific<std::unique_ptr<tesseract::TessBaseAPI>> apis_;
 };
+
+// Reads the `languages` and `tessdata_dir` options every Tesseract-based stage shares.
+void read_language_options(OptionReader& options, std::vector<std::string>& languages, std::string& tessdata_dir);
 
 // Whether an OCR'd line is worth reporting: enough letters or digits, not mostly punctuation.
 bool plausible_text(std::string_view utf8, int min_alnum);

@@ -20,9 +20,7 @@ int line_margin(int height) { return std::max(8, height / 3); }
 
 TesseractLineOptions TesseractLineOptions::read(OptionReader& o) {
   TesseractLineOptions opts;
-  opts.languages = o.get_string_list("languages", opts.languages);
-  if (opts.languages.empty()) o.problem("languages", "needs at least one Tesseract language");
-  opts.tessdata_dir = o.get_string("tessdata_dir", opts.tessdata_dir);
+  read_language_options(o, opts.languages, opts.tessdata_dir);
   opts.line_height = static_cast<int>(o.get_int("line_height", opts.line_height, 16, 200));
   opts.min_confidence = o.get_double("min_confidence", opts.min_confidence, 0.0, 1.0);
   opts.min_word_confidence = o.get_double("min_word_confidence", opts.min_word_confidence, 0.0, 1.0);

@@ -27,9 +27,7 @@ std::string trim(std::string s) {
 
 TesseractPageOptions TesseractPageOptions::read(OptionReader& o) {
   TesseractPageOptions opts;
-  opts.languages = o.get_string_list("languages", opts.languages);
-  if (opts.languages.empty()) o.problem("languages", "needs at least one Tesseract language");
-  opts.tessdata_dir = o.get_string("tessdata_dir", opts.tessdata_dir);
+  read_language_options(o, opts.languages, opts.tessdata_dir);
   opts.page_segmentation = o.get_string("page_segmentation", opts.page_segmentation, {"auto", "sparse", "single_block"});
   opts.min_confidence = o.get_double("min_confidence", opts.min_confidence, 0.0, 1.0);
   opts.min_alnum = static_cast<int>(o.get_int("min_alnum", opts.min_alnum, 0, 100));

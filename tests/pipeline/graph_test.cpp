@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "pipeline/batch.hpp"
@@ -104,7 +105,8 @@ TEST(Graph, DotShowsEveryStageAndItsImplementation) {
   const auto config = load_config_text("", "test");
   const auto dot = graph_dot(config);
   for (const auto kind : kAllStageKinds) {
-    EXPECT_NE(dot.find("\"" + std::string(to_string(kind)) + "\" ["), std::string::npos) << to_string(kind);
+    const std::string node = fmt::format("\"{}\" [", to_string(kind));
+    EXPECT_NE(dot.find(node), std::string::npos) << node;
   }
   EXPECT_NE(dot.find("ocr.tesseract_line"), std::string::npos);
   EXPECT_NE(dot.find("text_detect.ppocr_db"), std::string::npos);

@@ -15,6 +15,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/digest.hpp"
+#include "pipeline/stage.hpp"
 
 extern char** environ;
 
@@ -121,6 +122,16 @@ CliResult run_cli(const std::vector<std::string>& args) {
   text << in.rdbuf();
   result.output = text.str();
   return result;
+}
+
+ImageRecord decoded_record(const cv::Mat& pixels) {
+  ImageRecord image;
+  image.pixels = pixels;
+  image.width = pixels.cols;
+  image.height = pixels.rows;
+  image.decoded = true;
+  image.stage_results.resize(kAllStageKinds.size());
+  return image;
 }
 
 std::vector<nlohmann::json> read_reports(const fs::path& out_dir) {

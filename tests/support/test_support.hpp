@@ -5,8 +5,13 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "pipeline/options.hpp"
+#include "pipeline/types.hpp"
 
 namespace cluetrace::test {
 
@@ -43,6 +48,20 @@ struct CliResult {
 CliResult run_cli(const std::vector<std::string>& args);
 // Starts build/cluetrace without waiting; returns its pid. Output goes to `log`.
 int spawn_cli(const std::vector<std::string>& args, const std::filesystem::path& log);
+
+// A stage's options struct read from YAML the way the config loader reads it; any problem fails the test.
+template <typename Options>
+Options options_from_yaml(const std::string& yaml) {
+  ConfigProblems problems;
+  OptionReader reader(YAML::Load(yaml), "stages.under_test", "test", problems);
+  auto options = Options::read(reader);
+  reader.finish();
+  EXPECT_TRUE(problems.empty()) << problems.to_string();
+  return options;
+}
+
+// An image record as the decode node leaves it, for calling a stage directly.
+ImageRecord decoded_record(const cv::Mat& pixels);
 
 std::vector<nlohmann::json> read_reports(const std::filesystem::path& out_dir);
 nlohmann::json read_json(const std::filesystem::path& file);

@@ -13,14 +13,7 @@ namespace {
 
 constexpr const char* kFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
-ocr::TesseractLineOptions options_from(const std::string& yaml) {
-  ConfigProblems problems;
-  OptionReader reader(YAML::Load(yaml), "stages.ocr", "test", problems);
-  auto options = ocr::TesseractLineOptions::read(reader);
-  reader.finish();
-  EXPECT_TRUE(problems.empty()) << problems.to_string();
-  return options;
-}
+ocr::TesseractLineOptions options_from(const std::string& yaml) { return test::options_from_yaml<ocr::TesseractLineOptions>(yaml); }
 
 struct Rendered {
   cv::Mat image;
@@ -39,10 +32,11 @@ Rendered render(const std::string& text, double angle, bool light_on_dark) {
   face->putText(img, text, org, height, light_on_dark ? cv::Scalar(250, 250, 250) : cv::Scalar(20, 20, 20), -1,
                 cv::LINE_AA, false);
   const float pad = 8;
-  std::vector<cv::Point2f> quad{{org.x - pad, org.y - pad},
-                                {org.x + size.width + pad, org.y - pad},
-                                {org.x + size.width + pad, org.y + height + pad},
-                                {org.x - pad, org.y + height + pad}};
+  const cv::Rect2f box(cv::Point2f(org), cv::Size2f(static_cast<float>(size.width), static_cast<float>(height)));
+  std::vector<cv::Point2f> quad{{box.x - pad, box.y - pad},
+                                {box.br().x + pad, box.y - pad},
+                                {box.br().x + pad, box.br().y + pad},
+                                {box.x - pad, box.br().y + pad}};
   const cv::Point2f centre(static_cast<float>(img.cols) / 2, static_cast<float>(img.rows) / 2);
   const cv::Mat rot = cv::getRotationMatrix2D(centre, angle, 1.0);
   cv::Mat rotated;
@@ -53,11 +47,7 @@ Rendered render(const std::string& text, double angle, bool light_on_dark) {
 }
 
 std::vector<Clue> read(ocr::TesseractLineStage& stage, const Rendered& r) {
-  ImageRecord image;
-  image.pixels = r.image;
-  image.width = r.image.cols;
-  image.height = r.image.rows;
-  image.decoded = true;
+  auto image = test::decoded_record(r.image);
   image.text_regions = {TextRegion{r.quad, 0.9}};
   StageResult out;
   stage.process(image, out);
@@ -112,11 +102,7 @@ TEST_F(LineOcr, ReadsRotatedAndLightOnDarkLines) {
 TEST_F(LineOcr, NoiseIsNotAClue) {
   cv::Mat noise(120, 400, CV_8UC3);
   cv::randu(noise, 0, 255);
-  ImageRecord image;
-  image.pixels = noise;
-  image.width = noise.cols;
-  image.height = noise.rows;
-  image.decoded = true;
+  auto image = test::decoded_record(noise);
   image.text_regions = {TextRegion{{cv::Point2f(10, 10), {390, 10}, {390, 110}, {10, 110}}, 0.9}};
   StageResult out;
   stage_->process(image, out);

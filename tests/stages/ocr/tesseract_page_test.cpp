@@ -11,24 +11,13 @@ using namespace cluetrace;
 
 namespace {
 
-ocr::TesseractPageOptions options_from(const std::string& yaml) {
-  ConfigProblems problems;
-  OptionReader reader(YAML::Load(yaml), "stages.ocr", "test", problems);
-  auto options = ocr::TesseractPageOptions::read(reader);
-  reader.finish();
-  EXPECT_TRUE(problems.empty()) << problems.to_string();
-  return options;
-}
+ocr::TesseractPageOptions options_from(const std::string& yaml) { return test::options_from_yaml<ocr::TesseractPageOptions>(yaml); }
 
+// The whole image as the one text region, as text_detect.whole_image leaves it.
 ImageRecord record_of(const cv::Mat& pixels) {
-  ImageRecord image;
-  image.pixels = pixels;
-  image.width = pixels.cols;
-  image.height = pixels.rows;
-  image.decoded = true;
-  text_detect::WholeImageStage detect({});
+  auto image = test::decoded_record(pixels);
   StageResult unused;
-  detect.process(image, unused);
+  text_detect::WholeImageStage({}).process(image, unused);
   return image;
 }
 

@@ -60,7 +60,9 @@ TEST(Specificity, ManyCluesAreRankedWithNonIncreasingScores) {
   ASSERT_EQ(image.ranked_clues.size(), 40u);
   for (std::size_t i = 0; i < image.ranked_clues.size(); ++i) {
     EXPECT_EQ(image.ranked_clues[i].rank, static_cast<int>(i) + 1);
-    if (i > 0) EXPECT_LE(image.ranked_clues[i].score, image.ranked_clues[i - 1].score);
+    if (i > 0) {
+      EXPECT_LE(image.ranked_clues[i].score, image.ranked_clues[i - 1].score);
+    }
   }
 }
 

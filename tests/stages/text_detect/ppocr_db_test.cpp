@@ -16,23 +16,9 @@ using namespace cluetrace::test;
 
 namespace {
 
-text_detect::DbOptions options_from(const std::string& yaml) {
-  ConfigProblems problems;
-  OptionReader reader(YAML::Load(yaml), "stages.text_detect", "test", problems);
-  auto options = text_detect::DbOptions::read(reader);
-  reader.finish();
-  EXPECT_TRUE(problems.empty()) << problems.to_string();
-  return options;
-}
+text_detect::DbOptions options_from(const std::string& yaml) { return test::options_from_yaml<text_detect::DbOptions>(yaml); }
 
-ImageRecord record_of(const cv::Mat& pixels) {
-  ImageRecord image;
-  image.pixels = pixels;
-  image.width = pixels.cols;
-  image.height = pixels.rows;
-  image.decoded = true;
-  return image;
-}
+ImageRecord record_of(const cv::Mat& pixels) { return test::decoded_record(pixels); }
 
 double covered(const cv::Rect& truth, const std::vector<TextRegion>& regions) {
   double best = 0;
