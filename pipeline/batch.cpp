@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
-#include <set>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -78,13 +77,9 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   summary.skipped = inputs.skipped.size();
   summary.input_problems = inputs.problems.size();
 
-  std::set<std::string> wanted;
   std::vector<std::string> order;
-  for (const auto& item : inputs.images) {
-    wanted.insert(item.display_path);
-    order.push_back(item.display_path);
-  }
-  ReportStore store(options.out_dir, config.sha256, options.mode, wanted);
+  for (const auto& item : inputs.images) order.push_back(item.display_path);
+  ReportStore store(options.out_dir, config.sha256, options.mode);
   summary.reports_path = store.path();
   summary.run_json_path = options.out_dir / "run.json";
 
@@ -160,6 +155,7 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   run["counts"] = {{"images", summary.images},   {"reported", summary.ok + summary.partial + summary.failed},
                    {"ok", summary.ok},           {"partial", summary.partial},
                    {"failed", summary.failed},   {"kept_from_earlier_run", summary.resumed},
+                   {"kept_for_other_inputs", store.kept_count() - summary.resumed},
                    {"skipped", summary.skipped}, {"input_problems", summary.input_problems}};
   run["failures"] = failures;
   run["skipped"] = notes_json(inputs.skipped);

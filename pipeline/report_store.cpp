@@ -65,8 +65,7 @@ void write_file_atomically(const fs::path& path, std::string_view content) {
   fsync_dir(path.parent_path());
 }
 
-ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha256, OpenMode mode,
-                         const std::set<std::string>& wanted)
+ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha256, OpenMode mode)
     : path_(out_dir / "reports.jsonl") {
   std::error_code ec;
   fs::create_directories(out_dir, ec);
@@ -93,7 +92,7 @@ ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha2
       try {
         const auto report = nlohmann::json::parse(line);
         const auto path = report.at("image").at("path").get<std::string>();
-        if (report.value("config_sha256", "") != config_sha256 || !wanted.contains(path) || kept_.contains(path)) {
+        if (report.value("config_sha256", "") != config_sha256 || kept_.contains(path)) {
           ++dropped_;
           continue;
         }
@@ -105,7 +104,7 @@ ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha2
       }
     }
     if (dropped_ > 0) {
-      spdlog::info("resume: keeping {} reports, redoing {} (incomplete, other config or not in this run)",
+      spdlog::info("resume: keeping {} reports, redoing {} (cut off by the kill, or made with another config)",
                    kept_.size(), dropped_);
     }
   }
@@ -134,20 +133,26 @@ void ReportStore::finish(const std::vector<std::string>& order) {
   // After a resume the kept reports come first; put the whole file back in input order.
   const std::string text = read_file(path_);
   std::map<std::string, std::string_view> by_path;
+  std::vector<std::string> file_order;
   std::size_t start = 0;
   while (start < text.size()) {
     const auto end = text.find('\n', start);
     if (end == std::string::npos) break;
     const std::string_view line(text.data() + start, end - start + 1);
     start = end + 1;
-    by_path.emplace(nlohmann::json::parse(line.substr(0, line.size() - 1)).at("image").at("path").get<std::string>(),
-                    line);
+    auto path = nlohmann::json::parse(line.substr(0, line.size() - 1)).at("image").at("path").get<std::string>();
+    if (by_path.emplace(path, line).second) file_order.push_back(std::move(path));
   }
   std::string ordered;
   ordered.reserve(text.size());
   for (const auto& path : order) {
     const auto it = by_path.find(path);
-    if (it != by_path.end()) ordered.append(it->second);
+    if (it == by_path.end()) continue;
+    ordered.append(it->second);
+    by_path.erase(it);
+  }
+  for (const auto& path : file_order) {
+    if (const auto it = by_path.find(path); it != by_path.end()) ordered.append(it->second);
   }
   write_file_atomically(path_, ordered);
 }

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -30,11 +29,11 @@ enum class OpenMode { fresh, resume, overwrite };
 class ReportStore {
  public:
   // fresh: refuses a folder whose reports.jsonl already holds reports.
-  // resume: keeps complete reports made with the same config for inputs in `wanted`, drops the rest
-  //         (a torn last line from a killed run, reports under another config) and appends after them.
+  // resume: keeps every complete report made with the same config (also those of inputs this run does not
+  //         name: a result is never dropped for being out of scope), drops a torn last line from a killed
+  //         run and reports made under another config (they are redone), and appends after them.
   // overwrite: starts an empty reports.jsonl.
-  ReportStore(const std::filesystem::path& out_dir, const std::string& config_sha256, OpenMode mode,
-              const std::set<std::string>& wanted);
+  ReportStore(const std::filesystem::path& out_dir, const std::string& config_sha256, OpenMode mode);
   ~ReportStore();
   ReportStore(const ReportStore&) = delete;
   ReportStore& operator=(const ReportStore&) = delete;
@@ -45,7 +44,8 @@ class ReportStore {
   std::size_t dropped_count() const { return dropped_; }
 
   void append(const nlohmann::ordered_json& report);  // one line, flushed to the kernel
-  // fsync, and after a resume rewrite the file (atomically) in `order`, so it reads as one run.
+  // fsync, and after a resume rewrite the file (atomically) in `order`, so it reads as one run; kept
+  // reports of paths not in `order` follow, in the order they had.
   void finish(const std::vector<std::string>& order);
 
   std::filesystem::path path() const { return path_; }

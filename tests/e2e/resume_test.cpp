@@ -106,6 +106,19 @@ TEST_F(Resume, ReportsMadeUnderAnotherConfigAreRedone) {
   EXPECT_EQ(hashes.size(), 1u) << "reports from two configs mixed in one file";
 }
 
+TEST_F(Resume, ResumingWithFewerInputsKeepsTheOtherReports) {
+  const fs::path out = root_ / "out";
+  ASSERT_EQ(run_cli({"run", "--out", out.string(), input_.string()}).exit_code, 0);
+  const auto before = read_reports(out);
+  const auto one = (input_ / "img100.png").string();
+  const auto resumed = run_cli({"run", "--out", out.string(), "--resume", one});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(essence(read_reports(out)), essence(before)) << "a resume with fewer inputs lost reports";
+  const auto run = read_json(out / "run.json");
+  EXPECT_EQ(run["counts"]["kept_from_earlier_run"], 1);
+  EXPECT_EQ(run["counts"]["kept_for_other_inputs"], kImages - 1);
+}
+
 TEST_F(Resume, AFreshRunRefusesToOverwriteEarlierReports) {
   const fs::path out = root_ / "out";
   ASSERT_EQ(run_cli({"run", "--out", out.string(), input_.string()}).exit_code, 0);
