@@ -51,9 +51,8 @@ int command_version() {
       if (!resources.empty()) fmt::print("{:<14} {}\n", s.stage->id(), resources.dump());
     }
   } catch (const std::exception& e) {
-    fmt::print("{:<14} {}\n", "models", std::string("not available: ") + e.what());
+    fmt::print("{:<14} {}\n", "stages", std::string("cannot start: ") + e.what());
   }
-  fmt::print("{:<14} {}\n", "models", "none needed by the default stages yet");
   return 0;
 }
 
