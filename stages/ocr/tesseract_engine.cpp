@@ -97,12 +97,22 @@ void TesseractEngines::check() {
       throw std::runtime_error(fmt::format("'{}' is not a Tesseract language name", lang));
     }
   }
-  datapath_ = make()->GetDatapath();
+  auto api = make();
+  datapath_ = api->GetDatapath();
+  // Loading a model takes a quarter of a second: keep this one for the first worker thread.
+  const std::lock_guard lock(spare_mutex_);
+  spare_ = std::move(api);
 }
 
 tesseract::TessBaseAPI& TesseractEngines::local() {
   auto& api = apis_.local();
-  if (!api) api = make();
+  if (!api) {
+    {
+      const std::lock_guard lock(spare_mutex_);
+      api = std::move(spare_);
+    }
+    if (!api) api = make();
+  }
   return *api;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ class TesseractEngines {
   std::string tessdata_dir_;
   std::string language_string_;
   std::string datapath_;
+  std::mutex spare_mutex_;
+  std::unique_ptr<tesseract::TessBaseAPI> spare_;  // the instance check() loaded, handed to the first thread
   oneapi::tbb::enumerable_thread_specific<std::unique_ptr<tesseract::TessBaseAPI>> apis_;
 };
 
