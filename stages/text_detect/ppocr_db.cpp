@@ -126,7 +126,7 @@ DbOptions DbOptions::read(OptionReader& o) {
   opts.tile = static_cast<int>(o.get_int("tile", opts.tile, 256, 4096));
   opts.tile_overlap = static_cast<int>(o.get_int("tile_overlap", opts.tile_overlap, 0, 2048));
   opts.detail_above = static_cast<int>(o.get_int("detail_above", opts.detail_above, 0, 100000));
-  opts.max_tiles = static_cast<int>(o.get_int("max_tiles", opts.max_tiles, 1, 1000));
+  opts.detail_megapixels = o.get_double("detail_megapixels", opts.detail_megapixels, 0.1, 1000.0);
   opts.bin_threshold = o.get_double("bin_threshold", opts.bin_threshold, 0.01, 0.99);
   opts.box_threshold = o.get_double("box_threshold", opts.box_threshold, 0.01, 0.99);
   opts.unclip_ratio = o.get_double("unclip_ratio", opts.unclip_ratio, 0.5, 4.0);
@@ -224,31 +224,33 @@ void DbStage::process(ImageRecord& image, StageResult& out) {
   std::vector<TextRegion> regions = detect(bgr, std::min(1.0, static_cast<double>(options_.max_side) / long_side), {0, 0});
 
   if (options_.detail_above > 0 && long_side > options_.detail_above) {
-    // Full-resolution tiles, or as close to full resolution as max_tiles allows.
-    const int step = options_.tile - options_.tile_overlap;
-    auto tiles_at = [&](double s) {
-      const auto count = [&](int side) {
-        const double scaled = side * s;
-        return scaled <= options_.tile ? 1 : static_cast<int>(std::ceil((scaled - options_.tile_overlap) / step));
-      };
-      return count(bgr.cols) * count(bgr.rows);
-    };
-    double s = 1.0;
-    while (tiles_at(s) > options_.max_tiles && s > 0.05) s *= 0.9;
+    // A second, finer pass for small print, within a pixel budget: full resolution when the image is
+    // small enough, otherwise the largest scale whose pixels fit detail_megapixels.
+    const double pixels = static_cast<double>(bgr.total());
+    const double s = std::min(1.0, std::sqrt(options_.detail_megapixels * 1e6 / pixels));
     cv::Mat detail = bgr;
     if (s < 1.0) cv::resize(bgr, detail, cv::Size(), s, s, cv::INTER_AREA);
-    for (int y = 0; y < detail.rows; y += step) {
-      for (int x = 0; x < detail.cols; x += step) {
-        const cv::Rect tile = cv::Rect(x, y, options_.tile, options_.tile) & cv::Rect(0, 0, detail.cols, detail.rows);
-        // Edge tiles are padded to the full tile size, so every tile shares one net.
-        const cv::Point2f origin(static_cast<float>(x), static_cast<float>(y));
-        for (auto r : detect(detail(tile), 1.0, origin, cv::Size(options_.tile, options_.tile))) {
-          for (auto& p : r.quad) p *= static_cast<float>(1.0 / s);
-          regions.push_back(r);
-        }
-        if (x + options_.tile >= detail.cols) break;
+    const auto to_original = static_cast<float>(1.0 / s);
+    if (std::max(detail.cols, detail.rows) <= options_.tile * 3 / 2) {
+      for (auto r : detect(detail, 1.0, {0, 0})) {
+        for (auto& p : r.quad) p *= to_original;
+        regions.push_back(r);
       }
-      if (y + options_.tile >= detail.rows) break;
+    } else {
+      const int step = options_.tile - options_.tile_overlap;
+      for (int y = 0; y < detail.rows; y += step) {
+        for (int x = 0; x < detail.cols; x += step) {
+          const cv::Rect tile = cv::Rect(x, y, options_.tile, options_.tile) & cv::Rect(0, 0, detail.cols, detail.rows);
+          // Edge tiles are padded to the full tile size, so every tile shares one net.
+          const cv::Point2f origin(static_cast<float>(x), static_cast<float>(y));
+          for (auto r : detect(detail(tile), 1.0, origin, cv::Size(options_.tile, options_.tile))) {
+            for (auto& p : r.quad) p *= to_original;
+            regions.push_back(r);
+          }
+          if (x + options_.tile >= detail.cols) break;
+        }
+        if (y + options_.tile >= detail.rows) break;
+      }
     }
   }
   image.text_regions = merge_regions(std::move(regions));

@@ -1,5 +1,5 @@
-// text_detect.ppocr_db: PP-OCRv4's learned DBNet detector through OpenCV DNN, at a global scale plus
-// full-resolution tiles on large photos, so small background text is not lost to downscaling.
+// text_detect.ppocr_db: PP-OCRv4's learned DBNet detector through OpenCV DNN, at a coarse global scale plus
+// a finer second pass on large photos, so small background text is not lost to downscaling.
 // text_detect.mser: the model-free fallback (MSER components grouped into lines).
 #pragma once
 
@@ -18,10 +18,10 @@ struct DbOptions {
   std::string model;                // ONNX file; empty: models/ppocr-v4-det.onnx of this installation
   std::string if_model_missing = "mser";  // mser: fall back to text_detect.mser | error: refuse to start
   int max_side = 512;               // the global pass: long side scaled down to at most this
-  int tile = 1024;                  // detail pass: square tiles of this side at full resolution ...
+  int detail_above = 1600;          // a second, finer pass on images whose long side exceeds this (0: never) ...
+  double detail_megapixels = 1.0;   // ... at full resolution or scaled down to this many pixels ...
+  int tile = 1024;                  // ... cut into tiles of this side when it is still large ...
   int tile_overlap = 192;           // ... overlapping by this much
-  int detail_above = 1600;          // ... on images whose long side exceeds this (0: never)
-  int max_tiles = 24;               // bound on detail tiles per image (the detail scale drops to fit)
   double bin_threshold = 0.3;       // probability map binarisation
   double box_threshold = 0.55;      // mean probability inside a box to keep it
   double unclip_ratio = 1.6;        // how far to grow the shrunk text kernel back out
