@@ -77,6 +77,8 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   summary.skipped = inputs.skipped.size();
   summary.input_problems = inputs.problems.size();
 
+  // Stages start before the output folder is touched: a missing model must not cost an --overwrite its reports.
+  prepare_stages(config);
   std::vector<std::string> order;
   for (const auto& item : inputs.images) order.push_back(item.display_path);
   ReportStore store(options.out_dir, config.sha256, options.mode);
@@ -99,10 +101,6 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
       failures.push_back({{"path", item.display_path}, {"status", status}, {"note", "kept from the earlier run"}});
     }
   }
-
-  prepare_stages(config);
-  // OpenCV's own decode limit backs up our header check for formats whose header we do not parse.
-  ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(config.decode.max_pixels).c_str(), 1);
 
   ReportContext context{config.sha256, CLUETRACE_VERSION, {}, config.report.text_regions};
   for (const auto& s : config.stages) {

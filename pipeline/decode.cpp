@@ -13,31 +13,11 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "pipeline/digest.hpp"
+#include "pipeline/evidence_file.hpp"
 #include "pipeline/image_format.hpp"
 
 namespace cluetrace {
 namespace {
-
-class ReadOnlyFile {
- public:
-  explicit ReadOnlyFile(const std::filesystem::path& path) {
-    // O_NOATIME keeps even the access time of evidence unchanged where the kernel lets us.
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
-    if (fd_ < 0 && errno == EPERM) fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    error_ = fd_ < 0 ? errno : 0;
-  }
-  ~ReadOnlyFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  ReadOnlyFile(const ReadOnlyFile&) = delete;
-  ReadOnlyFile& operator=(const ReadOnlyFile&) = delete;
-  int fd() const { return fd_; }
-  int error() const { return error_; }
-
- private:
-  int fd_ = -1;
-  int error_ = 0;
-};
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -52,7 +32,7 @@ void fail(ImageRecord& image, std::string_view stage, std::string message) {
 // Reads the whole file (keeping at most `keep_limit` bytes in memory) and hashes all of it.
 // Returns false after recording an error when the file cannot be read to the end.
 bool read_and_hash(ImageRecord& image, std::vector<unsigned char>& bytes, std::uint64_t keep_limit) {
-  const ReadOnlyFile file(image.input.path);
+  const EvidenceFile file(image.input.path);
   MultiDigest digest;
   if (file.fd() < 0) {
     image.digests = digest.finish();
@@ -60,7 +40,13 @@ bool read_and_hash(ImageRecord& image, std::vector<unsigned char>& bytes, std::u
     return false;
   }
   struct stat st {};
-  if (::fstat(file.fd(), &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(file.fd(), &st) != 0) {
+    const int err = errno;
+    image.digests = digest.finish();
+    fail(image, kReadStage, "cannot examine: " + errno_text(err));
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
     image.digests = digest.finish();
     fail(image, kReadStage, "not a regular file");
     return false;
@@ -130,7 +116,8 @@ void read_and_decode(ImageRecord& image, const DecodeOptions& options) {
              : "not an image: the content matches no image format");
     return;
   }
-  if (format == ImageFormat::heif || format == ImageFormat::avif) {
+  // OpenCV 4.6 as Debian builds it has no GIF, HEIF or AVIF decoder.
+  if (format == ImageFormat::heif || format == ImageFormat::avif || format == ImageFormat::gif) {
     fail(image, kDecodeStage, fmt::format("{} images are recognised but this build cannot decode them", image.format));
     return;
   }
@@ -139,7 +126,12 @@ void read_and_decode(ImageRecord& image, const DecodeOptions& options) {
     return;
   }
   const auto size = read_pixel_size(format, bytes);
-  if (size) {
+  if (!size) {
+    fail(image, kDecodeStage,
+         fmt::format("cannot read the pixel size from the {} header; not decoded (decompression-bomb guard)", image.format));
+    return;
+  }
+  {
     const auto pixels = std::uint64_t{size->width} * size->height;
     if (size->width == 0 || size->height == 0) {
       fail(image, kDecodeStage, fmt::format("the header declares an empty image ({}x{})", size->width, size->height));

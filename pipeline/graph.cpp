@@ -82,7 +82,14 @@ class BatchGraph {
                 [&config](Job job) {
                   job->started = std::chrono::steady_clock::now();
                   job->stage_results.resize(kAllStageKinds.size());
-                  read_and_decode(*job, config.decode);
+                  // Bad files are handled inside; this catches what is left (out of memory on a huge file).
+                  try {
+                    read_and_decode(*job, config.decode);
+                  } catch (const std::exception& e) {
+                    job->pixels.release();
+                    job->decoded = false;
+                    job->errors.push_back({std::string(kDecodeStage), e.what()});
+                  }
                   return job;
                 }),
         join_(graph_, [](const Job& j) { return tag(j); }, [](const Job& j) { return tag(j); },

@@ -89,6 +89,21 @@ std::optional<PixelSize> pnm_size(std::span<const unsigned char> b) {
   return PixelSize{static_cast<std::uint32_t>(numbers[0]), static_cast<std::uint32_t>(numbers[1])};
 }
 
+std::optional<PixelSize> jpeg2000_size(std::span<const unsigned char> b) {
+  if (starts_with(b, "\xFF\x4F\xFF\x51")) {  // raw codestream: SIZ follows SOC
+    if (b.size() < 24) return std::nullopt;
+    const std::uint32_t xsiz = be32(&b[8]), ysiz = be32(&b[12]), xo = be32(&b[16]), yo = be32(&b[20]);
+    if (xo > xsiz || yo > ysiz) return std::nullopt;
+    return PixelSize{xsiz - xo, ysiz - yo};
+  }
+  // JP2 file: the image header box ('ihdr': height, width) sits early in the jp2h super box.
+  const std::size_t limit = std::min<std::size_t>(b.size(), 4096);
+  for (std::size_t i = 4; i + 12 <= limit; ++i) {
+    if (std::memcmp(&b[i], "ihdr", 4) == 0) return PixelSize{be32(&b[i + 8]), be32(&b[i + 4])};
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> jpeg_damage(std::span<const unsigned char> b) {
   // Walk the marker segments, then the entropy-coded data, to the end-of-image marker.
   std::size_t i = 2;
@@ -207,6 +222,7 @@ std::optional<PixelSize> read_pixel_size(ImageFormat format, std::span<const uns
     case ImageFormat::tiff: return tiff_size(b);
     case ImageFormat::webp: return webp_size(b);
     case ImageFormat::pnm: return pnm_size(b);
+    case ImageFormat::jpeg2000: return jpeg2000_size(b);
     default: return std::nullopt;
   }
 }

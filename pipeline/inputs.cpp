@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/evidence_file.hpp"
 #include "pipeline/image_format.hpp"
 
 namespace fs = std::filesystem;
@@ -21,6 +22,28 @@ namespace cluetrace {
 namespace {
 
 using FileId = std::pair<dev_t, ino_t>;
+
+// Reports are JSON, which must be UTF-8: a byte that is not part of a valid UTF-8 sequence is written
+// as \xNN, so a file name from any system still gets its report (and the same name again on resume).
+std::string printable_path(const std::string& raw) {
+  std::string out;
+  out.reserve(raw.size());
+  std::size_t i = 0;
+  while (i < raw.size()) {
+    const auto c = static_cast<unsigned char>(raw[i]);
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool valid = len > 0 && i + len <= raw.size() && !(len == 1 && c < 0x20);
+    for (std::size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(raw[i + k]) & 0xC0) == 0x80;
+    if (valid) {
+      out.append(raw, i, len);
+      i += len;
+    } else {
+      out += fmt::format("\\x{:02X}", c);
+      ++i;
+    }
+  }
+  return out;
+}
 
 class Walker {
  public:
@@ -38,13 +61,13 @@ class Walker {
         throw InputError(fmt::format("input '{}' does not exist", arg));
       }
       // Exists but cannot be examined (permission, loop): it was asked for, so it gets a report.
-      result.images.push_back({fs::path(arg), arg});
+      result.images.push_back({fs::path(arg), printable_path(arg)});
       return;
     }
     if (S_ISDIR(st.st_mode)) {
-      walk_directory(fs::path(arg), arg, st);
+      walk_directory(fs::path(arg), printable_path(arg), st);
     } else {
-      add_file(fs::path(arg), arg, st, /*explicit_arg=*/true);
+      add_file(fs::path(arg), printable_path(arg), st, /*explicit_arg=*/true);
     }
   }
 
@@ -52,8 +75,14 @@ class Walker {
   std::set<FileId> seen_files_;
   std::set<FileId> seen_dirs_;
   std::vector<FileId> dir_stack_;  // ancestors of the folder being walked, to tell a loop from a second path
+  std::set<std::string> lists_open_;  // @list files being read, to refuse one that includes itself
 
   void add_list_file(const std::string& list_path) {
+    std::error_code ec;
+    const auto canonical = fs::weakly_canonical(list_path, ec);
+    if (!lists_open_.insert(canonical.string()).second) {
+      throw InputError(fmt::format("the input list '{}' includes itself", list_path));
+    }
     std::ifstream in(list_path);
     if (!in) throw InputError(fmt::format("cannot read the input list '{}'", list_path));
     std::string line;
@@ -63,6 +92,7 @@ class Walker {
       if (first == std::string::npos || line[first] == '#') continue;
       add_argument(line);
     }
+    lists_open_.erase(canonical.string());
   }
 
   void add_file(const fs::path& path, const std::string& display, const struct stat& st, bool explicit_arg) {
@@ -85,14 +115,13 @@ class Walker {
       return;
     }
     // Decide by content.
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    const EvidenceFile file(path);
+    if (file.fd() < 0) {
       result.images.push_back({path, display});  // unreadable: might be an image, so it gets a failed report
       return;
     }
     std::array<unsigned char, kSniffBytes> head{};
-    const auto n = ::read(fd, head.data(), head.size());
-    ::close(fd);
+    const auto n = ::read(file.fd(), head.data(), head.size());
     if (n < 0) {
       result.images.push_back({path, display});
       return;
@@ -132,7 +161,7 @@ class Walker {
     std::sort(entries.begin(), entries.end());  // reports come out in a stable order
     dir_stack_.push_back(id);
     for (const auto& entry : entries) {
-      const std::string entry_display = (fs::path(display) / entry.filename()).string();
+      const std::string entry_display = (fs::path(display) / printable_path(entry.filename().string())).string();
       struct stat est {};
       if (::stat(entry.c_str(), &est) != 0) {
         const int err = errno;

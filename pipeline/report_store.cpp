@@ -78,6 +78,7 @@ ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha2
                                   path_.string()));
   }
   std::string kept_text;
+  std::size_t other_config = 0;
   if (exists && mode == OpenMode::resume) {
     const std::string text = read_file(path_);
     std::size_t start = 0;
@@ -92,7 +93,11 @@ ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha2
       try {
         const auto report = nlohmann::json::parse(line);
         const auto path = report.at("image").at("path").get<std::string>();
-        if (report.value("config_sha256", "") != config_sha256 || kept_.contains(path)) {
+        if (report.value("config_sha256", "") != config_sha256) {
+          ++other_config;
+          continue;
+        }
+        if (kept_.contains(path)) {
           ++dropped_;
           continue;
         }
@@ -103,9 +108,14 @@ ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha2
         ++dropped_;
       }
     }
+    if (other_config > 0) {
+      // Resuming continues one run; replacing another configuration's results is a decision, not a side effect.
+      throw OutputError(fmt::format("{} holds {} reports made with another config; --resume only continues a run "
+                                    "with the same config: use --overwrite to replace them, or another --out",
+                                    path_.string(), other_config));
+    }
     if (dropped_ > 0) {
-      spdlog::info("resume: keeping {} reports, redoing {} (cut off by the kill, or made with another config)",
-                   kept_.size(), dropped_);
+      spdlog::info("resume: keeping {} reports, redoing {} cut off by the kill", kept_.size(), dropped_);
     }
   }
   if (mode != OpenMode::resume || dropped_ > 0 || !exists) write_file_atomically(path_, kept_text);

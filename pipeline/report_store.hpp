@@ -31,7 +31,7 @@ class ReportStore {
   // fresh: refuses a folder whose reports.jsonl already holds reports.
   // resume: keeps every complete report made with the same config (also those of inputs this run does not
   //         name: a result is never dropped for being out of scope), drops a torn last line from a killed
-  //         run and reports made under another config (they are redone), and appends after them.
+  //         run, and appends after them; refuses a file holding reports made under another config.
   // overwrite: starts an empty reports.jsonl.
   ReportStore(const std::filesystem::path& out_dir, const std::string& config_sha256, OpenMode mode);
   ~ReportStore();

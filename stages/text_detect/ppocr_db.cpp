@@ -17,6 +17,7 @@ namespace cluetrace::text_detect {
 namespace {
 
 constexpr const char* kDefaultModel = "ppocr-v4-det.onnx";
+constexpr int kMinSide = 8;  // images narrower or lower than this hold no readable line
 
 double norm(cv::Point2f p) { return std::hypot(p.x, p.y); }
 
@@ -189,7 +190,12 @@ cv::dnn::Net& DbStage::net_for(cv::Size input) {
 
 std::vector<TextRegion> DbStage::detect(const cv::Mat& bgr, double scale, cv::Point2f offset, cv::Size pad_to) {
   cv::Mat input = bgr;
-  if (scale != 1.0) cv::resize(bgr, input, cv::Size(), scale, scale, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  if (scale != 1.0) {
+    // An explicit size: a 20000x10 strip must not round to zero rows.
+    const cv::Size size(std::max(1, static_cast<int>(std::lround(bgr.cols * scale))),
+                        std::max(1, static_cast<int>(std::lround(bgr.rows * scale))));
+    cv::resize(bgr, input, size, 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  }
   // Sides padded to multiples of 64 (the network needs 32): fewer distinct input sizes, fewer nets to build.
   const int h = (std::max(input.rows, pad_to.height) + 63) / 64 * 64;
   const int w = (std::max(input.cols, pad_to.width) + 63) / 64 * 64;
@@ -215,6 +221,10 @@ std::vector<TextRegion> DbStage::detect(const cv::Mat& bgr, double scale, cv::Po
 }
 
 void DbStage::process(ImageRecord& image, StageResult& out) {
+  if (image.pixels.cols < kMinSide || image.pixels.rows < kMinSide) {
+    image.text_regions.clear();  // too small to hold a line of text
+    return;
+  }
   if (fallback_) {
     mser_.process(image, out);
     return;
@@ -229,7 +239,11 @@ void DbStage::process(ImageRecord& image, StageResult& out) {
     const double pixels = static_cast<double>(bgr.total());
     const double s = std::min(1.0, std::sqrt(options_.detail_megapixels * 1e6 / pixels));
     cv::Mat detail = bgr;
-    if (s < 1.0) cv::resize(bgr, detail, cv::Size(), s, s, cv::INTER_AREA);
+    if (s < 1.0) {
+      const cv::Size size(std::max(1, static_cast<int>(std::lround(bgr.cols * s))),
+                          std::max(1, static_cast<int>(std::lround(bgr.rows * s))));
+      cv::resize(bgr, detail, size, 0, 0, cv::INTER_AREA);
+    }
     const auto to_original = static_cast<float>(1.0 / s);
     if (std::max(detail.cols, detail.rows) <= options_.tile * 3 / 2) {
       for (auto r : detect(detail, 1.0, {0, 0})) {
@@ -257,6 +271,10 @@ void DbStage::process(ImageRecord& image, StageResult& out) {
 }
 
 void MserStage::process(ImageRecord& image, StageResult&) {
+  if (image.pixels.cols < kMinSide || image.pixels.rows < kMinSide) {
+    image.text_regions.clear();
+    return;
+  }
   cv::Mat gray;
   cv::cvtColor(image.pixels, gray, cv::COLOR_BGR2GRAY);
   const double area = static_cast<double>(gray.total());

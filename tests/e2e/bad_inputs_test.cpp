@@ -137,6 +137,32 @@ TEST_F(BadInputs, EveryImageFileGetsExactlyOneReportAndTheRunCompletes) {
   EXPECT_NE(run["skipped"][0]["path"].get<std::string>().find("readme.md"), std::string::npos);
 }
 
+TEST_F(BadInputs, OddNamesAndUndecodableFormatsStillGetReports) {
+  const fs::path dir = root_ / "odd";
+  fs::create_directories(dir);
+  // A name that is not UTF-8 (ISO-8859-1 "ä"), as old cameras and Windows shares produce.
+  write_bytes(dir / std::string("b\xE4" "ckerei.jpg"), encode(text_image({"ODD NAME"}), ".jpg"));
+  // A 1x1 GIF: recognised, but this OpenCV build has no GIF decoder.
+  write_bytes(dir / "tiny.gif", {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x80, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF,
+                                 0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0x02, 0x02, 0x44, 0x01, 0, 0x3B});
+  const fs::path out = root_ / "out";
+  const auto result = run_cli({"run", "--out", out.string(), dir.string()});
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const auto reports = read_reports(out);
+  ASSERT_EQ(reports.size(), 2u);
+  const auto schema = JsonSchema::from_file(source_dir() / "docs" / "clue-report.schema.json");
+  for (const auto& r : reports) EXPECT_TRUE(schema.validate(r).empty()) << r.dump();
+  EXPECT_NE(reports[0]["image"]["path"].get<std::string>().find("b\\xE4ckerei.jpg"), std::string::npos);
+  EXPECT_EQ(reports[0]["status"], "ok");
+  EXPECT_EQ(reports[1]["status"], "failed");
+  EXPECT_NE(reports[1]["errors"][0]["message"].get<std::string>().find("gif images are recognised"), std::string::npos);
+  // The odd name is stable, so a resume recognises the report it already has.
+  const auto again = run_cli({"run", "--out", out.string(), "--resume", dir.string()});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(read_json(out / "run.json")["counts"]["kept_from_earlier_run"], 2);
+  EXPECT_EQ(read_reports(out).size(), 2u);
+}
+
 TEST_F(BadInputs, AnUnreadableFileGetsAFailedReport) {
   if (::geteuid() == 0) GTEST_SKIP() << "root reads every file; permission denied cannot be staged";
   const fs::path locked = input_ / "locked.jpg";

@@ -91,19 +91,25 @@ TEST_F(Resume, KilledRunResumedEqualsUninterruptedRun) {
   EXPECT_EQ(run["counts"]["reported"], kImages);
 }
 
-TEST_F(Resume, ReportsMadeUnderAnotherConfigAreRedone) {
+TEST_F(Resume, ReportsMadeUnderAnotherConfigAreNeverSilentlyReplaced) {
   const fs::path out = root_ / "out";
   ASSERT_EQ(run_cli({"run", "--out", out.string(), input_.string()}).exit_code, 0);
+  const auto before = read_reports(out);
   const fs::path config = root_ / "other.yaml";
   write_text(config, "stages:\n  ocr:\n    min_confidence: 0.9\n");
   const auto resumed = run_cli({"run", "--config", config.string(), "--out", out.string(), "--resume", input_.string()});
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(resumed.exit_code, 1);
+  EXPECT_NE(resumed.output.find("made with another config"), std::string::npos) << resumed.output;
+  EXPECT_EQ(essence(read_reports(out)), essence(before)) << "the refused resume changed the reports";
+
+  const auto replaced = run_cli({"run", "--config", config.string(), "--out", out.string(), "--overwrite", input_.string()});
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.output;
   const auto reports = read_reports(out);
   EXPECT_EQ(reports.size(), static_cast<std::size_t>(kImages));
-  EXPECT_EQ(read_json(out / "run.json")["counts"]["kept_from_earlier_run"], 0);
   std::set<std::string> hashes;
   for (const auto& r : reports) hashes.insert(r["config_sha256"].get<std::string>());
-  EXPECT_EQ(hashes.size(), 1u) << "reports from two configs mixed in one file";
+  EXPECT_EQ(hashes.size(), 1u);
+  EXPECT_NE(*hashes.begin(), before[0]["config_sha256"].get<std::string>());
 }
 
 TEST_F(Resume, ResumingWithFewerInputsKeepsTheOtherReports) {

@@ -14,7 +14,8 @@ TEST(ImageFormat, RecognisesEncodedImagesAndReadsTheirSize) {
   const cv::Mat image(123, 217, CV_8UC3, cv::Scalar(10, 200, 30));
   const std::vector<std::pair<std::string, ImageFormat>> cases{
       {".jpg", ImageFormat::jpeg}, {".png", ImageFormat::png},   {".bmp", ImageFormat::bmp},
-      {".tif", ImageFormat::tiff}, {".webp", ImageFormat::webp}, {".ppm", ImageFormat::pnm}};
+      {".tif", ImageFormat::tiff}, {".webp", ImageFormat::webp}, {".ppm", ImageFormat::pnm},
+      {".jp2", ImageFormat::jpeg2000}};
   for (const auto& [ext, format] : cases) {
     const auto bytes = encode(image, ext);
     EXPECT_EQ(sniff_format(bytes), format) << ext;
