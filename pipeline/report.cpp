@@ -10,6 +10,12 @@ namespace {
 
 double round_to(double value, double step) { return std::round(value / step) * step; }
 
+nlohmann::ordered_json quad_json(const std::array<cv::Point2f, 4>& quad) {
+  auto out = nlohmann::ordered_json::array();
+  for (const auto& p : quad) out.push_back({round_to(p.x, 0.1), round_to(p.y, 0.1)});
+  return out;
+}
+
 nlohmann::ordered_json clue_json(const Clue& clue) {
   nlohmann::ordered_json j;
   j["rank"] = clue.rank;
@@ -18,11 +24,7 @@ nlohmann::ordered_json clue_json(const Clue& clue) {
   j["confidence"] = round_to(std::clamp(clue.confidence, 0.0, 1.0), 1e-4);
   j["score"] = round_to(std::clamp(clue.score, 0.0, 1.0), 1e-4);
   if (clue.box) j["box"] = {clue.box->x, clue.box->y, clue.box->width, clue.box->height};
-  if (clue.quad) {
-    auto quad = nlohmann::ordered_json::array();
-    for (const auto& p : *clue.quad) quad.push_back({round_to(p.x, 0.1), round_to(p.y, 0.1)});
-    j["quad"] = quad;
-  }
+  if (clue.quad) j["quad"] = quad_json(*clue.quad);
   if (!clue.language.empty()) j["language"] = clue.language;
   if (!clue.countries.empty()) {
     auto countries = nlohmann::ordered_json::array();
@@ -32,9 +34,7 @@ nlohmann::ordered_json clue_json(const Clue& clue) {
   if (!clue.words.empty()) {
     auto words = nlohmann::ordered_json::array();
     for (const auto& w : clue.words) {
-      auto quad = nlohmann::ordered_json::array();
-      for (const auto& p : w.quad) quad.push_back({round_to(p.x, 0.1), round_to(p.y, 0.1)});
-      words.push_back({{"text", w.text}, {"confidence", round_to(w.confidence, 1e-4)}, {"quad", quad}});
+      words.push_back({{"text", w.text}, {"confidence", round_to(w.confidence, 1e-4)}, {"quad", quad_json(w.quad)}});
     }
     j["words"] = words;
   }
@@ -114,9 +114,7 @@ nlohmann::ordered_json make_report(const ImageRecord& image, const ReportContext
   if (context.include_text_regions) {
     auto regions_json = nlohmann::ordered_json::array();
     for (const auto& r : image.text_regions) {
-      auto quad = nlohmann::ordered_json::array();
-      for (const auto& p : r.quad) quad.push_back({round_to(p.x, 0.1), round_to(p.y, 0.1)});
-      regions_json.push_back({{"quad", quad}, {"score", round_to(r.score, 1e-3)}});
+      regions_json.push_back({{"quad", quad_json(r.quad)}, {"score", round_to(r.score, 1e-3)}});
     }
     report["text_regions"] = regions_json;
   }

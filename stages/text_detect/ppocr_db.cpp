@@ -142,8 +142,11 @@ void DbStage::prepare() {
   if (!std::filesystem::is_regular_file(model_path_)) {
     problem = fmt::format("model file {} is missing (scripts/fetch-models.sh fetches it)", model_path_.string());
   } else {
+    // Read once: the bytes checked here are the bytes hashed and the bytes every thread's nets are built from.
+    std::ifstream in(model_path_, std::ios::binary);
+    model_bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     try {
-      cv::dnn::Net net = cv::dnn::readNetFromONNX(model_path_.string());
+      cv::dnn::Net net = cv::dnn::readNetFromONNX(model_bytes_.data(), model_bytes_.size());
       if (net.empty()) problem = fmt::format("model file {} holds no network", model_path_.string());
       // One small forward pass proves the file is the detector we expect, not just parseable.
       if (problem.empty()) {
@@ -158,11 +161,10 @@ void DbStage::prepare() {
     }
   }
   if (problem.empty()) {
-    std::ifstream in(model_path_, std::ios::binary);
-    model_bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     model_sha256_ = sha256_hex(std::string_view(model_bytes_.data(), model_bytes_.size()));
     return;
   }
+  model_bytes_.clear();
   if (options_.if_model_missing == "error") throw std::runtime_error(problem);
   fallback_ = true;
   fallback_reason_ = problem;
