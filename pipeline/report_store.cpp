@@ -1,6 +1,7 @@
 #include "pipeline/report_store.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -71,6 +72,14 @@ ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha2
   fs::create_directories(out_dir, ec);
   if (ec) throw OutputError(fmt::format("cannot create output folder {}: {}", out_dir.string(), ec.message()));
 
+  // Two runs appending to one reports.jsonl would interleave and resume each other's work: refuse the second.
+  const fs::path lock_path = out_dir / ".cluetrace.lock";
+  lock_.fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_.fd < 0) throw OutputError(fmt::format("cannot create {}: {}", lock_path.string(), std::strerror(errno)));
+  if (::flock(lock_.fd, LOCK_EX | LOCK_NB) != 0) {
+    throw OutputError(fmt::format("another cluetrace run is writing to {} (it holds {})", out_dir.string(),
+                                  lock_path.string()));
+  }
   const bool exists = fs::exists(path_) && fs::file_size(path_, ec) > 0;
   if (exists && mode == OpenMode::fresh) {
     throw OutputError(fmt::format("{} already holds reports from an earlier run; use --resume to continue it or "
@@ -121,6 +130,10 @@ ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha2
   if (mode != OpenMode::resume || dropped_ > 0 || !exists) write_file_atomically(path_, kept_text);
   fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd_ < 0) throw OutputError(fmt::format("cannot open {}: {}", path_.string(), std::strerror(errno)));
+}
+
+ReportStore::Descriptor::~Descriptor() {
+  if (fd >= 0) ::close(fd);  // closing the lock file releases its flock
 }
 
 ReportStore::~ReportStore() {

@@ -51,7 +51,17 @@ class ReportStore {
   std::filesystem::path path() const { return path_; }
 
  private:
+  // Closes its descriptor when the store goes, also when the constructor throws after taking the lock.
+  struct Descriptor {
+    int fd = -1;
+    Descriptor() = default;
+    Descriptor(const Descriptor&) = delete;
+    Descriptor& operator=(const Descriptor&) = delete;
+    ~Descriptor();
+  };
+
   std::filesystem::path path_;
+  Descriptor lock_;  // flock on <out>/.cluetrace.lock: one run per output folder at a time
   int fd_ = -1;
   std::map<std::string, std::string> kept_;  // display path -> status
   std::size_t dropped_ = 0;

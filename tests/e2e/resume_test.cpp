@@ -125,6 +125,27 @@ TEST_F(Resume, ResumingWithFewerInputsKeepsTheOtherReports) {
   EXPECT_EQ(run["counts"]["kept_for_other_inputs"], kImages - 1);
 }
 
+TEST_F(Resume, ASecondRunOnTheSameOutputFolderIsRefused) {
+  // More images, so the first run is still going while the second starts up (its stages load first).
+  for (int i = kImages; i < 4 * kImages; ++i) {
+    write_bytes(input_ / ("img" + std::to_string(100 + i) + ".png"),
+                encode(text_image({"MORE IMAGES " + std::to_string(i)}), ".png"));
+  }
+  const fs::path out = root_ / "out";
+  const int pid = spawn_cli({"run", "--out", out.string(), "--threads", "1", input_.string()}, root_ / "first.log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (complete_lines(out / "reports.jsonl") < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const auto second = run_cli({"run", "--out", out.string(), "--resume", input_.string()});
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.output.find("another cluetrace run is writing"), std::string::npos) << second.output;
+  EXPECT_EQ(read_reports(out).size(), static_cast<std::size_t>(4 * kImages));  // the first run finished alone
+}
+
 TEST_F(Resume, AFreshRunRefusesToOverwriteEarlierReports) {
   const fs::path out = root_ / "out";
   ASSERT_EQ(run_cli({"run", "--out", out.string(), input_.string()}).exit_code, 0);
