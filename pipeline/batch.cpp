@@ -13,6 +13,7 @@
 #include "pipeline/inputs.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/report.hpp"
+#include "pipeline/timing.hpp"
 #include "pipeline/versions.hpp"
 
 namespace cluetrace {
@@ -126,8 +127,7 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   const ImageSink sink = [&](ImageRecord& image) {
     const auto status = status_of(image);
     // total: from the decode node picking the image up to its report being written (queueing included).
-    image.timings_ms["total"] =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - image.started).count();
+    image.timings_ms["total"] = ms_since(image.started);
     const auto report = make_report(image, context);
     store.append(report);
     switch (status) {

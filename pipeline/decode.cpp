@@ -15,15 +15,12 @@
 #include "pipeline/digest.hpp"
 #include "pipeline/evidence_file.hpp"
 #include "pipeline/image_format.hpp"
+#include "pipeline/timing.hpp"
 
 namespace cluetrace {
 namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
-
-double ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-}
 
 void fail(ImageRecord& image, std::string_view stage, std::string message) {
   image.errors.push_back({std::string(stage), std::move(message)});

@@ -19,6 +19,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include "pipeline/decode.hpp"
+#include "pipeline/timing.hpp"
 
 namespace cluetrace {
 namespace {
@@ -49,10 +50,6 @@ std::string stage_label(const ConfiguredStage& s) {
   label += "\\n" + std::string(s.stage ? s.stage->id() : s.impl);
   if (s.stage && s.stage->is_placeholder()) label += "\\n(placeholder)";
   return label;
-}
-
-double ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
 // Runs one stage on one image; a failure becomes a value on the image, never an exception.

@@ -43,6 +43,20 @@ std::string read_file(const fs::path& path) {
   return text.str();
 }
 
+// Calls `line` for each newline-terminated line of a JSONL text (without its newline); returns whether
+// the text ends in a line cut off before its newline (a write the kill interrupted).
+template <typename Fn>
+bool for_each_complete_line(const std::string& text, Fn&& line) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto end = text.find('\n', start);
+    if (end == std::string::npos) return true;
+    line(std::string_view(text.data() + start, end - start));
+    start = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 void write_file_atomically(const fs::path& path, std::string_view content) {
@@ -90,33 +104,24 @@ ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha2
   std::size_t other_config = 0;
   if (exists && mode == OpenMode::resume) {
     const std::string text = read_file(path_);
-    std::size_t start = 0;
-    while (start < text.size()) {
-      const auto end = text.find('\n', start);
-      if (end == std::string::npos) {  // a line without its newline was cut by the kill: redo that image
-        ++dropped_;
-        break;
-      }
-      const std::string_view line(text.data() + start, end - start);
-      start = end + 1;
+    const bool torn = for_each_complete_line(text, [&](std::string_view line) {
       try {
         const auto report = nlohmann::json::parse(line);
         const auto path = report.at("image").at("path").get<std::string>();
         if (report.value("config_sha256", "") != config_sha256) {
           ++other_config;
-          continue;
-        }
-        if (kept_.contains(path)) {
+        } else if (kept_.contains(path)) {
           ++dropped_;
-          continue;
+        } else {
+          kept_.emplace(path, report.at("status").get<std::string>());
+          kept_text.append(line);
+          kept_text.push_back('\n');
         }
-        kept_.emplace(path, report.at("status").get<std::string>());
-        kept_text.append(line);
-        kept_text.push_back('\n');
       } catch (const nlohmann::json::exception&) {
         ++dropped_;
       }
-    }
+    });
+    if (torn) ++dropped_;  // the line the kill cut off: that image is redone
     if (other_config > 0) {
       // Resuming continues one run; replacing another configuration's results is a decision, not a side effect.
       throw OutputError(fmt::format("{} holds {} reports made with another config; --resume only continues a run "
@@ -157,25 +162,24 @@ void ReportStore::finish(const std::vector<std::string>& order) {
   const std::string text = read_file(path_);
   std::map<std::string, std::string_view> by_path;
   std::vector<std::string> file_order;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const auto end = text.find('\n', start);
-    if (end == std::string::npos) break;
-    const std::string_view line(text.data() + start, end - start + 1);
-    start = end + 1;
-    auto path = nlohmann::json::parse(line.substr(0, line.size() - 1)).at("image").at("path").get<std::string>();
+  for_each_complete_line(text, [&](std::string_view line) {
+    auto path = nlohmann::json::parse(line).at("image").at("path").get<std::string>();
     if (by_path.emplace(path, line).second) file_order.push_back(std::move(path));
-  }
+  });
   std::string ordered;
   ordered.reserve(text.size());
   for (const auto& path : order) {
     const auto it = by_path.find(path);
     if (it == by_path.end()) continue;
     ordered.append(it->second);
+    ordered.push_back('\n');
     by_path.erase(it);
   }
   for (const auto& path : file_order) {
-    if (const auto it = by_path.find(path); it != by_path.end()) ordered.append(it->second);
+    if (const auto it = by_path.find(path); it != by_path.end()) {
+      ordered.append(it->second);
+      ordered.push_back('\n');
+    }
   }
   write_file_atomically(path_, ordered);
 }
