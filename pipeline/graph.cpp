@@ -1,13 +1,13 @@
 // The whole topology, top to bottom:
 //
-//   source ─▶ limiter ─▶ decode ─┬─▶ text_detect ─▶ ocr ─┐
-//                                ├─▶ logo ───────────────┤
-//                                ├─▶ barcode ────────────┼─▶ join ─▶ clues ─▶ language ─▶ region ─▶ rank ─▶ sequencer ─▶ writer
-//                                └─▶ metadata ───────────┘                                                                  │
+//   source ─▶ limiter ─▶ decode ─┬─▶ text_detect ─▶ ocr ─▶ logo ─┐
+//                                ├─▶ barcode ────────────────────┼─▶ join ─▶ clues ─▶ language ─▶ region ─▶ rank ─▶ sequencer ─▶ writer
+//                                └─▶ metadata ───────────────────┘                                                              │
 //       ▲                                                                                                                   │
 //       └──────────────────────────────── limiter.decrement (one image left the graph) ◀────────────────────────────────────┘
 //
 // Every node passes a shared_ptr<ImageRecord>; stages on parallel branches write only their own slot.
+// logo follows ocr on its branch because it also recognises brand names in the text the OCR read.
 #include "pipeline/graph.hpp"
 
 #include <chrono>
@@ -90,7 +90,7 @@ class BatchGraph {
                   return job;
                 }),
         join_(graph_, [](const Job& j) { return tag(j); }, [](const Job& j) { return tag(j); },
-              [](const Job& j) { return tag(j); }, [](const Job& j) { return tag(j); }),
+              [](const Job& j) { return tag(j); }),
         merge_(graph_, flow::unlimited, [](const JoinTuple& t) { return std::get<0>(t); }),
         sequencer_(graph_, [](const Job& j) { return j->seq; }),
         writer_(graph_, flow::serial, [sink](Job job) {
@@ -117,14 +117,13 @@ class BatchGraph {
     connect(limiter_, decode_, "limiter", "decode");
     connect(decode_, stage(StageKind::text_detect), "decode", "text_detect");
     connect(stage(StageKind::text_detect), stage(StageKind::ocr), "text_detect", "ocr");
-    connect(decode_, stage(StageKind::logo), "decode", "logo");
+    connect(stage(StageKind::ocr), stage(StageKind::logo), "ocr", "logo");
     connect(decode_, stage(StageKind::barcode), "decode", "barcode");
     connect(decode_, stage(StageKind::metadata), "decode", "metadata");
-    flow::make_edge(stage(StageKind::ocr), flow::input_port<0>(join_));
-    flow::make_edge(stage(StageKind::logo), flow::input_port<1>(join_));
-    flow::make_edge(stage(StageKind::barcode), flow::input_port<2>(join_));
-    flow::make_edge(stage(StageKind::metadata), flow::input_port<3>(join_));
-    for (const char* from : {"ocr", "logo", "barcode", "metadata"}) picture_.edge(from, "join");
+    flow::make_edge(stage(StageKind::logo), flow::input_port<0>(join_));
+    flow::make_edge(stage(StageKind::barcode), flow::input_port<1>(join_));
+    flow::make_edge(stage(StageKind::metadata), flow::input_port<2>(join_));
+    for (const char* from : {"logo", "barcode", "metadata"}) picture_.edge(from, "join");
     connect(join_, merge_, "join", "");  // the merge node only unpacks the tuple: drawn as part of join
     connect(merge_, stage(StageKind::clues), "", "clues");
     picture_.edge("join", "clues");
@@ -151,7 +150,7 @@ class BatchGraph {
 
  private:
   using StageNode = flow::function_node<Job, Job>;
-  using JoinTuple = std::tuple<Job, Job, Job, Job>;
+  using JoinTuple = std::tuple<Job, Job, Job>;
 
   static flow::tag_value tag(const Job& j) { return static_cast<flow::tag_value>(j->seq); }
 

@@ -17,6 +17,7 @@
 #include "pipeline/graph.hpp"
 #include "pipeline/inputs.hpp"
 #include "pipeline/versions.hpp"
+#include "stages/logo/catalogue_tool.hpp"
 
 namespace {
 
@@ -107,6 +108,30 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "print the tool, library and model versions");
 
+  auto* catalogue_cmd = app.add_subcommand("catalogue", "build, extend, list and check a logo catalogue");
+  catalogue_cmd->require_subcommand(1);
+  std::string catalogue_file;
+  const std::string catalogue_help = "catalogue YAML (default: models/logos/catalogue.yaml of this installation)";
+  auto* cat_build = catalogue_cmd->add_subcommand("build", "compile (or bring up to date) the feature index beside the catalogue");
+  cat_build->add_option("CATALOGUE", catalogue_file, catalogue_help);
+  auto* cat_list = catalogue_cmd->add_subcommand("list", "one line per brand: id, name, category, countries, references");
+  cat_list->add_option("CATALOGUE", catalogue_file, catalogue_help);
+  auto* cat_check = catalogue_cmd->add_subcommand("check", "report brands too weak to match or confusable with another");
+  cat_check->add_option("CATALOGUE", catalogue_file, catalogue_help);
+  auto* cat_add = catalogue_cmd->add_subcommand("add", "add a brand, or references to one, from photos (with a box) or SVG files");
+  cluetrace::logo::AddRequest add;
+  std::string add_catalogue;
+  cat_add->add_option("CATALOGUE", add_catalogue, "catalogue YAML (created when missing)")->required();
+  cat_add->add_option("--id", add.id, "brand id (lower case, e.g. albertheijn)")->required();
+  cat_add->add_option("--name", add.name, "display name (also read as its wordmark)");
+  cat_add->add_option("--category", add.category, "retail, grocery, post, rail, telecom, airline, ...");
+  cat_add->add_option("--country", add.countries, "country where the brand is present: DE or DE=0.5 (repeatable)");
+  cat_add->add_flag("--global", add.global, "the brand says nothing about place");
+  cat_add->add_option("--colour", add.colours, "brand colour #RRGGBB (repeatable)");
+  cat_add->add_option("--source", add.source, "where the country facts come from");
+  cat_add->add_option("--image", add.images, "photo, or photo:x,y,w,h for the mark's box in it (repeatable; only the crop is kept)");
+  cat_add->add_option("--svg", add.svgs, "vector file of the mark (repeatable)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -118,6 +143,14 @@ int main(int argc, char** argv) {
 
   if (*version) return command_version();
   if (*check) return command_config_check(check_file);
+  if (*catalogue_cmd) {
+    const auto file = catalogue_file.empty() ? cluetrace::logo::default_catalogue_path() : std::filesystem::path(catalogue_file);
+    if (*cat_build) return cluetrace::logo::catalogue_build(file, std::cout, std::cerr);
+    if (*cat_list) return cluetrace::logo::catalogue_list(file, std::cout, std::cerr);
+    if (*cat_check) return cluetrace::logo::catalogue_check(file, std::cout, std::cerr);
+    add.catalogue = add_catalogue;
+    return cluetrace::logo::catalogue_add(add, std::cout, std::cerr);
+  }
 
   // run
   if (resume && overwrite) {

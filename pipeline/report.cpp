@@ -40,6 +40,7 @@ nlohmann::ordered_json clue_json(const Clue& clue) {
   }
   if (!clue.stage.empty()) j["stage"] = clue.stage;
   if (!clue.explanation.empty()) j["explanation"] = clue.explanation;
+  if (clue.details.is_object() && !clue.details.empty()) j["details"] = clue.details;
   return j;
 }
 

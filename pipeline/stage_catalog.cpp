@@ -1,6 +1,7 @@
 // Every stage implementation this build knows: the composition root that names them for YAML.
 #include "pipeline/placeholder_stage.hpp"
 #include "pipeline/stage.hpp"
+#include "stages/logo/logo_stage.hpp"
 #include "stages/ocr/tesseract_line.hpp"
 #include "stages/ocr/tesseract_page.hpp"
 #include "stages/rank/specificity.hpp"
@@ -30,6 +31,8 @@ std::vector<StageImplementation> stage_catalog() {
        [](OptionReader& o) { return std::make_unique<ocr::TesseractLineStage>(ocr::TesseractLineOptions::read(o)); }},
       {StageKind::ocr, "tesseract_page", "Tesseract page segmentation and LSTM recognition on each text region",
        [](OptionReader& o) { return std::make_unique<ocr::TesseractPageStage>(ocr::TesseractPageOptions::read(o)); }},
+      {StageKind::logo, "features", "catalogue marks by SIFT features, an index over all brands and homography checks; brand names read by OCR",
+       [](OptionReader& o) { return std::make_unique<logo::LogoStage>(logo::LogoOptions::read(o)); }},
       placeholder(StageKind::logo),
       placeholder(StageKind::barcode),
       placeholder(StageKind::metadata),

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
 namespace cluetrace {
@@ -54,6 +55,7 @@ struct Clue {
   std::string stage;  // id of the implementation that produced it
   std::string explanation;
   std::vector<Word> words;  // text clues: the words with their own boxes and confidences
+  nlohmann::ordered_json details;  // kind-specific facts (logo: brand name, method, inliers); null when none
 };
 
 struct StageError {

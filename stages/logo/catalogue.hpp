@@ -1,0 +1,106 @@
+// The logo catalogue: brands (id, name, category, colours, countries, source note) with reference
+// images (SVG or raster, optionally a box in a photo), stored as YAML an analyst can read and extend,
+// plus a compiled feature index beside it (`<catalogue>.index`) that the matcher loads without
+// re-rendering anything.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "pipeline/types.hpp"
+
+namespace cluetrace::logo {
+
+struct Reference {
+  std::filesystem::path file;  // as written in the YAML: relative to the catalogue's folder, or absolute
+  std::optional<Box> box;      // the mark's box in a photo; absent: the whole file is the mark
+};
+
+struct Brand {
+  std::string id;  // stable key, e.g. simple-icons' slug ("edeka")
+  std::string name;
+  std::string category;
+  std::vector<std::string> colours;  // "#RRGGBB"
+  bool global = false;                // says nothing about place
+  std::vector<CountryWeight> countries;
+  std::string source;
+  bool wordmark = true;  // the brand's name may be read as text and counts as a sighting of the brand
+  std::vector<std::string> aliases;  // other names that count as the wordmark
+  std::vector<Reference> references;
+};
+
+struct Catalogue {
+  std::filesystem::path file;  // the YAML file it was read from (or will be written to)
+  std::string name;
+  std::vector<Brand> brands;
+
+  std::filesystem::path folder() const { return file.parent_path(); }
+  std::filesystem::path resolve(const std::filesystem::path& p) const { return p.is_absolute() ? p : folder() / p; }
+  const Brand* find(std::string_view id) const;
+  Brand* find(std::string_view id);
+  std::filesystem::path index_file() const { return file.string() + ".index"; }
+};
+
+// Reads and validates a catalogue; throws std::runtime_error naming the file, the line and the key.
+Catalogue load_catalogue(const std::filesystem::path& file);
+// Writes the YAML atomically (temporary file + rename). Comments are not preserved.
+void save_catalogue(const Catalogue& catalogue);
+
+// One reference image prepared for matching: grey mark on a plain margin, in one polarity.
+struct RenderedReference {
+  cv::Mat grey;         // 8-bit
+  cv::Mat mask;         // 8-bit, 255 where the mark is (SVG: from alpha; photo: the whole crop)
+  cv::Rect mark;        // the mark's extent inside `grey`
+  cv::Vec3b colour{0, 0, 0};  // dominant mark colour (BGR) as rendered
+};
+
+// Renders a reference to an image: SVG through `rsvg-convert` (librsvg2-bin), raster files through
+// OpenCV (cropped to the box). `side` is the long side of the mark in pixels. The colour version
+// (BGRA, mark on transparency for SVG) is what the synthetic benchmark composites.
+cv::Mat render_reference_bgra(const std::filesystem::path& file, const std::optional<Box>& box, int side);
+RenderedReference prepare_reference(const cv::Mat& bgra);
+
+// Features of one prepared reference, as stored in the index.
+struct ReferenceFeatures {
+  std::string brand;
+  std::string key;      // sha256 of the file + box + polarity + feature version: reused when unchanged
+  std::string label;    // the reference's file name, for explanations
+  bool inverted = false;
+  cv::Size size;
+  cv::Rect mark;
+  std::vector<cv::KeyPoint> keypoints;
+  cv::Mat descriptors;  // CV_8U, N x 128 (SIFT)
+};
+
+struct FeatureIndexFile {
+  std::vector<ReferenceFeatures> references;
+};
+
+// The keys a catalogue's references need (file hashes are read, nothing is rendered).
+std::vector<std::pair<std::string, std::pair<const Brand*, const Reference*>>> reference_keys(const Catalogue& catalogue);
+
+// Extracts features for every reference not already in `previous` (matched by key); reports progress
+// through `log`. Throws naming the brand and file when a reference cannot be read or rendered.
+FeatureIndexFile build_index(const Catalogue& catalogue, const FeatureIndexFile* previous,
+                             const std::function<void(const std::string&)>& log);
+void write_index(const FeatureIndexFile& index, const std::filesystem::path& file);
+FeatureIndexFile read_index(const std::filesystem::path& file);
+
+// SIFT features of a grey image (RootSIFT-ready 8-bit descriptors), the same for references and scenes.
+void extract_features(const cv::Mat& grey, int max_features, std::vector<cv::KeyPoint>& keypoints, cv::Mat& descriptors,
+                      const cv::Mat& mask = {});
+
+inline constexpr int kFeatureVersion = 1;
+inline constexpr int kReferenceSide = 320;     // long side of a rendered reference mark
+inline constexpr int kReferenceFeatures = 400;  // most features kept per reference and polarity
+inline constexpr int kWeakReferenceFeatures = 25;
+
+}  // namespace cluetrace::logo

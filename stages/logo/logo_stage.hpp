@@ -1,0 +1,54 @@
+// logo.features: finds brand marks from the configured catalogue (SIFT + index + homography, see
+// matcher.hpp) and brand names read by OCR (wordmarks), and reports each as a `logo` clue with the
+// brand's countries. Runs after OCR on the same branch, so it can read the text stage's clues.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "pipeline/stage.hpp"
+#include "stages/logo/catalogue.hpp"
+#include "stages/logo/matcher.hpp"
+
+namespace cluetrace::logo {
+
+struct LogoOptions {
+  std::string catalogue;                      // YAML file; empty: models/logos/catalogue.yaml of this installation
+  std::string if_catalogue_missing = "skip";  // skip: no logo clues, said in run.json | error: refuse to start
+  MatchOptions match;
+  bool wordmarks = true;              // brand names read by OCR count as sightings
+  int wordmark_min_length = 4;        // shorter names (letters and digits) are too easily read by chance
+  double wordmark_min_confidence = 0.6;  // OCR confidence of the words that spell the name
+  static LogoOptions read(OptionReader& options);
+};
+
+// Folds a name or an OCR'd word for wordmark comparison: lower case, letters and digits only, common
+// Latin diacritics removed ("Albert Heijn" -> "albertheijn", "Citroën" -> "citroen").
+std::string fold_name(std::string_view text);
+
+class LogoStage final : public Stage {
+ public:
+  explicit LogoStage(LogoOptions options) : options_(std::move(options)) {}
+  std::string_view id() const override { return "logo.features"; }
+  void prepare() override;
+  nlohmann::ordered_json resources() const override;
+  void process(ImageRecord& image, StageResult& out) override;
+
+ private:
+  void add_wordmarks(const ImageRecord& image, std::vector<Clue>& clues) const;
+  Clue make_clue(const Brand& brand, double confidence) const;
+
+  LogoOptions options_;
+  std::filesystem::path catalogue_path_;
+  std::string missing_reason_;
+  Catalogue catalogue_;
+  std::unique_ptr<Matcher> matcher_;
+  std::unordered_map<std::string, const Brand*> by_id_;
+  std::unordered_map<std::string, const Brand*> by_wordmark_;
+  std::size_t longest_wordmark_words_ = 1;
+  double prepare_ms_ = 0;
+};
+
+}  // namespace cluetrace::logo

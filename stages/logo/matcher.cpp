@@ -1,0 +1,236 @@
+#include "stages/logo/matcher.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <opencv2/calib3d.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace cluetrace::logo {
+namespace {
+
+std::array<cv::Point2f, 4> project(const cv::Mat& h, const cv::Rect& r) {
+  std::vector<cv::Point2f> src{{float(r.x), float(r.y)},
+                               {float(r.x + r.width), float(r.y)},
+                               {float(r.x + r.width), float(r.y + r.height)},
+                               {float(r.x), float(r.y + r.height)}};
+  std::vector<cv::Point2f> dst;
+  cv::perspectiveTransform(src, dst, h);
+  return {dst[0], dst[1], dst[2], dst[3]};
+}
+
+double interior_angle(cv::Point2f a, cv::Point2f b, cv::Point2f c) {
+  const cv::Point2f u = a - b, v = c - b;
+  const double n = std::hypot(u.x, u.y) * std::hypot(v.x, v.y);
+  if (n <= 0) return 0;
+  return std::acos(std::clamp((u.x * v.x + u.y * v.y) / n, -1.0, 1.0)) * 180.0 / CV_PI;
+}
+
+// A homography that a flat mark seen by a camera can produce: not mirrored, convex, angles and
+// side ratios within what moderate perspective gives, and not degenerate in size.
+bool plausible(const std::array<cv::Point2f, 4>& q, const cv::Mat& h) {
+  const double det = h.at<double>(0, 0) * h.at<double>(1, 1) - h.at<double>(0, 1) * h.at<double>(1, 0);
+  if (!(det > 0)) return false;
+  std::vector<cv::Point2f> poly(q.begin(), q.end());
+  if (!cv::isContourConvex(poly)) return false;
+  if (cv::contourArea(poly) < 14 * 14) return false;
+  for (int i = 0; i < 4; ++i) {
+    const double a = interior_angle(q[(i + 3) % 4], q[i], q[(i + 1) % 4]);
+    if (a < 35 || a > 145) return false;
+  }
+  auto len = [&](int i) -> double { return std::hypot(q[i].x - q[(i + 1) % 4].x, q[i].y - q[(i + 1) % 4].y); };
+  const double r1 = len(0) / std::max(1e-6, len(2)), r2 = len(1) / std::max(1e-6, len(3));
+  return r1 < 3 && r1 > 1.0 / 3 && r2 < 3 && r2 > 1.0 / 3;
+}
+
+cv::Rect2f bounds(const std::array<cv::Point2f, 4>& q) {
+  float x0 = q[0].x, x1 = q[0].x, y0 = q[0].y, y1 = q[0].y;
+  for (const auto& p : q) {
+    x0 = std::min(x0, p.x), x1 = std::max(x1, p.x), y0 = std::min(y0, p.y), y1 = std::max(y1, p.y);
+  }
+  return {x0, y0, x1 - x0, y1 - y0};
+}
+
+double overlap(const cv::Rect2f& a, const cv::Rect2f& b) {
+  const double inter = (a & b).area();
+  return inter / std::max(1e-6, static_cast<double>(std::min(a.area(), b.area())));
+}
+
+}  // namespace
+
+cv::Mat root_sift(const cv::Mat& descriptors_u8) {
+  cv::Mat f;
+  descriptors_u8.convertTo(f, CV_32F);
+  for (int i = 0; i < f.rows; ++i) {
+    cv::Mat row = f.row(i);
+    const double s = cv::sum(row)[0];
+    if (s > 0) row /= s;
+    cv::sqrt(row, row);
+  }
+  return f;
+}
+
+Matcher::Matcher(FeatureIndexFile index, MatchOptions options) : index_(std::move(index)), options_(options) {
+  std::map<std::string, int> brand_ids;
+  std::vector<cv::Mat> parts;
+  for (const auto& r : index_.references) {
+    const auto [it, added] = brand_ids.emplace(r.brand, static_cast<int>(brands_.size()));
+    if (added) brands_.push_back(r.brand);
+    const int ref = static_cast<int>(refs_.size());
+    refs_.push_back({it->second, &r});
+    if (r.descriptors.empty()) continue;
+    parts.push_back(root_sift(r.descriptors));
+    for (int k = 0; k < r.descriptors.rows; ++k) {
+      row_ref_.push_back(ref);
+      row_kp_.push_back(k);
+    }
+  }
+  if (parts.empty()) return;
+  cv::vconcat(parts, all_);
+  flann_ = std::make_unique<cv::flann::Index>(all_, cv::flann::KDTreeIndexParams(4), cvflann::FLANN_DIST_L2);
+}
+
+std::vector<Detection> Matcher::match(const cv::Mat& bgr) const {
+  if (!flann_ || bgr.empty()) return {};
+  cv::Mat grey;
+  if (bgr.channels() == 3) cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+  else grey = bgr;
+  const double scale = std::min(1.0, static_cast<double>(options_.max_side) / std::max(grey.cols, grey.rows));
+  if (scale < 1) cv::resize(grey, grey, cv::Size(), scale, scale, cv::INTER_AREA);
+  std::vector<cv::KeyPoint> keypoints;
+  cv::Mat descriptors;
+  extract_features(grey, options_.max_features, keypoints, descriptors);
+  auto found = match_features(keypoints, descriptors);
+  for (auto& d : found)
+    for (auto& p : d.quad) p *= static_cast<float>(1.0 / scale);
+  return found;
+}
+
+std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& keypoints, const cv::Mat& descriptors,
+                                               const std::string& skip_brand) const {
+  if (!flann_ || descriptors.empty()) return {};
+  const cv::Mat q = root_sift(descriptors);
+  const int k = std::min(8, all_.rows);
+  cv::Mat idx(q.rows, k, CV_32S), dist(q.rows, k, CV_32F);
+  flann_->knnSearch(q, idx, dist, k, cv::flann::SearchParams(options_.flann_checks));
+
+  int skip = -1;
+  for (std::size_t b = 0; b < brands_.size(); ++b)
+    if (brands_[b] == skip_brand) skip = static_cast<int>(b);
+
+  // Matches grouped by reference: (scene keypoint, reference keypoint).
+  std::map<int, std::vector<std::pair<int, int>>> groups;
+  const double ratio2 = options_.ratio * options_.ratio;  // FLANN's L2 distances are squared
+  for (int i = 0; i < q.rows; ++i) {
+    int first = -1, b0 = -1;
+    float d0 = 0, d1 = -1;
+    for (int j = 0; j < k; ++j) {
+      const int row = idx.at<int>(i, j);
+      if (row < 0 || row >= all_.rows) continue;
+      const int b = refs_[row_ref_[row]].brand;
+      if (b == skip) continue;
+      if (first < 0) {
+        first = j, b0 = b, d0 = dist.at<float>(i, j);
+      } else if (b != b0) {
+        d1 = dist.at<float>(i, j);
+        break;
+      }
+    }
+    if (first < 0) continue;
+    if (d1 < 0) d1 = dist.at<float>(i, k - 1);  // every neighbour found is the same brand
+    if (!(d0 < ratio2 * d1)) continue;
+    std::set<int> refs_seen;
+    for (int j = first; j < k; ++j) {
+      const int row = idx.at<int>(i, j);
+      if (row < 0 || row >= all_.rows) continue;
+      const int ref = row_ref_[row];
+      if (refs_[ref].brand != b0 || dist.at<float>(i, j) > ratio2 * d1) continue;
+      if (refs_seen.insert(ref).second) groups[ref].push_back({i, row_kp_[row]});
+    }
+  }
+
+  std::vector<std::pair<int, int>> order;  // (matches, ref)
+  for (const auto& [ref, m] : groups)
+    if (static_cast<int>(m.size()) >= std::max(options_.min_inliers, 6)) order.emplace_back(static_cast<int>(m.size()), ref);
+  std::sort(order.begin(), order.end(), std::greater<>());
+  if (static_cast<int>(order.size()) > options_.candidates) order.resize(options_.candidates);
+
+  std::vector<Detection> found;
+  for (const auto& [count, ref] : order) {
+    const auto& m = groups.at(ref);
+    const ReferenceFeatures& rf = *refs_[ref].features;
+    std::vector<cv::Point2f> src, dst;
+    for (const auto& [qi, ri] : m) {
+      src.push_back(rf.keypoints[ri].pt);
+      dst.push_back(keypoints[qi].pt);
+    }
+    cv::Mat inlier_mask;
+    const cv::Mat h = cv::findHomography(src, dst, cv::RANSAC, 5.0, inlier_mask, 2000, 0.995);
+    if (h.empty()) continue;
+    std::set<int> scene_points;
+    float x0 = 1e9f, x1 = -1e9f, y0 = 1e9f, y1 = -1e9f;
+    for (int i = 0; i < inlier_mask.rows; ++i) {
+      if (!inlier_mask.at<uchar>(i)) continue;
+      scene_points.insert(m[i].first);
+      x0 = std::min(x0, src[i].x), x1 = std::max(x1, src[i].x), y0 = std::min(y0, src[i].y), y1 = std::max(y1, src[i].y);
+    }
+    const int inliers = static_cast<int>(scene_points.size());
+    if (inliers < options_.min_inliers) continue;
+    if ((x1 - x0) < options_.min_spread * rf.mark.width || (y1 - y0) < options_.min_spread * rf.mark.height) continue;
+    const auto quad = project(h, rf.mark);
+    if (!plausible(quad, h)) continue;
+    Detection d;
+    d.brand = brands_[refs_[ref].brand];
+    d.quad = quad;
+    d.inliers = inliers;
+    d.matches = static_cast<int>(m.size());
+    d.reference = rf.label;
+    d.inverted = rf.inverted;
+    d.confidence = static_cast<double>(inliers) / (inliers + 8.0);
+    found.push_back(std::move(d));
+  }
+  // One mark per place: the best-supported reading wins where detections overlap.
+  std::sort(found.begin(), found.end(), [](const Detection& a, const Detection& b) { return a.inliers > b.inliers; });
+  std::vector<Detection> kept;
+  for (auto& d : found) {
+    const auto box = bounds(d.quad);
+    bool clash = false;
+    for (const auto& k2 : kept)
+      if (overlap(box, bounds(k2.quad)) > 0.3) clash = true;
+    if (!clash) kept.push_back(std::move(d));
+  }
+  return kept;
+}
+
+std::vector<CheckFinding> check_catalogue(const Catalogue& catalogue, const Matcher& matcher) {
+  std::vector<CheckFinding> findings;
+  std::map<std::string, std::vector<const ReferenceFeatures*>> by_brand;
+  for (const auto& r : matcher.index().references) by_brand[r.brand].push_back(&r);
+  for (const auto& b : catalogue.brands) {
+    const auto it = by_brand.find(b.id);
+    if (it == by_brand.end()) {
+      findings.push_back({b.id, "error", "not in the index: run `cluetrace catalogue build`"});
+      continue;
+    }
+    std::size_t best = 0;
+    for (const auto* r : it->second) best = std::max(best, r->keypoints.size());
+    if (best < static_cast<std::size_t>(kWeakReferenceFeatures))
+      findings.push_back({b.id, "weak",
+                          fmt::format("its best reference has {} features (fewer than {}): a plain shape the matcher cannot "
+                                      "find reliably; add a photo of the mark in use or rely on its wordmark",
+                                      best, kWeakReferenceFeatures)});
+    std::set<std::string> confused;
+    for (const auto* r : it->second) {
+      if (r->inverted) continue;
+      for (const auto& d : matcher.match_features(r->keypoints, r->descriptors, b.id)) confused.insert(d.brand);
+    }
+    for (const auto& other : confused)
+      findings.push_back({b.id, "confusable", fmt::format("a reference of {} matches brand {} geometrically", b.id, other)});
+  }
+  return findings;
+}
+
+}  // namespace cluetrace::logo

@@ -1,0 +1,75 @@
+// Finds catalogue marks in a photo: SIFT features of the scene are looked up in one approximate
+// nearest-neighbour index over every reference of every brand (so the cost per image grows with the
+// logarithm of the catalogue, not linearly), matches pass a ratio test against the nearest *other*
+// brand, and the few best-supported references are verified with a RANSAC homography.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/flann.hpp>
+
+#include "stages/logo/catalogue.hpp"
+
+namespace cluetrace::logo {
+
+struct MatchOptions {
+  int max_side = 1280;      // scenes are scaled down to this long side before feature extraction
+  int max_features = 4000;  // SIFT features kept per scene
+  double ratio = 0.8;       // nearest brand vs nearest other brand (Lowe's ratio test at brand level)
+  int min_inliers = 10;     // homography inliers (distinct scene points) to report a mark
+  int candidates = 12;      // references verified per image, best supported first
+  int flann_checks = 64;    // leaves visited per nearest-neighbour query
+  double min_spread = 0.2;  // inliers must cover this share of the reference mark's width and height
+};
+
+struct Detection {
+  std::string brand;
+  std::array<cv::Point2f, 4> quad;  // the mark's corners in scene pixels, clockwise from top-left
+  int inliers = 0;
+  int matches = 0;
+  std::string reference;  // reference file name
+  bool inverted = false;  // matched the reference's opposite polarity
+  double confidence = 0;
+};
+
+class Matcher {
+ public:
+  Matcher(FeatureIndexFile index, MatchOptions options);
+  std::vector<Detection> match(const cv::Mat& bgr) const;
+  // The same search for a grey image and its own features (used by `catalogue check`), skipping one brand.
+  std::vector<Detection> match_features(const std::vector<cv::KeyPoint>& keypoints, const cv::Mat& descriptors,
+                                        const std::string& skip_brand = {}) const;
+  std::size_t reference_count() const { return refs_.size(); }
+  std::size_t descriptor_count() const { return static_cast<std::size_t>(all_.rows); }
+  const FeatureIndexFile& index() const { return index_; }
+
+ private:
+  FeatureIndexFile index_;
+  MatchOptions options_;
+  struct Ref {
+    int brand = 0;  // index into brands_
+    const ReferenceFeatures* features = nullptr;
+  };
+  std::vector<std::string> brands_;
+  std::vector<Ref> refs_;
+  std::vector<int> row_ref_, row_kp_;
+  cv::Mat all_;  // RootSIFT, CV_32F
+  std::unique_ptr<cv::flann::Index> flann_;
+};
+
+// RootSIFT: L1-normalised square roots, so Euclidean distance compares like the Hellinger kernel.
+cv::Mat root_sift(const cv::Mat& descriptors_u8);
+
+// What `catalogue check` finds wrong with a brand's references.
+struct CheckFinding {
+  std::string brand;
+  std::string severity;  // "weak": too few features to match; "confusable": a reference matches another brand
+  std::string message;
+};
+std::vector<CheckFinding> check_catalogue(const Catalogue& catalogue, const Matcher& matcher);
+
+}  // namespace cluetrace::logo
