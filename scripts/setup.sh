@@ -42,6 +42,15 @@ build() {
     exit 1
   fi
   grep -q 'no work to do' build/ninja.log || log "built $target"
+  # The default logo catalogue's feature index (features of unchanged references are reused: fast).
+  if [[ -x build/cluetrace && -f models/logos/catalogue.yaml ]]; then
+    if ! build/cluetrace catalogue build models/logos/catalogue.yaml >build/catalogue.log 2>&1; then
+      cat build/catalogue.log >&2
+      log "building the logo catalogue's index failed"
+      exit 1
+    fi
+    grep -q ' 0 views rendered now' build/catalogue.log || log "logo catalogue index: $(tail -n 1 build/catalogue.log)"
+  fi
 
 }
 

@@ -71,7 +71,26 @@ cv::Mat photo_background(const std::vector<fs::path>& photos, cv::Size size) {
 }
 
 // The mark as a colour patch with alpha: brand colour, white on a brand-colour plate, or recoloured.
-cv::Mat styled_mark(const cluetrace::logo::Catalogue& cat, const Brand& brand, int side, std::string& style) {
+double luminance(cv::Vec3b c) { return 0.114 * c[0] + 0.587 * c[1] + 0.299 * c[2]; }
+
+// A mark on a plate (a label, a sign, a bag): the plate colour is the given one.
+cv::Mat on_plate(const cv::Mat& bgra, cv::Vec3b plate_colour, int side) {
+  const int m = std::max(6, side / 8);
+  cv::Mat plate(bgra.rows + 2 * m, bgra.cols + 2 * m, CV_8UC4, cv::Scalar(plate_colour[0], plate_colour[1], plate_colour[2], 255));
+  for (int y = 0; y < bgra.rows; ++y)
+    for (int x = 0; x < bgra.cols; ++x) {
+      const auto s = bgra.at<cv::Vec4b>(y, x);
+      auto& d = plate.at<cv::Vec4b>(y + m, x + m);
+      const double a = s[3] / 255.0;
+      for (int c = 0; c < 3; ++c) d[c] = cv::saturate_cast<uchar>(s[c] * a + d[c] * (1 - a));
+    }
+  return plate;
+}
+
+// Marks printed straight onto a surface keep a readable contrast with it (as designers make sure); where
+// the ink would vanish into the background, the mark gets a plate, as on a label or a sign.
+cv::Mat styled_mark(const cluetrace::logo::Catalogue& cat, const Brand& brand, int side, std::string& style,
+                    double background_luminance) {
   const auto& ref = brand.references[pick(0, static_cast<int>(brand.references.size()) - 1)];
   cv::Mat bgra = cluetrace::logo::render_reference_bgra(cat.resolve(ref.file), ref.box, side);
   const bool opaque = cv::countNonZero(bgra.reshape(4).reshape(1).col(3) < 255) == 0;
@@ -95,17 +114,17 @@ cv::Mat styled_mark(const cluetrace::logo::Catalogue& cat, const Brand& brand, i
     }
   if (r > 0.5 && r <= 0.75) {
     // White mark on a plate of the brand colour (a sign, a bag, a label).
-    const int m = std::max(6, side / 8);
-    cv::Mat plate(bgra.rows + 2 * m, bgra.cols + 2 * m, CV_8UC4, cv::Scalar(brand_colour[0], brand_colour[1], brand_colour[2], 255));
     for (int y = 0; y < bgra.rows; ++y)
       for (int x = 0; x < bgra.cols; ++x) {
-        const auto s = bgra.at<cv::Vec4b>(y, x);
-        auto& d = plate.at<cv::Vec4b>(y + m, x + m);
-        const double a = s[3] / 255.0;
-        for (int c = 0; c < 3; ++c) d[c] = cv::saturate_cast<uchar>(255 * a + d[c] * (1 - a));
+        auto& p = bgra.at<cv::Vec4b>(y, x);
+        p = cv::Vec4b(255, 255, 255, p[3]);
       }
     style = "white-on-plate";
-    return plate;
+    return on_plate(bgra, brand_colour, side);
+  }
+  if (std::abs(luminance(ink) - background_luminance) < 50) {
+    style += "+plate";
+    return on_plate(bgra, luminance(ink) < 128 ? cv::Vec3b(245, 245, 240) : cv::Vec3b(40, 35, 35), side);
   }
   return bgra;
 }
@@ -147,7 +166,22 @@ int main(int argc, char** argv) {
       const Brand& brand = cat.brands[pick(0, static_cast<int>(cat.brands.size()) - 1)];
       std::string style;
       const int side = pick(90, 360);
-      cv::Mat mark = styled_mark(cat, brand, side, style);
+      // The place first (a square of the mark's side, apart from the marks already there): the surface
+      // under it decides the ink contrast. The warped mark is then centred on it.
+      const int pad = side * 3 / 4;
+      if (size.width < side + 2 * pad || size.height < side + 2 * pad) continue;
+      cv::Rect probe;
+      bool ok = false;
+      for (int attempt = 0; attempt < 30 && !ok; ++attempt) {
+        probe = cv::Rect(pick(pad, size.width - side - pad), pick(pad, size.height - side - pad), side, side);
+        const cv::Rect grown(probe.x - pad / 2, probe.y - pad / 2, side + pad, side + pad);
+        ok = true;
+        for (const auto& p : placed)
+          if ((p & grown).area() > 0) ok = false;
+      }
+      if (!ok) continue;
+      const cv::Scalar bg_mean = cv::mean(scene(probe));
+      cv::Mat mark = styled_mark(cat, brand, side, style, 0.114 * bg_mean[0] + 0.587 * bg_mean[1] + 0.299 * bg_mean[2]);
       // Rotation, scale and perspective: the four corners moved, then one warp into the scene.
       const double angle = uni(-30, 30) * CV_PI / 180, jitter = uni(0, 0.12);
       const cv::Point2f c(mark.cols / 2.0f, mark.rows / 2.0f);
@@ -160,16 +194,10 @@ int main(int argc, char** argv) {
         dst.push_back(q);
       }
       const cv::Rect bb = cv::boundingRect(dst);
-      if (bb.width >= size.width - 20 || bb.height >= size.height - 20) continue;
-      cv::Rect where;
-      bool ok = false;
-      for (int attempt = 0; attempt < 30 && !ok; ++attempt) {
-        where = cv::Rect(pick(10, size.width - bb.width - 10), pick(10, size.height - bb.height - 10), bb.width, bb.height);
-        ok = true;
-        for (const auto& p : placed)
-          if ((p & where).area() > 0) ok = false;
-      }
-      if (!ok) continue;
+      const cv::Point centre(probe.x + side / 2, probe.y + side / 2);
+      const cv::Rect where = cv::Rect(centre.x - bb.width / 2, centre.y - bb.height / 2, bb.width, bb.height) &
+                             cv::Rect(0, 0, size.width, size.height);
+      if (where.width != bb.width || where.height != bb.height) continue;  // would leave the picture
       for (auto& p : dst) p += cv::Point2f(static_cast<float>(where.x - bb.x), static_cast<float>(where.y - bb.y));
       const cv::Mat h = cv::getPerspectiveTransform(src, dst);
       cv::Mat warped;

@@ -327,15 +327,23 @@ RenderedReference prepare_reference(const cv::Mat& bgra) {
 }
 
 void extract_features(const cv::Mat& grey, int max_features, std::vector<cv::KeyPoint>& keypoints, cv::Mat& descriptors,
-                      const cv::Mat& mask) {
-  auto sift = cv::SIFT::create(max_features, 3, 0.03, 10, 1.6);
+                      double contrast_threshold) {
+  // Polarity-free SIFT: a mark may be darker than its surroundings in one photo and lighter in the next,
+  // or both at once on a busy background. Each keypoint's orientation is taken modulo 180 degrees and
+  // each gradient orientation bin is folded onto its opposite, so a patch and its negative give the same
+  // 64-value descriptor.
+  auto sift = cv::SIFT::create(max_features, 3, contrast_threshold, 10, 1.6);
+  sift->detect(grey, keypoints);
+  for (auto& k : keypoints) k.angle = std::fmod(k.angle, 180.0f);
   cv::Mat d;
-  sift->detectAndCompute(grey, mask, keypoints, d);
-  if (d.empty()) {
-    descriptors = cv::Mat(0, 128, CV_8U);
-    return;
+  if (!keypoints.empty()) sift->compute(grey, keypoints, d);
+  descriptors = cv::Mat(d.rows, kDescriptorSize, CV_8U);
+  for (int r = 0; r < d.rows; ++r) {
+    const float* in = d.ptr<float>(r);
+    uchar* out = descriptors.ptr<uchar>(r);
+    for (int cell = 0; cell < 16; ++cell)
+      for (int o = 0; o < 4; ++o) out[cell * 4 + o] = cv::saturate_cast<uchar>(in[cell * 8 + o] + in[cell * 8 + o + 4]);
   }
-  d.convertTo(descriptors, CV_8U);  // OpenCV's SIFT values are already whole numbers in 0..255
 }
 
 std::vector<std::pair<std::string, std::pair<const Brand*, const Reference*>>> reference_keys(const Catalogue& catalogue) {
@@ -349,7 +357,7 @@ std::vector<std::pair<std::string, std::pair<const Brand*, const Reference*>>> r
       } catch (const std::exception& e) {
         throw std::runtime_error(fmt::format("{}: brand {}: reference {}", catalogue.file.string(), b.id, e.what()));
       }
-      std::string key = fmt::format("{}:v{}:s{}:f{}", sha256_hex(bytes), kFeatureVersion, kReferenceSide, kReferenceFeatures);
+      std::string key = fmt::format("{}:v{}:f{}", sha256_hex(bytes), kFeatureVersion, kReferenceFeatures);
       if (r.box) key += fmt::format(":box{},{},{},{}", r.box->x, r.box->y, r.box->width, r.box->height);
       keys.emplace_back(std::move(key), std::make_pair(&b, &r));
     }
@@ -363,56 +371,53 @@ FeatureIndexFile build_index(const Catalogue& catalogue, const FeatureIndexFile*
   std::map<std::string, const ReferenceFeatures*> old;
   if (previous)
     for (const auto& r : previous->references) old.emplace(r.key, &r);
-  std::vector<std::array<ReferenceFeatures, 2>> built(keys.size());
   std::vector<std::string> errors(keys.size());
   std::atomic<int> rendered{0};
+  // Each reference is indexed at every size of kReferenceSides: the large view keeps the fine detail
+  // of marks seen big; the small, slightly blurred one has the coarse features that survive in marks
+  // seen small, blurred or compressed.
+  constexpr std::size_t views = kReferenceSides.size();
+  std::vector<ReferenceFeatures> built(keys.size() * views);
   oneapi::tbb::parallel_for(std::size_t{0}, keys.size(), [&](std::size_t i) {
     const auto& [key, where] = keys[i];
     const auto& [brand, ref] = where;
-    bool have_all = true;
-    for (int p = 0; p < 2; ++p) {
-      const auto it = old.find(key + (p ? ":inv" : ":pos"));
-      if (it == old.end()) {
-        have_all = false;
-        break;
-      }
-      built[i][p] = *it->second;
-      built[i][p].brand = brand->id;
-    }
-    if (have_all) return;
-    try {
-      const cv::Mat bgra = render_reference_bgra(catalogue.resolve(ref->file), ref->box, kReferenceSide);
-      const auto prepared = prepare_reference(bgra);
-      for (int p = 0; p < 2; ++p) {
-        auto& f = built[i][p];
+    for (std::size_t v = 0; v < views; ++v) {
+      const std::string view_key = fmt::format("{}:s{}", key, kReferenceSides[v]);
+      auto& f = built[i * views + v];
+      if (const auto it = old.find(view_key); it != old.end()) {
+        f = *it->second;
         f.brand = brand->id;
-        f.key = key + (p ? ":inv" : ":pos");
+        continue;
+      }
+      try {
+        cv::Mat bgra = render_reference_bgra(catalogue.resolve(ref->file), ref->box, kReferenceSides[v]);
+        auto prepared = prepare_reference(bgra);
+        if (v > 0) cv::GaussianBlur(prepared.grey, prepared.grey, cv::Size(), 0.8);
+        f.brand = brand->id;
+        f.key = view_key;
         f.label = ref->file.filename().string();
-        f.inverted = p == 1;
         f.size = prepared.grey.size();
         f.mark = prepared.mark;
-        const cv::Mat grey = p ? cv::Mat(255 - prepared.grey) : prepared.grey;
-        extract_features(grey, kReferenceFeatures, f.keypoints, f.descriptors);
+        extract_features(prepared.grey, kReferenceFeatures, f.keypoints, f.descriptors);
+        ++rendered;
+      } catch (const std::exception& e) {
+        errors[i] = fmt::format("brand {}: {}", brand->id, e.what());
       }
-      ++rendered;
-    } catch (const std::exception& e) {
-      errors[i] = fmt::format("brand {}: {}", brand->id, e.what());
     }
   });
   std::string all_errors;
   for (const auto& e : errors)
     if (!e.empty()) all_errors += (all_errors.empty() ? "" : "\n") + e;
   if (!all_errors.empty()) throw std::runtime_error(all_errors);
-  if (log) log(fmt::format("{} references, {} rendered now, {} reused from the previous index", keys.size(), rendered.load(),
-                           keys.size() - rendered.load()));
+  if (log) log(fmt::format("{} references x {} sizes: {} views rendered now, {} reused from the previous index", keys.size(),
+                           views, rendered.load(), built.size() - rendered.load()));
   FeatureIndexFile index;
-  for (auto& pair : built)
-    for (auto& f : pair) index.references.push_back(std::move(f));
+  for (auto& f : built) index.references.push_back(std::move(f));
   return index;
 }
 
 namespace {
-constexpr char kMagic[8] = {'C', 'T', 'L', 'O', 'G', 'O', '1', '\n'};
+constexpr char kMagic[8] = {'C', 'T', 'L', 'O', 'G', 'O', '2', '\n'};
 
 template <typename T>
 void put(std::ostream& o, const T& v) {
@@ -448,7 +453,6 @@ void write_index(const FeatureIndexFile& index, const fs::path& file) {
       put_string(o, r.brand);
       put_string(o, r.key);
       put_string(o, r.label);
-      put(o, static_cast<std::uint8_t>(r.inverted));
       for (int v : {r.size.width, r.size.height, r.mark.x, r.mark.y, r.mark.width, r.mark.height}) put(o, static_cast<std::int32_t>(v));
       put(o, static_cast<std::uint32_t>(r.keypoints.size()));
       for (const auto& k : r.keypoints)
@@ -474,7 +478,6 @@ FeatureIndexFile read_index(const fs::path& file) {
     r.brand = get_string(in, file);
     r.key = get_string(in, file);
     r.label = get_string(in, file);
-    r.inverted = get<std::uint8_t>(in, file) != 0;
     std::int32_t v[6];
     for (auto& x : v) x = get<std::int32_t>(in, file);
     r.size = {v[0], v[1]};
@@ -487,7 +490,7 @@ FeatureIndexFile read_index(const fs::path& file) {
       for (auto& x : f) x = get<float>(in, file);
       kp = cv::KeyPoint(f[0], f[1], f[2], f[3], f[4]);
     }
-    r.descriptors = cv::Mat(static_cast<int>(k), 128, CV_8U);
+    r.descriptors = cv::Mat(static_cast<int>(k), kDescriptorSize, CV_8U);
     if (k && !in.read(reinterpret_cast<char*>(r.descriptors.data), static_cast<std::streamsize>(r.descriptors.total())))
       throw std::runtime_error(file.string() + ": logo index is truncated");
   }

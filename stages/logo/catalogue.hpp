@@ -54,7 +54,7 @@ Catalogue load_catalogue(const std::filesystem::path& file);
 // Writes the YAML atomically (temporary file + rename). Comments are not preserved.
 void save_catalogue(const Catalogue& catalogue);
 
-// One reference image prepared for matching: grey mark on a plain margin, in one polarity.
+// One reference image prepared for matching: grey mark on a plain margin.
 struct RenderedReference {
   cv::Mat grey;         // 8-bit
   cv::Mat mask;         // 8-bit, 255 where the mark is (SVG: from alpha; photo: the whole crop)
@@ -71,13 +71,12 @@ RenderedReference prepare_reference(const cv::Mat& bgra);
 // Features of one prepared reference, as stored in the index.
 struct ReferenceFeatures {
   std::string brand;
-  std::string key;      // sha256 of the file + box + polarity + feature version: reused when unchanged
+  std::string key;      // sha256 of the file + box + feature version: reused when unchanged
   std::string label;    // the reference's file name, for explanations
-  bool inverted = false;
   cv::Size size;
   cv::Rect mark;
   std::vector<cv::KeyPoint> keypoints;
-  cv::Mat descriptors;  // CV_8U, N x 128 (SIFT)
+  cv::Mat descriptors;  // CV_8U, N x kDescriptorSize (polarity-free SIFT, see extract_features)
 };
 
 struct FeatureIndexFile {
@@ -94,12 +93,15 @@ FeatureIndexFile build_index(const Catalogue& catalogue, const FeatureIndexFile*
 void write_index(const FeatureIndexFile& index, const std::filesystem::path& file);
 FeatureIndexFile read_index(const std::filesystem::path& file);
 
-// SIFT features of a grey image (RootSIFT-ready 8-bit descriptors), the same for references and scenes.
+// SIFT features of a grey image, the same for references and scenes: orientation modulo 180 degrees and
+// opposite gradient bins folded together, so a mark matches whether it is darker or lighter than its
+// surroundings (8-bit descriptors of kDescriptorSize values).
 void extract_features(const cv::Mat& grey, int max_features, std::vector<cv::KeyPoint>& keypoints, cv::Mat& descriptors,
-                      const cv::Mat& mask = {});
+                      double contrast_threshold = 0.03);
 
-inline constexpr int kFeatureVersion = 1;
-inline constexpr int kReferenceSide = 320;     // long side of a rendered reference mark
+inline constexpr int kFeatureVersion = 3;
+inline constexpr int kDescriptorSize = 64;
+inline constexpr std::array<int, 2> kReferenceSides{320, 128};  // long sides of the rendered reference views
 inline constexpr int kReferenceFeatures = 400;  // most features kept per reference and polarity
 inline constexpr int kWeakReferenceFeatures = 25;
 

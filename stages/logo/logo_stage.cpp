@@ -72,6 +72,7 @@ LogoOptions LogoOptions::read(OptionReader& o) {
   opts.if_catalogue_missing = o.get_string("if_catalogue_missing", opts.if_catalogue_missing, {"skip", "error"});
   opts.match.max_side = static_cast<int>(o.get_int("max_side", opts.match.max_side, 256, 8192));
   opts.match.max_features = static_cast<int>(o.get_int("max_features", opts.match.max_features, 100, 100000));
+  opts.match.contrast = o.get_double("contrast", opts.match.contrast, 0.001, 0.2);
   opts.match.ratio = o.get_double("ratio", opts.match.ratio, 0.5, 0.99);
   opts.match.min_inliers = static_cast<int>(o.get_int("min_inliers", opts.match.min_inliers, 5, 1000));
   opts.match.candidates = static_cast<int>(o.get_int("candidates", opts.match.candidates, 1, 1000));
@@ -102,7 +103,7 @@ void LogoStage::prepare() {
   std::set<std::string> have;
   for (const auto& r : index.references) have.insert(r.key);
   for (const auto& [key, where] : reference_keys(catalogue_)) {
-    if (!have.count(key + ":pos") || !have.count(key + ":inv"))
+    if (!have.count(fmt::format("{}:s{}", key, kReferenceSides[0])) || !have.count(fmt::format("{}:s{}", key, kReferenceSides[1])))
       throw std::runtime_error(fmt::format("{}: the index is out of date (brand {}, reference {} changed or was added): run "
                                            "`cluetrace catalogue build {}`",
                                            catalogue_path_.string(), where.first->id, where.second->file.string(),
@@ -164,9 +165,9 @@ void LogoStage::process(ImageRecord& image, StageResult& out) {
     c.box = box_of(d.quad, image.width, image.height);
     c.details = {{"name", brand->name},       {"category", brand->category}, {"global", brand->global},
                  {"method", "features"},      {"inliers", d.inliers},        {"matches", d.matches},
-                 {"reference", d.reference},  {"inverted", d.inverted}};
-    c.explanation = fmt::format("{} mark: {} SIFT matches agree on one homography with reference {}{}", brand->name,
-                                d.inliers, d.reference, d.inverted ? " (opposite polarity)" : "");
+                 {"reference", d.reference}};
+    c.explanation = fmt::format("{} mark: {} SIFT matches agree on one homography with reference {}", brand->name,
+                                d.inliers, d.reference);
     clues.push_back(std::move(c));
   }
   if (options_.wordmarks) add_wordmarks(image, clues);

@@ -93,7 +93,7 @@ Matcher::Matcher(FeatureIndexFile index, MatchOptions options) : index_(std::mov
   flann_ = std::make_unique<cv::flann::Index>(all_, cv::flann::KDTreeIndexParams(4), cvflann::FLANN_DIST_L2);
 }
 
-std::vector<Detection> Matcher::match(const cv::Mat& bgr) const {
+std::vector<Detection> Matcher::match(const cv::Mat& bgr, std::vector<std::string>* trace) const {
   if (!flann_ || bgr.empty()) return {};
   cv::Mat grey;
   if (bgr.channels() == 3) cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
@@ -102,15 +102,16 @@ std::vector<Detection> Matcher::match(const cv::Mat& bgr) const {
   if (scale < 1) cv::resize(grey, grey, cv::Size(), scale, scale, cv::INTER_AREA);
   std::vector<cv::KeyPoint> keypoints;
   cv::Mat descriptors;
-  extract_features(grey, options_.max_features, keypoints, descriptors);
-  auto found = match_features(keypoints, descriptors);
+  extract_features(grey, options_.max_features, keypoints, descriptors, options_.contrast);
+  if (trace) trace->push_back(fmt::format("scene {}x{}: {} features", grey.cols, grey.rows, keypoints.size()));
+  auto found = match_features(keypoints, descriptors, {}, trace);
   for (auto& d : found)
     for (auto& p : d.quad) p *= static_cast<float>(1.0 / scale);
   return found;
 }
 
 std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& keypoints, const cv::Mat& descriptors,
-                                               const std::string& skip_brand) const {
+                                               const std::string& skip_brand, std::vector<std::string>* trace) const {
   if (!flann_ || descriptors.empty()) return {};
   const cv::Mat q = root_sift(descriptors);
   const int k = std::min(8, all_.rows);
@@ -169,7 +170,14 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
     }
     cv::Mat inlier_mask;
     const cv::Mat h = cv::findHomography(src, dst, cv::RANSAC, 5.0, inlier_mask, 2000, 0.995);
-    if (h.empty()) continue;
+    auto note = [&](const std::string& verdict) {
+      if (trace)
+        trace->push_back(fmt::format("{} {}: {} matches: {}", brands_[refs_[ref].brand], rf.label, m.size(), verdict));
+    };
+    if (h.empty()) {
+      note("no homography");
+      continue;
+    }
     std::set<int> scene_points;
     float x0 = 1e9f, x1 = -1e9f, y0 = 1e9f, y1 = -1e9f;
     for (int i = 0; i < inlier_mask.rows; ++i) {
@@ -178,17 +186,26 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
       x0 = std::min(x0, src[i].x), x1 = std::max(x1, src[i].x), y0 = std::min(y0, src[i].y), y1 = std::max(y1, src[i].y);
     }
     const int inliers = static_cast<int>(scene_points.size());
-    if (inliers < options_.min_inliers) continue;
-    if ((x1 - x0) < options_.min_spread * rf.mark.width || (y1 - y0) < options_.min_spread * rf.mark.height) continue;
+    if (inliers < options_.min_inliers) {
+      note(fmt::format("{} inliers, too few", inliers));
+      continue;
+    }
+    if ((x1 - x0) < options_.min_spread * rf.mark.width || (y1 - y0) < options_.min_spread * rf.mark.height) {
+      note(fmt::format("{} inliers, spread {:.2f} x {:.2f} too small", inliers, (x1 - x0) / rf.mark.width, (y1 - y0) / rf.mark.height));
+      continue;
+    }
     const auto quad = project(h, rf.mark);
-    if (!plausible(quad, h)) continue;
+    if (!plausible(quad, h)) {
+      note(fmt::format("{} inliers, implausible shape", inliers));
+      continue;
+    }
+    note(fmt::format("{} inliers: accepted", inliers));
     Detection d;
     d.brand = brands_[refs_[ref].brand];
     d.quad = quad;
     d.inliers = inliers;
     d.matches = static_cast<int>(m.size());
     d.reference = rf.label;
-    d.inverted = rf.inverted;
     d.confidence = static_cast<double>(inliers) / (inliers + 8.0);
     found.push_back(std::move(d));
   }
@@ -224,7 +241,6 @@ std::vector<CheckFinding> check_catalogue(const Catalogue& catalogue, const Matc
                                       best, kWeakReferenceFeatures)});
     std::set<std::string> confused;
     for (const auto* r : it->second) {
-      if (r->inverted) continue;
       for (const auto& d : matcher.match_features(r->keypoints, r->descriptors, b.id)) confused.insert(d.brand);
     }
     for (const auto& other : confused)

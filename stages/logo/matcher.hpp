@@ -19,8 +19,9 @@ namespace cluetrace::logo {
 struct MatchOptions {
   int max_side = 1280;      // scenes are scaled down to this long side before feature extraction
   int max_features = 4000;  // SIFT features kept per scene
-  double ratio = 0.8;       // nearest brand vs nearest other brand (Lowe's ratio test at brand level)
-  int min_inliers = 10;     // homography inliers (distinct scene points) to report a mark
+  double contrast = 0.02;   // SIFT contrast threshold for scenes (references: 0.03)
+  double ratio = 0.85;      // nearest brand vs nearest other brand (Lowe's ratio test at brand level)
+  int min_inliers = 7;      // homography inliers (distinct scene points) to report a mark
   int candidates = 12;      // references verified per image, best supported first
   int flann_checks = 64;    // leaves visited per nearest-neighbour query
   double min_spread = 0.2;  // inliers must cover this share of the reference mark's width and height
@@ -32,17 +33,17 @@ struct Detection {
   int inliers = 0;
   int matches = 0;
   std::string reference;  // reference file name
-  bool inverted = false;  // matched the reference's opposite polarity
   double confidence = 0;
 };
 
 class Matcher {
  public:
   Matcher(FeatureIndexFile index, MatchOptions options);
-  std::vector<Detection> match(const cv::Mat& bgr) const;
+  // `trace`, when given, receives one line per verified candidate (for bench/logo/inspect_logos).
+  std::vector<Detection> match(const cv::Mat& bgr, std::vector<std::string>* trace = nullptr) const;
   // The same search for a grey image and its own features (used by `catalogue check`), skipping one brand.
   std::vector<Detection> match_features(const std::vector<cv::KeyPoint>& keypoints, const cv::Mat& descriptors,
-                                        const std::string& skip_brand = {}) const;
+                                        const std::string& skip_brand = {}, std::vector<std::string>* trace = nullptr) const;
   std::size_t reference_count() const { return refs_.size(); }
   std::size_t descriptor_count() const { return static_cast<std::size_t>(all_.rows); }
   const FeatureIndexFile& index() const { return index_; }
