@@ -138,6 +138,8 @@ def add_from(cli, base_catalogue, train, tmp, name):
     for it in train:
         for l in it["logos"]:
             x, y, w, h = l["box"]
+            if w < 8 or h < 8:  # a degenerate box in the truth file: nothing to learn from
+                continue
             by_brand.setdefault(l["brand"], []).append(f"{it['image']}:{x},{y},{w},{h}")
     for brand, specs in sorted(by_brand.items()):
         args = [cli, "catalogue", "add", cat, "--id", brand]

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <opencv2/calib3d.hpp>
@@ -122,8 +123,8 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
   for (std::size_t b = 0; b < brands_.size(); ++b)
     if (brands_[b] == skip_brand) skip = static_cast<int>(b);
 
-  // Matches grouped by reference: (scene keypoint, reference keypoint).
-  std::map<int, std::vector<std::pair<int, int>>> groups;
+  // Matches grouped by reference: (distance ratio, scene keypoint, reference keypoint).
+  std::map<int, std::vector<std::tuple<float, int, int>>> groups;
   const double ratio2 = options_.ratio * options_.ratio;  // FLANN's L2 distances are squared
   for (int i = 0; i < q.rows; ++i) {
     int first = -1, b0 = -1;
@@ -149,7 +150,7 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
       if (row < 0 || row >= all_.rows) continue;
       const int ref = row_ref_[row];
       if (refs_[ref].brand != b0 || dist.at<float>(i, j) > ratio2 * d1) continue;
-      if (refs_seen.insert(ref).second) groups[ref].push_back({i, row_kp_[row]});
+      if (refs_seen.insert(ref).second) groups[ref].emplace_back(dist.at<float>(i, j) / std::max(1e-12f, d1), i, row_kp_[row]);
     }
   }
 
@@ -161,15 +162,19 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
 
   std::vector<Detection> found;
   for (const auto& [count, ref] : order) {
-    const auto& m = groups.at(ref);
+    // The 300 most distinctive matches at most: where a reference draws many weak matches, RANSAC still
+    // finds the true ones. (OpenCV 4.6's USAC variants are not safe to call from several threads.)
+    auto m = groups.at(ref);
+    std::sort(m.begin(), m.end());
+    if (m.size() > 300) m.resize(300);
     const ReferenceFeatures& rf = *refs_[ref].features;
     std::vector<cv::Point2f> src, dst;
-    for (const auto& [qi, ri] : m) {
+    for (const auto& [score, qi, ri] : m) {
       src.push_back(rf.keypoints[ri].pt);
       dst.push_back(keypoints[qi].pt);
     }
     cv::Mat inlier_mask;
-    const cv::Mat h = cv::findHomography(src, dst, cv::RANSAC, 5.0, inlier_mask, 2000, 0.995);
+    const cv::Mat h = cv::findHomography(src, dst, cv::RANSAC, 5.0, inlier_mask, 5000, 0.999);
     auto note = [&](const std::string& verdict) {
       if (trace)
         trace->push_back(fmt::format("{} {}: {} matches: {}", brands_[refs_[ref].brand], rf.label, m.size(), verdict));
@@ -182,7 +187,7 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
     float x0 = 1e9f, x1 = -1e9f, y0 = 1e9f, y1 = -1e9f;
     for (int i = 0; i < inlier_mask.rows; ++i) {
       if (!inlier_mask.at<uchar>(i)) continue;
-      scene_points.insert(m[i].first);
+      scene_points.insert(std::get<1>(m[i]));
       x0 = std::min(x0, src[i].x), x1 = std::max(x1, src[i].x), y0 = std::min(y0, src[i].y), y1 = std::max(y1, src[i].y);
     }
     const int inliers = static_cast<int>(scene_points.size());

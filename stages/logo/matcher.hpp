@@ -20,8 +20,8 @@ struct MatchOptions {
   int max_side = 1280;      // scenes are scaled down to this long side before feature extraction
   int max_features = 4000;  // SIFT features kept per scene
   double contrast = 0.02;   // SIFT contrast threshold for scenes (references: 0.03)
-  double ratio = 0.85;      // nearest brand vs nearest other brand (Lowe's ratio test at brand level)
-  int min_inliers = 7;      // homography inliers (distinct scene points) to report a mark
+  double ratio = 0.9;       // nearest brand vs nearest other brand (Lowe's ratio test at brand level)
+  int min_inliers = 6;      // homography inliers (distinct scene points) to report a mark
   int candidates = 12;      // references verified per image, best supported first
   int flann_checks = 64;    // leaves visited per nearest-neighbour query
   double min_spread = 0.2;  // inliers must cover this share of the reference mark's width and height

@@ -1,0 +1,317 @@
+// The logo catalogue and matcher on generated marks: real rsvg-convert, real OpenCV SIFT/FLANN/RANSAC,
+// real files. Marks are drawn here (an SVG written by the test, a raster mark drawn with OpenCV), then
+// placed in generated scenes scaled, rotated, in perspective and in the opposite polarity.
+#include <fstream>
+#include <random>
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "stages/logo/catalogue.hpp"
+#include "stages/logo/catalogue_tool.hpp"
+#include "stages/logo/logo_stage.hpp"
+#include "stages/logo/matcher.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace cluetrace::logo {
+namespace {
+
+using test::TempDir;
+namespace fs = std::filesystem;
+
+// A mark with plenty of corners and curves, in the style of simple-icons (one black path, 24x24 box).
+constexpr const char* kStarMark =
+    R"(<svg viewBox="0 0 24 24" xmlns="http://www.w3.org/2000/svg"><path d="M2 2h7l-2 4h5l-3 5h6L8 22l2-8H5l3-5H3z"/>)"
+    R"(<path d="M14 2h8v3h-5v2h4v3h-4v5h-3z"/><circle cx="19" cy="19" r="3"/><path d="M12 17h3v5h-3z"/></svg>)";
+constexpr const char* kGridMark =
+    R"(<svg viewBox="0 0 24 24" xmlns="http://www.w3.org/2000/svg"><path d="M1 1h10v4H5v2h6v4H1z"/>)"
+    R"(<path d="M13 1l10 10h-4l-6-6z"/><path d="M2 14h5l3 9H7l-1-3H4l-1 3H0z"/><path d="M14 14h9v3h-3v6h-3v-6h-3z"/></svg>)";
+
+fs::path write_file(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+  return p;
+}
+
+// A raster mark: letters and shapes drawn with OpenCV on a coloured plate.
+cv::Mat raster_mark() {
+  cv::Mat m(160, 360, CV_8UC3, cv::Scalar(30, 110, 220));
+  cv::putText(m, "KONZ", {18, 110}, cv::FONT_HERSHEY_TRIPLEX, 3.0, cv::Scalar(255, 255, 255), 7);
+  cv::circle(m, {320, 40}, 22, cv::Scalar(255, 255, 255), cv::FILLED);
+  cv::rectangle(m, cv::Rect(300, 90, 40, 50), cv::Scalar(20, 20, 20), cv::FILLED);
+  return m;
+}
+
+// A busy scene: gradient, blocks, lines and noise; deterministic.
+cv::Mat scene(int seed, cv::Size size = {1200, 900}) {
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  auto r = [&](int a, int b) { return std::uniform_int_distribution<int>(a, b)(rng); };
+  cv::Mat img(size, CV_8UC3, cv::Scalar(r(60, 200), r(60, 200), r(60, 200)));
+  for (int i = 0; i < 25; ++i)
+    cv::rectangle(img, cv::Rect(r(0, size.width), r(0, size.height), r(20, 300), r(20, 300)), cv::Scalar(r(0, 255), r(0, 255), r(0, 255)),
+                  cv::FILLED);
+  for (int i = 0; i < 30; ++i)
+    cv::line(img, {r(0, size.width), r(0, size.height)}, {r(0, size.width), r(0, size.height)}, cv::Scalar(r(0, 255), r(0, 255), r(0, 255)), r(1, 5));
+  cv::putText(img, "Shampoo 250 ml", {r(0, 600), r(50, 850)}, cv::FONT_HERSHEY_SIMPLEX, 1.4, cv::Scalar(10, 10, 10), 3);
+  cv::Mat noise(size, CV_16SC3);
+  cv::randn(noise, cv::Scalar::all(0), cv::Scalar::all(6));
+  cv::Mat out;
+  img.convertTo(out, CV_16SC3);
+  out += noise;
+  out.convertTo(img, CV_8UC3);
+  return img;
+}
+
+// Pastes `mark` (BGRA) into `img` through a rotation + perspective warp whose corners are returned.
+std::array<cv::Point2f, 4> paste(cv::Mat& img, const cv::Mat& mark_bgra, cv::Point2f centre, double degrees, double tilt) {
+  const float w = static_cast<float>(mark_bgra.cols), h = static_cast<float>(mark_bgra.rows);
+  std::vector<cv::Point2f> src{{0, 0}, {w, 0}, {w, h}, {0, h}}, dst;
+  const double a = degrees * CV_PI / 180;
+  for (std::size_t i = 0; i < 4; ++i) {
+    cv::Point2f d = src[i] - cv::Point2f(w / 2, h / 2);
+    if (i == 1 || i == 2) d.y *= static_cast<float>(1 - tilt);  // the right side further away
+    dst.push_back(centre + cv::Point2f(static_cast<float>(d.x * std::cos(a) - d.y * std::sin(a)),
+                                       static_cast<float>(d.x * std::sin(a) + d.y * std::cos(a))));
+  }
+  cv::Mat warped;
+  cv::warpPerspective(mark_bgra, warped, cv::getPerspectiveTransform(src, dst), img.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                      cv::Scalar(0, 0, 0, 0));
+  for (int y = 0; y < img.rows; ++y)
+    for (int x = 0; x < img.cols; ++x) {
+      const auto s = warped.at<cv::Vec4b>(y, x);
+      if (!s[3]) continue;
+      auto& d = img.at<cv::Vec3b>(y, x);
+      for (int c = 0; c < 3; ++c) d[c] = cv::saturate_cast<uchar>((s[c] * s[3] + d[c] * (255 - s[3])) / 255);
+    }
+  return {dst[0], dst[1], dst[2], dst[3]};
+}
+
+cv::Mat recolour(cv::Mat bgra, cv::Scalar ink) {
+  for (int y = 0; y < bgra.rows; ++y)
+    for (int x = 0; x < bgra.cols; ++x) {
+      auto& p = bgra.at<cv::Vec4b>(y, x);
+      p = cv::Vec4b(static_cast<uchar>(ink[0]), static_cast<uchar>(ink[1]), static_cast<uchar>(ink[2]), p[3]);
+    }
+  return bgra;
+}
+
+double iou(const cv::Rect2f& a, const cv::Rect2f& b) {
+  const double inter = (a & b).area();
+  return inter / (a.area() + b.area() - inter);
+}
+cv::Rect2f bounds(const std::array<cv::Point2f, 4>& q) {
+  return cv::boundingRect(std::vector<cv::Point2f>(q.begin(), q.end()));
+}
+
+class LogoCatalogue : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_file(dir / "refs" / "star.svg", kStarMark);
+    write_file(dir / "refs" / "grid.svg", kGridMark);
+    cv::imwrite((dir / "photo.png").string(), [] {
+      cv::Mat photo(400, 600, CV_8UC3, cv::Scalar(200, 200, 200));
+      raster_mark().copyTo(photo(cv::Rect(120, 100, 360, 160)));
+      return photo;
+    }());
+    write_file(dir / "catalogue.yaml", R"(version: 1
+name: test
+brands:
+  - id: starmark
+    name: Starmark
+    category: grocery
+    colours: ["#D02020"]
+    countries: {HR: 1.0, SI: 0.5}
+    source: "made up for the test"
+    references: [refs/star.svg]
+  - id: gridco
+    name: Gridco
+    category: telecom
+    global: true
+    references: [refs/grid.svg]
+  - id: konzum
+    name: Konzum
+    category: grocery
+    countries: {HR: 1.0}
+    references:
+      - {file: photo.png, box: [120, 100, 360, 160]}
+)");
+    catalogue = load_catalogue(dir / "catalogue.yaml");
+    index = build_index(catalogue, nullptr, {});
+  }
+
+  TempDir tmp;
+  fs::path dir = tmp.path() / "cat";
+  Catalogue catalogue;
+  FeatureIndexFile index;
+};
+
+TEST_F(LogoCatalogue, FindsEachMarkRotatedTiltedAndInTheOtherPolarity) {
+  Matcher matcher(index, MatchOptions{});
+  struct Case {
+    std::string brand;
+    cv::Mat mark;
+    double degrees, tilt;
+  };
+  const cv::Mat star = render_reference_bgra(dir / "refs" / "star.svg", std::nullopt, 220);
+  const cv::Mat grid = render_reference_bgra(dir / "refs" / "grid.svg", std::nullopt, 180);
+  cv::Mat konzum;
+  cv::cvtColor(raster_mark(), konzum, cv::COLOR_BGR2BGRA);
+  cv::resize(konzum, konzum, {}, 0.6, 0.6, cv::INTER_AREA);
+  const std::vector<Case> cases{
+      {"starmark", recolour(star, {40, 40, 200}), 25, 0.15},       // red mark, rotated and tilted
+      {"starmark", recolour(star, {250, 250, 250}), -15, 0.0},     // white on a busy background: opposite polarity
+      {"gridco", recolour(grid, {20, 20, 20}), 40, 0.2},
+      {"konzum", konzum, -20, 0.1},                                 // raster reference from a photo's box
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    cv::Mat img = scene(static_cast<int>(i));
+    if (i == 1) img(cv::Rect(300, 200, 600, 500)).setTo(cv::Scalar(40, 60, 30));  // a dark panel for the white mark
+    const auto truth = paste(img, cases[i].mark, {600, 450}, cases[i].degrees, cases[i].tilt);
+    cv::Mat jpeg = cv::imdecode(test::encode(img, ".jpg"), cv::IMREAD_COLOR);
+    const auto found = matcher.match(jpeg);
+    ASSERT_EQ(found.size(), 1u) << "case " << i << ": " << cases[i].brand;
+    EXPECT_EQ(found[0].brand, cases[i].brand) << "case " << i;
+    EXPECT_GT(iou(bounds(found[0].quad), bounds(truth)), 0.7) << "case " << i;
+    EXPECT_GE(found[0].inliers, MatchOptions{}.min_inliers);
+    EXPECT_GT(found[0].confidence, 0.4);
+  }
+}
+
+TEST_F(LogoCatalogue, StaysQuietWithoutACatalogueMark) {
+  Matcher matcher(index, MatchOptions{});
+  for (int seed = 10; seed < 16; ++seed) {
+    cv::Mat img = scene(seed);
+    // A mark that is not in the catalogue.
+    cv::Mat other(200, 200, CV_8UC4, cv::Scalar(0, 0, 0, 0));
+    cv::putText(other, "Q7", {10, 150}, cv::FONT_HERSHEY_COMPLEX, 4.5, cv::Scalar(30, 30, 160, 255), 9);
+    paste(img, other, {500, 400}, 10, 0.1);
+    EXPECT_TRUE(matcher.match(img).empty()) << "seed " << seed;
+  }
+}
+
+TEST_F(LogoCatalogue, IndexRoundTripsAndReusesUnchangedReferences) {
+  write_index(index, catalogue.index_file());
+  const auto back = read_index(catalogue.index_file());
+  ASSERT_EQ(back.references.size(), index.references.size());
+  for (std::size_t i = 0; i < back.references.size(); ++i) {
+    EXPECT_EQ(back.references[i].key, index.references[i].key);
+    EXPECT_EQ(back.references[i].keypoints.size(), index.references[i].keypoints.size());
+    EXPECT_EQ(cv::norm(back.references[i].descriptors, index.references[i].descriptors, cv::NORM_L1), 0.0);
+  }
+  std::string log;
+  build_index(catalogue, &back, [&](const std::string& m) { log = m; });
+  EXPECT_NE(log.find("0 views rendered now"), std::string::npos) << log;
+}
+
+TEST_F(LogoCatalogue, CatalogueMistakesNameFileLineAndKey) {
+  auto bad = [&](const std::string& body) {
+    write_file(dir / "bad.yaml", "version: 1\nbrands:\n" + body);
+    try {
+      load_catalogue(dir / "bad.yaml");
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(bad("  - id: x1\n    countries: {de: 1.0}\n    references: [a.svg]\n").find("bad.yaml:4: brands[0].countries"),
+            std::string::npos);
+  EXPECT_NE(bad("  - id: x1\n    references: [a.svg]\n  - id: x1\n    references: [b.svg]\n").find("appears twice"), std::string::npos);
+  EXPECT_NE(bad("  - id: x1\n").find("brands[0].references: at least one reference"), std::string::npos);
+  EXPECT_NE(bad("  - id: x1\n    global: true\n    countries: {DE: 1}\n    references: [a.svg]\n").find("a global brand lists no countries"),
+            std::string::npos);
+  EXPECT_NE(bad("  - id: x1\n    colour: red\n    references: [a.svg]\n").find("brands[0].colour: unknown key"), std::string::npos);
+}
+
+TEST_F(LogoCatalogue, CheckNamesAPlainShapeAsWeak) {
+  write_file(dir / "refs" / "disc.svg", R"(<svg viewBox="0 0 24 24" xmlns="http://www.w3.org/2000/svg"><circle cx="12" cy="12" r="10"/></svg>)");
+  auto with_disc = catalogue;
+  with_disc.brands.push_back({"discco", "Discco", "other", {}, true, {}, "", true, {}, {{"refs/disc.svg", std::nullopt}}});
+  const Matcher matcher(build_index(with_disc, &index, {}), MatchOptions{});
+  const auto findings = check_catalogue(with_disc, matcher);
+  bool disc_weak = false;
+  for (const auto& f : findings) {
+    if (f.brand == "discco" && f.severity == "weak") disc_weak = true;
+    EXPECT_NE(f.brand, "starmark") << f.message;
+  }
+  EXPECT_TRUE(disc_weak);
+}
+
+TEST(LogoNames, FoldingMatchesWordmarksAcrossCaseAndDiacritics) {
+  EXPECT_EQ(fold_name("Albert Heijn"), "albertheijn");
+  EXPECT_EQ(fold_name("Citroën"), "citroen");
+  EXPECT_EQ(fold_name("Żabka"), "zabka");
+  EXPECT_EQ(fold_name("Škoda"), "skoda");
+  EXPECT_EQ(fold_name("Migros-Genossenschafts-Bund"), "migrosgenossenschaftsbund");
+  EXPECT_EQ(fold_name("Straße"), "strasse");
+}
+
+TEST(LogoStage, AMissingCatalogueIsSkippedOrRefusedAsConfigured) {
+  TempDir tmp;
+  auto skip = test::options_from_yaml<LogoOptions>("catalogue: " + (tmp.path() / "none.yaml").string() + "\n");
+  LogoStage quiet(skip);
+  EXPECT_NO_THROW(quiet.prepare());
+  EXPECT_NE(quiet.resources().dump().find("missing"), std::string::npos);
+  auto strict = test::options_from_yaml<LogoOptions>("catalogue: " + (tmp.path() / "none.yaml").string() + "\nif_catalogue_missing: error\n");
+  LogoStage loud(strict);
+  try {
+    loud.prepare();
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("none.yaml"), std::string::npos);
+  }
+}
+
+TEST_F(LogoCatalogue, AStaleIndexIsRefusedWithTheCommandThatFixesIt) {
+  write_index(index, catalogue.index_file());
+  write_file(dir / "refs" / "star.svg", std::string(kStarMark).replace(std::string(kStarMark).find("r=\"3\""), 5, "r=\"2\""));
+  LogoStage stage(test::options_from_yaml<LogoOptions>("catalogue: " + (dir / "catalogue.yaml").string() + "\n"));
+  try {
+    stage.prepare();
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cluetrace catalogue build"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("starmark"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(LogoCatalogue, TheStageReportsBrandCountriesAndAWordmarkFromOcrText) {
+  write_index(index, catalogue.index_file());
+  LogoStage stage(test::options_from_yaml<LogoOptions>("catalogue: " + (dir / "catalogue.yaml").string() + "\n"));
+  stage.prepare();
+  cv::Mat img = scene(3);
+  // Dark blue ink: this scene's background at that place has the luminance of red ink (isoluminant
+  // colours vanish in grey; see docs/logos.md, Limits).
+  paste(img, recolour(render_reference_bgra(dir / "refs" / "star.svg", std::nullopt, 200), {120, 20, 10}), {400, 400}, 10, 0.1);
+  auto record = test::decoded_record(img);
+  // What the OCR stage read: the name of a global brand, and a line with no brand.
+  auto& ocr = record.stage_results[static_cast<std::size_t>(StageKind::ocr)].clues;
+  Clue line;
+  line.kind = ClueKind::text;
+  line.value = "GRIDCO shop";
+  line.confidence = 0.9;
+  line.words = {{"GRIDCO", 0.92, {cv::Point2f(800, 700), {950, 700}, {950, 740}, {800, 740}}},
+                {"shop", 0.9, {cv::Point2f(960, 700), {1030, 700}, {1030, 740}, {960, 740}}}};
+  ocr.push_back(line);
+  StageResult out;
+  stage.process(record, out);
+  ASSERT_EQ(out.clues.size(), 2u) << (out.clues.empty() ? std::string("none") : out.clues[0].value + " " + out.clues[0].explanation);
+  const Clue& mark = out.clues[0];
+  EXPECT_EQ(mark.value, "starmark");
+  EXPECT_EQ(mark.kind, ClueKind::logo);
+  ASSERT_EQ(mark.countries.size(), 2u);
+  EXPECT_EQ(mark.countries[0].code, "HR");
+  EXPECT_EQ(mark.details["method"], "features");
+  ASSERT_TRUE(mark.box.has_value());
+  EXPECT_NEAR(mark.box->x + mark.box->width / 2.0, 400, 30);
+  const Clue& word = out.clues[1];
+  EXPECT_EQ(word.value, "gridco");
+  EXPECT_EQ(word.details["method"], "wordmark");
+  EXPECT_TRUE(word.countries.empty());  // a global brand says nothing about place
+  ASSERT_TRUE(word.box.has_value());
+  EXPECT_EQ(word.box->x, 800);
+  EXPECT_LT(word.box->width, 160);
+}
+
+}  // namespace
+}  // namespace cluetrace::logo
