@@ -22,7 +22,9 @@ int main(int argc, char** argv) {
     const auto found = matcher.match(img, &trace);
     fmt::print("{}\n", argv[i]);
     for (const auto& t : trace) fmt::print("  {}\n", t);
-    for (const auto& d : found) fmt::print("  => {} ({} inliers, confidence {:.2f})\n", d.brand, d.inliers, d.confidence);
+    for (const auto& d : found)
+      fmt::print("  => {} ({} inliers, confidence {:.2f}) at ({:.0f},{:.0f}) ({:.0f},{:.0f}) ({:.0f},{:.0f}) ({:.0f},{:.0f})\n", d.brand, d.inliers,
+                 d.confidence, d.quad[0].x, d.quad[0].y, d.quad[1].x, d.quad[1].y, d.quad[2].x, d.quad[2].y, d.quad[3].x, d.quad[3].y);
   }
   return 0;
 }

@@ -75,6 +75,7 @@ LogoOptions LogoOptions::read(OptionReader& o) {
   opts.match.contrast = o.get_double("contrast", opts.match.contrast, 0.001, 0.2);
   opts.match.ratio = o.get_double("ratio", opts.match.ratio, 0.5, 0.99);
   opts.match.min_inliers = static_cast<int>(o.get_int("min_inliers", opts.match.min_inliers, 5, 1000));
+  opts.match.min_inlier_share = o.get_double("min_inlier_share", opts.match.min_inlier_share, 0.0, 1.0);
   opts.match.candidates = static_cast<int>(o.get_int("candidates", opts.match.candidates, 1, 1000));
   opts.match.flann_checks = static_cast<int>(o.get_int("flann_checks", opts.match.flann_checks, 8, 4096));
   opts.match.min_spread = o.get_double("min_spread", opts.match.min_spread, 0.0, 1.0);

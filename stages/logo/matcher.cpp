@@ -8,10 +8,14 @@
 
 #include <fmt/format.h>
 #include <opencv2/calib3d.hpp>
+#include <opencv2/flann/random.h>
 #include <opencv2/imgproc.hpp>
 
 namespace cluetrace::logo {
 namespace {
+
+// RootSIFT distance under which a feature near the projected place counts as the same point.
+constexpr double kGuidedDistance = 0.55;
 
 std::array<cv::Point2f, 4> project(const cv::Mat& h, const cv::Rect& r) {
   std::vector<cv::Point2f> src{{float(r.x), float(r.y)},
@@ -81,7 +85,7 @@ Matcher::Matcher(FeatureIndexFile index, MatchOptions options) : index_(std::mov
     const auto [it, added] = brand_ids.emplace(r.brand, static_cast<int>(brands_.size()));
     if (added) brands_.push_back(r.brand);
     const int ref = static_cast<int>(refs_.size());
-    refs_.push_back({it->second, &r});
+    refs_.push_back({it->second, &r, static_cast<int>(row_ref_.size())});
     if (r.descriptors.empty()) continue;
     parts.push_back(root_sift(r.descriptors));
     for (int k = 0; k < r.descriptors.rows; ++k) {
@@ -91,6 +95,9 @@ Matcher::Matcher(FeatureIndexFile index, MatchOptions options) : index_(std::mov
   }
   if (parts.empty()) return;
   cv::vconcat(parts, all_);
+  // The KD-trees split on randomly chosen dimensions: a fixed seed makes the index, and so every report,
+  // the same from run to run.
+  cvflann::seed_random(20261124u);
   flann_ = std::make_unique<cv::flann::Index>(all_, cv::flann::KDTreeIndexParams(4), cvflann::FLANN_DIST_L2);
 }
 
@@ -154,6 +161,15 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
     }
   }
 
+  // Scene keypoints by 8-pixel cell, for the guided matching below.
+  constexpr float cell = 8;
+  float max_x = 0, max_y = 0;
+  for (const auto& kp : keypoints) max_x = std::max(max_x, kp.pt.x), max_y = std::max(max_y, kp.pt.y);
+  const int grid_w = static_cast<int>(max_x / cell) + 1, grid_h = static_cast<int>(max_y / cell) + 1;
+  std::vector<std::vector<int>> grid(static_cast<std::size_t>(grid_w) * grid_h);
+  for (int i = 0; i < static_cast<int>(keypoints.size()); ++i)
+    grid[static_cast<std::size_t>(static_cast<int>(keypoints[i].pt.y / cell)) * grid_w + static_cast<int>(keypoints[i].pt.x / cell)].push_back(i);
+
   std::vector<std::pair<int, int>> order;  // (matches, ref)
   for (const auto& [ref, m] : groups)
     if (static_cast<int>(m.size()) >= std::max(options_.min_inliers, 6)) order.emplace_back(static_cast<int>(m.size()), ref);
@@ -174,7 +190,51 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
       dst.push_back(keypoints[qi].pt);
     }
     cv::Mat inlier_mask;
-    const cv::Mat h = cv::findHomography(src, dst, cv::RANSAC, 5.0, inlier_mask, 5000, 0.999);
+    // RANSAC draws from the thread's RNG: seeded here so the same image gives the same report whatever
+    // ran on this thread before.
+    cv::theRNG() = cv::RNG(0x5EED0000u + static_cast<unsigned>(ref));
+    cv::Mat h = cv::findHomography(src, dst, cv::RANSAC, 5.0, inlier_mask, 5000, 0.999);
+    cv::Mat placement = h;  // the homography that places the mark (refined by guided matching below)
+    std::vector<int> scene_of(m.size());
+    for (std::size_t i = 0; i < m.size(); ++i) scene_of[i] = std::get<1>(m[i]);
+    if (!h.empty()) {
+      // Guided matching: each reference feature, projected through the first homography, takes the scene
+      // feature within a few pixels whose descriptor is close enough (no ratio test: the place is known).
+      // More correspondences place the mark better; acceptance still rests on the first, ratio-tested
+      // matches (guided ones would lend false candidates support too).
+      std::vector<cv::Point2f> ref_pts, projected;
+      for (const auto& kp : rf.keypoints) ref_pts.push_back(kp.pt);
+      cv::perspectiveTransform(ref_pts, projected, h);
+      std::vector<cv::Point2f> gsrc, gdst;
+      std::vector<int> gscene;
+      for (std::size_t i = 0; i < projected.size(); ++i) {
+        const cv::Point2f p = projected[i];
+        if (!(p.x >= 0 && p.y >= 0 && p.x <= max_x && p.y <= max_y)) continue;
+        const int cx = static_cast<int>(p.x / cell), cy = static_cast<int>(p.y / cell);
+        int best = -1;
+        double best_d = kGuidedDistance;
+        for (int y = std::max(0, cy - 1); y <= std::min(grid_h - 1, cy + 1); ++y)
+          for (int x = std::max(0, cx - 1); x <= std::min(grid_w - 1, cx + 1); ++x)
+            for (int qi : grid[static_cast<std::size_t>(y) * grid_w + x]) {
+              const cv::Point2f d = keypoints[qi].pt - p;
+              if (d.x * d.x + d.y * d.y > cell * cell) continue;
+              const double dq = cv::norm(q.row(qi), all_.row(refs_[ref].first_row + static_cast<int>(i)), cv::NORM_L2);
+              if (dq < best_d) best_d = dq, best = qi;
+            }
+        if (best < 0) continue;
+        gsrc.push_back(ref_pts[i]);
+        gdst.push_back(keypoints[best].pt);
+        gscene.push_back(best);
+      }
+      const int first = cv::countNonZero(inlier_mask);
+      if (static_cast<int>(gsrc.size()) > first) {
+        cv::Mat mask2;
+        cv::Mat h2 = cv::findHomography(gsrc, gdst, cv::RANSAC, 4.0, mask2, 2000, 0.999);
+        if (!h2.empty() && cv::countNonZero(mask2) > first) {
+          placement = h2;
+        }
+      }
+    }
     auto note = [&](const std::string& verdict) {
       if (trace)
         trace->push_back(fmt::format("{} {}: {} matches: {}", brands_[refs_[ref].brand], rf.label, m.size(), verdict));
@@ -187,7 +247,7 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
     float x0 = 1e9f, x1 = -1e9f, y0 = 1e9f, y1 = -1e9f;
     for (int i = 0; i < inlier_mask.rows; ++i) {
       if (!inlier_mask.at<uchar>(i)) continue;
-      scene_points.insert(std::get<1>(m[i]));
+      scene_points.insert(scene_of[i]);
       x0 = std::min(x0, src[i].x), x1 = std::max(x1, src[i].x), y0 = std::min(y0, src[i].y), y1 = std::max(y1, src[i].y);
     }
     const int inliers = static_cast<int>(scene_points.size());
@@ -195,12 +255,17 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
       note(fmt::format("{} inliers, too few", inliers));
       continue;
     }
-    if ((x1 - x0) < options_.min_spread * rf.mark.width || (y1 - y0) < options_.min_spread * rf.mark.height) {
-      note(fmt::format("{} inliers, spread {:.2f} x {:.2f} too small", inliers, (x1 - x0) / rf.mark.width, (y1 - y0) / rf.mark.height));
+    if (inliers < options_.min_inlier_share * static_cast<double>(m.size())) {
+      note(fmt::format("{} inliers, too small a share of the matches", inliers));
       continue;
     }
-    const auto quad = project(h, rf.mark);
-    if (!plausible(quad, h)) {
+    if ((x1 - x0) < options_.min_spread * rf.mark.width || (y1 - y0) < options_.min_spread * rf.mark.height) {
+      note(fmt::format("{} inliers, spread {:.2f} x {:.2f} too small", inliers, (x1 - x0) / static_cast<float>(rf.mark.width),
+                       (y1 - y0) / static_cast<float>(rf.mark.height)));
+      continue;
+    }
+    const auto quad = project(placement, rf.mark);
+    if (!plausible(project(h, rf.mark), h) || !plausible(quad, placement)) {
       note(fmt::format("{} inliers, implausible shape", inliers));
       continue;
     }

@@ -303,7 +303,7 @@ TEST_F(LogoCatalogue, TheStageReportsBrandCountriesAndAWordmarkFromOcrText) {
   EXPECT_EQ(mark.countries[0].code, "HR");
   EXPECT_EQ(mark.details["method"], "features");
   ASSERT_TRUE(mark.box.has_value());
-  EXPECT_NEAR(mark.box->x + mark.box->width / 2.0, 400, 30);
+  EXPECT_NEAR(mark.box->x + mark.box->width / 2.0, 400, 30) << mark.box->x << "," << mark.box->y << " " << mark.box->width << "x" << mark.box->height << " " << mark.explanation;
   const Clue& word = out.clues[1];
   EXPECT_EQ(word.value, "gridco");
   EXPECT_EQ(word.details["method"], "wordmark");
