@@ -1,0 +1,107 @@
+// Contract: an analyst builds a catalogue from a photo with `cluetrace catalogue add` (only the mark's
+// box is kept), and `cluetrace run` with a config naming that catalogue reports the brand as a schema-
+// valid `logo` clue with its country, found by its features and by its name read as text.
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "pipeline/json_schema.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace cluetrace;
+using namespace cluetrace::test;
+
+namespace {
+
+// A shop sign: letters and shapes on a coloured plate.
+cv::Mat sign() {
+  cv::Mat m(160, 360, CV_8UC3, cv::Scalar(30, 110, 220));
+  cv::putText(m, "KONZ", {18, 110}, cv::FONT_HERSHEY_TRIPLEX, 3.0, cv::Scalar(255, 255, 255), 7);
+  cv::circle(m, {320, 40}, 22, cv::Scalar(255, 255, 255), cv::FILLED);
+  cv::rectangle(m, cv::Rect(300, 90, 40, 50), cv::Scalar(20, 20, 20), cv::FILLED);
+  return m;
+}
+
+cv::Mat room(cv::Scalar wall) {
+  cv::Mat img(800, 1100, CV_8UC3, wall);
+  cv::rectangle(img, cv::Rect(0, 600, 1100, 200), cv::Scalar(60, 80, 110), cv::FILLED);
+  for (int i = 0; i < 12; ++i) cv::line(img, {i * 90, 600}, {i * 90 + 40, 800}, cv::Scalar(40, 50, 70), 3);
+  return img;
+}
+
+TEST(LogoCli, AddFromAPhotoBoxThenFindTheBrandInAnotherImage) {
+  TempDir dir;
+  // The analyst's photo: the sign at a known box in a larger picture.
+  cv::Mat photo = room(cv::Scalar(200, 210, 215));
+  sign().copyTo(photo(cv::Rect(300, 150, 360, 160)));
+  write_bytes(dir / "photo.jpg", encode(photo, ".jpg"));
+  const fs::path cat = dir / "case" / "logos.yaml";
+  auto r = run_cli({"catalogue", "add", cat.string(), "--id", "konzum", "--name", "Konzum", "--category", "grocery",
+                    "--country", "HR", "--country", "BA=0.5", "--source", "test", "--image",
+                    (dir / "photo.jpg").string() + ":300,150,360,160"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Only the box was kept, as a new file beside the catalogue.
+  const cv::Mat kept = cv::imread((dir / "case" / "refs" / "konzum" / "konzum-1.png").string());
+  ASSERT_FALSE(kept.empty());
+  EXPECT_EQ(kept.size(), cv::Size(360, 160));
+  EXPECT_TRUE(fs::exists(cat.string() + ".index"));
+  r = run_cli({"catalogue", "list", cat.string()});
+  EXPECT_NE(r.output.find("konzum\tKonzum\tgrocery\tHR=1,BA=0.5\t1 reference(s)"), std::string::npos) << r.output;
+
+  // A box outside the photo is refused, naming the file, and the catalogue is left as it was.
+  r = run_cli({"catalogue", "add", cat.string(), "--id", "other", "--image", (dir / "photo.jpg").string() + ":2000,10,50,50"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("photo.jpg"), std::string::npos) << r.output;
+  EXPECT_EQ(run_cli({"catalogue", "list", cat.string()}).output.find("other"), std::string::npos);
+
+  // Another picture: the sign smaller and turned, and the brand's name written elsewhere.
+  cv::Mat scene = room(cv::Scalar(150, 170, 120));
+  cv::Mat small, turned;
+  cv::resize(sign(), small, {}, 0.7, 0.7, cv::INTER_AREA);
+  cv::Mat canvas(small.rows + 80, small.cols + 80, CV_8UC3, cv::Scalar(150, 170, 120));
+  small.copyTo(canvas(cv::Rect(40, 40, small.cols, small.rows)));
+  cv::warpAffine(canvas, turned, cv::getRotationMatrix2D(cv::Point2f(static_cast<float>(canvas.cols) / 2, static_cast<float>(canvas.rows) / 2), 12, 1.0), canvas.size(),
+                 cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  turned.copyTo(scene(cv::Rect(600, 120, turned.cols, turned.rows)));
+  cv::rectangle(scene, cv::Rect(60, 420, 460, 110), cv::Scalar(250, 250, 250), cv::FILLED);
+  cv::putText(scene, "KONZUM", {80, 500}, cv::FONT_HERSHEY_SIMPLEX, 2.4, cv::Scalar(20, 20, 20), 6);
+  fs::create_directories(dir / "in");
+  write_bytes(dir / "in" / "scene.png", encode(scene, ".png"));
+  write_text(dir / "config.yaml", "stages:\n  logo:\n    catalogue: " + cat.string() + "\n    if_catalogue_missing: error\n");
+  r = run_cli({"run", "--config", (dir / "config.yaml").string(), "--out", (dir / "out").string(), (dir / "in").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto reports = read_reports(dir / "out");
+  ASSERT_EQ(reports.size(), 1u);
+  const auto schema = JsonSchema::from_file(source_dir() / "docs" / "clue-report.schema.json");
+  EXPECT_TRUE(schema.validate(reports[0]).empty()) << reports[0].dump();
+  std::set<std::string> methods;
+  for (const auto& c : reports[0]["clues"]) {
+    if (c["kind"] != "logo") continue;
+    EXPECT_EQ(c["value"], "konzum") << c.dump();
+    EXPECT_EQ(c["countries"][0]["code"], "HR");
+    methods.insert(c["details"]["method"].get<std::string>());
+    if (c["details"]["method"] == "features") {
+      const auto& box = c["box"];
+      EXPECT_NEAR(box[0].get<int>() + box[2].get<int>() / 2.0, 600 + turned.cols / 2.0, 25) << c.dump();
+      EXPECT_NEAR(box[1].get<int>() + box[3].get<int>() / 2.0, 120 + turned.rows / 2.0, 25) << c.dump();
+    }
+  }
+  EXPECT_TRUE(methods.count("features")) << reports[0].dump();
+  EXPECT_TRUE(methods.count("wordmark")) << reports[0].dump();
+  // run.json names the catalogue the run used.
+  const auto run = read_json(dir / "out" / "run.json");
+  EXPECT_NE(run.dump().find("logos.yaml"), std::string::npos);
+}
+
+TEST(LogoCli, ARunWithANamedButMissingCatalogueCannotProceed) {
+  TempDir dir;
+  fs::create_directories(dir / "in");
+  write_bytes(dir / "in" / "a.png", encode(text_image({"HELLO"}), ".png"));
+  write_text(dir / "config.yaml", "stages:\n  logo:\n    catalogue: " + (dir / "nope.yaml").string() + "\n    if_catalogue_missing: error\n");
+  const auto r = run_cli({"run", "--config", (dir / "config.yaml").string(), "--out", (dir / "out").string(), (dir / "in").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("nope.yaml"), std::string::npos) << r.output;
+}
+
+}  // namespace
