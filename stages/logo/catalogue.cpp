@@ -317,7 +317,7 @@ RenderedReference prepare_reference(const cv::Mat& bgra) {
   RenderedReference r;
   const cv::Scalar mean = cv::mean(bgr, mask);
   r.colour = cv::Vec3b(cv::saturate_cast<uchar>(mean[0]), cv::saturate_cast<uchar>(mean[1]), cv::saturate_cast<uchar>(mean[2]));
-  const bool transparent = cv::countNonZero(mask) < mask.total();
+  const bool transparent = static_cast<std::size_t>(cv::countNonZero(mask)) < mask.total();
   const int margin = std::max(8, std::max(grey.cols, grey.rows) / 6);
   cv::copyMakeBorder(grey, r.grey, margin, margin, margin, margin, transparent ? cv::BORDER_CONSTANT : cv::BORDER_REPLICATE,
                      cv::Scalar(255));
@@ -398,6 +398,10 @@ FeatureIndexFile build_index(const Catalogue& catalogue, const FeatureIndexFile*
         f.label = ref->file.filename().string();
         f.size = prepared.grey.size();
         f.mark = prepared.mark;
+        // The silhouette of a transparent mark (SVG): what the shape matcher compares region shapes with.
+        if (v == 0 && cv::countNonZero(prepared.mask) < static_cast<int>(prepared.mask.total()) &&
+            cv::countNonZero(prepared.mask(prepared.mark)) < prepared.mark.area())
+          f.silhouette = prepared.mask(prepared.mark).clone();
         extract_features(prepared.grey, kReferenceFeatures, f.keypoints, f.descriptors);
         ++rendered;
       } catch (const std::exception& e) {
@@ -417,7 +421,7 @@ FeatureIndexFile build_index(const Catalogue& catalogue, const FeatureIndexFile*
 }
 
 namespace {
-constexpr char kMagic[8] = {'C', 'T', 'L', 'O', 'G', 'O', '2', '\n'};
+constexpr char kMagic[8] = {'C', 'T', 'L', 'O', 'G', 'O', '3', '\n'};
 
 template <typename T>
 void put(std::ostream& o, const T& v) {
@@ -459,6 +463,10 @@ void write_index(const FeatureIndexFile& index, const fs::path& file) {
         for (float v : {k.pt.x, k.pt.y, k.size, k.angle, k.response}) put(o, v);
       CV_Assert(r.descriptors.rows == static_cast<int>(r.keypoints.size()) && (r.descriptors.empty() || r.descriptors.isContinuous()));
       o.write(reinterpret_cast<const char*>(r.descriptors.data), static_cast<std::streamsize>(r.descriptors.total()));
+      std::vector<uchar> png;
+      if (!r.silhouette.empty()) cv::imencode(".png", r.silhouette, png);
+      put(o, static_cast<std::uint32_t>(png.size()));
+      o.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
     }
     if (!o) throw std::runtime_error(tmp.string() + ": write failed");
   }
@@ -493,6 +501,14 @@ FeatureIndexFile read_index(const fs::path& file) {
     r.descriptors = cv::Mat(static_cast<int>(k), kDescriptorSize, CV_8U);
     if (k && !in.read(reinterpret_cast<char*>(r.descriptors.data), static_cast<std::streamsize>(r.descriptors.total())))
       throw std::runtime_error(file.string() + ": logo index is truncated");
+    const auto png_bytes = get<std::uint32_t>(in, file);
+    if (png_bytes > (1u << 24)) throw std::runtime_error(file.string() + ": logo index is damaged (silhouette size)");
+    if (png_bytes) {
+      std::vector<uchar> png(png_bytes);
+      if (!in.read(reinterpret_cast<char*>(png.data()), png_bytes)) throw std::runtime_error(file.string() + ": logo index is truncated");
+      r.silhouette = cv::imdecode(png, cv::IMREAD_GRAYSCALE);
+      if (r.silhouette.empty()) throw std::runtime_error(file.string() + ": logo index is damaged (silhouette)");
+    }
   }
   return index;
 }

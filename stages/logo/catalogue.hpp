@@ -77,6 +77,7 @@ struct ReferenceFeatures {
   cv::Rect mark;
   std::vector<cv::KeyPoint> keypoints;
   cv::Mat descriptors;  // CV_8U, N x kDescriptorSize (polarity-free SIFT, see extract_features)
+  cv::Mat silhouette;   // CV_8U 0/255, the mark's own pixels (transparent references only), cropped to `mark`
 };
 
 struct FeatureIndexFile {

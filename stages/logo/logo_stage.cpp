@@ -164,11 +164,20 @@ void LogoStage::process(ImageRecord& image, StageResult& out) {
     Clue c = make_clue(*brand, d.confidence);
     c.quad = d.quad;
     c.box = box_of(d.quad, image.width, image.height);
-    c.details = {{"name", brand->name},       {"category", brand->category}, {"global", brand->global},
-                 {"method", "features"},      {"inliers", d.inliers},        {"matches", d.matches},
-                 {"reference", d.reference}};
-    c.explanation = fmt::format("{} mark: {} SIFT matches agree on one homography with reference {}", brand->name,
-                                d.inliers, d.reference);
+    c.details = {{"name", brand->name}, {"category", brand->category}, {"global", brand->global}, {"method", d.method}};
+    if (d.method == "shape") {
+      c.details["iou"] = std::round(d.iou * 1000) / 1000;
+      c.details["reference"] = d.reference;
+      c.explanation = fmt::format("{} mark: a region of the image has its shape; the whole silhouette of {} covers the ink "
+                                  "there (IoU {:.2f})",
+                                  brand->name, d.reference, d.iou);
+    } else {
+      c.details["inliers"] = d.inliers;
+      c.details["matches"] = d.matches;
+      c.details["reference"] = d.reference;
+      c.explanation = fmt::format("{} mark: {} SIFT matches agree on one homography with reference {}", brand->name,
+                                  d.inliers, d.reference);
+    }
     clues.push_back(std::move(c));
   }
   if (options_.wordmarks) add_wordmarks(image, clues);
@@ -225,9 +234,9 @@ void LogoStage::add_wordmarks(const ImageRecord& image, std::vector<Clue>& clues
         for (auto& c : clues)
           if (c.value == brand.id && (!c.box || !box || boxes_touch(*c.box, *box))) same = &c;
         if (same) {
-          if (same->details.value("method", "") == "features") {
+          if (const std::string method = same->details.value("method", ""); method == "features" || method == "shape") {
             same->confidence = 1 - (1 - same->confidence) * (1 - word_conf);
-            same->details["method"] = "features+wordmark";
+            same->details["method"] = method + "+wordmark";
             same->details["wordmark"] = line.value;
             same->explanation += fmt::format("; its name was read as \"{}\"", line.value);
           }

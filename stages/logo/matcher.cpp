@@ -79,6 +79,7 @@ cv::Mat root_sift(const cv::Mat& descriptors_u8) {
 }
 
 Matcher::Matcher(FeatureIndexFile index, MatchOptions options) : index_(std::move(index)), options_(options) {
+  if (options_.shapes) shapes_ = std::make_unique<ShapeMatcher>(index_, options_.shape);
   std::map<std::string, int> brand_ids;
   std::vector<cv::Mat> parts;
   for (const auto& r : index_.references) {
@@ -113,6 +114,26 @@ std::vector<Detection> Matcher::match(const cv::Mat& bgr, std::vector<std::strin
   extract_features(grey, options_.max_features, keypoints, descriptors, options_.contrast);
   if (trace) trace->push_back(fmt::format("scene {}x{}: {} features", grey.cols, grey.rows, keypoints.size()));
   auto found = match_features(keypoints, descriptors, {}, trace);
+  if (shapes_) {
+    // Plain marks by their silhouette, where no feature match is already.
+    auto shaped = shapes_->match(grey, trace);
+    std::sort(shaped.begin(), shaped.end(), [](const ShapeDetection& a, const ShapeDetection& b) { return a.iou > b.iou; });
+    for (auto& s : shaped) {
+      const auto box = bounds(s.quad);
+      bool clash = false;
+      for (const auto& d : found)
+        if (overlap(box, bounds(d.quad)) > 0.3) clash = true;
+      if (clash) continue;
+      Detection d;
+      d.brand = s.brand;
+      d.quad = s.quad;
+      d.reference = s.reference;
+      d.method = "shape";
+      d.iou = s.iou;
+      d.confidence = std::min(0.75, 0.4 + (s.iou - options_.shape.min_iou) * 1.5);
+      found.push_back(std::move(d));
+    }
+  }
   for (auto& d : found)
     for (auto& p : d.quad) p *= static_cast<float>(1.0 / scale);
   return found;

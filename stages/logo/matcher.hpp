@@ -13,6 +13,7 @@
 #include <opencv2/flann.hpp>
 
 #include "stages/logo/catalogue.hpp"
+#include "stages/logo/shape.hpp"
 
 namespace cluetrace::logo {
 
@@ -26,6 +27,8 @@ struct MatchOptions {
   int candidates = 12;      // references verified per image, best supported first
   int flann_checks = 64;    // leaves visited per nearest-neighbour query
   double min_spread = 0.2;  // inliers must cover this share of the reference mark's width and height
+  bool shapes = true;       // also match plain marks by their silhouette (shape.hpp)
+  ShapeOptions shape;
 };
 
 struct Detection {
@@ -34,6 +37,8 @@ struct Detection {
   int inliers = 0;
   int matches = 0;
   std::string reference;  // reference file name
+  std::string method = "features";  // features | shape
+  double iou = 0;                    // shape: silhouette against the ink
   double confidence = 0;
 };
 
@@ -62,6 +67,7 @@ class Matcher {
   std::vector<int> row_ref_, row_kp_;
   cv::Mat all_;  // RootSIFT, CV_32F
   std::unique_ptr<cv::flann::Index> flann_;
+  std::unique_ptr<ShapeMatcher> shapes_;
 };
 
 // RootSIFT: L1-normalised square roots, so Euclidean distance compares like the Hellinger kernel.

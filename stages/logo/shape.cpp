@@ -1,0 +1,238 @@
+#include "stages/logo/shape.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <map>
+
+#include <fmt/format.h>
+#include <opencv2/features2d.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace cluetrace::logo {
+namespace {
+
+constexpr double kMaxSolidity = 0.75;  // area / convex hull area of a one-part silhouette
+constexpr double kMinContrastToSpread = 2.5;
+constexpr double kMaxAnisotropy = 1.6;  // largest / smallest singular value of the recovered affine map  // |inside - outside| against their standard deviations
+
+struct Frame {
+  cv::Point2d centroid;
+  cv::Matx22d whiten, unwhiten;  // C^-1/2 and C^1/2
+  bool ok = false;
+};
+
+// Centroid and covariance of a point set; the whitening map turns the region into one of unit
+// covariance, so any affine view of a shape becomes the same shape up to a rotation.
+Frame frame_of(const std::vector<cv::Point>& pts, int stride) {
+  Frame f;
+  double n = 0, sx = 0, sy = 0;
+  for (std::size_t i = 0; i < pts.size(); i += stride) sx += pts[i].x, sy += pts[i].y, n += 1;
+  if (n < 10) return f;
+  f.centroid = {sx / n, sy / n};
+  double cxx = 0, cxy = 0, cyy = 0;
+  for (std::size_t i = 0; i < pts.size(); i += stride) {
+    const double dx = pts[i].x - f.centroid.x, dy = pts[i].y - f.centroid.y;
+    cxx += dx * dx, cxy += dx * dy, cyy += dy * dy;
+  }
+  cxx /= n, cxy /= n, cyy /= n;
+  cv::Matx22d c(cxx + 1.0 / 12, cxy, cxy, cyy + 1.0 / 12);
+  cv::Mat evals, evecs;
+  cv::eigen(cv::Mat(c), evals, evecs);
+  const double l0 = evals.at<double>(0), l1 = evals.at<double>(1);
+  if (!(l1 > 1e-6) || l0 / l1 > 400) return f;  // a line, not a shape
+  const cv::Matx22d v(evecs.at<double>(0, 0), evecs.at<double>(0, 1), evecs.at<double>(1, 0), evecs.at<double>(1, 1));
+  const cv::Matx22d isqrt(1 / std::sqrt(l0), 0, 0, 1 / std::sqrt(l1)), sqrt(std::sqrt(l0), 0, 0, std::sqrt(l1));
+  f.whiten = v.t() * isqrt * v;
+  f.unwhiten = v.t() * sqrt * v;
+  f.ok = true;
+  return f;
+}
+
+// Largest whitened radius per angle bin, normalised to mean 1.
+bool signature_of(const std::vector<cv::Point>& pts, int stride, const Frame& f, ShapeMatcher::Signature& sig) {
+  sig.fill(0);
+  for (std::size_t i = 0; i < pts.size(); i += stride) {
+    const cv::Vec2d d = f.whiten * cv::Vec2d(pts[i].x - f.centroid.x, pts[i].y - f.centroid.y);
+    const double r = std::hypot(d[0], d[1]);
+    int bin = static_cast<int>((std::atan2(d[1], d[0]) + CV_PI) / (2 * CV_PI) * ShapeMatcher::kBins);
+    bin = std::clamp(bin, 0, ShapeMatcher::kBins - 1);
+    sig[bin] = std::max(sig[bin], static_cast<float>(r));
+  }
+  // Bins no point fell in (thin shapes at low resolution) take their neighbours' values.
+  for (int pass = 0; pass < 2; ++pass)
+    for (int b = 0; b < ShapeMatcher::kBins; ++b)
+      if (sig[b] == 0) sig[b] = std::max(sig[(b + 1) % ShapeMatcher::kBins], sig[(b + ShapeMatcher::kBins - 1) % ShapeMatcher::kBins]);
+  double mean = 0;
+  for (float v : sig) mean += v;
+  mean /= ShapeMatcher::kBins;
+  if (!(mean > 0)) return false;
+  for (auto& v : sig) v = static_cast<float>(v / mean);
+  return true;
+}
+
+ShapeMatcher::Spectrum spectrum_of(const ShapeMatcher::Signature& sig) {
+  ShapeMatcher::Spectrum out{};
+  for (std::size_t k = 1; k <= out.size(); ++k) {
+    std::complex<double> acc = 0;
+    for (int b = 0; b < ShapeMatcher::kBins; ++b)
+      acc += static_cast<double>(sig[b]) * std::polar(1.0, -2 * CV_PI * static_cast<double>(k) * b / ShapeMatcher::kBins);
+    out[k - 1] = static_cast<float>(std::abs(acc) / ShapeMatcher::kBins);
+  }
+  return out;
+}
+
+double distance(const ShapeMatcher::Spectrum& a, const ShapeMatcher::Spectrum& b) {
+  double d = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) d += (a[i] - b[i]) * (a[i] - b[i]);
+  return std::sqrt(d);
+}
+
+std::vector<cv::Point> mask_points(const cv::Mat& mask) {
+  std::vector<cv::Point> pts;
+  cv::findNonZero(mask, pts);
+  return pts;
+}
+
+// The shapes every background is full of: their whitened forms are a disc and a square.
+bool trivial(const ShapeMatcher::Spectrum& s) {
+  double energy = 0;
+  for (float v : s) energy += v * v;
+  // A disc has a flat signature; a square's is dominated by the 4th harmonic.
+  if (std::sqrt(energy) < 0.06) return true;
+  const double rest = energy - s[3] * s[3] - s[7] * s[7] - s[11] * s[11];
+  return std::sqrt(std::max(0.0, rest)) < 0.05;
+}
+
+}  // namespace
+
+ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) : options_(options) {
+  std::map<std::string, std::size_t> best_features;
+  for (const auto& r : index.references) best_features[r.brand] = std::max(best_features[r.brand], r.keypoints.size());
+  for (const auto& r : index.references) {
+    if (r.silhouette.empty() || best_features[r.brand] >= static_cast<std::size_t>(options_.max_brand_features)) continue;
+    // The anchor: the largest connected part of the silhouette (one stripe of three, the apple without its leaf).
+    cv::Mat labels, stats, centroids;
+    const int n = cv::connectedComponentsWithStats(r.silhouette, labels, stats, centroids, 8);
+    int best = 0, total = 0;
+    for (int i = 1; i < n; ++i) {
+      total += stats.at<int>(i, cv::CC_STAT_AREA);
+      if (best == 0 || stats.at<int>(i, cv::CC_STAT_AREA) > stats.at<int>(best, cv::CC_STAT_AREA)) best = i;
+    }
+    if (best == 0 || stats.at<int>(best, cv::CC_STAT_AREA) < total / 4) continue;
+    const auto pts = mask_points(labels == best);
+    // Only shapes a background does not produce by chance: several parts (the rest must land on ink
+    // too), or one part with deep concavities (a swoosh, a bitten apple). A lone triangle, disc or
+    // rounded square would match every sticker and window.
+    std::vector<cv::Point> hull;
+    cv::convexHull(pts, hull);
+    const double solidity = stats.at<int>(best, cv::CC_STAT_AREA) / std::max(1.0, cv::contourArea(hull));
+    const bool several_parts = total - stats.at<int>(best, cv::CC_STAT_AREA) >= total * 15 / 100;
+    if (!several_parts && solidity > kMaxSolidity) continue;
+    const Frame f = frame_of(pts, 1);
+    if (!f.ok) continue;
+    Model m;
+    m.brand = r.brand;
+    m.label = r.label;
+    m.silhouette = r.silhouette;
+    m.centroid = f.centroid;
+    m.whiten = f.whiten;
+    if (!signature_of(pts, 1, f, m.signature)) continue;
+    m.spectrum = spectrum_of(m.signature);
+    if (trivial(m.spectrum)) continue;
+    models_.push_back(std::move(m));
+  }
+}
+
+std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector<std::string>* trace) const {
+  if (models_.empty() || full.empty()) return {};
+  // Silhouettes need no fine detail: a smaller image keeps the cost of the region search down.
+  const double scale = std::min(1.0, static_cast<double>(options_.max_side) / std::max(full.cols, full.rows));
+  cv::Mat grey = full;
+  if (scale < 1) cv::resize(full, grey, cv::Size(), scale, scale, cv::INTER_AREA);
+  const int area = grey.rows * grey.cols;
+  auto mser = cv::MSER::create(5, options_.min_region_area, area / 4, 0.25);
+  std::vector<std::vector<cv::Point>> regions;
+  std::vector<cv::Rect> boxes;
+  mser->detectRegions(grey, regions, boxes);
+  std::vector<ShapeDetection> found;
+  int candidates = 0;
+  for (std::size_t ri = 0; ri < regions.size(); ++ri) {
+    const auto& pts = regions[ri];
+    const cv::Rect& box = boxes[ri];
+    if (box.width < 16 || box.height < 16) continue;
+    const int stride = std::max<int>(1, static_cast<int>(pts.size() / 800));
+    const Frame f = frame_of(pts, stride);
+    if (!f.ok) continue;
+    Signature sig;
+    if (!signature_of(pts, stride, f, sig)) continue;
+    const Spectrum spec = spectrum_of(sig);
+    if (trivial(spec)) continue;
+    for (const auto& m : models_) {
+      if (distance(spec, m.spectrum) > options_.max_signature_distance) continue;
+      ++candidates;
+      // The rotation between the two whitened shapes: the best circular alignment of the signatures.
+      int best_shift = 0;
+      double best_score = -1;
+      for (int k = 0; k < kBins; ++k) {
+        double s = 0;
+        for (int b = 0; b < kBins; ++b) s += m.signature[b] * sig[(b + k) % kBins];
+        if (s > best_score) best_score = s, best_shift = k;
+      }
+      const double phi = 2 * CV_PI * best_shift / kBins;
+      const cv::Matx22d rot(std::cos(phi), -std::sin(phi), std::sin(phi), std::cos(phi));
+      const cv::Matx22d a = f.unwhiten * rot * m.whiten;
+      // A flat mark seen by a camera is stretched a little, not squashed: whitening would accept any
+      // affine view, so bound the anisotropy (and refuse mirror images).
+      cv::Mat sv;
+      cv::SVD::compute(cv::Mat(a), sv, cv::SVD::NO_UV);
+      if (cv::determinant(a) <= 0 || sv.at<double>(0) > kMaxAnisotropy * sv.at<double>(1)) continue;
+      const cv::Vec2d t = cv::Vec2d(f.centroid.x, f.centroid.y) - a * cv::Vec2d(m.centroid.x, m.centroid.y);
+      const cv::Matx23d affine(a(0, 0), a(0, 1), t[0], a(1, 0), a(1, 1), t[1]);
+      // Where the whole silhouette lands, and the ink there: pixels on the region's side of the level
+      // halfway between the region and its surroundings.
+      std::vector<cv::Point2f> corners{{0, 0},
+                                       {static_cast<float>(m.silhouette.cols), 0},
+                                       {static_cast<float>(m.silhouette.cols), static_cast<float>(m.silhouette.rows)},
+                                       {0, static_cast<float>(m.silhouette.rows)}},
+          mapped;
+      cv::transform(corners, mapped, cv::Mat(affine));
+      const cv::Rect whole = cv::boundingRect(mapped);
+      const cv::Rect land = whole & cv::Rect(0, 0, grey.cols, grey.rows);
+      // A mark cut by the picture's edge cannot be checked whole.
+      if (land != whole || land.width < 16 || land.height < 16 || land.area() > area / 2) continue;
+      const cv::Matx23d shifted(affine(0, 0), affine(0, 1), affine(0, 2) - land.x, affine(1, 0), affine(1, 1), affine(1, 2) - land.y);
+      cv::Mat warped;
+      cv::warpAffine(m.silhouette, warped, cv::Mat(shifted), land.size(), cv::INTER_NEAREST, cv::BORDER_CONSTANT, cv::Scalar(0));
+      const cv::Mat patch = grey(land);
+      // A flat mark: one level inside, clearly apart from what is around it.
+      cv::Scalar in_mean, in_sd, out_mean, out_sd;
+      cv::meanStdDev(patch, in_mean, in_sd, warped);
+      cv::Mat ring;
+      cv::dilate(warped, ring, cv::getStructuringElement(cv::MORPH_ELLIPSE, {7, 7}));
+      ring &= (warped == 0);
+      if (cv::countNonZero(ring) < 30) continue;
+      cv::meanStdDev(patch, out_mean, out_sd, ring);
+      const double inside = in_mean[0], outside = out_mean[0];
+      if (cv::countNonZero(warped) < 50 || std::abs(inside - outside) < 20) continue;
+      if (std::abs(inside - outside) < kMinContrastToSpread * in_sd[0]) continue;
+      const double level = (inside + outside) / 2;
+      cv::Mat ink = inside < outside ? (patch < level) : (patch > level);
+      const double inter = cv::countNonZero(ink & warped), uni = cv::countNonZero(ink | warped);
+      const double iou = inter / std::max(1.0, uni);
+      if (trace && iou > 0.5)
+        trace->push_back(fmt::format("shape {} {}: signature distance {:.3f}, IoU {:.2f}", m.brand, m.label, distance(spec, m.spectrum), iou));
+      if (iou < options_.min_iou) continue;
+      ShapeDetection d;
+      d.brand = m.brand;
+      d.reference = m.label;
+      d.iou = iou;
+      for (int i = 0; i < 4; ++i) d.quad[i] = mapped[i] * static_cast<float>(1 / scale);
+      found.push_back(std::move(d));
+    }
+  }
+  if (trace) trace->push_back(fmt::format("shape: {} regions, {} signature candidates, {} kept", regions.size(), candidates, found.size()));
+  return found;
+}
+
+}  // namespace cluetrace::logo

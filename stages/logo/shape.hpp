@@ -1,0 +1,57 @@
+// The shape matcher: finds plain single-colour marks (a swoosh, three stripes, a bitten apple) that give
+// too few keypoints for the feature matcher. Stable regions of the image (MSER, both polarities) are
+// compared with each brand's silhouette in an affine-normalised frame (whitened moments; a rotation-free
+// radial signature), and a candidate is kept only when the brand's whole silhouette, carried into the
+// image by the recovered affine map, covers the ink there (intersection over union).
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "stages/logo/catalogue.hpp"
+
+namespace cluetrace::logo {
+
+struct ShapeOptions {
+  int max_brand_features = 60;   // brands whose references have fewer features than this are shape-matched
+  double max_signature_distance = 0.12;
+  double min_iou = 0.8;          // the whole silhouette against the ink where it lands
+  int min_region_area = 150;     // pixels, in the image scaled to max_side
+  int max_side = 1000;           // the region search runs on the image scaled to this long side
+};
+
+struct ShapeDetection {
+  std::string brand;
+  std::array<cv::Point2f, 4> quad;  // in the coordinates of the image given to match()
+  double iou = 0;
+  std::string reference;
+};
+
+class ShapeMatcher {
+ public:
+  ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options);
+  // `grey` is the (already scaled) image the feature matcher also uses.
+  std::vector<ShapeDetection> match(const cv::Mat& grey, std::vector<std::string>* trace = nullptr) const;
+  std::size_t model_count() const { return models_.size(); }
+
+  static constexpr int kBins = 64;
+  using Signature = std::array<float, kBins>;  // radius per angle in the whitened frame, mean 1
+  using Spectrum = std::array<float, 12>;      // magnitudes of its first harmonics: rotation-free
+
+ private:
+  struct Model {
+    std::string brand, label;
+    cv::Mat silhouette;  // 0/255
+    cv::Point2d centroid;
+    cv::Matx22d whiten;  // C^-1/2 of the anchor component
+    Signature signature;
+    Spectrum spectrum;
+  };
+  std::vector<Model> models_;
+  ShapeOptions options_;
+};
+
+}  // namespace cluetrace::logo
