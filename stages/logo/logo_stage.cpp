@@ -79,6 +79,10 @@ LogoOptions LogoOptions::read(OptionReader& o) {
   opts.match.candidates = static_cast<int>(o.get_int("candidates", opts.match.candidates, 1, 1000));
   opts.match.flann_checks = static_cast<int>(o.get_int("flann_checks", opts.match.flann_checks, 8, 4096));
   opts.match.min_spread = o.get_double("min_spread", opts.match.min_spread, 0.0, 1.0);
+  opts.match.shapes = o.get_bool("shapes", opts.match.shapes);
+  opts.match.shape.min_iou = o.get_double("shape_min_iou", opts.match.shape.min_iou, 0.3, 1.0);
+  opts.match.shape.max_brand_features =
+      static_cast<int>(o.get_int("shape_max_brand_features", opts.match.shape.max_brand_features, 0, 100000));
   opts.wordmarks = o.get_bool("wordmarks", opts.wordmarks);
   opts.wordmark_min_length = static_cast<int>(o.get_int("wordmark_min_length", opts.wordmark_min_length, 2, 100));
   opts.wordmark_min_confidence = o.get_double("wordmark_min_confidence", opts.wordmark_min_confidence, 0.0, 1.0);

@@ -14,7 +14,8 @@ namespace {
 
 constexpr double kMaxSolidity = 0.75;  // area / convex hull area of a one-part silhouette
 constexpr double kMinContrastToSpread = 2.5;
-constexpr double kMaxAnisotropy = 1.6;  // largest / smallest singular value of the recovered affine map  // |inside - outside| against their standard deviations
+constexpr double kMaxAnisotropy = 1.6;
+constexpr double kShapeRatio = 0.7;  // best signature distance against the best of any other brand  // largest / smallest singular value of the recovered affine map  // |inside - outside| against their standard deviations
 
 struct Frame {
   cv::Point2d centroid;
@@ -139,10 +140,60 @@ ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) 
     m.whiten = f.whiten;
     if (!signature_of(pts, 1, f, m.signature)) continue;
     m.spectrum = spectrum_of(m.signature);
-    if (trivial(m.spectrum)) continue;
+    // A plain anchor (one bar of three) is allowed when the other parts are there to be checked.
+    if (trivial(m.spectrum) && !several_parts) continue;
     models_.push_back(std::move(m));
   }
 }
+
+namespace {
+
+// Carries the whole silhouette into the image by the affine map that turns the model's whitened anchor
+// into the region's (rotated by phi), and measures how well it covers the ink there. Returns the IoU,
+// or -1 when the map or the place cannot be a camera's view of a flat mark.
+double verify_placement(const cv::Mat& silhouette, cv::Point2d model_centroid, const cv::Matx22d& model_whiten, const cv::Point2d& centroid,
+                        const cv::Matx22d& unwhiten, double phi, const cv::Mat& grey, int area, std::vector<cv::Point2f>& mapped) {
+  const cv::Matx22d rot(std::cos(phi), -std::sin(phi), std::sin(phi), std::cos(phi));
+  const cv::Matx22d a = unwhiten * rot * model_whiten;
+  // A flat mark seen by a camera is stretched a little, not squashed: whitening would accept any
+  // affine view, so bound the anisotropy (and refuse mirror images).
+  cv::Mat sv;
+  cv::SVD::compute(cv::Mat(a), sv, cv::SVD::NO_UV);
+  if (cv::determinant(a) <= 0 || sv.at<double>(0) > kMaxAnisotropy * sv.at<double>(1)) return -1;
+  const cv::Vec2d t = cv::Vec2d(centroid.x, centroid.y) - a * cv::Vec2d(model_centroid.x, model_centroid.y);
+  const cv::Matx23d affine(a(0, 0), a(0, 1), t[0], a(1, 0), a(1, 1), t[1]);
+  std::vector<cv::Point2f> corners{{0, 0},
+                                   {static_cast<float>(silhouette.cols), 0},
+                                   {static_cast<float>(silhouette.cols), static_cast<float>(silhouette.rows)},
+                                   {0, static_cast<float>(silhouette.rows)}};
+  cv::transform(corners, mapped, cv::Mat(affine));
+  const cv::Rect whole = cv::boundingRect(mapped);
+  const cv::Rect land = whole & cv::Rect(0, 0, grey.cols, grey.rows);
+  // A mark cut by the picture's edge cannot be checked whole.
+  if (land != whole || land.width < 16 || land.height < 16 || land.area() > area / 2) return -1;
+  const cv::Matx23d shifted(affine(0, 0), affine(0, 1), affine(0, 2) - land.x, affine(1, 0), affine(1, 1), affine(1, 2) - land.y);
+  cv::Mat warped;
+  cv::warpAffine(silhouette, warped, cv::Mat(shifted), land.size(), cv::INTER_NEAREST, cv::BORDER_CONSTANT, cv::Scalar(0));
+  const cv::Mat patch = grey(land);
+  // A flat mark: one level inside, clearly apart from the ring around it. The ink is what lies on the
+  // mark's side of the level halfway between the two.
+  cv::Scalar in_mean, in_sd, out_mean, out_sd;
+  if (cv::countNonZero(warped) < 50) return -1;
+  cv::meanStdDev(patch, in_mean, in_sd, warped);
+  cv::Mat ring;
+  cv::dilate(warped, ring, cv::getStructuringElement(cv::MORPH_ELLIPSE, {7, 7}));
+  ring &= (warped == 0);
+  if (cv::countNonZero(ring) < 30) return -1;
+  cv::meanStdDev(patch, out_mean, out_sd, ring);
+  const double inside = in_mean[0], outside = out_mean[0];
+  if (std::abs(inside - outside) < 20 || std::abs(inside - outside) < kMinContrastToSpread * in_sd[0]) return -1;
+  const double level = (inside + outside) / 2;
+  const cv::Mat ink = inside < outside ? (patch < level) : (patch > level);
+  const double inter = cv::countNonZero(ink & warped), uni = cv::countNonZero(ink | warped);
+  return inter / std::max(1.0, uni);
+}
+
+}  // namespace
 
 std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector<std::string>* trace) const {
   if (models_.empty() || full.empty()) return {};
@@ -167,70 +218,77 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
     Signature sig;
     if (!signature_of(pts, stride, f, sig)) continue;
     const Spectrum spec = spectrum_of(sig);
-    if (trivial(spec)) continue;
-    for (const auto& m : models_) {
-      if (distance(spec, m.spectrum) > options_.max_signature_distance) continue;
-      ++candidates;
-      // The rotation between the two whitened shapes: the best circular alignment of the signatures.
-      int best_shift = 0;
-      double best_score = -1;
-      for (int k = 0; k < kBins; ++k) {
-        double s = 0;
-        for (int b = 0; b < kBins; ++b) s += m.signature[b] * sig[(b + k) % kBins];
-        if (s > best_score) best_score = s, best_shift = k;
+    // The nearest silhouette, and the nearest of any other brand: a region that resembles several
+    // brands about equally says nothing (the shape version of the ratio test), and only one candidate
+    // per region is verified, so the cost stays flat as the catalogue grows.
+    const Model* best_model = nullptr;
+    double best_d = options_.max_signature_distance, other_d = 1e9;
+    for (const auto& cand : models_) {
+      const double d = distance(spec, cand.spectrum);
+      if (d < best_d) {
+        if (best_model && best_model->brand != cand.brand) other_d = std::min(other_d, best_d);
+        best_d = d, best_model = &cand;
+      } else if (!best_model || cand.brand != best_model->brand) {
+        other_d = std::min(other_d, d);
       }
-      const double phi = 2 * CV_PI * best_shift / kBins;
-      const cv::Matx22d rot(std::cos(phi), -std::sin(phi), std::sin(phi), std::cos(phi));
-      const cv::Matx22d a = f.unwhiten * rot * m.whiten;
-      // A flat mark seen by a camera is stretched a little, not squashed: whitening would accept any
-      // affine view, so bound the anisotropy (and refuse mirror images).
-      cv::Mat sv;
-      cv::SVD::compute(cv::Mat(a), sv, cv::SVD::NO_UV);
-      if (cv::determinant(a) <= 0 || sv.at<double>(0) > kMaxAnisotropy * sv.at<double>(1)) continue;
-      const cv::Vec2d t = cv::Vec2d(f.centroid.x, f.centroid.y) - a * cv::Vec2d(m.centroid.x, m.centroid.y);
-      const cv::Matx23d affine(a(0, 0), a(0, 1), t[0], a(1, 0), a(1, 1), t[1]);
-      // Where the whole silhouette lands, and the ink there: pixels on the region's side of the level
-      // halfway between the region and its surroundings.
-      std::vector<cv::Point2f> corners{{0, 0},
-                                       {static_cast<float>(m.silhouette.cols), 0},
-                                       {static_cast<float>(m.silhouette.cols), static_cast<float>(m.silhouette.rows)},
-                                       {0, static_cast<float>(m.silhouette.rows)}},
-          mapped;
-      cv::transform(corners, mapped, cv::Mat(affine));
-      const cv::Rect whole = cv::boundingRect(mapped);
-      const cv::Rect land = whole & cv::Rect(0, 0, grey.cols, grey.rows);
-      // A mark cut by the picture's edge cannot be checked whole.
-      if (land != whole || land.width < 16 || land.height < 16 || land.area() > area / 2) continue;
-      const cv::Matx23d shifted(affine(0, 0), affine(0, 1), affine(0, 2) - land.x, affine(1, 0), affine(1, 1), affine(1, 2) - land.y);
-      cv::Mat warped;
-      cv::warpAffine(m.silhouette, warped, cv::Mat(shifted), land.size(), cv::INTER_NEAREST, cv::BORDER_CONSTANT, cv::Scalar(0));
-      const cv::Mat patch = grey(land);
-      // A flat mark: one level inside, clearly apart from what is around it.
-      cv::Scalar in_mean, in_sd, out_mean, out_sd;
-      cv::meanStdDev(patch, in_mean, in_sd, warped);
-      cv::Mat ring;
-      cv::dilate(warped, ring, cv::getStructuringElement(cv::MORPH_ELLIPSE, {7, 7}));
-      ring &= (warped == 0);
-      if (cv::countNonZero(ring) < 30) continue;
-      cv::meanStdDev(patch, out_mean, out_sd, ring);
-      const double inside = in_mean[0], outside = out_mean[0];
-      if (cv::countNonZero(warped) < 50 || std::abs(inside - outside) < 20) continue;
-      if (std::abs(inside - outside) < kMinContrastToSpread * in_sd[0]) continue;
-      const double level = (inside + outside) / 2;
-      cv::Mat ink = inside < outside ? (patch < level) : (patch > level);
-      const double inter = cv::countNonZero(ink & warped), uni = cv::countNonZero(ink | warped);
-      const double iou = inter / std::max(1.0, uni);
-      if (trace && iou > 0.5)
-        trace->push_back(fmt::format("shape {} {}: signature distance {:.3f}, IoU {:.2f}", m.brand, m.label, distance(spec, m.spectrum), iou));
-      if (iou < options_.min_iou) continue;
+    }
+    if (!best_model || best_d > kShapeRatio * other_d) continue;
+    {
+      const Model& m = *best_model;
+      ++candidates;
+      // The rotation between the two whitened shapes: the best circular alignments of the signatures
+      // (a symmetric part, such as one bar of three, aligns equally well several ways: the whole
+      // silhouette decides between them).
+      std::array<double, kBins> score{};
+      for (int k = 0; k < kBins; ++k)
+        for (int b = 0; b < kBins; ++b) score[k] += m.signature[b] * sig[(b + k) % kBins];
+      std::vector<int> peaks;
+      for (int k = 0; k < kBins; ++k)
+        if (score[k] >= score[(k + 1) % kBins] && score[k] >= score[(k + kBins - 1) % kBins]) peaks.push_back(k);
+      std::sort(peaks.begin(), peaks.end(), [&](int x, int y) { return score[x] > score[y]; });
+      if (peaks.size() > 4) peaks.resize(4);
+      double best_iou = -1;
+      std::vector<cv::Point2f> best_mapped;
+      for (const int shift : peaks) {
+        // The signature's bins are coarse, and an elongated part whitens into a near-square whose
+        // alignment is ill-defined: near each peak, take the angle whose map is closest to a similarity.
+        double phi = 2 * CV_PI * shift / kBins, least = 1e9;
+        for (int step = -8; step <= 8; ++step) {
+          const double p = 2 * CV_PI * (shift + step / 4.0) / kBins;
+          const cv::Matx22d r(std::cos(p), -std::sin(p), std::sin(p), std::cos(p));
+          cv::Mat sv;
+          cv::SVD::compute(cv::Mat(f.unwhiten * r * m.whiten), sv, cv::SVD::NO_UV);
+          const double aniso = sv.at<double>(0) / std::max(1e-12, sv.at<double>(1));
+          if (aniso < least) least = aniso, phi = p;
+        }
+        std::vector<cv::Point2f> placed;
+        const double iou = verify_placement(m.silhouette, m.centroid, m.whiten, f.centroid, f.unwhiten, phi, grey, area, placed);
+        if (iou > best_iou) best_iou = iou, best_mapped = placed;
+      }
+      if (trace && best_iou > -2)
+        trace->push_back(fmt::format("shape {} {}: signature distance {:.3f}, IoU {:.2f}", m.brand, m.label, best_d, best_iou));
+      if (best_iou < options_.min_iou) continue;
       ShapeDetection d;
       d.brand = m.brand;
       d.reference = m.label;
-      d.iou = iou;
-      for (int i = 0; i < 4; ++i) d.quad[i] = mapped[i] * static_cast<float>(1 / scale);
+      d.iou = best_iou;
+      for (int i = 0; i < 4; ++i) d.quad[i] = best_mapped[i] * static_cast<float>(1 / scale);
       found.push_back(std::move(d));
     }
   }
+  // Nested regions of one mark give the same placement many times: keep the best of each place.
+  std::sort(found.begin(), found.end(), [](const ShapeDetection& a, const ShapeDetection& b) { return a.iou > b.iou; });
+  std::vector<ShapeDetection> kept;
+  for (auto& d : found) {
+    const cv::Rect2f box = cv::boundingRect(std::vector<cv::Point2f>(d.quad.begin(), d.quad.end()));
+    bool clash = false;
+    for (const auto& k : kept) {
+      const cv::Rect2f other = cv::boundingRect(std::vector<cv::Point2f>(k.quad.begin(), k.quad.end()));
+      if ((box & other).area() > 0.3 * std::min(box.area(), other.area())) clash = true;
+    }
+    if (!clash) kept.push_back(std::move(d));
+  }
+  found = std::move(kept);
   if (trace) trace->push_back(fmt::format("shape: {} regions, {} signature candidates, {} kept", regions.size(), candidates, found.size()));
   return found;
 }

@@ -12,6 +12,7 @@
 #include "stages/logo/catalogue_tool.hpp"
 #include "stages/logo/logo_stage.hpp"
 #include "stages/logo/matcher.hpp"
+#include "stages/logo/shape.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace cluetrace::logo {
@@ -235,6 +236,49 @@ TEST_F(LogoCatalogue, CheckNamesAPlainShapeAsWeak) {
     EXPECT_NE(f.brand, "starmark") << f.message;
   }
   EXPECT_TRUE(disc_weak);
+}
+
+TEST(LogoShapes, APlainMarkWithFewFeaturesIsFoundByItsSilhouette) {
+  TempDir tmp;
+  // Three slanted bars: a flat mark with too few keypoints for the feature matcher.
+  write_file(tmp / "bars.svg", R"(<svg viewBox="0 0 24 24" xmlns="http://www.w3.org/2000/svg">)"
+                               R"(<path d="M1 20l5-14h3L4 20z"/><path d="M8 20l5-14h3l-5 14z"/><path d="M15 20l5-14h3l-5 14z"/></svg>)");
+  write_file(tmp / "cat.yaml", "version: 1\nbrands:\n  - id: bars\n    countries: {PL: 1.0}\n    references: [bars.svg]\n");
+  const auto cat = load_catalogue(tmp / "cat.yaml");
+  const auto index = build_index(cat, nullptr, {});
+  ASSERT_LT(index.references[0].keypoints.size(), 60u);
+  const Matcher matcher(index, MatchOptions{});
+  const cv::Mat bars = recolour(render_reference_bgra(tmp / "bars.svg", std::nullopt, 260), {30, 30, 170});
+  for (int seed = 0; seed < 3; ++seed) {
+    cv::Mat img(800, 1100, CV_8UC3, cv::Scalar(215, 225, 230));
+    cv::rectangle(img, cv::Rect(0, 650, 1100, 150), cv::Scalar(90, 110, 140), cv::FILLED);
+    cv::putText(img, "Milk 1 L", {700, 720}, cv::FONT_HERSHEY_SIMPLEX, 1.5, cv::Scalar(20, 20, 20), 3);
+    const auto truth = paste(img, bars, {400.0f + 60.0f * static_cast<float>(seed), 330.0f}, -20 + 20 * seed, 0.05 * seed);
+    std::vector<std::string> trace;
+    const auto found = matcher.match(img, &trace);
+    std::string why;
+    for (const auto& t : trace) why += t + "\n";
+    ASSERT_EQ(found.size(), 1u) << "seed " << seed << "\n" << why;
+    EXPECT_EQ(found[0].brand, "bars");
+    EXPECT_GT(iou(bounds(found[0].quad), bounds(truth)), 0.6) << "seed " << seed;
+    // The silhouette matcher on its own finds it too (the feature matcher may get there first).
+    cv::Mat grey;
+    cv::cvtColor(img, grey, cv::COLOR_BGR2GRAY);
+    const auto shaped = ShapeMatcher(index, ShapeOptions{}).match(grey);
+    ASSERT_EQ(shaped.size(), 1u) << "seed " << seed << "\n" << why;
+    EXPECT_EQ(shaped[0].brand, "bars");
+    EXPECT_GE(shaped[0].iou, ShapeOptions{}.min_iou);
+    EXPECT_GT(iou(bounds(shaped[0].quad), bounds(truth)), 0.7) << "seed " << seed;
+  }
+  // Four upright bars of another layout, a disc and a rounded box: not the brand.
+  cv::Mat other(800, 1100, CV_8UC3, cv::Scalar(215, 225, 230));
+  for (int i = 0; i < 4; ++i) cv::rectangle(other, cv::Rect(300 + i * 50, 200, 25, 200), cv::Scalar(30, 30, 170), cv::FILLED);
+  cv::circle(other, {800, 300}, 90, cv::Scalar(30, 30, 170), cv::FILLED);
+  cv::rectangle(other, cv::Rect(600, 500, 300, 120), cv::Scalar(30, 30, 170), cv::FILLED);
+  EXPECT_TRUE(matcher.match(other).empty());
+  cv::Mat other_grey;
+  cv::cvtColor(other, other_grey, cv::COLOR_BGR2GRAY);
+  EXPECT_TRUE(ShapeMatcher(index, ShapeOptions{}).match(other_grey).empty());
 }
 
 TEST(LogoNames, FoldingMatchesWordmarksAcrossCaseAndDiacritics) {
