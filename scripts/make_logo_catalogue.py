@@ -61,6 +61,8 @@ def main():
                 entry["global"] = True
             else:
                 entry["countries"] = {k: float(v) for k, v in fact["countries"].items()}
+            if fact.get("wordmark") is False:
+                entry["wordmark"] = False
             aka = (icon.get("aliases") or {}).get("aka") or []
             if aka:
                 entry["aliases"] = aka

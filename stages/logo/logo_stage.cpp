@@ -31,6 +31,15 @@ Box box_of(const std::array<cv::Point2f, 4>& q, int width, int height) {
   return {ix0, iy0, ix1 - ix0, iy1 - iy0};
 }
 
+bool inside_text(const std::array<cv::Point2f, 4>& quad, const std::vector<TextRegion>& regions) {
+  const cv::Rect2f box = cv::boundingRect(std::vector<cv::Point2f>(quad.begin(), quad.end()));
+  for (const auto& r : regions) {
+    const cv::Rect2f line = cv::boundingRect(std::vector<cv::Point2f>(r.quad.begin(), r.quad.end()));
+    if ((box & line).area() > 0.5 * box.area()) return true;
+  }
+  return false;
+}
+
 bool boxes_touch(const Box& a, const Box& b) {
   const int margin = std::max({a.height, b.height, 8}) / 2;
   return a.x - margin < b.x + b.width && b.x - margin < a.x + a.width && a.y - margin < b.y + b.height &&
@@ -165,6 +174,9 @@ void LogoStage::process(ImageRecord& image, StageResult& out) {
   std::vector<Clue> clues;
   for (const auto& d : matcher_->match(image.pixels)) {
     const Brand* brand = by_id_.at(d.brand);
+    // A letter is a concave one-part shape too: a silhouette found inside a line of text (the text
+    // detector's regions) is a glyph, not a mark.
+    if (d.method == "shape" && inside_text(d.quad, image.text_regions)) continue;
     Clue c = make_clue(*brand, d.confidence);
     c.quad = d.quad;
     c.box = box_of(d.quad, image.width, image.height);
