@@ -117,7 +117,8 @@ void LogoStage::prepare() {
   std::set<std::string> have;
   for (const auto& r : index.references) have.insert(r.key);
   for (const auto& [key, where] : reference_keys(catalogue_)) {
-    if (!have.count(fmt::format("{}:s{}", key, kReferenceSides[0])) || !have.count(fmt::format("{}:s{}", key, kReferenceSides[1])))
+    if (std::any_of(kReferenceSides.begin(), kReferenceSides.end(),
+                    [&](int side) { return !have.count(fmt::format("{}:s{}", key, side)); }))
       throw std::runtime_error(fmt::format("{}: the index is out of date (brand {}, reference {} changed or was added): run "
                                            "`cluetrace catalogue build {}`",
                                            catalogue_path_.string(), where.first->id, where.second->file.string(),
