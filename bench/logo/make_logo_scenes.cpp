@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
       cv::Mat mark = styled_mark(cat, brand, side, style, 0.114 * bg_mean[0] + 0.587 * bg_mean[1] + 0.299 * bg_mean[2]);
       // Rotation, scale and perspective: the four corners moved, then one warp into the scene.
       const double angle = uni(-30, 30) * CV_PI / 180, jitter = uni(0, 0.12);
-      const cv::Point2f c(mark.cols / 2.0f, mark.rows / 2.0f);
+      const cv::Point2f c(static_cast<float>(mark.cols) / 2, static_cast<float>(mark.rows) / 2);
       std::vector<cv::Point2f> src{{0, 0}, {float(mark.cols), 0}, {float(mark.cols), float(mark.rows)}, {0, float(mark.rows)}}, dst;
       for (const auto& p : src) {
         const cv::Point2f d = p - c;

@@ -134,6 +134,7 @@ brands:
     name: Konzum
     category: grocery
     countries: {HR: 1.0}
+    wordmark: false
     references:
       - {file: photo.png, box: [120, 100, 360, 160]}
 )");
@@ -332,10 +333,11 @@ TEST_F(LogoCatalogue, TheStageReportsBrandCountriesAndAWordmarkFromOcrText) {
   auto& ocr = record.stage_results[static_cast<std::size_t>(StageKind::ocr)].clues;
   Clue line;
   line.kind = ClueKind::text;
-  line.value = "GRIDCO shop";
+  line.value = "GRIDCO shop Konzum";
   line.confidence = 0.9;
   line.words = {{"GRIDCO", 0.92, {cv::Point2f(800, 700), {950, 700}, {950, 740}, {800, 740}}},
-                {"shop", 0.9, {cv::Point2f(960, 700), {1030, 700}, {1030, 740}, {960, 740}}}};
+                {"shop", 0.9, {cv::Point2f(960, 700), {1030, 700}, {1030, 740}, {960, 740}}},
+                {"Konzum", 0.95, {cv::Point2f(1040, 700), {1150, 700}, {1150, 740}, {1040, 740}}}};  // wordmark: false
   ocr.push_back(line);
   StageResult out;
   stage.process(record, out);
