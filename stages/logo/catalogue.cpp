@@ -292,7 +292,10 @@ cv::Mat render_reference_bgra(const fs::path& file, const std::optional<Box>& bo
     }
     bgra = img;
   }
-  const double scale = static_cast<double>(side) / std::max(bgra.cols, bgra.rows);
+  // Vector marks are drawn at the size asked; a photo crop is never enlarged (interpolated pixels add
+  // no detail, only blur that the scene's features would not share).
+  double scale = static_cast<double>(side) / std::max(bgra.cols, bgra.rows);
+  if (!is_svg(file)) scale = std::min(scale, 1.0);
   cv::Mat out;
   cv::resize(bgra, out, cv::Size(std::max(1, cvRound(bgra.cols * scale)), std::max(1, cvRound(bgra.rows * scale))), 0, 0,
              scale < 1 ? cv::INTER_AREA : cv::INTER_CUBIC);

@@ -100,7 +100,7 @@ FeatureIndexFile read_index(const std::filesystem::path& file);
 void extract_features(const cv::Mat& grey, int max_features, std::vector<cv::KeyPoint>& keypoints, cv::Mat& descriptors,
                       double contrast_threshold = 0.03);
 
-inline constexpr int kFeatureVersion = 4;
+inline constexpr int kFeatureVersion = 5;
 inline constexpr int kDescriptorSize = 64;
 inline constexpr std::array<int, 2> kReferenceSides{320, 128};  // long sides of the rendered reference views
 inline constexpr int kReferenceFeatures = 400;  // most features kept per reference and polarity
