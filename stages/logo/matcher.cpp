@@ -280,14 +280,42 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
       note(fmt::format("{} inliers, too small a share of the matches", inliers));
       continue;
     }
-    if ((x1 - x0) < options_.min_spread * rf.mark.width || (y1 - y0) < options_.min_spread * rf.mark.height) {
-      note(fmt::format("{} inliers, spread {:.2f} x {:.2f} too small", inliers, (x1 - x0) / static_cast<float>(rf.mark.width),
-                       (y1 - y0) / static_cast<float>(rf.mark.height)));
-      continue;
-    }
-    const auto quad = project(placement, rf.mark);
-    if (!plausible(project(h, rf.mark), h) || !plausible(quad, placement)) {
-      note(fmt::format("{} inliers, implausible shape", inliers));
+    const bool spread = (x1 - x0) >= options_.min_spread * rf.mark.width && (y1 - y0) >= options_.min_spread * rf.mark.height;
+    auto quad = project(placement, rf.mark);
+    if (!spread || !plausible(project(h, rf.mark), h) || !plausible(quad, placement)) {
+      // Matches along one line of a wordmark leave a homography's perspective unconstrained. A
+      // similarity (rotation, one scale, shift: 4 degrees of freedom, far harder to satisfy by chance)
+      // places such a mark; it must be supported as well and span the mark's length.
+      cv::Mat sim_mask;
+      cv::theRNG() = cv::RNG(0x51A10000u + static_cast<unsigned>(ref));
+      const cv::Mat sim = cv::estimateAffinePartial2D(src, dst, sim_mask, cv::RANSAC, 4.0, 2000, 0.99);
+      std::set<int> sim_points;
+      float sx0 = 1e9f, sx1 = -1e9f;
+      for (int i = 0; !sim.empty() && i < sim_mask.rows; ++i) {
+        if (!sim_mask.at<uchar>(i)) continue;
+        sim_points.insert(scene_of[i]);
+        sx0 = std::min(sx0, src[i].x), sx1 = std::max(sx1, src[i].x);
+      }
+      const int sim_inliers = static_cast<int>(sim_points.size());
+      const double scale = sim.empty() ? 0 : std::hypot(sim.at<double>(0, 0), sim.at<double>(1, 0));
+      if (sim.empty() || sim_inliers < options_.min_inliers || sim_inliers < options_.min_inlier_share * static_cast<double>(m.size()) ||
+          (sx1 - sx0) < 2 * options_.min_spread * rf.mark.width || scale < 0.05 || scale > 20) {
+        note(fmt::format("{} inliers, {}; no similarity either ({} inliers)", inliers,
+                         spread ? "implausible shape" : "spread too small", sim_inliers));
+        continue;
+      }
+      cv::Mat h3 = cv::Mat::eye(3, 3, CV_64F);
+      sim.copyTo(h3(cv::Rect(0, 0, 3, 2)));
+      quad = project(h3, rf.mark);
+      note(fmt::format("{} inliers to a similarity: accepted", sim_inliers));
+      Detection d;
+      d.brand = brands_[refs_[ref].brand];
+      d.quad = quad;
+      d.inliers = sim_inliers;
+      d.matches = static_cast<int>(m.size());
+      d.reference = rf.label;
+      d.confidence = static_cast<double>(sim_inliers) / (sim_inliers + 8.0);
+      found.push_back(std::move(d));
       continue;
     }
     note(fmt::format("{} inliers: accepted", inliers));
