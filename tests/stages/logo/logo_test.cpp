@@ -23,10 +23,10 @@ namespace fs = std::filesystem;
 
 // A mark with plenty of corners and curves, in the style of simple-icons (one black path, 24x24 box).
 constexpr const char* kStarMark =
-    R"(<svg viewBox="0 0 24 24" xmlns="http://www.w3.org/2000/svg"><path d="M2 2h7l-2 4h5l-3 5h6L8 22l2-8H5l3-5H3z"/>)"
+    R"(<svg viewBox="0 0 24 24"><path d="M2 2h7l-2 4h5l-3 5h6L8 22l2-8H5l3-5H3z"/>)"
     R"(<path d="M14 2h8v3h-5v2h4v3h-4v5h-3z"/><circle cx="19" cy="19" r="3"/><path d="M12 17h3v5h-3z"/></svg>)";
 constexpr const char* kGridMark =
-    R"(<svg viewBox="0 0 24 24" xmlns="http://www.w3.org/2000/svg"><path d="M1 1h10v4H5v2h6v4H1z"/>)"
+    R"(<svg viewBox="0 0 24 24"><path d="M1 1h10v4H5v2h6v4H1z"/>)"
     R"(<path d="M13 1l10 10h-4l-6-6z"/><path d="M2 14h5l3 9H7l-1-3H4l-1 3H0z"/><path d="M14 14h9v3h-3v6h-3v-6h-3z"/></svg>)";
 
 fs::path write_file(const fs::path& p, const std::string& text) {
@@ -226,7 +226,7 @@ TEST_F(LogoCatalogue, CatalogueMistakesNameFileLineAndKey) {
 }
 
 TEST_F(LogoCatalogue, CheckNamesAPlainShapeAsWeak) {
-  write_file(dir / "refs" / "disc.svg", R"(<svg viewBox="0 0 24 24" xmlns="http://www.w3.org/2000/svg"><circle cx="12" cy="12" r="10"/></svg>)");
+  write_file(dir / "refs" / "disc.svg", R"(<svg viewBox="0 0 24 24"><circle cx="12" cy="12" r="10"/></svg>)");
   auto with_disc = catalogue;
   with_disc.brands.push_back({"discco", "Discco", "other", {}, true, {}, "", true, {}, {{"refs/disc.svg", std::nullopt}}});
   const Matcher matcher(build_index(with_disc, &index, {}), MatchOptions{});
@@ -242,7 +242,7 @@ TEST_F(LogoCatalogue, CheckNamesAPlainShapeAsWeak) {
 TEST(LogoShapes, APlainMarkWithFewFeaturesIsFoundByItsSilhouette) {
   TempDir tmp;
   // Three slanted bars: a flat mark with too few keypoints for the feature matcher.
-  write_file(tmp / "bars.svg", R"(<svg viewBox="0 0 24 24" xmlns="http://www.w3.org/2000/svg">)"
+  write_file(tmp / "bars.svg", R"(<svg viewBox="0 0 24 24">)"
                                R"(<path d="M1 20l5-14h3L4 20z"/><path d="M8 20l5-14h3l-5 14z"/><path d="M15 20l5-14h3l-5 14z"/></svg>)");
   write_file(tmp / "cat.yaml", "version: 1\nbrands:\n  - id: bars\n    countries: {PL: 1.0}\n    references: [bars.svg]\n");
   const auto cat = load_catalogue(tmp / "cat.yaml");
