@@ -10,6 +10,7 @@
 #include "pipeline/digest.hpp"
 #include "pipeline/models.hpp"
 #include "pipeline/timing.hpp"
+#include "stages/logo/geometry.hpp"
 
 namespace cluetrace::logo {
 namespace {
@@ -22,22 +23,18 @@ constexpr std::string_view kLatinA =
     "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIi..JjKkkLlLlLlLlLlNnNnNnnNnOoOoOo..RrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
 
 Box box_of(const std::array<cv::Point2f, 4>& q, int width, int height) {
-  float x0 = q[0].x, x1 = q[0].x, y0 = q[0].y, y1 = q[0].y;
-  for (const auto& p : q) x0 = std::min(x0, p.x), x1 = std::max(x1, p.x), y0 = std::min(y0, p.y), y1 = std::max(y1, p.y);
-  const int ix0 = std::clamp(static_cast<int>(std::floor(x0)), 0, std::max(0, width - 1));
-  const int iy0 = std::clamp(static_cast<int>(std::floor(y0)), 0, std::max(0, height - 1));
-  const int ix1 = std::clamp(static_cast<int>(std::ceil(x1)), ix0 + 1, width);
-  const int iy1 = std::clamp(static_cast<int>(std::ceil(y1)), iy0 + 1, height);
+  const cv::Rect2f b = quad_bounds(q);
+  const int ix0 = std::clamp(static_cast<int>(std::floor(b.x)), 0, std::max(0, width - 1));
+  const int iy0 = std::clamp(static_cast<int>(std::floor(b.y)), 0, std::max(0, height - 1));
+  const int ix1 = std::clamp(static_cast<int>(std::ceil(b.x + b.width)), ix0 + 1, width);
+  const int iy1 = std::clamp(static_cast<int>(std::ceil(b.y + b.height)), iy0 + 1, height);
   return {ix0, iy0, ix1 - ix0, iy1 - iy0};
 }
 
 bool inside_text(const std::array<cv::Point2f, 4>& quad, const std::vector<TextRegion>& regions) {
-  const cv::Rect2f box = cv::boundingRect(std::vector<cv::Point2f>(quad.begin(), quad.end()));
-  for (const auto& r : regions) {
-    const cv::Rect2f line = cv::boundingRect(std::vector<cv::Point2f>(r.quad.begin(), r.quad.end()));
-    if ((box & line).area() > 0.5 * box.area()) return true;
-  }
-  return false;
+  const cv::Rect2f box = quad_bounds(quad);
+  return std::any_of(regions.begin(), regions.end(),
+                     [&](const TextRegion& r) { return (box & quad_bounds(r.quad)).area() > 0.5 * box.area(); });
 }
 
 bool boxes_touch(const Box& a, const Box& b) {

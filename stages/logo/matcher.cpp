@@ -11,11 +11,15 @@
 #include <opencv2/flann/random.h>
 #include <opencv2/imgproc.hpp>
 
+#include "stages/logo/geometry.hpp"
+
 namespace cluetrace::logo {
 namespace {
 
 // RootSIFT distance under which a feature near the projected place counts as the same point.
 constexpr double kGuidedDistance = 0.55;
+// Two detections whose boxes share more than this of the smaller one are the same place.
+constexpr double kSamePlace = 0.3;
 
 std::array<cv::Point2f, 4> project(const cv::Mat& h, const cv::Rect& r) {
   std::vector<cv::Point2f> src{{float(r.x), float(r.y)},
@@ -49,19 +53,6 @@ bool plausible(const std::array<cv::Point2f, 4>& q, const cv::Mat& h) {
   auto len = [&](int i) -> double { return std::hypot(q[i].x - q[(i + 1) % 4].x, q[i].y - q[(i + 1) % 4].y); };
   const double r1 = len(0) / std::max(1e-6, len(2)), r2 = len(1) / std::max(1e-6, len(3));
   return r1 < 3 && r1 > 1.0 / 3 && r2 < 3 && r2 > 1.0 / 3;
-}
-
-cv::Rect2f bounds(const std::array<cv::Point2f, 4>& q) {
-  float x0 = q[0].x, x1 = q[0].x, y0 = q[0].y, y1 = q[0].y;
-  for (const auto& p : q) {
-    x0 = std::min(x0, p.x), x1 = std::max(x1, p.x), y0 = std::min(y0, p.y), y1 = std::max(y1, p.y);
-  }
-  return {x0, y0, x1 - x0, y1 - y0};
-}
-
-double overlap(const cv::Rect2f& a, const cv::Rect2f& b) {
-  const double inter = (a & b).area();
-  return inter / std::max(1e-6, static_cast<double>(std::min(a.area(), b.area())));
 }
 
 }  // namespace
@@ -119,11 +110,9 @@ std::vector<Detection> Matcher::match(const cv::Mat& bgr, std::vector<std::strin
     auto shaped = shapes_->match(grey, trace);
     std::sort(shaped.begin(), shaped.end(), [](const ShapeDetection& a, const ShapeDetection& b) { return a.iou > b.iou; });
     for (auto& s : shaped) {
-      const auto box = bounds(s.quad);
-      bool clash = false;
-      for (const auto& d : found)
-        if (overlap(box, bounds(d.quad)) > 0.3) clash = true;
-      if (clash) continue;
+      const auto box = quad_bounds(s.quad);
+      if (std::any_of(found.begin(), found.end(), [&](const Detection& d) { return overlap_share(box, quad_bounds(d.quad)) > kSamePlace; }))
+        continue;
       Detection d;
       d.brand = s.brand;
       d.quad = s.quad;
@@ -256,6 +245,16 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
         }
       }
     }
+    auto accept = [&](const std::array<cv::Point2f, 4>& placed, int support) {
+      Detection d;
+      d.brand = brands_[refs_[ref].brand];
+      d.quad = placed;
+      d.inliers = support;
+      d.matches = static_cast<int>(m.size());
+      d.reference = rf.label;
+      d.confidence = static_cast<double>(support) / (support + 8.0);
+      found.push_back(std::move(d));
+    };
     auto note = [&](const std::string& verdict) {
       if (trace)
         trace->push_back(fmt::format("{} {}: {} matches: {}", brands_[refs_[ref].brand], rf.label, m.size(), verdict));
@@ -281,7 +280,7 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
       continue;
     }
     const bool spread = (x1 - x0) >= options_.min_spread * rf.mark.width && (y1 - y0) >= options_.min_spread * rf.mark.height;
-    auto quad = project(placement, rf.mark);
+    const auto quad = project(placement, rf.mark);
     if (!spread || !plausible(project(h, rf.mark), h) || !plausible(quad, placement)) {
       // Matches along one line of a wordmark leave a homography's perspective unconstrained. A
       // similarity (rotation, one scale, shift: 4 degrees of freedom, far harder to satisfy by chance)
@@ -306,39 +305,16 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
       }
       cv::Mat h3 = cv::Mat::eye(3, 3, CV_64F);
       sim.copyTo(h3(cv::Rect(0, 0, 3, 2)));
-      quad = project(h3, rf.mark);
       note(fmt::format("{} inliers to a similarity: accepted", sim_inliers));
-      Detection d;
-      d.brand = brands_[refs_[ref].brand];
-      d.quad = quad;
-      d.inliers = sim_inliers;
-      d.matches = static_cast<int>(m.size());
-      d.reference = rf.label;
-      d.confidence = static_cast<double>(sim_inliers) / (sim_inliers + 8.0);
-      found.push_back(std::move(d));
+      accept(project(h3, rf.mark), sim_inliers);
       continue;
     }
     note(fmt::format("{} inliers: accepted", inliers));
-    Detection d;
-    d.brand = brands_[refs_[ref].brand];
-    d.quad = quad;
-    d.inliers = inliers;
-    d.matches = static_cast<int>(m.size());
-    d.reference = rf.label;
-    d.confidence = static_cast<double>(inliers) / (inliers + 8.0);
-    found.push_back(std::move(d));
+    accept(quad, inliers);
   }
   // One mark per place: the best-supported reading wins where detections overlap.
   std::sort(found.begin(), found.end(), [](const Detection& a, const Detection& b) { return a.inliers > b.inliers; });
-  std::vector<Detection> kept;
-  for (auto& d : found) {
-    const auto box = bounds(d.quad);
-    bool clash = false;
-    for (const auto& k2 : kept)
-      if (overlap(box, bounds(k2.quad)) > 0.3) clash = true;
-    if (!clash) kept.push_back(std::move(d));
-  }
-  return kept;
+  return keep_apart(std::move(found), kSamePlace);
 }
 
 std::vector<CheckFinding> check_catalogue(const Catalogue& catalogue, const Matcher& matcher) {

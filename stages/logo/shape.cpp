@@ -9,6 +9,8 @@
 #include <opencv2/features2d.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "stages/logo/geometry.hpp"
+
 namespace cluetrace::logo {
 namespace {
 
@@ -278,17 +280,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
   }
   // Nested regions of one mark give the same placement many times: keep the best of each place.
   std::sort(found.begin(), found.end(), [](const ShapeDetection& a, const ShapeDetection& b) { return a.iou > b.iou; });
-  std::vector<ShapeDetection> kept;
-  for (auto& d : found) {
-    const cv::Rect2f box = cv::boundingRect(std::vector<cv::Point2f>(d.quad.begin(), d.quad.end()));
-    bool clash = false;
-    for (const auto& k : kept) {
-      const cv::Rect2f other = cv::boundingRect(std::vector<cv::Point2f>(k.quad.begin(), k.quad.end()));
-      if ((box & other).area() > 0.3 * std::min(box.area(), other.area())) clash = true;
-    }
-    if (!clash) kept.push_back(std::move(d));
-  }
-  found = std::move(kept);
+  found = keep_apart(std::move(found), 0.3);
   if (trace) trace->push_back(fmt::format("shape: {} regions, {} signature candidates, {} kept", regions.size(), candidates, found.size()));
   return found;
 }
