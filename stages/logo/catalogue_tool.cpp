@@ -39,21 +39,28 @@ FeatureIndexFile build_and_write(const Catalogue& c, std::ostream& out) {
   return index;
 }
 
-}  // namespace
-
-int catalogue_build(const fs::path& catalogue, std::ostream& out, std::ostream& err) {
+// Runs one subcommand: its exit status, or 1 with the error on `err`, named by the subcommand.
+template <typename Body>
+int guarded(const char* command, std::ostream& err, Body&& body) {
   try {
-    const auto c = load_catalogue(catalogue);
-    build_and_write(c, out);
-    return 0;
+    return body();
   } catch (const std::exception& e) {
-    fmt::print(err, "cluetrace catalogue build: {}\n", e.what());
+    fmt::print(err, "cluetrace catalogue {}: {}\n", command, e.what());
     return 1;
   }
 }
 
+}  // namespace
+
+int catalogue_build(const fs::path& catalogue, std::ostream& out, std::ostream& err) {
+  return guarded("build", err, [&] {
+    build_and_write(load_catalogue(catalogue), out);
+    return 0;
+  });
+}
+
 int catalogue_list(const fs::path& catalogue, std::ostream& out, std::ostream& err) {
-  try {
+  return guarded("list", err, [&] {
     const auto c = load_catalogue(catalogue);
     for (const auto& b : c.brands) {
       std::string where = b.global ? "global" : "";
@@ -62,14 +69,11 @@ int catalogue_list(const fs::path& catalogue, std::ostream& out, std::ostream& e
     }
     fmt::print(err, "{}: {} brands\n", c.file.string(), c.brands.size());
     return 0;
-  } catch (const std::exception& e) {
-    fmt::print(err, "cluetrace catalogue list: {}\n", e.what());
-    return 1;
-  }
+  });
 }
 
 int catalogue_check(const fs::path& catalogue, std::ostream& out, std::ostream& err) {
-  try {
+  return guarded("check", err, [&] {
     const auto c = load_catalogue(catalogue);
     if (!fs::is_regular_file(c.index_file()))
       throw std::runtime_error(fmt::format("no index beside it: run `cluetrace catalogue build {}`", catalogue.string()));
@@ -80,14 +84,11 @@ int catalogue_check(const fs::path& catalogue, std::ostream& out, std::ostream& 
     for (const auto& f : findings) (f.severity == "weak" ? weak : confusable) += 1;
     fmt::print(err, "{}: {} brands checked: {} weak, {} other findings\n", c.file.string(), c.brands.size(), weak, confusable);
     return findings.empty() ? 0 : 3;
-  } catch (const std::exception& e) {
-    fmt::print(err, "cluetrace catalogue check: {}\n", e.what());
-    return 1;
-  }
+  });
 }
 
 int catalogue_add(const AddRequest& req, std::ostream& out, std::ostream& err) {
-  try {
+  return guarded("add", err, [&] {
     Catalogue c;
     if (fs::exists(req.catalogue)) {
       c = load_catalogue(req.catalogue);
@@ -165,10 +166,7 @@ int catalogue_add(const AddRequest& req, std::ostream& out, std::ostream& err) {
     const auto reread = load_catalogue(c.file);
     build_and_write(reread, out);
     return 0;
-  } catch (const std::exception& e) {
-    fmt::print(err, "cluetrace catalogue add: {}\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace cluetrace::logo
