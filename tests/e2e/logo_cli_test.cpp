@@ -14,15 +14,6 @@ using namespace cluetrace::test;
 
 namespace {
 
-// A shop sign: letters and shapes on a coloured plate.
-cv::Mat sign() {
-  cv::Mat m(160, 360, CV_8UC3, cv::Scalar(30, 110, 220));
-  cv::putText(m, "KONZ", {18, 110}, cv::FONT_HERSHEY_TRIPLEX, 3.0, cv::Scalar(255, 255, 255), 7);
-  cv::circle(m, {320, 40}, 22, cv::Scalar(255, 255, 255), cv::FILLED);
-  cv::rectangle(m, cv::Rect(300, 90, 40, 50), cv::Scalar(20, 20, 20), cv::FILLED);
-  return m;
-}
-
 cv::Mat room(cv::Scalar wall) {
   cv::Mat img(800, 1100, CV_8UC3, wall);
   cv::rectangle(img, cv::Rect(0, 600, 1100, 200), cv::Scalar(60, 80, 110), cv::FILLED);
@@ -34,7 +25,7 @@ TEST(LogoCli, AddFromAPhotoBoxThenFindTheBrandInAnotherImage) {
   TempDir dir;
   // The analyst's photo: the sign at a known box in a larger picture.
   cv::Mat photo = room(cv::Scalar(200, 210, 215));
-  sign().copyTo(photo(cv::Rect(300, 150, 360, 160)));
+  brand_sign().copyTo(photo(cv::Rect(300, 150, 360, 160)));
   write_bytes(dir / "photo.jpg", encode(photo, ".jpg"));
   const fs::path cat = dir / "case" / "logos.yaml";
   auto r = run_cli({"catalogue", "add", cat.string(), "--id", "konzum", "--name", "Konzum", "--category", "grocery",
@@ -58,7 +49,7 @@ TEST(LogoCli, AddFromAPhotoBoxThenFindTheBrandInAnotherImage) {
   // Another picture: the sign smaller and turned, and the brand's name written elsewhere.
   cv::Mat scene = room(cv::Scalar(150, 170, 120));
   cv::Mat small, turned;
-  cv::resize(sign(), small, {}, 0.7, 0.7, cv::INTER_AREA);
+  cv::resize(brand_sign(), small, {}, 0.7, 0.7, cv::INTER_AREA);
   cv::Mat canvas(small.rows + 80, small.cols + 80, CV_8UC3, cv::Scalar(150, 170, 120));
   small.copyTo(canvas(cv::Rect(40, 40, small.cols, small.rows)));
   cv::warpAffine(canvas, turned, cv::getRotationMatrix2D(cv::Point2f(static_cast<float>(canvas.cols) / 2, static_cast<float>(canvas.rows) / 2), 12, 1.0), canvas.size(),

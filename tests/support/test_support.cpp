@@ -60,6 +60,14 @@ cv::Mat text_image(const std::vector<std::string>& lines, int width, double scal
   return image;
 }
 
+cv::Mat brand_sign() {
+  cv::Mat m(160, 360, CV_8UC3, cv::Scalar(30, 110, 220));
+  cv::putText(m, "KONZ", {18, 110}, cv::FONT_HERSHEY_TRIPLEX, 3.0, cv::Scalar(255, 255, 255), 7);
+  cv::circle(m, {320, 40}, 22, cv::Scalar(255, 255, 255), cv::FILLED);
+  cv::rectangle(m, cv::Rect(300, 90, 40, 50), cv::Scalar(20, 20, 20), cv::FILLED);
+  return m;
+}
+
 std::vector<unsigned char> encode(const cv::Mat& image, const std::string& ext) {
   std::vector<unsigned char> bytes;
   if (!cv::imencode(ext, image, bytes)) throw std::runtime_error("cannot encode " + ext);

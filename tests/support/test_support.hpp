@@ -35,6 +35,8 @@ class TempDir {
 
 // A light image with dark text lines drawn in OpenCV's Hershey font, large enough for Tesseract.
 cv::Mat text_image(const std::vector<std::string>& lines, int width = 900, double scale = 1.6);
+// A shop sign to use as a logo: "KONZ", a disc and a block on a blue plate (360x160, BGR).
+cv::Mat brand_sign();
 std::vector<unsigned char> encode(const cv::Mat& image, const std::string& ext);  // ".png", ".jpg", ...
 void write_bytes(const std::filesystem::path& path, const std::vector<unsigned char>& bytes);
 void write_text(const std::filesystem::path& path, const std::string& text);

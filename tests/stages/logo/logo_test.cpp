@@ -35,15 +35,6 @@ fs::path write_file(const fs::path& p, const std::string& text) {
   return p;
 }
 
-// A raster mark: letters and shapes drawn with OpenCV on a coloured plate.
-cv::Mat raster_mark() {
-  cv::Mat m(160, 360, CV_8UC3, cv::Scalar(30, 110, 220));
-  cv::putText(m, "KONZ", {18, 110}, cv::FONT_HERSHEY_TRIPLEX, 3.0, cv::Scalar(255, 255, 255), 7);
-  cv::circle(m, {320, 40}, 22, cv::Scalar(255, 255, 255), cv::FILLED);
-  cv::rectangle(m, cv::Rect(300, 90, 40, 50), cv::Scalar(20, 20, 20), cv::FILLED);
-  return m;
-}
-
 // A busy scene: gradient, blocks, lines and noise; deterministic.
 cv::Mat scene(int seed, cv::Size size = {1200, 900}) {
   std::mt19937 rng(static_cast<unsigned>(seed));
@@ -112,7 +103,7 @@ class LogoCatalogue : public ::testing::Test {
     write_file(dir / "refs" / "grid.svg", kGridMark);
     cv::imwrite((dir / "photo.png").string(), [] {
       cv::Mat photo(400, 600, CV_8UC3, cv::Scalar(200, 200, 200));
-      raster_mark().copyTo(photo(cv::Rect(120, 100, 360, 160)));
+      test::brand_sign().copyTo(photo(cv::Rect(120, 100, 360, 160)));
       return photo;
     }());
     write_file(dir / "catalogue.yaml", R"(version: 1
@@ -158,7 +149,7 @@ TEST_F(LogoCatalogue, FindsEachMarkRotatedTiltedAndInTheOtherPolarity) {
   const cv::Mat star = render_reference_bgra(dir / "refs" / "star.svg", std::nullopt, 220);
   const cv::Mat grid = render_reference_bgra(dir / "refs" / "grid.svg", std::nullopt, 180);
   cv::Mat konzum;
-  cv::cvtColor(raster_mark(), konzum, cv::COLOR_BGR2BGRA);
+  cv::cvtColor(test::brand_sign(), konzum, cv::COLOR_BGR2BGRA);
   cv::resize(konzum, konzum, {}, 0.6, 0.6, cv::INTER_AREA);
   const std::vector<Case> cases{
       {"starmark", recolour(star, {40, 40, 200}), 25, 0.15},       // red mark, rotated and tilted
