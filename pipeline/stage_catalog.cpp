@@ -1,6 +1,7 @@
 // Every stage implementation this build knows: the composition root that names them for YAML.
 #include "pipeline/placeholder_stage.hpp"
 #include "pipeline/stage.hpp"
+#include "stages/clues/clues_stage.hpp"
 #include "stages/logo/logo_stage.hpp"
 #include "stages/ocr/tesseract_line.hpp"
 #include "stages/ocr/tesseract_page.hpp"
@@ -36,6 +37,8 @@ std::vector<StageImplementation> stage_catalog() {
       placeholder(StageKind::logo),
       placeholder(StageKind::barcode),
       placeholder(StageKind::metadata),
+      {StageKind::clues, "extract", "phone numbers (libphonenumber), web and e-mail addresses, prices, postcodes and dates in the OCR'd text",
+       [](OptionReader& o) { return std::make_unique<clues::CluesStage>(clues::CluesOptions::read(o)); }},
       placeholder(StageKind::clues),
       placeholder(StageKind::language),
       placeholder(StageKind::region),
