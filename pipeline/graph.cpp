@@ -1,7 +1,7 @@
 // The whole topology, top to bottom:
 //
 //   source ─▶ limiter ─▶ decode ─┬─▶ text_detect ─▶ ocr ─▶ logo ─┐
-//                                ├─▶ barcode ────────────────────┼─▶ join ─▶ clues ─▶ language ─▶ region ─▶ rank ─▶ sequencer ─▶ writer
+//                                ├─▶ barcode ────────────────────┼─▶ join ─▶ language ─▶ clues ─▶ region ─▶ rank ─▶ sequencer ─▶ writer
 //                                └─▶ metadata ───────────────────┘                                                              │
 //       ▲                                                                                                                   │
 //       └──────────────────────────────── limiter.decrement (one image left the graph) ◀────────────────────────────────────┘
@@ -125,10 +125,10 @@ class BatchGraph {
     flow::make_edge(stage(StageKind::metadata), flow::input_port<2>(join_));
     for (const char* from : {"logo", "barcode", "metadata"}) picture_.edge(from, "join");
     connect(join_, merge_, "join", "");  // the merge node only unpacks the tuple: drawn as part of join
-    connect(merge_, stage(StageKind::clues), "", "clues");
-    picture_.edge("join", "clues");
-    connect(stage(StageKind::clues), stage(StageKind::language), "clues", "language");
-    connect(stage(StageKind::language), stage(StageKind::region), "language", "region");
+    connect(merge_, stage(StageKind::language), "", "language");
+    picture_.edge("join", "language");
+    connect(stage(StageKind::language), stage(StageKind::clues), "language", "clues");
+    connect(stage(StageKind::clues), stage(StageKind::region), "clues", "region");
     connect(stage(StageKind::region), stage(StageKind::rank), "region", "rank");
     connect(stage(StageKind::rank), sequencer_, "rank", "sequencer");
     connect(sequencer_, writer_, "sequencer", "writer");

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -17,6 +18,7 @@
 #include "pipeline/graph.hpp"
 #include "pipeline/inputs.hpp"
 #include "pipeline/versions.hpp"
+#include "stages/language/langid_tool.hpp"
 #include "stages/logo/catalogue_tool.hpp"
 
 namespace {
@@ -108,6 +110,14 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "print the tool, library and model versions");
 
+  auto* langid = app.add_subcommand("langid", "identify the language of each input line (prints code and probability)");
+  cluetrace::language::LangIdCommand langid_options;
+  std::string langid_config, langid_languages;
+  langid->add_option("FILE", langid_options.files, "text files, one text per line (default: standard input)");
+  langid->add_option("--config", langid_config, "config whose stages.language settings to use (default: built-in)");
+  langid->add_option("--languages", langid_languages, "comma-separated ISO 639-1 codes instead of the config's");
+  langid->add_flag("--distribution", langid_options.distribution, "print every language's probability");
+
   auto* catalogue_cmd = app.add_subcommand("catalogue", "build, extend, list and check a logo catalogue");
   catalogue_cmd->require_subcommand(1);
   std::string catalogue_file;
@@ -143,6 +153,20 @@ int main(int argc, char** argv) {
 
   if (*version) return command_version();
   if (*check) return command_config_check(check_file);
+  if (*langid) {
+    try {
+      auto config = load_config_or_default(langid_config);
+      std::stringstream list(langid_languages);
+      for (std::string code; std::getline(list, code, ',');) {
+        if (!code.empty()) langid_options.languages.push_back(code);
+      }
+      auto& slot = config.stages.at(static_cast<std::size_t>(cluetrace::StageKind::language));
+      return cluetrace::language::langid_command(slot.stage.get(), langid_options, std::cout, std::cerr);
+    } catch (const cluetrace::ConfigError& e) {
+      std::cerr << e.problems().to_string();
+      return 1;
+    }
+  }
   if (*catalogue_cmd) {
     const auto file = catalogue_file.empty() ? cluetrace::logo::default_catalogue_path() : std::filesystem::path(catalogue_file);
     if (*cat_build) return cluetrace::logo::catalogue_build(file, std::cout, std::cerr);

@@ -71,7 +71,8 @@ struct LanguageGuess {
 struct RegionGuess {
   std::string code;
   double probability = 0;
-  std::vector<int> evidence;  // ranks of supporting clues
+  std::vector<int> evidence;  // ranks of supporting clues (set by the rank stage from evidence_clues)
+  std::vector<std::size_t> evidence_clues;  // region stage: indexes into all_clues() of the supporting clues
 };
 
 // A region of the image that probably holds a line of text (from text detection, read by OCR).
@@ -118,6 +119,7 @@ struct ImageRecord {
   // Cross-stage artefacts (each written by exactly one stage).
   std::vector<TextRegion> text_regions;
   std::vector<LanguageGuess> languages;
+  std::map<std::string, std::vector<LanguageGuess>> text_languages;  // language stage: per line of text read
   std::vector<RegionGuess> regions;
   std::vector<Clue> ranked_clues;  // the rank stage's output: the report's clues
   bool ranked = false;

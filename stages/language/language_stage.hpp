@@ -1,0 +1,36 @@
+// language.evidence: the language of each line of text and of the image, from word frequencies, hunspell
+// dictionaries and character n-grams (langid.hpp). Writes image.languages and image.text_languages.
+#pragma once
+
+#include <memory>
+
+#include "pipeline/stage.hpp"
+#include "stages/language/langid.hpp"
+
+namespace cluetrace::language {
+
+struct LanguageOptions {
+  LangIdOptions langid;
+  double min_probability = 0.05;
+  static LanguageOptions read(OptionReader& options);
+};
+
+class LanguageStage final : public Stage {
+ public:
+  explicit LanguageStage(LanguageOptions options) : options_(std::move(options)) {}
+  std::string_view id() const override { return "language.evidence"; }
+  void prepare() override;
+  nlohmann::ordered_json resources() const override;
+  void process(ImageRecord& image, StageResult& out) override;
+  const LanguageIdentifier& identifier() const { return *identifier_; }
+  const LanguageOptions& options() const { return options_; }
+
+ private:
+  LanguageOptions options_;
+  std::unique_ptr<LanguageIdentifier> identifier_;
+};
+
+// Text without the parts that are not language: web and e-mail addresses, numbers.
+std::string language_text(std::string_view text);
+
+}  // namespace cluetrace::language
