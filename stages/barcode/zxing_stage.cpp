@@ -86,18 +86,22 @@ void ZxingStage::process(ImageRecord& image, StageResult& out) {
   hints.setFormats(formats_of(options_.formats));
   hints.setTryHarder(options_.try_harder);
   hints.setTryRotate(options_.try_rotate);
-  hints.setTryDownscale(true);
+  // zxing-cpp 1.4 compares a linear code found on several pyramid layers with an assert that fails on codes
+  // seen on more than one scan line (an abort, not an error): its own pyramid stays off, we scale ourselves.
+  hints.setTryDownscale(false);
   hints.setMaxNumberOfSymbols(static_cast<uint8_t>(options_.max_symbols));
   auto readings = read_codes(gray, hints, 1.0f);
-  if (std::max(gray.cols, gray.rows) < options_.upscale_below) {
-    // Small codes in small images: a second look at twice the size, keeping what the first missed.
-    cv::Mat big;
-    cv::resize(gray, big, {}, 2.0, 2.0, cv::INTER_CUBIC);
-    for (auto& r : read_codes(big, hints, 2.0f)) {
+  auto another_look = [&](double scale) {
+    cv::Mat scaled;
+    cv::resize(gray, scaled, {}, scale, scale, scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
+    for (auto& r : read_codes(scaled, hints, static_cast<float>(scale))) {
       const bool seen = std::any_of(readings.begin(), readings.end(), [&](const Reading& x) { return x.text == r.text && x.format == r.format; });
       if (!seen) readings.push_back(std::move(r));
     }
-  }
+  };
+  const int long_side = std::max(gray.cols, gray.rows);
+  if (long_side < options_.upscale_below) another_look(2.0);  // small codes in small images
+  if (long_side > 2400) another_look(0.5);  // large, blurred codes in large photos read better smaller
 
   std::set<std::pair<std::string, std::string>> reported;
   for (const auto& r : readings) {
