@@ -120,8 +120,8 @@ void FusionStage::process(ImageRecord& image, StageResult&) {
     RegionGuess g{code, p, {}, {}};
     for (const auto& e : evidence) {
       const auto it = e.distribution.find(code);
-      // Supporting: this piece of evidence makes the country likelier than an unnamed one by a clear margin.
-      if (e.clue_index >= 0 && it != e.distribution.end() && it->second >= 0.05) g.evidence_clues.push_back(static_cast<std::size_t>(e.clue_index));
+      // Supporting: every clue that names the country.
+      if (e.clue_index >= 0 && it != e.distribution.end() && it->second > 0) g.evidence_clues.push_back(static_cast<std::size_t>(e.clue_index));
     }
     regions.push_back(std::move(g));
   }

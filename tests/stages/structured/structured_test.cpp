@@ -1,0 +1,267 @@
+// The structured-clue stages on real inputs: barcodes drawn by zxing's own writer, EXIF written by Exiv2 into
+// a real JPEG, the real hunspell dictionaries and language data, and the region fusion of real clues.
+#include <gtest/gtest.h>
+
+#include <ZXing/BitMatrix.h>
+#include <ZXing/MultiFormatWriter.h>
+#include <exiv2/exiv2.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "pipeline/models.hpp"
+#include "stages/barcode/zxing_stage.hpp"
+#include "stages/language/language_stage.hpp"
+#include "stages/metadata/exiv2_stage.hpp"
+#include "stages/region/fusion_stage.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace cluetrace {
+namespace {
+
+using test::decoded_record;
+using test::options_from_yaml;
+
+// A photo-like scene (grey, some texture) with a code drawn at (x, y).
+cv::Mat scene_with_code(ZXing::BarcodeFormat format, const std::string& content, int module_width, double angle) {
+  const auto matrix = ZXing::MultiFormatWriter(format).setMargin(10).encode(content, 0, 0);
+  cv::Mat code(matrix.height(), matrix.width(), CV_8UC1);
+  for (int y = 0; y < matrix.height(); ++y) {
+    for (int x = 0; x < matrix.width(); ++x) code.at<uchar>(y, x) = matrix.get(x, y) ? 20 : 235;
+  }
+  const int rows = format == ZXing::BarcodeFormat::EAN13 ? 60 : code.rows;
+  cv::resize(code, code, {code.cols * module_width, rows * module_width}, 0, 0, cv::INTER_NEAREST);
+  cv::Mat scene(900, 1200, CV_8UC1, cv::Scalar(150));
+  cv::randu(scene, cv::Scalar(120), cv::Scalar(180));
+  cv::GaussianBlur(scene, scene, {0, 0}, 3);
+  code.copyTo(scene(cv::Rect(300, 250, code.cols, code.rows)));
+  const cv::Mat turn = cv::getRotationMatrix2D({600, 450}, angle, 1.0);
+  cv::warpAffine(scene, scene, turn, scene.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  cv::Mat bgr;
+  cv::cvtColor(scene, bgr, cv::COLOR_GRAY2BGR);
+  return bgr;
+}
+
+std::vector<Clue> run_stage(Stage& stage, ImageRecord& record) {
+  stage.prepare();
+  StageResult out;
+  stage.process(record, out);
+  return out.clues;
+}
+
+const Clue* find_kind(const std::vector<Clue>& clues, ClueKind kind) {
+  for (const auto& c : clues) {
+    if (c.kind == kind) return &c;
+  }
+  return nullptr;
+}
+
+TEST(Barcode, Ean13ReadWithTheCountryOfItsGs1Prefix) {
+  barcode::ZxingStage stage(options_from_yaml<barcode::BarcodeOptions>("{}"));
+  auto record = decoded_record(scene_with_code(ZXing::BarcodeFormat::EAN13, "4006381333931", 3, 8));
+  const auto clues = run_stage(stage, record);
+  const auto* code = find_kind(clues, ClueKind::barcode);
+  ASSERT_NE(code, nullptr);
+  EXPECT_EQ(code->value, "4006381333931");
+  ASSERT_FALSE(code->countries.empty());
+  EXPECT_EQ(code->countries[0].code, "DE");
+  EXPECT_EQ(code->details["gs1_prefix"], "400");
+  ASSERT_TRUE(code->box.has_value());
+  EXPECT_NEAR(code->box->x, 300, 80);  // where it was drawn (rotated by 8 degrees about the centre)
+}
+
+TEST(Barcode, RestrictedAndBookPrefixesSayNothingAboutPlace) {
+  barcode::ZxingStage stage(options_from_yaml<barcode::BarcodeOptions>("{}"));
+  for (const std::string digits : {"9783161484100", "2012345678903"}) {  // ISBN, in-store
+    auto record = decoded_record(scene_with_code(ZXing::BarcodeFormat::EAN13, digits, 3, 0));
+    const auto clues = run_stage(stage, record);
+    const auto* code = find_kind(clues, ClueKind::barcode);
+    ASSERT_NE(code, nullptr) << digits;
+    EXPECT_EQ(code->value, digits);
+    EXPECT_TRUE(code->countries.empty()) << digits;
+  }
+}
+
+TEST(Barcode, QrWithAWebAddressBecomesAUrlClue) {
+  barcode::ZxingStage stage(options_from_yaml<barcode::BarcodeOptions>("{}"));
+  auto record = decoded_record(scene_with_code(ZXing::BarcodeFormat::QRCode, "https://www.example.pl/sklep", 4, 20));
+  const auto clues = run_stage(stage, record);
+  const auto* url = find_kind(clues, ClueKind::url);
+  ASSERT_NE(url, nullptr);
+  EXPECT_EQ(url->value, "https://www.example.pl/sklep");
+  ASSERT_EQ(url->countries.size(), 1u);
+  EXPECT_EQ(url->countries[0].code, "PL");
+}
+
+TEST(Barcode, ABrokenPrefixTableStopsTheStageAtStartWithTheFileAndLine) {
+  test::TempDir dir;
+  test::write_text(dir / "prefixes.tsv", "from\tto\tcountry\talso\tmeaning\n000\t499\tUS\t\tx\n600\t999\t\t\ty\n");
+  barcode::ZxingStage stage(options_from_yaml<barcode::BarcodeOptions>("prefixes: " + (dir / "prefixes.tsv").string()));
+  try {
+    stage.prepare();
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("prefixes.tsv:3"), std::string::npos) << e.what();
+  }
+}
+
+// A JPEG with camera and GPS fields written by Exiv2.
+std::filesystem::path photo_with_gps(const std::filesystem::path& dir, const char* lat, const char* lat_ref,
+                                     const char* lon, const char* lon_ref) {
+  const auto file = dir / "photo.jpg";
+  cv::imwrite(file.string(), cv::Mat(120, 160, CV_8UC3, cv::Scalar(90, 120, 150)));
+  auto image = Exiv2::ImageFactory::open(file.string());
+  image->readMetadata();
+  auto& exif = image->exifData();
+  exif["Exif.Image.Make"] = "Canon";
+  exif["Exif.Image.Model"] = "Canon EOS 80D";
+  exif["Exif.Photo.DateTimeOriginal"] = "2021:06:05 14:03:11";
+  exif["Exif.GPSInfo.GPSLatitude"] = lat;
+  exif["Exif.GPSInfo.GPSLatitudeRef"] = lat_ref;
+  exif["Exif.GPSInfo.GPSLongitude"] = lon;
+  exif["Exif.GPSInfo.GPSLongitudeRef"] = lon_ref;
+  image->writeMetadata();
+  return file;
+}
+
+std::vector<Clue> metadata_of(const std::filesystem::path& file) {
+  metadata::Exiv2Stage stage(options_from_yaml<metadata::MetadataOptions>("if_borders_missing: error"));
+  auto record = decoded_record(cv::imread(file.string()));
+  record.input.path = file;
+  return run_stage(stage, record);
+}
+
+TEST(Metadata, CameraTimeAndGpsWithTheCountryFromTheBorders) {
+  test::TempDir dir;
+  // Munich: 48 deg 8' 13" N, 11 deg 34' 31" E.
+  const auto clues = metadata_of(photo_with_gps(dir.path(), "48/1 8/1 13/1", "N", "11/1 34/1 31/1", "E"));
+  const auto* gps = find_kind(clues, ClueKind::gps);
+  ASSERT_NE(gps, nullptr);
+  EXPECT_EQ(gps->value, "48.136944,11.575278");
+  ASSERT_EQ(gps->countries.size(), 1u);
+  EXPECT_EQ(gps->countries[0].code, "DE");
+  bool camera = false, time = false;
+  for (const auto& c : clues) {
+    if (c.kind == ClueKind::metadata && c.value == "Canon EOS 80D") camera = true;
+    if (c.kind == ClueKind::metadata && c.value == "2021:06:05 14:03:11") time = true;
+  }
+  EXPECT_TRUE(camera);
+  EXPECT_TRUE(time);
+}
+
+TEST(Metadata, SmallStatesInsideOthersAndPointsAtSea) {
+  test::TempDir dir;
+  // St Peter's Square, Vatican City (inside Rome): the smaller territory wins.
+  auto clues = metadata_of(photo_with_gps(dir.path(), "41/1 54/1 8/1", "N", "12/1 27/1 11/1", "E"));
+  ASSERT_NE(find_kind(clues, ClueKind::gps), nullptr);
+  ASSERT_EQ(find_kind(clues, ClueKind::gps)->countries.size(), 1u);
+  EXPECT_EQ(find_kind(clues, ClueKind::gps)->countries[0].code, "VA");
+  // Mid-Atlantic: a position, no country.
+  clues = metadata_of(photo_with_gps(dir.path(), "40/1 0/1 0/1", "N", "35/1 0/1 0/1", "W"));
+  ASSERT_NE(find_kind(clues, ClueKind::gps), nullptr);
+  EXPECT_TRUE(find_kind(clues, ClueKind::gps)->countries.empty());
+}
+
+TEST(Metadata, AnImageWithoutMetadataGivesNoClueAndNoError) {
+  test::TempDir dir;
+  const auto file = dir / "plain.png";
+  cv::imwrite(file.string(), cv::Mat(50, 50, CV_8UC3, cv::Scalar(1, 2, 3)));
+  EXPECT_TRUE(metadata_of(file).empty());
+}
+
+language::LanguageOptions language_options() { return options_from_yaml<language::LanguageOptions>("{}"); }
+
+TEST(Language, ShortTextsInElevenLanguages) {
+  const language::LanguageIdentifier id(language_options().langid);
+  const std::pair<const char*, const char*> cases[] = {
+      {"frische Brötchen", "de"}, {"fromage frais", "fr"},   {"verse melk", "nl"},     {"pan recién hecho", "es"},
+      {"formaggio fresco", "it"}, {"pão quente", "pt"},       {"świeże pieczywo", "pl"}, {"čerstvé pečivo", "cs"},
+      {"färskt bröd", "sv"},      {"friskt brød", "da"},      {"fresh bread", "en"},
+  };
+  for (const auto& [text, code] : cases) {
+    const auto guesses = id.identify(text);
+    ASSERT_FALSE(guesses.empty()) << text;
+    EXPECT_EQ(guesses[0].code, code) << text;
+  }
+  EXPECT_TRUE(id.identify("12,99 € / 500").empty());  // no word: no guess
+}
+
+TEST(Language, TheStageSetsEachLinesAndTheImagesLanguages) {
+  language::LanguageStage stage(language_options());
+  auto record = decoded_record(cv::Mat(10, 10, CV_8UC3));
+  record.stage_results.resize(kAllStageKinds.size());
+  for (const char* line : {"Sonderangebot für alle Kunden", "Öffnungszeiten Montag bis Freitag", "Coca-Cola"}) {
+    Clue c;
+    c.kind = ClueKind::text;
+    c.value = line;
+    c.confidence = 0.9;
+    record.stage_results[1].clues.push_back(c);
+  }
+  StageResult out;
+  stage.prepare();
+  stage.process(record, out);
+  ASSERT_FALSE(record.languages.empty());
+  EXPECT_EQ(record.languages[0].code, "de");
+  EXPECT_GT(record.languages[0].probability, 0.6);
+  ASSERT_TRUE(record.text_languages.count("Sonderangebot für alle Kunden"));
+  EXPECT_EQ(record.text_languages["Sonderangebot für alle Kunden"][0].code, "de");
+}
+
+Clue clue_with(ClueKind kind, const std::string& value, std::vector<CountryWeight> countries, double confidence = 0.9) {
+  Clue c;
+  c.kind = kind;
+  c.value = value;
+  c.confidence = confidence;
+  c.countries = std::move(countries);
+  return c;
+}
+
+std::vector<RegionGuess> fuse(std::vector<Clue> clues, std::vector<LanguageGuess> languages = {}) {
+  region::FusionStage stage(options_from_yaml<region::FusionOptions>("{}"));
+  auto record = decoded_record(cv::Mat(10, 10, CV_8UC3));
+  record.stage_results.resize(kAllStageKinds.size());
+  record.stage_results[5].clues = std::move(clues);
+  record.languages = std::move(languages);
+  StageResult out;
+  stage.process(record, out);
+  return record.regions;
+}
+
+std::vector<CountryWeight> euro() {
+  std::vector<CountryWeight> out;
+  for (const char* c : {"AT", "BE", "HR", "CY", "EE", "FI", "FR", "DE", "GR", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PT", "SK", "SI", "ES"}) out.push_back({c, 1.0 / 20});
+  return out;
+}
+
+TEST(Region, AgreeingEvidenceIsSureContradictingEvidenceIsNot) {
+  const auto agree = fuse({clue_with(ClueKind::phone, "+49302345678", {{"DE", 1}}), clue_with(ClueKind::url, "www.example.de", {{"DE", 1}}),
+                           clue_with(ClueKind::price, "2.99 EUR", euro())},
+                          {{"de", 0.9}});
+  ASSERT_FALSE(agree.empty());
+  EXPECT_EQ(agree[0].code, "DE");
+  EXPECT_GT(agree[0].probability, 0.9);
+  EXPECT_EQ(agree[0].evidence_clues.size(), 3u);
+
+  const auto contradict = fuse({clue_with(ClueKind::phone, "+49302345678", {{"DE", 1}}), clue_with(ClueKind::url, "www.example.fr", {{"FR", 1}})});
+  ASSERT_GE(contradict.size(), 2u);
+  EXPECT_LT(contradict[0].probability, 0.9);
+  EXPECT_EQ(contradict[1].code, "FR");
+  EXPECT_GT(contradict[1].probability, 0.1);
+  EXPECT_LT(contradict[0].probability, agree[0].probability);
+}
+
+TEST(Region, EvidenceThatFitsManyCountriesWeighsLittle) {
+  EXPECT_TRUE(fuse({}).empty());  // nothing localises: no guess
+  const auto euro_only = fuse({clue_with(ClueKind::price, "2.99 EUR", euro())});
+  ASSERT_FALSE(euro_only.empty());
+  EXPECT_LT(euro_only[0].probability, 0.1);  // flat over the euro area
+  // The euro does not outvote a national phone number from outside the euro area.
+  const auto pl = fuse({clue_with(ClueKind::phone, "+48221234567", {{"PL", 1}}), clue_with(ClueKind::price, "2.99 EUR", euro())});
+  ASSERT_FALSE(pl.empty());
+  EXPECT_EQ(pl[0].code, "PL");
+  // English says little: a Dutch number decides.
+  const auto nl = fuse({clue_with(ClueKind::phone, "+31206241111", {{"NL", 1}})}, {{"en", 1.0}});
+  EXPECT_EQ(nl[0].code, "NL");
+}
+
+}  // namespace
+}  // namespace cluetrace
