@@ -14,9 +14,21 @@ bool address_char(unsigned char c) {
          c == '%' || c == '?' || c == '=' || c == '&' || c == '#' || c == '~' || c == '+';
 }
 
+// Lower case, and the dashes OCR reads for a hyphen (U+2010..U+2015, U+2212) as '-'.
 std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0xE2 && i + 2 < s.size()) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]), c2 = static_cast<unsigned char>(s[i + 2]);
+      if ((c1 == 0x80 && c2 >= 0x90 && c2 <= 0x95) || (c1 == 0x88 && c2 == 0x92)) {
+        out += '-';
+        i += 2;
+        continue;
+      }
+    }
+    out += static_cast<char>(std::tolower(c));
+  }
   return out;
 }
 
@@ -137,7 +149,7 @@ std::vector<WebMatch> find_emails(std::string_view text) {
       return std::isalnum(c) || c == '.' || c == '_' || c == '-' || c == '+' || c == '%';
     });
     if (!local_ok || local.front() == '.' || local.back() == '.') continue;
-    const std::string host = lower(token.substr(at + 1));
+    const std::string host = lower(token.substr(at + 1));  // dashes normalised
     const std::string tld = host_tld(host);
     if (tld.empty()) continue;
     out.push_back(make_match(text, run, lower(token), host, tld));

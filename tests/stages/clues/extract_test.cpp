@@ -74,6 +74,8 @@ TEST(WebAddresses, UrlsWithCountryDomains) {
   ASSERT_EQ(urls.size(), 1u);
   EXPECT_EQ(urls[0].value, "https://www.albertheijn.nl");
   EXPECT_EQ(urls[0].country, "NL");
+  // OCR reads a hyphen as a dash now and then.
+  EXPECT_EQ(find_urls("www.baeckerei\u2014konz.de")[0].value, "www.baeckerei-konz.de");
   // Generic and marketed-as-generic domains say nothing about place; city domains do.
   EXPECT_EQ(find_urls("www.example.com")[0].country, "");
   EXPECT_EQ(find_urls("www.startup.io")[0].country, "");
