@@ -134,7 +134,9 @@ void ZxingStage::process(ImageRecord& image, StageResult& out) {
     payload.details = {{"from_barcode", r.format}};
     payload.explanation.clear();
     payload.countries.clear();
-    if (lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www.")) {
+    const auto scheme_end = lower.find("://");
+    const std::string scheme = scheme_end == std::string::npos ? std::string() : lower.substr(0, scheme_end);
+    if (scheme == "http" || scheme == "https" || lower.starts_with("www.")) {
       payload.kind = ClueKind::url;
       payload.value = r.text;
       std::string host = lower.substr(lower.find("://") == std::string::npos ? 0 : lower.find("://") + 3);

@@ -107,12 +107,12 @@ std::vector<WebMatch> find_urls(std::string_view text) {
     if (token.find('@') != std::string_view::npos) continue;
     const std::string low = lower(token);
     std::string_view rest = low;
-    std::string scheme;
-    for (std::string_view s : {"https://", "http://"}) {
-      if (rest.substr(0, s.size()) == s) {
-        scheme = std::string(s);
-        rest.remove_prefix(s.size());
-      }
+    std::string scheme;  // "http" or "https", followed by "://"
+    if (const auto colon = rest.find("://"); colon != std::string_view::npos) {
+      const auto name = rest.substr(0, colon);
+      if (name != "http" && name != "https") continue;
+      scheme = std::string(name);
+      rest.remove_prefix(colon + 3);
     }
     const auto slash = rest.find_first_of("/?#");
     const std::string_view host = rest.substr(0, slash);

@@ -83,11 +83,11 @@ TEST(Barcode, RestrictedAndBookPrefixesSayNothingAboutPlace) {
 
 TEST(Barcode, QrWithAWebAddressBecomesAUrlClue) {
   barcode::ZxingStage stage(options_from_yaml<barcode::BarcodeOptions>("{}"));
-  auto record = decoded_record(scene_with_code(ZXing::BarcodeFormat::QRCode, "https://www.example.pl/sklep", 4, 20));
+  auto record = decoded_record(scene_with_code(ZXing::BarcodeFormat::QRCode, "HTTPS://WWW.EXAMPLE.PL/SKLEP", 4, 20));
   const auto clues = run_stage(stage, record);
   const auto* url = find_kind(clues, ClueKind::url);
   ASSERT_NE(url, nullptr);
-  EXPECT_EQ(url->value, "https://www.example.pl/sklep");
+  EXPECT_EQ(url->value, "HTTPS://WWW.EXAMPLE.PL/SKLEP");  // as encoded
   ASSERT_EQ(url->countries.size(), 1u);
   EXPECT_EQ(url->countries[0].code, "PL");
 }
