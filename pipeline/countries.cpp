@@ -157,8 +157,8 @@ std::optional<std::string> tld_country(std::string_view tld) {
   if (std::find(kGenericCcTlds.begin(), kGenericCcTlds.end(), tld) != kGenericCcTlds.end()) return std::nullopt;
   if (tld == "uk") return "GB";
   if (tld == "eu" || tld == "su") return std::nullopt;
-  std::string code{static_cast<char>(tld[0] - 'a' + 'A'), static_cast<char>(tld[1] - 'a' + 'A')};
   if (tld[0] < 'a' || tld[0] > 'z' || tld[1] < 'a' || tld[1] > 'z') return std::nullopt;
+  const std::string code{static_cast<char>(tld[0] - 'a' + 'A'), static_cast<char>(tld[1] - 'a' + 'A')};
   if (code == "GB") return std::nullopt;  // .gb is reserved, not in use
   return is_country_code(code) ? std::optional<std::string>(code) : std::nullopt;
 }

@@ -177,4 +177,15 @@ void OptionReader::finish() {
   }
 }
 
+ClueWeights read_clue_weights(OptionReader& options, std::string_view key, double (*fallback)(ClueKind), double max) {
+  ClueWeights weights{};
+  auto child = options.child(key);
+  for (const auto kind : kAllClueKinds) {
+    weights[static_cast<std::size_t>(kind)] = child.get_double(to_string(kind), fallback(kind), 0.0, max);
+  }
+  child.finish();
+  options.adopt(key, child);
+  return weights;
+}
+
 }  // namespace cluetrace

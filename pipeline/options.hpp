@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "pipeline/types.hpp"
+
 namespace cluetrace {
 
 struct ConfigProblem {
@@ -66,5 +68,10 @@ class OptionReader {
   std::set<std::string, std::less<>> known_;
   nlohmann::ordered_json effective_ = nlohmann::ordered_json::object();
 };
+
+// One weight per clue kind, read from the mapping under `key` (e.g. `weights:` of the rank or region
+// stage); kinds left out take fallback(kind). Recorded in `options`' effective values like any key.
+using ClueWeights = std::array<double, kAllClueKinds.size()>;
+ClueWeights read_clue_weights(OptionReader& options, std::string_view key, double (*fallback)(ClueKind), double max);
 
 }  // namespace cluetrace

@@ -3,6 +3,9 @@
 // CLD2's best of its top three that is in the set, exttextcat with only those languages' fingerprints.
 //
 //   langid_baselines --languages de,fr,... < lines.txt   ->   "<cld2 code>\t<exttextcat code>" per line
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -40,13 +43,13 @@ int main(int argc, char** argv) {
     return false;
   };
   // exttextcat restricted to the set: a config naming only their fingerprints.
-  const std::string conf = "/tmp/langid_baselines_fpdb.conf";
+  const std::string conf = "/tmp/langid_baselines_" + std::to_string(::getpid()) + ".conf";
   {
     std::ofstream out(conf);
     for (const auto& l : languages) out << l << ".lm\t" << l << "--utf8\n";
   }
   void* textcat = special_textcat_Init(conf.c_str(), (fpdb + "/").c_str());
-  if (!textcat) textcat = textcat_Init(conf.c_str());
+  std::remove(conf.c_str());
   if (!textcat) {
     std::cerr << "exttextcat: cannot load fingerprints from " << fpdb << "\n";
     return 1;

@@ -97,19 +97,33 @@ void CluesStage::process(ImageRecord& image, StageResult& out) {
   for (const auto& lang : image.languages) {
     for (const auto& c : countries::language_countries(lang.code)) hints[c.code] += lang.probability * c.weight;
   }
-  for (const auto& line : lines) {
-    for (const auto& w : find_urls(line.value)) {
-      if (!w.country.empty()) hints[w.country] += 1.0;
+  struct LineMatches {
+    std::vector<WebMatch> emails, urls;
+    std::vector<PhoneMatch> phones;
+  };
+  std::vector<LineMatches> matches(lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    auto& m = matches[i];
+    // Found whether or not their kind is reported: they also hint at the country of national phone numbers.
+    m.emails = find_emails(lines[i].value);
+    m.urls = find_urls(lines[i].value);
+    m.phones = phones_->find(lines[i].value);
+    for (const auto* list : {&m.emails, &m.urls}) {
+      for (const auto& w : *list) {
+        if (!w.country.empty()) hints[w.country] += 1.0;
+      }
     }
-    for (const auto& w : find_emails(line.value)) {
-      if (!w.country.empty()) hints[w.country] += 1.0;
-    }
-    for (const auto& p : phones_->find(line.value)) {
+    for (const auto& p : m.phones) {
       if (p.international && p.region.size() == 2) hints[p.region] += 1.0;
     }
   }
+  for (auto& m : matches) {
+    for (auto& p : m.phones) resolve(p, hints);
+  }
 
-  for (const auto& line : lines) {
+  for (std::size_t line_index = 0; line_index < lines.size(); ++line_index) {
+    const auto& line = lines[line_index];
+    const auto& found = matches[line_index];
     const auto offsets = word_offsets(line);
     auto make = [&](ClueKind kind, std::string value, double factor, Span span, std::string as_read) {
       Clue clue;
@@ -130,7 +144,7 @@ void CluesStage::process(ImageRecord& image, StageResult& out) {
       return std::any_of(taken.begin(), taken.end(), [&](Span s) { return span.begin < s.end && s.begin < span.end; });
     };
     if (options_.emails) {
-      for (const auto& m : find_emails(line.value)) {
+      for (const auto& m : found.emails) {
         auto clue = make(ClueKind::email, m.value, 1.0, m.span, m.as_read);
         if (!m.country.empty()) clue.countries = {{m.country, 1.0}};
         clue.details["tld"] = m.tld;
@@ -139,7 +153,7 @@ void CluesStage::process(ImageRecord& image, StageResult& out) {
       }
     }
     if (options_.urls) {
-      for (const auto& m : find_urls(line.value)) {
+      for (const auto& m : found.urls) {
         if (overlaps_taken(m.span)) continue;
         const bool explicit_web = m.value.starts_with("www.") || m.value.starts_with("http");
         auto clue = make(ClueKind::url, m.value, explicit_web ? 1.0 : 0.85, m.span, m.as_read);
@@ -171,7 +185,7 @@ void CluesStage::process(ImageRecord& image, StageResult& out) {
       }
     }
     if (options_.phones) {
-      for (const auto& m : phones_->find(line.value, hints)) {
+      for (const auto& m : found.phones) {
         if (overlaps_taken(m.span)) continue;
         auto clue = make(ClueKind::phone, m.e164, m.international ? 1.0 : (m.alternatives.empty() ? 0.95 : 0.85), m.span, m.as_read);
         clue.countries = m.countries;

@@ -20,9 +20,15 @@ struct Span {
 
 // ---- phone numbers (libphonenumber) ----
 
+struct PhoneReading {
+  std::string region;  // ISO 3166-1 alpha-2; "001" for non-geographic numbers
+  std::string e164;
+};
+
 struct PhoneMatch {
   Span span;
   std::string as_read;
+  std::vector<PhoneReading> readings;  // every valid reading (one when a country code was written)
   std::string e164;        // the chosen interpretation
   std::string region;      // its region (ISO 3166-1 alpha-2; "001" for non-geographic)
   bool international = false;  // written with + or an international prefix: the country is certain
@@ -38,14 +44,18 @@ class PhoneFinder {
   PhoneFinder(const PhoneFinder&) = delete;
   PhoneFinder& operator=(const PhoneFinder&) = delete;
 
-  // `hints`: how much the rest of the image points to each country (any scale; may be empty). A number
-  // without a country code valid in several regions takes the region with the strongest hint, else the
-  // first region of the list in which it is valid.
+  // Every number in `text` with all its valid readings, each resolved with `hints` (see resolve()).
   std::vector<PhoneMatch> find(std::string_view text, const std::map<std::string, double>& hints = {}) const;
 
  private:
   std::vector<std::string> regions_;
 };
+
+// Chooses a match's reading: `hints` say how much the rest of the image points to each country (any scale;
+// may be empty). A number valid in several regions takes the region with the strongest hint, else the first
+// region of the configured list in which it is valid. Sets e164, region, countries and alternatives; can be
+// called again when the hints change.
+void resolve(PhoneMatch& match, const std::map<std::string, double>& hints);
 
 // Undoes common OCR confusions inside runs of digits: O/o -> 0, l/I/| -> 1 where both neighbours (skipping
 // spaces, dots, dashes and slashes) are digits. Same length as the input, so offsets still hold.

@@ -53,11 +53,6 @@ bool written_international(const PhoneNumber& number, std::string_view raw) {
   return first != std::string_view::npos && (raw[first] == '+' || raw.substr(first, 2) == "00");
 }
 
-struct Candidate {
-  std::string region;
-  std::string e164;
-};
-
 }  // namespace
 
 std::string repair_digits(std::string_view text) {
@@ -85,11 +80,10 @@ std::vector<PhoneMatch> PhoneFinder::find(std::string_view text, const std::map<
   const auto* util = PhoneNumberUtil::GetInstance();
   const std::string repaired = repair_digits(text);
 
-  // Span (begin, end) -> every interpretation found for it.
+  // Span (begin, end) -> every reading found for it, in the order of the regions tried.
   struct Found {
-    std::string raw;
     bool international = false;
-    std::vector<Candidate> candidates;
+    std::vector<PhoneReading> readings;
   };
   std::map<std::pair<std::size_t, std::size_t>, Found> found;
 
@@ -103,15 +97,13 @@ std::vector<PhoneMatch> PhoneFinder::find(std::string_view text, const std::map<
       if (begin == std::string::npos) begin = repaired.find(raw);
       if (begin == std::string::npos) continue;
       auto& entry = found[{begin, begin + raw.size()}];
-      entry.raw = raw;
       std::string number_region;
       util->GetRegionCodeForNumber(match.number(), &number_region);
-      const bool international = written_international(match.number(), raw);
-      entry.international = entry.international || international;
-      const Candidate candidate{number_region.empty() ? region : number_region, e164(match.number())};
-      const bool known = std::any_of(entry.candidates.begin(), entry.candidates.end(),
-                                     [&](const Candidate& c) { return c.e164 == candidate.e164; });
-      if (!known) entry.candidates.push_back(candidate);
+      entry.international = entry.international || written_international(match.number(), raw);
+      const PhoneReading reading{number_region.empty() ? region : number_region, e164(match.number())};
+      const bool known = std::any_of(entry.readings.begin(), entry.readings.end(),
+                                     [&](const PhoneReading& r) { return r.e164 == reading.e164; });
+      if (!known) entry.readings.push_back(reading);
     }
   }
 
@@ -121,47 +113,51 @@ std::vector<PhoneMatch> PhoneFinder::find(std::string_view text, const std::map<
     const bool inside_longer = std::any_of(found.begin(), found.end(), [&](const auto& other) {
       return other.first != span && other.first.first <= span.first && other.first.second >= span.second;
     });
-    if (inside_longer || entry.candidates.empty()) continue;
-    if (entry.international) {
-      // A country code was written: keep the reading that honours it (every region parses it the same way).
-      entry.candidates.resize(1);
-    }
-    // Prefer the region the rest of the image points to; else the configured order (candidates' order).
-    std::size_t best = 0;
-    double best_hint = -1;
-    for (std::size_t i = 0; i < entry.candidates.size(); ++i) {
-      const auto it = hints.find(entry.candidates[i].region);
-      const double hint = it == hints.end() ? 0.0 : it->second;
-      if (hint > best_hint + 1e-12) {
-        best_hint = hint;
-        best = i;
-      }
-    }
+    if (inside_longer || entry.readings.empty()) continue;
+    // A country code was written: keep the reading that honours it (every region parses it the same way).
+    if (entry.international) entry.readings.resize(1);
     PhoneMatch m;
     m.span = {span.first, span.second};
     m.as_read = std::string(text.substr(span.first, span.second - span.first));
-    m.e164 = entry.candidates[best].e164;
-    m.region = entry.candidates[best].region;
     m.international = entry.international;
-    // Country weights: the chosen reading first; the others share what the hints give them.
-    double total = 0;
-    std::vector<CountryWeight> weights;
-    for (std::size_t i = 0; i < entry.candidates.size(); ++i) {
-      const auto& c = entry.candidates[i];
-      if (c.region.size() != 2) continue;  // "001": non-geographic (satellite, UIFN)
-      const auto it = hints.find(c.region);
-      const double w = (i == best ? 1.0 : 0.5) * (1.0 + (it == hints.end() ? 0.0 : it->second));
-      weights.push_back({c.region, w});
-      total += w;
-      if (i != best) m.alternatives.push_back(c.e164);
-    }
-    for (auto& w : weights) w.weight /= total;
-    std::stable_sort(weights.begin(), weights.end(), [](const auto& a, const auto& b) { return a.weight > b.weight; });
-    m.countries = std::move(weights);
+    m.readings = std::move(entry.readings);
+    resolve(m, hints);
     out.push_back(std::move(m));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.span.begin < b.span.begin; });
   return out;
+}
+
+void resolve(PhoneMatch& m, const std::map<std::string, double>& hints) {
+  auto hint = [&](const std::string& region) {
+    const auto it = hints.find(region);
+    return it == hints.end() ? 0.0 : it->second;
+  };
+  // Prefer the region the rest of the image points to; else the configured order (the readings' order).
+  std::size_t best = 0;
+  double best_hint = -1;
+  for (std::size_t i = 0; i < m.readings.size(); ++i) {
+    if (hint(m.readings[i].region) > best_hint + 1e-12) {
+      best_hint = hint(m.readings[i].region);
+      best = i;
+    }
+  }
+  m.e164 = m.readings[best].e164;
+  m.region = m.readings[best].region;
+  // Country weights: the chosen reading first; the others share what the hints give them.
+  double total = 0;
+  m.countries.clear();
+  m.alternatives.clear();
+  for (std::size_t i = 0; i < m.readings.size(); ++i) {
+    const auto& r = m.readings[i];
+    if (r.region.size() != 2) continue;  // "001": non-geographic (satellite, UIFN)
+    const double w = (i == best ? 1.0 : 0.5) * (1.0 + hint(r.region));
+    m.countries.push_back({r.region, w});
+    total += w;
+    if (i != best) m.alternatives.push_back(r.e164);
+  }
+  for (auto& w : m.countries) w.weight /= total;
+  std::stable_sort(m.countries.begin(), m.countries.end(), [](const auto& a, const auto& b) { return a.weight > b.weight; });
 }
 
 }  // namespace cluetrace::clues

@@ -91,11 +91,9 @@ std::vector<PriceMatch> find_prices(std::string_view text) {
       if (std::isdigit(static_cast<unsigned char>(c))) digits += c;
     }
     std::string cents = "00";
-    if (!sep.empty()) {
+    if (!sep.empty()) {  // "1.299 €" has a thousands separator and no decimals: whole already holds it
       p.decimal_separator = sep[0];
       if (std::isdigit(static_cast<unsigned char>(decimals[0]))) cents = decimals;
-    } else if (whole.find_first_of(".,'") != std::string::npos) {
-      // "1.299 €": a thousands separator and no decimals.
     }
     // Leading zeros trimmed, one kept before the point.
     const auto nz = digits.find_first_not_of('0');

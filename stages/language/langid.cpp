@@ -56,7 +56,12 @@ struct LanguageIdentifier::Model {
   double unigram_total = 1;
   std::unique_ptr<Hunspell> dictionary;
   std::string dictionary_encoding;
-  mutable std::mutex dictionary_mutex;  // Hunspell objects are not safe to share between threads
+  iconv_t to_dictionary = reinterpret_cast<iconv_t>(-1);  // UTF-8 -> the dictionary's charset, when not UTF-8
+  mutable std::mutex dictionary_mutex;  // Hunspell objects and iconv descriptors are not safe to share between threads
+
+  ~Model() {
+    if (to_dictionary != reinterpret_cast<iconv_t>(-1)) iconv_close(to_dictionary);
+  }
   std::string source;
 
   static constexpr double kRankOffset = 10;
@@ -93,15 +98,14 @@ struct LanguageIdentifier::Model {
     std::lock_guard lock(dictionary_mutex);
     auto check = [&](const std::string& w) {
       if (dictionary_encoding == "UTF-8") return dictionary->spell(w);
-      iconv_t cd = iconv_open(dictionary_encoding.c_str(), "UTF-8");
-      if (cd == reinterpret_cast<iconv_t>(-1)) return false;
       std::string in = w, out(w.size() * 2 + 4, '\0');
       char* ip = in.data();
       char* op = out.data();
       std::size_t il = in.size(), ol = out.size();
-      const bool ok = iconv(cd, &ip, &il, &op, &ol) != static_cast<std::size_t>(-1);
-      iconv_close(cd);
-      if (!ok) return false;  // a letter the dictionary's charset cannot hold: not one of its words
+      iconv(to_dictionary, nullptr, nullptr, nullptr, nullptr);  // a fresh conversion state
+      if (iconv(to_dictionary, &ip, &il, &op, &ol) == static_cast<std::size_t>(-1)) {
+        return false;  // a letter the dictionary's charset cannot hold: not one of its words
+      }
       out.resize(out.size() - ol);
       return dictionary->spell(out);
     };
@@ -159,6 +163,12 @@ LanguageIdentifier::LanguageIdentifier(LangIdOptions options) : options_(std::mo
     model->dictionary = std::make_unique<Hunspell>(aff.c_str(), dic.c_str());
     model->dictionary_encoding = model->dictionary->get_dict_encoding();
     if (model->dictionary_encoding.empty()) model->dictionary_encoding = "ISO8859-1";
+    if (model->dictionary_encoding != "UTF-8") {
+      model->to_dictionary = iconv_open(model->dictionary_encoding.c_str(), "UTF-8");
+      if (model->to_dictionary == reinterpret_cast<iconv_t>(-1)) {
+        throw std::runtime_error(fmt::format("{}: cannot convert UTF-8 to its charset {}", aff.string(), model->dictionary_encoding));
+      }
+    }
     model->source = fmt::format("{} words, {} n-grams, hunspell {}", model->rank.size(), model->grams.size(), locale);
     models_.push_back(std::move(model));
   }

@@ -48,7 +48,7 @@ class LanguageIdentifier {
   // Per-language log-likelihood of one word (thread-safe).
   std::vector<double> word_log_likelihood(const std::string& word) const;
   // Posterior over the configured languages (uniform prior), most probable first; empty when the text has no
-  // word. `weight` tempers the evidence (1: as is).
+  // word.
   std::vector<LanguageGuess> identify(std::string_view text) const;
   // Sum of word log-likelihoods per language (for combining several texts).
   std::vector<double> log_likelihood(std::string_view text, std::size_t* word_count = nullptr) const;

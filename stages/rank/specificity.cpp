@@ -31,12 +31,7 @@ double default_weight(ClueKind kind) {
 
 SpecificityOptions SpecificityOptions::read(OptionReader& o) {
   SpecificityOptions opts;
-  auto weights = o.child("weights");
-  for (const auto kind : kAllClueKinds) {
-    opts.weights[static_cast<std::size_t>(kind)] = weights.get_double(to_string(kind), default_weight(kind), 0.0, 1.0);
-  }
-  weights.finish();
-  o.adopt("weights", weights);
+  opts.weights = read_clue_weights(o, "weights", default_weight, 1.0);
   return opts;
 }
 

@@ -9,7 +9,7 @@ namespace cluetrace::rank {
 
 struct SpecificityOptions {
   // Weight per clue kind (index: ClueKind), 0..1. A phone number narrows more than a common word.
-  std::array<double, kAllClueKinds.size()> weights{};
+  ClueWeights weights{};
   static SpecificityOptions read(OptionReader& options);
 };
 

@@ -39,12 +39,7 @@ struct Evidence {
 
 FusionOptions FusionOptions::read(OptionReader& o) {
   FusionOptions opts;
-  auto weights = o.child("weights");
-  for (const auto kind : kAllClueKinds) {
-    opts.weights[static_cast<std::size_t>(kind)] = weights.get_double(to_string(kind), default_weight(kind), 0.0, 100.0);
-  }
-  weights.finish();
-  o.adopt("weights", weights);
+  opts.weights = read_clue_weights(o, "weights", default_weight, 100.0);
   opts.language_weight = o.get_double("language_weight", 1.0, 0.0, 100.0);
   opts.national_phone_factor = o.get_double("national_phone_factor", 0.5, 0.0, 1.0);
   opts.floor = o.get_double("floor", 0.02, 1e-6, 1.0);
@@ -110,7 +105,7 @@ void FusionStage::process(ImageRecord& image, StageResult&) {
   for (const auto& e : evidence) none += e.weight * std::log(options_.floor);
   double top = none;
   for (const auto& [code, s] : score) top = std::max(top, s);
-  double sum = std::exp(none - top) * 1.0;
+  double sum = std::exp(none - top);
   for (const auto& [code, s] : score) sum += std::exp(s - top);
 
   std::vector<RegionGuess> regions;

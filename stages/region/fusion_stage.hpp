@@ -13,7 +13,7 @@ namespace cluetrace::region {
 
 struct FusionOptions {
   // How much one clue of each kind counts (index: ClueKind); 0 ignores the kind.
-  std::array<double, kAllClueKinds.size()> weights{};
+  ClueWeights weights{};
   double language_weight = 1.0;   // the image's language distribution, as one piece of evidence
   double national_phone_factor = 0.5;  // a number written without country code counts this much of a phone's weight
   double floor = 0.02;            // what a piece of evidence leaves to the countries it does not name

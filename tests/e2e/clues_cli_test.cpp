@@ -54,7 +54,7 @@ TEST(CluesCli, StructuredCluesAndTheCountryInAValidReport) {
   EXPECT_EQ(report["regions"][0]["code"], "DE");
   EXPECT_GT(report["regions"][0]["probability"].get<double>(), 0.9);
   // The evidence names clues by their rank in this report.
-  for (const auto rank : report["regions"][0]["evidence"]) {
+  for (const auto& rank : report["regions"][0]["evidence"]) {
     EXPECT_GE(rank.get<int>(), 1);
     EXPECT_LE(rank.get<int>(), static_cast<int>(report["clues"].size()));
   }

@@ -55,10 +55,15 @@ const Clue* find_kind(const std::vector<Clue>& clues, ClueKind kind) {
   return nullptr;
 }
 
-TEST(Barcode, Ean13ReadWithTheCountryOfItsGs1Prefix) {
+// What the barcode stage, with the default options, finds in a scene.
+std::vector<Clue> read_codes(const cv::Mat& scene) {
   barcode::ZxingStage stage(options_from_yaml<barcode::BarcodeOptions>("{}"));
-  auto record = decoded_record(scene_with_code(ZXing::BarcodeFormat::EAN13, "4006381333931", 3, 8));
-  const auto clues = run_stage(stage, record);
+  auto record = decoded_record(scene);
+  return run_stage(stage, record);
+}
+
+TEST(Barcode, Ean13ReadWithTheCountryOfItsGs1Prefix) {
+  const auto clues = read_codes(scene_with_code(ZXing::BarcodeFormat::EAN13, "4006381333931", 3, 8));
   const auto* code = find_kind(clues, ClueKind::barcode);
   ASSERT_NE(code, nullptr);
   EXPECT_EQ(code->value, "4006381333931");
@@ -70,10 +75,8 @@ TEST(Barcode, Ean13ReadWithTheCountryOfItsGs1Prefix) {
 }
 
 TEST(Barcode, RestrictedAndBookPrefixesSayNothingAboutPlace) {
-  barcode::ZxingStage stage(options_from_yaml<barcode::BarcodeOptions>("{}"));
   for (const std::string digits : {"9783161484100", "2012345678903"}) {  // ISBN, in-store
-    auto record = decoded_record(scene_with_code(ZXing::BarcodeFormat::EAN13, digits, 3, 0));
-    const auto clues = run_stage(stage, record);
+    const auto clues = read_codes(scene_with_code(ZXing::BarcodeFormat::EAN13, digits, 3, 0));
     const auto* code = find_kind(clues, ClueKind::barcode);
     ASSERT_NE(code, nullptr) << digits;
     EXPECT_EQ(code->value, digits);
@@ -82,9 +85,7 @@ TEST(Barcode, RestrictedAndBookPrefixesSayNothingAboutPlace) {
 }
 
 TEST(Barcode, QrWithAWebAddressBecomesAUrlClue) {
-  barcode::ZxingStage stage(options_from_yaml<barcode::BarcodeOptions>("{}"));
-  auto record = decoded_record(scene_with_code(ZXing::BarcodeFormat::QRCode, "HTTPS://WWW.EXAMPLE.PL/SKLEP", 4, 20));
-  const auto clues = run_stage(stage, record);
+  const auto clues = read_codes(scene_with_code(ZXing::BarcodeFormat::QRCode, "HTTPS://WWW.EXAMPLE.PL/SKLEP", 4, 20));
   const auto* url = find_kind(clues, ClueKind::url);
   ASSERT_NE(url, nullptr);
   EXPECT_EQ(url->value, "HTTPS://WWW.EXAMPLE.PL/SKLEP");  // as encoded
