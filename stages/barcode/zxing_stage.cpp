@@ -8,6 +8,7 @@
 #include <ZXing/DecodeHints.h>
 #include <ZXing/ReadBarcode.h>
 #include <fmt/format.h>
+#include <opencv2/barcode.hpp>
 #include <opencv2/imgproc.hpp>
 #include <phonenumbers/phonenumberutil.h>
 
@@ -67,6 +68,7 @@ BarcodeOptions BarcodeOptions::read(OptionReader& o) {
   opts.try_rotate = o.get_bool("try_rotate", true);
   opts.max_symbols = static_cast<int>(o.get_int("max_symbols", 32, 1, 255));
   opts.upscale_below = static_cast<int>(o.get_int("upscale_below", 1200, 0, 100000));
+  opts.opencv_retail = o.get_bool("opencv_retail", true);
   return opts;
 }
 
@@ -102,6 +104,24 @@ void ZxingStage::process(ImageRecord& image, StageResult& out) {
   const int long_side = std::max(gray.cols, gray.rows);
   if (long_side < options_.upscale_below) another_look(2.0);  // small codes in small images
   if (long_side > 2400) another_look(0.5);  // large, blurred codes in large photos read better smaller
+  if (options_.opencv_retail) {
+    // OpenCV's EAN/UPC reader locates bars by their gradients first, so it reads small, tilted and blurred
+    // retail codes that zxing's scan lines miss; it checks the check digit like zxing does.
+    cv::barcode::BarcodeDetector detector;
+    std::vector<std::string> texts;
+    std::vector<cv::barcode::BarcodeType> types;
+    std::vector<cv::Point2f> corners;
+    detector.detectAndDecode(image.pixels, texts, types, corners);
+    for (std::size_t i = 0; i < texts.size() && 4 * i + 3 < corners.size(); ++i) {
+      if (texts[i].empty() || types[i] == cv::barcode::BarcodeType::NONE) continue;
+      const char* format = types[i] == cv::barcode::BarcodeType::EAN_13 ? "EAN-13"
+                           : types[i] == cv::barcode::BarcodeType::EAN_8 ? "EAN-8"
+                           : types[i] == cv::barcode::BarcodeType::UPC_A ? "UPC-A"
+                                                                         : "UPC-E";
+      const bool seen = std::any_of(readings.begin(), readings.end(), [&](const Reading& x) { return x.text == texts[i]; });
+      if (!seen) readings.push_back({format, texts[i], {corners[4 * i], corners[4 * i + 1], corners[4 * i + 2], corners[4 * i + 3]}});
+    }
+  }
 
   std::set<std::pair<std::string, std::string>> reported;
   for (const auto& r : readings) {

@@ -18,6 +18,7 @@ struct BarcodeOptions {
   bool try_rotate = true;            // 90/180/270 degree turns
   int max_symbols = 32;              // codes read per image at most
   int upscale_below = 1200;          // images with a shorter long side are also read at twice the size (small codes)
+  bool opencv_retail = true;         // EAN/UPC also read by OpenCV's barcode module (small, tilted, blurred codes)
   static BarcodeOptions read(OptionReader& options);
 };
 

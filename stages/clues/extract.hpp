@@ -72,6 +72,8 @@ struct WebMatch {
   std::string country; // from the ccTLD (or a geographic TLD); empty when it says nothing about place
 };
 
+// Also rejoins addresses that OCR split at a dot ("www. example.de", "www.example. de"); as_read and span
+// are those of the original text.
 std::vector<WebMatch> find_urls(std::string_view text);
 std::vector<WebMatch> find_emails(std::string_view text);
 

@@ -20,6 +20,9 @@ using i18n::phonenumbers::PhoneNumberMatcher;
 using i18n::phonenumbers::PhoneNumberUtil;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Fewest digits a number written without its country code needs to count.
+constexpr long kMinNationalDigits = 6;
 bool is_joiner(char c) { return c == ' ' || c == '.' || c == '-' || c == '/'; }
 
 // The nearest non-joiner character before/after i is a digit.
@@ -114,6 +117,11 @@ std::vector<PhoneMatch> PhoneFinder::find(std::string_view text, const std::map<
       return other.first != span && other.first.first <= span.first && other.first.second >= span.second;
     });
     if (inside_longer || entry.readings.empty()) continue;
+    // Without a country code, short numbers are more often postcodes, house numbers or prices than the
+    // short subscriber numbers a few plans allow ("5020 Salzburg" is valid in Luxembourg's plan).
+    const auto raw = std::string_view(repaired).substr(span.first, span.second - span.first);
+    const auto digits = std::count_if(raw.begin(), raw.end(), [](char c) { return is_digit(c); });
+    if (!entry.international && digits < kMinNationalDigits) continue;
     // A country code was written: keep the reading that honours it (every region parses it the same way).
     if (entry.international) entry.readings.resize(1);
     PhoneMatch m;

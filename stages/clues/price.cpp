@@ -17,8 +17,9 @@ struct Currency {
 constexpr Currency kCurrencies[] = {
     {"EUR", "EUR"}, {"Euro", "EUR"}, {"EURO", "EUR"}, {"\xE2\x82\xAC", "EUR"},  // €
     {"GBP", "GBP"}, {"\xC2\xA3", "GBP"},                                        // £
-    {"PLN", "PLN"}, {"z\xC5\x82", "PLN"}, {"Z\xC5\x81", "PLN"}, {"zl", "PLN"},  // zł ZŁ
-    {"CZK", "CZK"}, {"K\xC4\x8D", "CZK"}, {"Kc", "CZK"},                        // Kč
+    {"PLN", "PLN"}, {"z\xC5\x82", "PLN"}, {"Z\xC5\x81", "PLN"}, {"zl", "PLN"}, {"ZL", "PLN"},  // zł ZŁ
+    {"zt", "PLN"},  // ł read as t, a common OCR confusion
+    {"CZK", "CZK"}, {"K\xC4\x8D", "CZK"}, {"K\xC4\x8C", "CZK"}, {"Kc", "CZK"}, {"KC", "CZK"},  // Kč KČ
     {"SEK", "SEK"}, {"DKK", "DKK"}, {"NOK", "NOK"}, {"ISK", "ISK"}, {"kr.", "kr"}, {"kr", "kr"}, {"Kr.", "kr"},
     {"CHF", "CHF"}, {"SFr.", "CHF"}, {"Fr.", "CHF"},
     {"HUF", "HUF"}, {"Ft", "HUF"},

@@ -98,9 +98,47 @@ WebMatch make_match(std::string_view text, Run run, std::string value, std::stri
   return m;
 }
 
+// OCR splits web addresses at their dots ("www. example.de", "www example.de", "www.example. de"). This
+// rejoins them; origin[i] is the offset in the original text of text[i].
+struct Rejoined {
+  std::string text;
+  std::vector<std::size_t> origin;
+};
+
+Rejoined rejoin_addresses(std::string_view text) {
+  Rejoined r;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == ' ' && !r.text.empty()) {
+      const auto token_start = r.text.rfind(' ') == std::string::npos ? 0 : r.text.rfind(' ') + 1;
+      const std::string token = lower(std::string_view(r.text).substr(token_start));
+      const auto next_end = text.find_first_of(" /", i + 1);
+      const std::string next = lower(text.substr(i + 1, next_end == std::string_view::npos ? std::string_view::npos : next_end - i - 1));
+      const bool next_is_host = next.find('.') != std::string::npos && next.front() != '.';
+      if ((token == "www." || token == "www") && next_is_host) {
+        if (token == "www") {
+          r.text += '.';
+          r.origin.push_back(i);
+        }
+        continue;  // "www. example.de", "www example.de"
+      }
+      // "www.example. de": a host-like token ending in a dot, then a top-level domain.
+      const bool host_like = token.size() > 1 && token.back() == '.' && token.find('.') < token.size() - 1;
+      const bool tld_next = next.size() >= 2 && next.size() <= 6 &&
+                            std::all_of(next.begin(), next.end(), [](char c) { return c >= 'a' && c <= 'z'; }) &&
+                            countries::is_known_tld(next);
+      if (host_like && tld_next) continue;
+    }
+    r.text += text[i];
+    r.origin.push_back(i);
+  }
+  return r;
+}
+
 }  // namespace
 
-std::vector<WebMatch> find_urls(std::string_view text) {
+std::vector<WebMatch> find_urls(std::string_view original) {
+  const auto joined = rejoin_addresses(original);
+  const std::string_view text = joined.text;
   std::vector<WebMatch> out;
   for (const auto run : address_runs(text)) {
     std::string_view token = text.substr(run.begin, run.end - run.begin);
@@ -132,7 +170,8 @@ std::vector<WebMatch> find_urls(std::string_view text) {
       const bool any_lower = std::any_of(original_host.begin(), original_host.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)); });
       if (any_upper && any_lower) continue;
     }
-    out.push_back(make_match(text, run, low, std::string(host), tld));
+    const Run in_original{joined.origin[run.begin], joined.origin[run.end - 1] + 1};
+    out.push_back(make_match(original, in_original, low, std::string(host), tld));
   }
   return out;
 }

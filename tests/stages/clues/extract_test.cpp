@@ -13,7 +13,7 @@ std::vector<std::string> phones(const PhoneFinder& finder, std::string_view text
   return out;
 }
 
-const std::vector<std::string> kRegions{"DE", "FR", "GB", "IT", "ES", "NL", "BE", "PL", "CZ", "SE", "DK", "AT", "CH", "PT"};
+const std::vector<std::string> kRegions{"DE", "FR", "GB", "IT", "ES", "NL", "BE", "PL", "CZ", "SE", "DK", "AT", "CH", "PT", "LU"};
 
 TEST(Phones, WrittenWithCountryCodeInTheFormatsOfTenCountries) {
   const PhoneFinder finder(kRegions);
@@ -61,6 +61,9 @@ TEST(Phones, DigitsMisreadAsLettersAreRepairedAndWordsAreNot) {
   const PhoneFinder finder(kRegions);
   EXPECT_EQ(phones(finder, "Tel +49 3O 2345678"), std::vector<std::string>{"+49302345678"});
   EXPECT_TRUE(phones(finder, "Preis 12,99 EUR, 3 Stück, Art. 4711").empty());
+  // Short numbers without a country code are postcodes and house numbers, not Luxembourg's short lines.
+  EXPECT_TRUE(phones(finder, "Getreidegasse 54, 5020 Salzburg").empty());
+  EXPECT_TRUE(phones(finder, "Rue Neuve 12, 1000 Bruxelles").empty());
 }
 
 TEST(WebAddresses, UrlsWithCountryDomains) {
@@ -75,6 +78,14 @@ TEST(WebAddresses, UrlsWithCountryDomains) {
   EXPECT_TRUE(urls[0].value.starts_with("https:")) << urls[0].value;  // scheme kept, lower case
   EXPECT_EQ(urls[0].host, "www.albertheijn.nl");
   EXPECT_EQ(urls[0].country, "NL");
+  // OCR splits addresses at their dots: rejoined, and read in the original text's span.
+  for (const char* split : {"Besuchen Sie www. baeckerei-konz.de", "Besuchen Sie www baeckerei-konz.de", "Besuchen Sie www.baeckerei-konz. de"}) {
+    const auto found = find_urls(split);
+    ASSERT_EQ(found.size(), 1u) << split;
+    EXPECT_EQ(found[0].value, "www.baeckerei-konz.de") << split;
+    EXPECT_EQ(found[0].as_read, std::string(split).substr(13)) << split;
+  }
+  EXPECT_TRUE(find_urls("Das ist das Ende. De facto nicht").empty());
   // OCR reads a hyphen as a dash now and then.
   EXPECT_EQ(find_urls("www.baeckerei\u2014konz.de")[0].value, "www.baeckerei-konz.de");
   // Generic and marketed-as-generic domains say nothing about place; city domains do.
@@ -105,7 +116,8 @@ TEST(Prices, CommaAndPointCurrenciesBeforeAndAfter) {
       {"nur 12,99 €", "12.99", "EUR"},       {"€ 3.49", "3.49", "EUR"},        {"1.299,00 EUR", "1299.00", "EUR"},
       {"£1,299.00", "1299.00", "GBP"},       {"19,90 zł", "19.90", "PLN"},    {"129 Kč", "129.00", "CZK"},
       {"49,95 kr", "49.95", "kr"},           {"CHF 12.50", "12.50", "CHF"},   {"Preis 5,- €", "5.00", "EUR"},
-      {"1 290 Ft", "290.00", "HUF"},         {"DKK 1.495,00", "1495.00", "DKK"},
+      {"1 290 Ft", "290.00", "HUF"},         {"DKK 1.495,00", "1495.00", "DKK"},  {"39 KČ", "39.00", "CZK"},
+      {"17,71 zt", "17.71", "PLN"},
   };
   for (const auto& c : cases) {
     const auto found = find_prices(c.text);
