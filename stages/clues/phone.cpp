@@ -19,10 +19,10 @@ using i18n::phonenumbers::PhoneNumberMatch;
 using i18n::phonenumbers::PhoneNumberMatcher;
 using i18n::phonenumbers::PhoneNumberUtil;
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
 // Fewest digits a number written without its country code needs to count.
 constexpr long kMinNationalDigits = 6;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_joiner(char c) { return c == ' ' || c == '.' || c == '-' || c == '/'; }
 
 // The nearest non-joiner character before/after i is a digit.

@@ -109,7 +109,8 @@ Rejoined rejoin_addresses(std::string_view text) {
   Rejoined r;
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == ' ' && !r.text.empty()) {
-      const auto token_start = r.text.rfind(' ') == std::string::npos ? 0 : r.text.rfind(' ') + 1;
+      const auto last_space = r.text.rfind(' ');
+      const auto token_start = last_space == std::string::npos ? 0 : last_space + 1;
       const std::string token = lower(std::string_view(r.text).substr(token_start));
       const auto next_end = text.find_first_of(" /", i + 1);
       const std::string next = lower(text.substr(i + 1, next_end == std::string_view::npos ? std::string_view::npos : next_end - i - 1));
