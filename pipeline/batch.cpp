@@ -3,12 +3,15 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <random>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <oneapi/tbb/info.h>
 #include <spdlog/spdlog.h>
 
+#include "pipeline/case/artefacts.hpp"
+#include "pipeline/case/case_outputs.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/inputs.hpp"
 #include "pipeline/progress.hpp"
@@ -22,6 +25,13 @@ namespace {
 std::string utc_now() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now));
+}
+
+// Names one run among the runs that wrote into an output folder: its start time and a random suffix.
+std::string new_run_id() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::random_device random;
+  return fmt::format("{:%Y%m%dT%H%M%SZ}-{:08x}", fmt::gmtime(now), random());
 }
 
 nlohmann::ordered_json notes_json(const std::vector<InputNote>& notes) {
@@ -103,7 +113,8 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
     }
   }
 
-  ReportContext context{config.sha256, CLUETRACE_VERSION, {}, config.report.text_regions};
+  const std::string run_id = new_run_id();
+  ReportContext context{config.sha256, CLUETRACE_VERSION, {}, config.report.text_regions, run_id};
   for (const auto& s : config.stages) {
     if (s.stage) context.stage_ids.emplace_back(s.stage->id());
   }
@@ -111,6 +122,7 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   const int max_in_flight = effective_max_in_flight(config, options);
 
   nlohmann::ordered_json run;
+  run["run_id"] = run_id;
   run["tool"] = {{"name", "cluetrace"}, {"version", CLUETRACE_VERSION}};
   run["libraries"] = library_versions();
   run["command_line"] = options.command_line;
@@ -130,6 +142,8 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
     image.timings_ms["total"] = ms_since(image.started);
     const auto report = make_report(image, context);
     store.append(report);
+    store_review_artefacts(options.out_dir, image);
+    image.review = {};
     switch (status) {
       case ImageStatus::ok: ++summary.ok; break;
       case ImageStatus::partial: ++summary.partial; break;
@@ -159,6 +173,11 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   run["skipped"] = notes_json(inputs.skipped);
   run["input_problems"] = notes_json(inputs.problems);
   write_file_atomically(summary.run_json_path, run.dump(2) + "\n");
+  record_run(options.out_dir, run);
+
+  // The case outputs cover every report in the folder (also those kept from earlier runs).
+  const auto outputs = write_case_outputs(options.out_dir, config.outputs);
+  summary.outputs = outputs.written;
   return summary;
 }
 

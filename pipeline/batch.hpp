@@ -33,6 +33,7 @@ struct BatchSummary {
   bool interrupted = false;
   double seconds = 0;
   std::filesystem::path reports_path, run_json_path;
+  std::vector<std::filesystem::path> outputs;  // case outputs written (index.html, clues.sqlite ...)
 };
 
 // Throws InputError (an INPUT does not exist), OutputError (the output folder cannot be used) or

@@ -37,6 +37,24 @@ Config build_config(const YAML::Node& root, const std::string& source) {
   config.report.text_regions = report.get_bool("text_regions", config.report.text_regions);
   report.finish();
 
+  auto outputs = top.child("outputs");
+  auto& out = config.outputs;
+  out.html = outputs.get_bool("html", out.html);
+  out.full_image = outputs.get_bool("full_image", out.full_image);
+  out.database = outputs.get_bool("database", out.database);
+  out.summary_csv = outputs.get_bool("summary_csv", out.summary_csv);
+  out.vics = outputs.get_bool("vics", out.vics);
+  out.vics_context = outputs.get_string("vics_context", "");
+  out.case_name = outputs.get_string("case_name", "");
+  out.links = outputs.get_bool("links", out.links);
+  out.crop_margin = outputs.get_double("crop_margin", out.crop_margin, 0.0, 2.0);
+  out.crop_max_side = static_cast<int>(outputs.get_int("crop_max_side", out.crop_max_side, 16, 4096));
+  out.scenes = outputs.get_bool("scenes", out.scenes);
+  out.scene_features = static_cast<int>(outputs.get_int("scene_features", out.scene_features, 50, 10000));
+  out.scene_min_inliers = static_cast<int>(outputs.get_int("scene_min_inliers", out.scene_min_inliers, 8, 10000));
+  out.scene_max_hash_distance = static_cast<int>(outputs.get_int("scene_max_hash_distance", out.scene_max_hash_distance, 0, 64));
+  outputs.finish();
+
   const auto catalog = stage_catalog();
   auto stages = top.child("stages");
   nlohmann::ordered_json stages_effective = nlohmann::ordered_json::object();
@@ -66,7 +84,7 @@ Config build_config(const YAML::Node& root, const std::string& source) {
   top.finish();
   if (!problems.empty()) throw ConfigError(std::move(problems));
 
-  // `run` (threads, in-flight bound) does not change results, so it stays out of the hash:
+  // `run` (threads, in-flight bound) and `outputs` do not change reports, so they stay out of the hash:
   // a run resumed with another thread count still matches its earlier reports.
   config.effective = {{"version", kConfigVersion},
                       {"decode", decode.effective()},

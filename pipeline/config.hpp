@@ -30,6 +30,25 @@ struct ReportOptions {
   bool text_regions = false;  // include the detector's regions (quad, score) in each report, for benchmarking
 };
 
+// What is written for people and other tools beside reports.jsonl (docs/review.md). Not part of the config
+// hash: it never changes a report, so a run resumed with other output settings keeps its reports.
+struct OutputOptions {
+  bool html = true;         // index.html and pages/
+  bool full_image = false;  // image pages also show the whole image, blurred and greyscale until clicked
+  bool database = true;     // clues.sqlite
+  bool summary_csv = true;  // summary.csv
+  bool vics = true;         // vics.json (Project VIC data model 2.0)
+  std::string vics_context; // @odata.context of vics.json; empty: data/vics/odata-context.txt (DM 2.0)
+  std::string case_name;    // VICS CaseNumber and page titles; empty: the output folder's name
+  bool links = true;        // links.json: recurring clues and matching scenes across images
+  double crop_margin = 0.15;   // crops extend each clue's box by this share of its size on every side
+  int crop_max_side = 360;     // crops are scaled down to at most this many pixels
+  bool scenes = true;          // background signatures for matching scenes across images
+  int scene_features = 600;    // ORB features per image background
+  int scene_min_inliers = 20;  // matches agreeing on one homography to call two backgrounds the same scene
+  int scene_max_hash_distance = 6;  // in large cases, pairs with hashes this close are always verified
+};
+
 struct ConfiguredStage {
   StageKind kind;
   bool enabled = true;
@@ -42,6 +61,7 @@ struct Config {
   RunSettings run;
   DecodeOptions decode;
   ReportOptions report;
+  OutputOptions outputs;
   std::vector<ConfiguredStage> stages;  // one per StageKind, in kAllStageKinds order
   nlohmann::ordered_json effective;     // every setting that shapes results, defaults filled in
   std::string sha256;                   // of effective.dump(): goes into every report

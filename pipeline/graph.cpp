@@ -1,10 +1,13 @@
 // The whole topology, top to bottom:
 //
 //   source ─▶ limiter ─▶ decode ─┬─▶ text_detect ─▶ ocr ─▶ logo ─┐
-//                                ├─▶ barcode ────────────────────┼─▶ join ─▶ language ─▶ clues ─▶ region ─▶ rank ─▶ sequencer ─▶ writer
-//                                └─▶ metadata ───────────────────┘                                                              │
-//       ▲                                                                                                                   │
-//       └──────────────────────────────── limiter.decrement (one image left the graph) ◀────────────────────────────────────┘
+//                                ├─▶ barcode ────────────────────┼─▶ join ─▶ language ─▶ clues ─▶ region ─▶ rank ─▶ review ─▶ sequencer ─▶ writer
+//                                └─▶ metadata ───────────────────┘                                                                        │
+//       ▲                                                                                                                             │
+//       └──────────────────────────────── limiter.decrement (one image left the graph) ◀──────────────────────────────────────────────┘
+//
+// review is not a stage: it cuts the clue crops and the background signature the case outputs need
+// (pipeline/case/artefacts.hpp) while the pixels are still in memory, in parallel, off the serial writer.
 //
 // Every node passes a shared_ptr<ImageRecord>; stages on parallel branches write only their own slot.
 // logo follows ocr on its branch because it also recognises brand names in the text the OCR read.
@@ -17,7 +20,9 @@
 #include <fmt/format.h>
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
+#include <spdlog/spdlog.h>
 
+#include "pipeline/case/artefacts.hpp"
 #include "pipeline/decode.hpp"
 #include "pipeline/timing.hpp"
 
@@ -92,6 +97,19 @@ class BatchGraph {
         join_(graph_, [](const Job& j) { return tag(j); }, [](const Job& j) { return tag(j); },
               [](const Job& j) { return tag(j); }),
         merge_(graph_, flow::unlimited, [](const JoinTuple& t) { return std::get<0>(t); }),
+        review_(graph_, flow::unlimited,
+                [&config](Job job) {
+                  if (!job->decoded) return job;
+                  const auto start = std::chrono::steady_clock::now();
+                  try {
+                    job->review = make_review_artefacts(*job, config.outputs);
+                  } catch (const std::exception& e) {
+                    // The report is complete without them; the pages say the crop is missing.
+                    spdlog::warn("{}: review crops and scene signature not made: {}", job->input.display_path, e.what());
+                  }
+                  job->timings_ms["review"] = ms_since(start);
+                  return job;
+                }),
         sequencer_(graph_, [](const Job& j) { return j->seq; }),
         writer_(graph_, flow::serial, [sink](Job job) {
           if (sink) (*sink)(*job);
@@ -110,6 +128,7 @@ class BatchGraph {
     picture_.node("limiter", fmt::format("limiter\\n(max {} in flight)", max_in_flight));
     picture_.node("decode", "decode\\n(read, hash, decode)");
     picture_.node("join", "join\\n(by image)");
+    picture_.node("review", "review\\n(crops, scene signature)");
     picture_.node("sequencer", "sequencer\\n(input order)");
     picture_.node("writer", "writer\\n(serial)");
 
@@ -130,7 +149,8 @@ class BatchGraph {
     connect(stage(StageKind::language), stage(StageKind::clues), "language", "clues");
     connect(stage(StageKind::clues), stage(StageKind::region), "clues", "region");
     connect(stage(StageKind::region), stage(StageKind::rank), "region", "rank");
-    connect(stage(StageKind::rank), sequencer_, "rank", "sequencer");
+    connect(stage(StageKind::rank), review_, "rank", "review");
+    connect(review_, sequencer_, "review", "sequencer");
     connect(sequencer_, writer_, "sequencer", "writer");
     flow::make_edge(writer_, limiter_.decrementer());
     picture_.edge("writer", "limiter");
@@ -169,6 +189,7 @@ class BatchGraph {
   std::map<StageKind, std::unique_ptr<StageNode>> stages_;
   flow::join_node<JoinTuple, flow::tag_matching> join_;
   flow::function_node<JoinTuple, Job> merge_;
+  flow::function_node<Job, Job> review_;
   flow::sequencer_node<Job> sequencer_;
   flow::function_node<Job, flow::continue_msg> writer_;
   Picture picture_;

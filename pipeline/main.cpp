@@ -14,6 +14,9 @@
 #include <spdlog/spdlog.h>
 
 #include "pipeline/batch.hpp"
+#include "pipeline/case/case_outputs.hpp"
+#include "pipeline/case/database.hpp"
+#include "pipeline/case/export_crops.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/inputs.hpp"
@@ -72,6 +75,59 @@ int command_config_check(const std::string& file) {
     fmt::print(stderr, "{}: {}\n", file, e.what());
   }
   return 1;
+}
+
+int command_report(const std::string& dir, const std::string& config_path) {
+  try {
+    const auto config = load_config_or_default(config_path);
+    const auto outputs = cluetrace::write_case_outputs(dir, config.outputs);
+    fmt::print(stderr, "cluetrace: {} reports; wrote {} output(s) in {}\n", outputs.images, outputs.written.size(), dir);
+    return 0;
+  } catch (const cluetrace::ConfigError& e) {
+    std::cerr << e.problems().to_string();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cluetrace report: {}\n", e.what());
+  }
+  return 1;
+}
+
+int command_search(const std::vector<std::string>& args, cluetrace::SearchQuery query, bool json) {
+  // DIR... QUERY: the last argument is the query, the others are output folders (or folders holding several).
+  std::vector<std::string> dirs(args.begin(), args.end() - 1);
+  query.text = args.back();
+  std::vector<std::filesystem::path> databases;
+  for (const auto& dir : dirs) {
+    const auto found = cluetrace::find_databases(dir);
+    if (found.empty()) {
+      fmt::print(stderr, "cluetrace search: no clues.sqlite in {}\n", dir);
+      return 1;
+    }
+    databases.insert(databases.end(), found.begin(), found.end());
+  }
+  std::size_t total = 0;
+  try {
+    for (const auto& db : databases) {
+      for (const auto& h : cluetrace::search_database(db, query)) {
+        ++total;
+        if (json) {
+          const nlohmann::ordered_json j{{"database", h.database}, {"run_id", h.run_id},     {"path", h.path},
+                                         {"sha256", h.sha256},     {"rank", h.rank},          {"kind", h.kind},
+                                         {"value", h.value},       {"score", h.score},        {"confidence", h.confidence},
+                                         {"countries", h.countries}, {"image_country", h.top_country},
+                                         {"explanation", h.explanation}};
+          fmt::print("{}\n", j.dump());
+        } else {
+          fmt::print("{:.2f}  {:<8} {}  [{}]  {} #{}  (run {})\n", h.score, h.kind, h.value,
+                     h.countries.empty() ? h.top_country : h.countries, h.path, h.rank, h.run_id);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cluetrace search: {}\n", e.what());
+    return 1;
+  }
+  fmt::print(stderr, "cluetrace: {} clue(s) in {} database(s)\n", total, databases.size());
+  return 0;
 }
 
 }  // namespace
@@ -142,6 +198,37 @@ int main(int argc, char** argv) {
   cat_add->add_option("--image", add.images, "photo, or photo:x,y,w,h for the mark's box in it (repeatable; only the crop is kept)");
   cat_add->add_option("--svg", add.svgs, "vector file of the mark (repeatable)");
 
+  auto* report_cmd = app.add_subcommand("report", "write the case outputs (HTML, clues.sqlite, summary.csv, VICS, links) again from an output folder");
+  std::string report_dir, report_config;
+  report_cmd->add_option("DIR", report_dir, "output folder of a run")->required()->check(CLI::ExistingDirectory);
+  report_cmd->add_option("--config", report_config, "config whose `outputs` settings to use (default: built-in)");
+
+  auto* search_cmd = app.add_subcommand("search", "search the clues of one or more cases: cluetrace search DIR... QUERY");
+  std::vector<std::string> search_args;
+  cluetrace::SearchQuery search_query;
+  bool search_json = false, search_raw = false;
+  double search_min_score = -1;
+  search_cmd->add_option("ARGS", search_args, "output folders (or folders holding several), then the query (words; \"\" for any)")
+      ->required()->expected(2, -1);
+  search_cmd->add_option("--kind", search_query.kinds, "only clues of this kind (repeatable)");
+  search_cmd->add_option("--country", search_query.countries, "only clues pointing to this ISO code, or in images likeliest there (repeatable)");
+  search_cmd->add_option("--min-score", search_min_score, "only clues scoring at least this");
+  search_cmd->add_option("--limit", search_query.limit, "at most this many hits per database")->check(CLI::Range(1, 1000000));
+  search_cmd->add_flag("--fts", search_raw, "the query is SQLite FTS5 syntax (OR, NEAR, column filters)");
+  search_cmd->add_flag("--json", search_json, "one JSON object per hit");
+
+  auto* export_cmd = app.add_subcommand("export-crops", "write crowdsource-ready crops of selected clues (faces and people refused)");
+  cluetrace::ExportRequest export_request;
+  std::string export_dir;
+  export_cmd->add_option("DIR", export_dir, "output folder of a run")->required()->check(CLI::ExistingDirectory);
+  export_cmd->add_option("--out", export_request.out, "folder for the crops and manifest.json")->required();
+  export_cmd->add_option("--kind", export_request.kinds, "only clues of this kind (repeatable)");
+  export_cmd->add_option("--min-score", export_request.min_score, "only clues scoring at least this");
+  export_cmd->add_option("--top", export_request.top, "per image, at most this many clues (best first)");
+  export_cmd->add_option("--clue", export_request.clues, "SHA256-PREFIX:RANK of one clue (repeatable; only these)");
+  export_cmd->add_option("--margin", export_request.margin, "margin around the clue's box, as a share of its size")->check(CLI::Range(0.0, 3.0));
+  export_cmd->add_option("--root", export_request.root, "folder the reports' relative image paths start from (default: here)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -152,6 +239,22 @@ int main(int argc, char** argv) {
   }
 
   if (*version) return command_version();
+  if (*report_cmd) return command_report(report_dir, report_config);
+  if (*search_cmd) {
+    search_query.raw_fts = search_raw;
+    if (search_min_score >= 0) search_query.min_score = search_min_score;
+    return command_search(search_args, search_query, search_json);
+  }
+  if (*export_cmd) {
+    try {
+      export_request.case_dir = export_dir;
+      cluetrace::export_crops(export_request, std::cerr);
+      return 0;
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "cluetrace export-crops: {}\n", e.what());
+      return 1;
+    }
+  }
   if (*check) return command_config_check(check_file);
   if (*langid) {
     try {
@@ -211,6 +314,7 @@ int main(int argc, char** argv) {
                summary.seconds,
                summary.skipped ? fmt::format("; {} non-image files skipped (listed in run.json)", summary.skipped) : "");
     fmt::print(stderr, "cluetrace: reports: {}\n", summary.reports_path.string());
+    for (const auto& output : summary.outputs) fmt::print(stderr, "cluetrace: wrote {}\n", output.string());
     if (summary.interrupted) {
       fmt::print(stderr, "cluetrace: interrupted; run again with --resume to finish\n");
       return 130;

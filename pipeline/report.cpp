@@ -120,6 +120,7 @@ nlohmann::ordered_json make_report(const ImageRecord& image, const ReportContext
     report["text_regions"] = regions_json;
   }
   report["config_sha256"] = context.config_sha256;
+  if (!context.run_id.empty()) report["run_id"] = context.run_id;
   report["tool"] = {{"name", "cluetrace"}, {"version", context.tool_version}};
   report["stages"] = context.stage_ids;
   return report;

@@ -16,6 +16,7 @@ struct ReportContext {
   std::string tool_version;
   std::vector<std::string> stage_ids;  // the implementations that ran, in graph order
   bool include_text_regions = false;
+  std::string run_id;  // the run that wrote the report (runs.jsonl, clues.sqlite)
 };
 
 ImageStatus status_of(const ImageRecord& image);

@@ -59,13 +59,13 @@ bool for_each_complete_line(const std::string& text, Fn&& line) {
 
 }  // namespace
 
-void write_file_atomically(const fs::path& path, std::string_view content) {
+void write_file_atomically(const fs::path& path, std::string_view content, bool sync) {
   const fs::path tmp = path.parent_path() / fmt::format(".{}.tmp.{}", path.filename().string(), ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw OutputError(fmt::format("cannot create {}: {}", tmp.string(), std::strerror(errno)));
   try {
     write_all(fd, content, tmp);
-    if (::fsync(fd) != 0) throw OutputError(fmt::format("cannot sync {}: {}", tmp.string(), std::strerror(errno)));
+    if (sync && ::fsync(fd) != 0) throw OutputError(fmt::format("cannot sync {}: {}", tmp.string(), std::strerror(errno)));
   } catch (...) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -77,7 +77,7 @@ void write_file_atomically(const fs::path& path, std::string_view content) {
     ::unlink(tmp.c_str());
     throw OutputError(fmt::format("cannot rename {} to {}: {}", tmp.string(), path.string(), std::strerror(err)));
   }
-  fsync_dir(path.parent_path());
+  if (sync) fsync_dir(path.parent_path());
 }
 
 ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha256, OpenMode mode)

@@ -21,8 +21,9 @@ class OutputError : public std::runtime_error {
 };
 
 // Writes `content` to `path` via a temporary file in the same folder, fsync and rename:
-// readers see the old file or the new one, never a half-written one.
-void write_file_atomically(const std::filesystem::path& path, std::string_view content);
+// readers see the old file or the new one, never a half-written one. sync=false skips the fsyncs (for files
+// that can be made again from the reports, such as crops): still atomic, not necessarily durable.
+void write_file_atomically(const std::filesystem::path& path, std::string_view content, bool sync = true);
 
 enum class OpenMode { fresh, resume, overwrite };
 

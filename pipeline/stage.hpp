@@ -38,7 +38,8 @@ class Stage {
   virtual nlohmann::ordered_json resources() const { return nlohmann::ordered_json::object(); }
   // Processes one image: clues, errors and time go to `out` (this stage's own slot). A stage may also
   // write the one cross-stage artefact it owns on `image` (text_detect: text_regions; language:
-  // languages; region: regions; rank: ranked_clues, and the ranks in regions' evidence) and must not write anything else there, because
+  // languages, text_languages, text_words; region: regions; rank: ranked_clues, and the ranks in regions'
+  // evidence) and must not write anything else there, because
   // stages on parallel branches see the same record. May throw: the graph records {stage id, message}
   // on the image and goes on. Called concurrently on different images: keep per-thread state explicit.
   virtual void process(ImageRecord& image, StageResult& out) = 0;

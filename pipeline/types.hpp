@@ -81,6 +81,21 @@ struct TextRegion {
   double score = 0;
 };
 
+// How common the words of one line of text are (language stage), for ranking: a line of only everyday words
+// ("open", "sale") narrows the search less than one with a rare word (a name, a place).
+struct LineWords {
+  int words = 0;  // words with letters
+  std::vector<std::string> rare;  // of them, those not among the most frequent words of any configured language
+};
+
+// What the review outputs need from the pixels, made after ranking while the image is still in memory
+// (pipeline/case/artefacts.hpp); the writer stores them beside the reports.
+struct ReviewArtefacts {
+  std::vector<std::pair<int, std::string>> crops;  // clue rank -> JPEG of the clue's region with a margin
+  std::string scene;    // background signature for matching scenes across images (empty: none)
+  std::string preview;  // JPEG of the whole image, only when the config asks for it
+};
+
 struct FileDigests {
   std::string md5, sha1, sha256;  // lower-case hex
 };
@@ -120,12 +135,14 @@ struct ImageRecord {
   std::vector<TextRegion> text_regions;
   std::vector<LanguageGuess> languages;
   std::map<std::string, std::vector<LanguageGuess>> text_languages;  // language stage: per line of text read
+  std::map<std::string, LineWords> text_words;                       // language stage: per line of text read
   std::vector<RegionGuess> regions;
   std::vector<Clue> ranked_clues;  // the rank stage's output: the report's clues
   bool ranked = false;
+  ReviewArtefacts review;  // made by the graph after ranking (not by a stage)
 
   std::vector<StageError> errors;  // decode-level errors (read, format, limits)
-  std::map<std::string, double> timings_ms;  // written only by the decode node and the writer
+  std::map<std::string, double> timings_ms;  // written only by the decode, review and writer nodes
   std::vector<StageResult> stage_results;    // one slot per stage in the graph, indexed by StageSlot
 
   // All clues found so far, in stage order (for stages that consume others' clues).

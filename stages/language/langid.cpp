@@ -224,6 +224,14 @@ std::vector<double> LanguageIdentifier::word_log_likelihood(const std::string& w
   return out;
 }
 
+int LanguageIdentifier::best_rank(const std::string& word) const {
+  int best = 0;
+  for (const auto& m : models_) {
+    if (const auto it = m->rank.find(word); it != m->rank.end() && (best == 0 || it->second < best)) best = it->second;
+  }
+  return best;
+}
+
 std::vector<double> LanguageIdentifier::log_likelihood(std::string_view text, std::size_t* word_count) const {
   std::vector<double> total(models_.size(), 0.0);
   const auto ws = words(text);

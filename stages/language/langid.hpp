@@ -53,6 +53,8 @@ class LanguageIdentifier {
   // Sum of word log-likelihoods per language (for combining several texts).
   std::vector<double> log_likelihood(std::string_view text, std::size_t* word_count = nullptr) const;
   std::vector<LanguageGuess> posterior(const std::vector<double>& log_likelihood) const;
+  // The best (lowest, 1-based) rank of a lower-case word in any language's frequency list; 0 when in none.
+  int best_rank(const std::string& word) const;
 
   // Where each language's data came from (for run.json).
   std::vector<std::string> sources() const;

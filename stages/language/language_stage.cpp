@@ -20,6 +20,7 @@ LanguageOptions LanguageOptions::read(OptionReader& o) {
   opts.langid.model_dir = resolve_model_path(o.get_string("model_dir", ""), "language");
   opts.langid.hunspell_dir = o.get_string("hunspell_dir", "/usr/share/hunspell");
   opts.min_probability = o.get_double("min_probability", 0.05, 0.0, 1.0);
+  opts.common_words = static_cast<int>(o.get_int("common_words", 2000, 0, 1'000'000));
   return opts;
 }
 
@@ -45,11 +46,23 @@ std::string language_text(std::string_view text) {
   return out;
 }
 
+LineWords LanguageStage::line_words(std::string_view text) const {
+  LineWords counts;
+  for (const auto& word : LanguageIdentifier::words(language_text(text))) {
+    ++counts.words;
+    const int rank = identifier_->best_rank(word);
+    // Short words are function words or fragments, whatever the lists say.
+    if (word.size() >= 4 && (rank == 0 || rank > options_.common_words)) counts.rare.push_back(word);
+  }
+  return counts;
+}
+
 void LanguageStage::process(ImageRecord& image, StageResult&) {
   std::vector<double> mix(identifier_->languages().size(), 0.0);
   double total_weight = 0;
   for (const auto& clue : image.all_clues()) {
     if (clue.kind != ClueKind::text || image.text_languages.count(clue.value)) continue;
+    image.text_words[clue.value] = line_words(clue.value);
     std::size_t n = 0;
     const auto ll = identifier_->log_likelihood(language_text(clue.value), &n);
     if (n == 0) continue;

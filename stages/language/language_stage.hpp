@@ -1,5 +1,5 @@
 // language.evidence: the language of each line of text and of the image, from word frequencies, hunspell
-// dictionaries and character n-grams (langid.hpp). Writes image.languages and image.text_languages.
+// dictionaries and character n-grams (langid.hpp). Writes image.languages, image.text_languages and image.text_words.
 #pragma once
 
 #include <memory>
@@ -12,6 +12,7 @@ namespace cluetrace::language {
 struct LanguageOptions {
   LangIdOptions langid;
   double min_probability = 0.05;
+  int common_words = 2000;  // a word among this many most frequent of a language is common (text_words)
   static LanguageOptions read(OptionReader& options);
 };
 
@@ -24,6 +25,8 @@ class LanguageStage final : public Stage {
   void process(ImageRecord& image, StageResult& out) override;
   const LanguageIdentifier& identifier() const { return *identifier_; }
   const LanguageOptions& options() const { return options_; }
+  // How many words of a line there are and how many of them are rare.
+  LineWords line_words(std::string_view text) const;
 
  private:
   LanguageOptions options_;

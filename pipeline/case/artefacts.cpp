@@ -1,0 +1,81 @@
+#include "pipeline/case/artefacts.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "pipeline/case/scenes.hpp"
+#include "pipeline/report_store.hpp"
+
+namespace cluetrace {
+namespace {
+
+constexpr int kJpegQuality = 85;
+constexpr int kPreviewSide = 1280;
+
+std::string jpeg_of(const cv::Mat& bgr, int max_side) {
+  cv::Mat scaled = bgr;
+  const int side = std::max(bgr.cols, bgr.rows);
+  if (side > max_side) {
+    const double f = static_cast<double>(max_side) / side;
+    cv::resize(bgr, scaled, cv::Size(), f, f, cv::INTER_AREA);
+  }
+  std::vector<uchar> bytes;
+  cv::imencode(".jpg", scaled, bytes, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality});
+  return std::string(bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
+cv::Rect crop_rect(const Box& box, double margin, cv::Size image) {
+  const int mx = static_cast<int>(std::lround(box.width * margin)) + 2;
+  const int my = static_cast<int>(std::lround(box.height * margin)) + 2;
+  return cv::Rect(box.x - mx, box.y - my, box.width + 2 * mx, box.height + 2 * my) & cv::Rect(cv::Point(0, 0), image);
+}
+
+ReviewArtefacts make_review_artefacts(const ImageRecord& image, const OutputOptions& options) {
+  ReviewArtefacts out;
+  if (!image.decoded || image.pixels.empty()) return out;
+  std::vector<Box> boxes;
+  for (const auto& clue : image.ranked_clues) {
+    if (!clue.box) continue;
+    boxes.push_back(*clue.box);
+    if (!options.html) continue;
+    const cv::Rect r = crop_rect(*clue.box, options.crop_margin, image.pixels.size());
+    if (r.area() > 0) out.crops.emplace_back(clue.rank, jpeg_of(image.pixels(r), options.crop_max_side));
+  }
+  if (options.links && options.scenes) {
+    out.scene = encode_signature(scene_signature(image.pixels, boxes, options.scene_features));
+  }
+  if (options.html && options.full_image) out.preview = jpeg_of(image.pixels, kPreviewSide);
+  return out;
+}
+
+std::filesystem::path crop_path(const std::string& sha256, int rank) {
+  return std::filesystem::path("crops") / sha256.substr(0, 2) / (sha256 + "-" + std::to_string(rank) + ".jpg");
+}
+
+std::filesystem::path scene_path(const std::string& sha256) {
+  return std::filesystem::path("scenes") / sha256.substr(0, 2) / (sha256 + ".scene");
+}
+
+std::filesystem::path preview_path(const std::string& sha256) {
+  return std::filesystem::path("previews") / (sha256 + ".jpg");
+}
+
+void store_review_artefacts(const std::filesystem::path& out_dir, const ImageRecord& image) {
+  const auto& sha = image.digests.sha256;
+  if (sha.size() != 64) return;
+  auto store = [&](const std::filesystem::path& relative, const std::string& bytes) {
+    const auto path = out_dir / relative;
+    std::filesystem::create_directories(path.parent_path());
+    write_file_atomically(path, bytes, false);  // made again by a --resume'd or repeated run
+  };
+  for (const auto& [rank, jpeg] : image.review.crops) store(crop_path(sha, rank), jpeg);
+  if (!image.review.scene.empty()) store(scene_path(sha), image.review.scene);
+  if (!image.review.preview.empty()) store(preview_path(sha), image.review.preview);
+}
+
+}  // namespace cluetrace

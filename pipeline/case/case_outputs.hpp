@@ -1,0 +1,30 @@
+// The outputs for people and other tools, made from an output folder's reports at the end of a run (and by
+// `cluetrace report DIR`): index.html and pages/, clues.sqlite, summary.csv, vics.json, links.json.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline/case/case_data.hpp"
+#include "pipeline/config.hpp"
+
+namespace cluetrace {
+
+// Reads <dir>/reports.jsonl (complete lines) and <dir>/runs.jsonl; throws OutputError when there is no
+// reports.jsonl. Does not compute links.
+CaseData load_case(const std::filesystem::path& dir, const OutputOptions& options);
+
+// Appends this run's record (id, times, status, tool, config, counts) to <dir>/runs.jsonl (atomically).
+void record_run(const std::filesystem::path& dir, const nlohmann::ordered_json& run);
+
+struct CaseOutputs {
+  std::vector<std::filesystem::path> written;
+  std::size_t images = 0;
+};
+
+// Writes every output the options enable; each file atomically. Throws OutputError naming the file.
+CaseOutputs write_case_outputs(const std::filesystem::path& dir, const OutputOptions& options);
+
+}  // namespace cluetrace

@@ -1,0 +1,48 @@
+// clues.sqlite: the case as a database (images, clues, runs, links) with an FTS5 index over the clues' text,
+// and the search behind `cluetrace search`. Schema in docs/review.md.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipeline/case/case_data.hpp"
+
+namespace cluetrace {
+
+inline constexpr int kDatabaseSchemaVersion = 1;
+
+// Builds the database in a temporary file beside `path` and renames it over `path` (readers never see half
+// a database). Throws OutputError naming the file.
+void write_database(const CaseData& data, const std::filesystem::path& path);
+
+struct SearchQuery {
+  std::string text;                  // words (all must occur; "word*" is a prefix); empty: every clue
+  bool raw_fts = false;              // `text` is FTS5 query syntax, passed as is
+  std::vector<std::string> kinds;    // clue kinds; empty: all
+  std::vector<std::string> countries;  // ISO codes: the clue points there or it is the image's likeliest country
+  std::optional<double> min_score;
+  int limit = 100;                   // per database
+};
+
+struct SearchHit {
+  std::string database;  // the clues.sqlite it came from
+  std::string run_id;
+  std::string path, sha256;
+  int rank = 0;
+  std::string kind, value;
+  double score = 0, confidence = 0;
+  std::string countries;    // "DE:0.90;AT:0.10"
+  std::string top_country;  // of the image
+  std::string explanation;
+};
+
+// Hits from one database, best score first. Throws std::runtime_error naming the file on a broken
+// database or query.
+std::vector<SearchHit> search_database(const std::filesystem::path& database, const SearchQuery& query);
+
+// The clues.sqlite files under `dir` (the folder itself, or the output folders below it: a case's runs).
+std::vector<std::filesystem::path> find_databases(const std::filesystem::path& dir);
+
+}  // namespace cluetrace

@@ -1,0 +1,194 @@
+#include "pipeline/case/exchange.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "pipeline/digest.hpp"
+#include "pipeline/models.hpp"
+#include "pipeline/report_store.hpp"
+
+namespace cluetrace {
+namespace {
+
+constexpr std::size_t kCommentClues = 10;
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return s;
+}
+
+std::string countries_text(const nlohmann::json& clue) {
+  std::string out;
+  if (!clue.contains("countries")) return out;
+  for (const auto& c : clue["countries"]) {
+    if (!out.empty()) out += ';';
+    out += fmt::format("{}:{:.2f}", c.value("code", ""), c.value("weight", 0.0));
+  }
+  return out;
+}
+
+std::string mime_of(const std::string& format) {
+  static const std::map<std::string, std::string> types{
+      {"jpeg", "image/jpeg"}, {"png", "image/png"}, {"gif", "image/gif"},   {"bmp", "image/bmp"},
+      {"tiff", "image/tiff"}, {"webp", "image/webp"}, {"heif", "image/heif"}};
+  const auto it = types.find(format);
+  return it == types.end() ? "" : it->second;
+}
+
+// A stable GUID for the case: from the folder and case name, so a regenerated export keeps its CaseID.
+std::string case_guid(const CaseData& data) {
+  const std::string h = sha256_hex(std::filesystem::absolute(data.dir).lexically_normal().string() + "\n" + data.name);
+  // RFC 4122 layout, version 5 style (name-based), variant 10xx.
+  return fmt::format("{}-{}-5{}-{:x}{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(13, 3),
+                     8 + (std::stoi(h.substr(16, 1), nullptr, 16) & 3), h.substr(17, 3), h.substr(20, 12));
+}
+
+std::string odata_context(const OutputOptions& options) {
+  if (!options.vics_context.empty()) return options.vics_context;
+  const auto file = data_dir() / "vics" / "odata-context.txt";
+  std::ifstream in(file);
+  std::string line;
+  if (!std::getline(in, line) || line.empty()) {
+    throw OutputError(fmt::format("vics.json: cannot read the OData context from {} (set outputs.vics_context)", file.string()));
+  }
+  return line;
+}
+
+// Tags are one comma-separated string: no commas inside a tag.
+std::string tag(const std::string& kind, const std::string& value) {
+  std::string v = value;
+  std::replace(v.begin(), v.end(), ',', ' ');
+  return kind + ":" + v;
+}
+
+}  // namespace
+
+std::string csv_cell(const std::string& value) {
+  std::string v = value;
+  static const std::regex plain_number(R"(^[+-]?[0-9][0-9 .]*$)");
+  if (!v.empty() && std::string_view("=+-@\t\r").find(v.front()) != std::string_view::npos &&
+      !std::regex_match(v, plain_number)) {
+    v = "'" + v;
+  }
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string quoted = "\"";
+  for (char c : v) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string summary_csv(const CaseData& data) {
+  std::string out = "path,sha256,md5,status,run_id,rank,kind,value,confidence,score,language,countries,box,stage,explanation\r\n";
+  for (const auto& report : data.reports) {
+    const auto& img = report["image"];
+    for (const auto& clue : report["clues"]) {
+      std::string box;
+      if (clue.contains("box")) {
+        const auto& b = clue["box"];
+        box = fmt::format("{} {} {} {}", b[0].get<int>(), b[1].get<int>(), b[2].get<int>(), b[3].get<int>());
+      }
+      const std::vector<std::string> cells{img.value("path", ""),
+                                           img.value("sha256", ""),
+                                           img.value("md5", ""),
+                                           report.value("status", ""),
+                                           report.value("run_id", ""),
+                                           std::to_string(clue.value("rank", 0)),
+                                           clue.value("kind", ""),
+                                           clue.value("value", ""),
+                                           fmt::format("{:.4f}", clue.value("confidence", 0.0)),
+                                           fmt::format("{:.4f}", clue.value("score", 0.0)),
+                                           clue.value("language", ""),
+                                           countries_text(clue),
+                                           box,
+                                           clue.value("stage", ""),
+                                           clue.value("explanation", "")};
+      for (std::size_t i = 0; i < cells.size(); ++i) {
+        if (i) out += ',';
+        out += csv_cell(cells[i]);
+      }
+      out += "\r\n";
+    }
+  }
+  return out;
+}
+
+nlohmann::ordered_json vics_json(const CaseData& data, const OutputOptions& options) {
+  const std::string case_id = case_guid(data);
+  // One Media per picture (MD5 is its key); every path it was found under is one of its MediaFiles.
+  std::map<std::string, std::vector<std::size_t>> by_md5;
+  std::vector<std::string> order;
+  for (std::size_t i = 0; i < data.reports.size(); ++i) {
+    const auto& img = data.reports[i]["image"];
+    const std::string md5 = img.value("md5", "");
+    if (md5.size() != 32 || !img.value("hashes_complete", true)) continue;
+    if (by_md5[md5].empty()) order.push_back(md5);
+    by_md5[md5].push_back(i);
+  }
+  auto media = nlohmann::ordered_json::array();
+  int media_id = 0, file_id = 0;
+  for (const auto& md5 : order) {
+    const auto& first = data.reports[by_md5[md5].front()];
+    const auto& img = first["image"];
+    nlohmann::ordered_json m;
+    m["MediaID"] = ++media_id;
+    m["MD5"] = upper(md5);
+    if (img.contains("sha1")) m["SHA1"] = upper(img.value("sha1", ""));
+    if (img.contains("bytes")) m["MediaSize"] = img["bytes"];
+    if (const auto mime = mime_of(img.value("format", "")); !mime.empty()) m["MimeType"] = mime;
+    m["IsPrecategorized"] = false;
+
+    std::string comments = fmt::format("cluetrace {} ({}): ", first.contains("tool") ? first["tool"].value("version", "") : "",
+                                       first.value("status", ""));
+    std::vector<std::string> tags{"cluetrace"};
+    if (!first["regions"].empty()) {
+      const auto& top = first["regions"][0];
+      comments += fmt::format("likely country {} ({:.2f}); ", top.value("code", ""), top.value("probability", 0.0));
+      tags.push_back(tag("country", top.value("code", "")));
+    }
+    if (!first["languages"].empty()) tags.push_back(tag("language", first["languages"][0].value("code", "")));
+    std::size_t listed = 0;
+    for (const auto& clue : first["clues"]) {
+      if (listed++ == kCommentClues) break;
+      comments += fmt::format("{}{}. {} \"{}\" score {:.2f}", listed > 1 ? "; " : "", clue.value("rank", 0),
+                              clue.value("kind", ""), clue.value("value", ""), clue.value("score", 0.0));
+      if (clue.value("kind", "") != "text") tags.push_back(tag(clue.value("kind", ""), clue.value("value", "")));
+    }
+    if (first["clues"].empty()) comments += "no clues";
+    m["Comments"] = comments;
+    std::string tag_text;
+    for (const auto& t : tags) tag_text += (tag_text.empty() ? "" : ",") + t;
+    m["Tags"] = tag_text;
+    auto files = nlohmann::ordered_json::array();
+    for (const auto i : by_md5[md5]) {
+      const std::filesystem::path path(data.reports[i]["image"].value("path", ""));
+      files.push_back({{"MD5", upper(md5)},
+                       {"MediaFileID", ++file_id},
+                       {"FileName", path.filename().string()},
+                       {"FilePath", path.parent_path().string()}});
+    }
+    m["MediaFiles"] = files;
+    media.push_back(m);
+  }
+  std::string version;
+  if (!data.reports.empty() && data.reports.front().contains("tool")) version = data.reports.front()["tool"].value("version", "");
+  nlohmann::ordered_json c;
+  c["CaseID"] = case_id;
+  c["CaseNumber"] = data.name;
+  c["SourceApplicationName"] = "cluetrace";
+  c["SourceApplicationVersion"] = version;
+  c["TotalMediaFiles"] = file_id;
+  c["TotalPrecategorized"] = 0;
+  c["Media"] = media;
+  nlohmann::ordered_json out;
+  out["@odata.context"] = odata_context(options);
+  out["value"] = nlohmann::ordered_json::array({c});
+  return out;
+}
+
+}  // namespace cluetrace

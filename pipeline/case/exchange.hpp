@@ -1,0 +1,23 @@
+// Exchange formats: summary.csv (one row per clue) and vics.json (Project VIC VICS, data model 2.0, OData;
+// docs/vics-export.schema.json is what we emit).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline/case/case_data.hpp"
+#include "pipeline/config.hpp"
+
+namespace cluetrace {
+
+// RFC 4180, UTF-8, header first. Cells that a spreadsheet would run as a formula (=, +, -, @ first, other
+// than a plain number such as +4930123456) are prefixed with an apostrophe.
+std::string summary_csv(const CaseData& data);
+std::string csv_cell(const std::string& value);
+
+// One case; one Media entry per distinct MD5 (its paths as MediaFiles), ranked clues in Comments and Tags.
+// Reports whose hashes do not cover the whole file are left out (their MD5 would match nothing).
+nlohmann::ordered_json vics_json(const CaseData& data, const OutputOptions& options);
+
+}  // namespace cluetrace

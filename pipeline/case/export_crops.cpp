@@ -1,0 +1,183 @@
+#include "pipeline/case/export_crops.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+
+#include "pipeline/case/artefacts.hpp"
+#include "pipeline/case/case_outputs.hpp"
+#include "pipeline/digest.hpp"
+#include "pipeline/report_store.hpp"
+
+namespace cluetrace {
+namespace {
+
+// Detectors look at crops at least this large (small crops are upscaled: a face of 20 px is still a face).
+constexpr int kMinCheckSide = 256;
+
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+bool selected_by_pick(const std::vector<std::string>& picks, const std::string& sha, int rank) {
+  for (const auto& pick : picks) {
+    const auto colon = pick.rfind(':');
+    if (colon == std::string::npos || colon < 4) continue;
+    if (sha.starts_with(pick.substr(0, colon)) && pick.substr(colon + 1) == std::to_string(rank)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct PersonGuard::Detectors {
+  cv::CascadeClassifier frontal, profile;
+  cv::HOGDescriptor people;
+};
+
+std::filesystem::path default_cascades_dir() {
+  if (const char* env = std::getenv("CLUETRACE_HAAR_DIR"); env && *env) return env;
+  return "/usr/share/opencv4/haarcascades";
+}
+
+PersonGuard::PersonGuard(const std::filesystem::path& dir) : detectors_(std::make_unique<Detectors>()) {
+  for (const auto& [classifier, name] : {std::pair{&detectors_->frontal, "haarcascade_frontalface_default.xml"},
+                                         std::pair{&detectors_->profile, "haarcascade_profileface.xml"}}) {
+    const auto file = dir / name;
+    if (!classifier->load(file.string())) {
+      throw std::runtime_error(fmt::format("cannot check crops for faces: {} cannot be loaded (Debian package opencv-data)",
+                                           file.string()));
+    }
+  }
+  detectors_->people.setSVMDetector(cv::HOGDescriptor::getDefaultPeopleDetector());
+}
+
+PersonGuard::~PersonGuard() = default;
+
+std::optional<std::string> PersonGuard::reason_to_refuse(const cv::Mat& bgr) {
+  cv::Mat grey;
+  cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+  double f = 1.0;
+  if (std::min(grey.cols, grey.rows) < kMinCheckSide) {
+    f = static_cast<double>(kMinCheckSide) / std::min(grey.cols, grey.rows);
+    cv::resize(grey, grey, cv::Size(), f, f, cv::INTER_CUBIC);
+  }
+  cv::equalizeHist(grey, grey);
+  auto where = [&](const cv::Rect& r) {
+    return fmt::format("{},{} {}x{}", static_cast<int>(r.x / f), static_cast<int>(r.y / f), static_cast<int>(r.width / f),
+                       static_cast<int>(r.height / f));
+  };
+  std::vector<cv::Rect> found;
+  detectors_->frontal.detectMultiScale(grey, found, 1.1, 4, 0, cv::Size(24, 24));
+  if (!found.empty()) return fmt::format("a face (frontal) was detected at {}", where(found.front()));
+  detectors_->profile.detectMultiScale(grey, found, 1.1, 4, 0, cv::Size(24, 24));
+  if (!found.empty()) return fmt::format("a face (profile) was detected at {}", where(found.front()));
+  cv::Mat flipped;
+  cv::flip(grey, flipped, 1);
+  detectors_->profile.detectMultiScale(flipped, found, 1.1, 4, 0, cv::Size(24, 24));
+  if (!found.empty()) return "a face (profile, facing the other way) was detected";
+  if (grey.cols >= 64 && grey.rows >= 128) {
+    std::vector<double> weights;
+    detectors_->people.detectMultiScale(grey, found, weights, 0.3, cv::Size(8, 8), cv::Size(16, 16), 1.05, 2.0);
+    for (std::size_t i = 0; i < found.size(); ++i) {
+      if (weights[i] > 0.5) return fmt::format("a person was detected at {}", where(found[i]));
+    }
+  }
+  return std::nullopt;
+}
+
+ExportSummary export_crops(const ExportRequest& request, std::ostream& log) {
+  OutputOptions options;
+  const CaseData data = load_case(request.case_dir, options);
+  PersonGuard guard(request.cascades_dir.empty() ? default_cascades_dir() : request.cascades_dir);
+  std::filesystem::create_directories(request.out);
+
+  ExportSummary summary;
+  auto manifest = nlohmann::ordered_json::array();
+  for (const auto& report : data.reports) {
+    if (report.value("status", "") == "failed") continue;
+    const auto& img = report["image"];
+    const std::string sha = img.value("sha256", "");
+    const std::string path = img.value("path", "");
+    std::vector<const nlohmann::json*> chosen;
+    for (const auto& clue : report["clues"]) {
+      if (!clue.contains("box")) continue;
+      const int rank = clue.value("rank", 0);
+      if (!request.clues.empty()) {
+        if (selected_by_pick(request.clues, sha, rank)) chosen.push_back(&clue);
+        continue;
+      }
+      if (clue.value("score", 0.0) < request.min_score) continue;
+      if (!request.kinds.empty() &&
+          std::find(request.kinds.begin(), request.kinds.end(), clue.value("kind", "")) == request.kinds.end()) {
+        continue;
+      }
+      chosen.push_back(&clue);
+      if (request.top > 0 && chosen.size() >= static_cast<std::size_t>(request.top)) break;
+    }
+    if (chosen.empty()) continue;
+
+    // The original, checked against its report: a crop must come from the very file that was analysed.
+    std::filesystem::path source(path);
+    if (source.is_relative() && !request.root.empty()) source = request.root / source;
+    std::string problem;
+    cv::Mat pixels;
+    const std::string bytes = read_all(source);
+    if (bytes.empty()) {
+      problem = fmt::format("the source image cannot be read at {}", source.string());
+    } else if (sha256_hex(bytes) != sha) {
+      problem = fmt::format("{} has changed since it was analysed (SHA-256 differs from the report)", source.string());
+    } else {
+      pixels = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())), cv::IMREAD_COLOR);
+      if (pixels.empty()) problem = fmt::format("{} cannot be decoded", source.string());
+    }
+    for (const auto* clue : chosen) {
+      const int rank = clue->value("rank", 0);
+      const auto& b = (*clue)["box"];
+      nlohmann::ordered_json entry{{"image", path}, {"sha256", sha}, {"rank", rank}, {"kind", clue->value("kind", "")},
+                                   {"value", clue->value("value", "")}, {"score", clue->value("score", 0.0)}};
+      std::string refused = problem;
+      cv::Rect r;
+      if (refused.empty()) {
+        r = crop_rect(Box{b[0].get<int>(), b[1].get<int>(), b[2].get<int>(), b[3].get<int>()}, request.margin, pixels.size());
+        if (r.area() <= 0) refused = "the clue's region lies outside the image";
+      }
+      cv::Mat crop;
+      if (refused.empty()) {
+        crop = pixels(r).clone();
+        if (auto reason = guard.reason_to_refuse(crop)) refused = *reason;
+      }
+      if (!refused.empty()) {
+        entry["refused"] = refused;
+        ++summary.refused;
+        log << fmt::format("refused: {} clue {} ({} \"{}\"): {}\n", path, rank, clue->value("kind", ""), clue->value("value", ""), refused);
+      } else {
+        // Re-encoded from pixels: no EXIF, XMP, IPTC or ICC data of the original travels with it.
+        std::vector<uchar> png;
+        cv::imencode(".png", crop, png);
+        const std::string name = fmt::format("{}-{}-{}.png", sha.substr(0, 12), rank, clue->value("kind", ""));
+        write_file_atomically(request.out / name, std::string(png.begin(), png.end()));
+        entry["file"] = name;
+        entry["crop"] = {r.x, r.y, r.width, r.height};
+        ++summary.written;
+      }
+      manifest.push_back(entry);
+    }
+  }
+  write_file_atomically(request.out / "manifest.json", manifest.dump(2) + "\n");
+  log << fmt::format("{} crop(s) written, {} refused; manifest: {}\n", summary.written, summary.refused,
+                     (request.out / "manifest.json").string());
+  return summary;
+}
+
+}  // namespace cluetrace

@@ -1,0 +1,55 @@
+// `cluetrace export-crops`: crowdsource-ready crops of selected clues. Each crop is cut from the original
+// file (whose SHA-256 must still match its report), with a margin, and written as a new PNG with no
+// metadata. A crop in which a face or a person is detected (OpenCV Haar cascades from opencv-data, HOG
+// people detector) is refused, with the reason, and never written.
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace cluetrace {
+
+struct ExportRequest {
+  std::filesystem::path case_dir;  // an output folder with reports.jsonl
+  std::filesystem::path out;       // where the crops and manifest.json go (created)
+  std::filesystem::path root;      // relative image paths in the reports are taken from here (default: cwd)
+  std::vector<std::string> kinds;  // clue kinds to export; empty: all kinds with a region
+  double min_score = 0.0;
+  int top = 0;                     // per image, the best N selected clues; 0: all
+  std::vector<std::string> clues;  // SHA256-prefix:RANK picks; when given, only these
+  double margin = 0.25;            // of the box's size on every side
+  std::filesystem::path cascades_dir;  // empty: $CLUETRACE_HAAR_DIR or /usr/share/opencv4/haarcascades
+};
+
+// What looks for people in a crop. Throws std::runtime_error naming the missing cascade file.
+class PersonGuard {
+ public:
+  explicit PersonGuard(const std::filesystem::path& cascades_dir);
+  ~PersonGuard();
+  PersonGuard(const PersonGuard&) = delete;
+  PersonGuard& operator=(const PersonGuard&) = delete;
+  // Why the crop must not be published (a face or a person, and where), or nothing.
+  std::optional<std::string> reason_to_refuse(const cv::Mat& bgr);
+
+ private:
+  struct Detectors;
+  std::unique_ptr<Detectors> detectors_;
+};
+
+std::filesystem::path default_cascades_dir();
+
+struct ExportSummary {
+  std::size_t written = 0, refused = 0;
+};
+
+// Throws std::runtime_error when the export cannot start (no reports, no face detector); per-crop problems
+// are refusals in the manifest and on `log`.
+ExportSummary export_crops(const ExportRequest& request, std::ostream& log);
+
+}  // namespace cluetrace

@@ -1,0 +1,200 @@
+#include "pipeline/case/scenes.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include <oneapi/tbb/parallel_for.h>
+#include <opencv2/calib3d.hpp>
+#include <opencv2/features2d.hpp>
+#include <opencv2/flann.hpp>
+#include <opencv2/img_hash.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace cluetrace {
+namespace {
+
+constexpr char kMagic[8] = {'C', 'T', 'S', 'C', 'E', 'N', 'E', '1'};
+constexpr int kDescriptorBytes = 32;
+constexpr float kRatio = 0.8f;
+constexpr double kReprojection = 5.0;  // pixels in the signature frame
+
+template <typename T>
+void put(std::string& out, const T& value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(T));
+}
+
+template <typename T>
+bool take(std::string_view& in, T& value) {
+  if (in.size() < sizeof(T)) return false;
+  std::memcpy(&value, in.data(), sizeof(T));
+  in.remove_prefix(sizeof(T));
+  return true;
+}
+
+// Ratio-test matches from a to b (query a, train b).
+std::vector<cv::DMatch> good_matches(const SceneSignature& a, const SceneSignature& b) {
+  std::vector<cv::DMatch> good;
+  if (a.descriptors.rows < 2 || b.descriptors.rows < 2) return good;
+  cv::BFMatcher matcher(cv::NORM_HAMMING);
+  std::vector<std::vector<cv::DMatch>> knn;
+  matcher.knnMatch(a.descriptors, b.descriptors, knn, 2);
+  for (const auto& m : knn) {
+    if (m.size() == 2 && m[0].distance < kRatio * m[1].distance) good.push_back(m[0]);
+  }
+  return good;
+}
+
+}  // namespace
+
+SceneSignature scene_signature(const cv::Mat& bgr, const std::vector<Box>& masked, int features) {
+  SceneSignature s;
+  if (bgr.empty()) return s;
+  cv::Mat hash;
+  cv::img_hash::PHash::create()->compute(bgr, hash);
+  if (hash.total() == 8) std::memcpy(&s.phash, hash.data, 8);
+
+  const double scale = std::min(1.0, static_cast<double>(kSceneSide) / std::max(bgr.cols, bgr.rows));
+  cv::Mat grey;
+  cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+  if (scale < 1.0) cv::resize(grey, grey, cv::Size(), scale, scale, cv::INTER_AREA);
+  s.width = grey.cols;
+  s.height = grey.rows;
+  cv::Mat mask(grey.size(), CV_8U, cv::Scalar(255));
+  for (const auto& box : masked) {
+    // A little beyond the box: features on the object's edge belong to the object.
+    const double grow = 0.1 * std::max(box.width, box.height);
+    cv::Rect r(cv::Point(static_cast<int>((box.x - grow) * scale), static_cast<int>((box.y - grow) * scale)),
+               cv::Point(static_cast<int>((box.x + box.width + grow) * scale) + 1,
+                         static_cast<int>((box.y + box.height + grow) * scale) + 1));
+    r &= cv::Rect(0, 0, mask.cols, mask.rows);
+    if (r.area() > 0) mask(r).setTo(0);
+  }
+  auto orb = cv::ORB::create(features);
+  std::vector<cv::KeyPoint> keypoints;
+  orb->detectAndCompute(grey, mask, keypoints, s.descriptors);
+  for (const auto& k : keypoints) s.points.push_back(k.pt);
+  return s;
+}
+
+std::string encode_signature(const SceneSignature& s) {
+  std::string out(kMagic, sizeof(kMagic));
+  put(out, static_cast<std::int32_t>(s.width));
+  put(out, static_cast<std::int32_t>(s.height));
+  put(out, s.phash);
+  const auto n = static_cast<std::uint32_t>(s.points.size());
+  put(out, n);
+  for (const auto& p : s.points) {
+    put(out, p.x);
+    put(out, p.y);
+  }
+  if (n > 0) out.append(reinterpret_cast<const char*>(s.descriptors.data), std::size_t{n} * kDescriptorBytes);
+  return out;
+}
+
+std::optional<SceneSignature> decode_signature(std::string_view in) {
+  if (in.size() < sizeof(kMagic) || std::memcmp(in.data(), kMagic, sizeof(kMagic)) != 0) return std::nullopt;
+  in.remove_prefix(sizeof(kMagic));
+  SceneSignature s;
+  std::int32_t w = 0, h = 0;
+  std::uint32_t n = 0;
+  if (!take(in, w) || !take(in, h) || !take(in, s.phash) || !take(in, n)) return std::nullopt;
+  if (in.size() != std::size_t{n} * (2 * sizeof(float) + kDescriptorBytes)) return std::nullopt;
+  s.width = w;
+  s.height = h;
+  s.points.resize(n);
+  for (auto& p : s.points) {
+    take(in, p.x);
+    take(in, p.y);
+  }
+  s.descriptors = cv::Mat(static_cast<int>(n), kDescriptorBytes, CV_8U);
+  if (n > 0) std::memcpy(s.descriptors.data, in.data(), std::size_t{n} * kDescriptorBytes);
+  return s;
+}
+
+int hash_distance(std::uint64_t a, std::uint64_t b) { return std::popcount(a ^ b); }
+
+int verify_scene_pair(const SceneSignature& a, const SceneSignature& b) {
+  const auto matches = good_matches(a, b);
+  if (matches.size() < 8) return 0;
+  std::vector<cv::Point2f> from, to;
+  for (const auto& m : matches) {
+    from.push_back(a.points[static_cast<std::size_t>(m.queryIdx)]);
+    to.push_back(b.points[static_cast<std::size_t>(m.trainIdx)]);
+  }
+  cv::Mat inlier_mask;
+  const cv::Mat h = cv::findHomography(from, to, cv::RANSAC, kReprojection, inlier_mask, 2000, 0.995);
+  if (h.empty()) return 0;
+  // Distinct points only: many matches onto one spot are a repeated texture, not a scene.
+  std::vector<std::pair<int, int>> seen;
+  for (std::size_t i = 0; i < matches.size(); ++i) {
+    if (!inlier_mask.at<uchar>(static_cast<int>(i))) continue;
+    seen.emplace_back(static_cast<int>(to[i].x / 4), static_cast<int>(to[i].y / 4));
+  }
+  std::sort(seen.begin(), seen.end());
+  return static_cast<int>(std::unique(seen.begin(), seen.end()) - seen.begin());
+}
+
+std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatures, const SceneMatchOptions& options) {
+  const std::size_t n = signatures.size();
+  std::vector<std::pair<std::size_t, std::size_t>> candidates;
+  if (n < options.exhaustive_below) {
+    for (std::size_t a = 0; a < n; ++a)
+      for (std::size_t b = a + 1; b < n; ++b) candidates.emplace_back(a, b);
+  } else {
+    // One LSH index over every background feature; each image votes for the images its features land in.
+    cv::Mat all;
+    std::vector<std::size_t> owner;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (signatures[i].descriptors.empty()) continue;
+      all.push_back(signatures[i].descriptors);
+      owner.insert(owner.end(), static_cast<std::size_t>(signatures[i].descriptors.rows), i);
+    }
+    if (!all.empty()) {
+      cv::flann::Index index(all, cv::flann::LshIndexParams(12, 20, 2), cvflann::FLANN_DIST_HAMMING);
+      cv::Mat indices, distances;
+      index.knnSearch(all, indices, distances, 6, cv::flann::SearchParams(64));
+      std::map<std::pair<std::size_t, std::size_t>, int> votes;
+      for (int q = 0; q < indices.rows; ++q) {
+        const std::size_t from = owner[static_cast<std::size_t>(q)];
+        for (int k = 0; k < indices.cols; ++k) {
+          const int t = indices.at<int>(q, k);
+          if (t < 0 || distances.at<int>(q, k) > 48) continue;
+          const std::size_t to = owner[static_cast<std::size_t>(t)];
+          if (to != from) ++votes[{std::min(from, to), std::max(from, to)}];
+        }
+      }
+      for (const auto& [pair, count] : votes) {
+        if (count >= options.min_inliers / 2) candidates.push_back(pair);
+      }
+    }
+    // Near-identical pictures are candidates whatever their features say.
+    for (std::size_t a = 0; a < n; ++a)
+      for (std::size_t b = a + 1; b < n; ++b)
+        if (hash_distance(signatures[a].phash, signatures[b].phash) <= options.max_hash_distance) candidates.emplace_back(a, b);
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  }
+
+  std::vector<SceneMatch> found;
+  std::mutex found_mutex;
+  oneapi::tbb::parallel_for(std::size_t{0}, candidates.size(), [&](std::size_t i) {
+    const auto [a, b] = candidates[i];
+    SceneMatch m{a, b, 0, hash_distance(signatures[a].phash, signatures[b].phash)};
+    if (signatures[a].width > 0 && signatures[b].width > 0) {
+      m.inliers = verify_scene_pair(signatures[a], signatures[b]);
+    }
+    if (m.inliers >= options.min_inliers) {
+      const std::lock_guard lock(found_mutex);
+      found.push_back(m);
+    }
+  });
+  std::sort(found.begin(), found.end(), [](const SceneMatch& x, const SceneMatch& y) {
+    return std::tie(x.a, x.b) < std::tie(y.a, y.b);
+  });
+  return found;
+}
+
+}  // namespace cluetrace

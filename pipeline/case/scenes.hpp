@@ -1,0 +1,54 @@
+// Matching scenes across images: the same room or place photographed again. Each image's background (its
+// clue regions masked out, so the same product in two rooms is not "the same scene") is summarised by a
+// perceptual hash and ORB features; two images match when enough features agree on one homography. (A hash
+// alone is not enough: two plain, nearly empty backgrounds have close hashes and share nothing.)
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "pipeline/types.hpp"
+
+namespace cluetrace {
+
+struct SceneSignature {
+  int width = 0, height = 0;  // of the frame the points are in (the image scaled to at most kSceneSide)
+  std::uint64_t phash = 0;    // OpenCV img_hash PHash of the whole image
+  std::vector<cv::Point2f> points;
+  cv::Mat descriptors;  // one 32-byte ORB descriptor per point (CV_8U)
+};
+
+inline constexpr int kSceneSide = 800;
+
+// `masked`: regions (original pixels) whose features are left out: the clues' boxes.
+SceneSignature scene_signature(const cv::Mat& bgr, const std::vector<Box>& masked, int features);
+std::string encode_signature(const SceneSignature& signature);
+// Empty on anything that is not a signature this version wrote.
+std::optional<SceneSignature> decode_signature(std::string_view bytes);
+
+int hash_distance(std::uint64_t a, std::uint64_t b);
+
+struct SceneMatchOptions {
+  int min_inliers = 20;
+  int max_hash_distance = 6;  // in large cases, pairs with hashes this close are verified whatever the index says
+  std::size_t exhaustive_below = 120;  // fewer images: every pair is verified; more: candidates from an index
+};
+
+struct SceneMatch {
+  std::size_t a = 0, b = 0;  // indexes into the signatures, a < b
+  int inliers = 0;           // distinct matches agreeing on one homography
+  int hash_distance = 64;
+};
+
+// Every pair of images whose backgrounds match, sorted by (a, b).
+std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatures, const SceneMatchOptions& options);
+
+// Inliers of the homography between two signatures (0 when there is none).
+int verify_scene_pair(const SceneSignature& a, const SceneSignature& b);
+
+}  // namespace cluetrace
