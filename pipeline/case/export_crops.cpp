@@ -20,6 +20,8 @@ namespace {
 
 // Detectors look at crops at least this large (small crops are upscaled: a face of 20 px is still a face).
 constexpr int kMinCheckSide = 256;
+// HOG people detector: SVM margin a detection needs (OpenCV's default people model).
+constexpr double kPersonWeight = 0.5;
 
 std::string read_all(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -86,11 +88,16 @@ std::optional<std::string> PersonGuard::reason_to_refuse(const cv::Mat& bgr) {
   cv::flip(grey, flipped, 1);
   detectors_->profile.detectMultiScale(flipped, found, 1.1, 4, 0, cv::Size(24, 24));
   if (!found.empty()) return "a face (profile, facing the other way) was detected";
-  if (grey.cols >= 64 && grey.rows >= 128) {
+  // People at the crop's own resolution: the HOG detector's window is 64 x 128, and blown-up strokes of text
+  // look like limbs to it.
+  if (bgr.cols >= 64 && bgr.rows >= 128) {
     std::vector<double> weights;
-    detectors_->people.detectMultiScale(grey, found, weights, 0.3, cv::Size(8, 8), cv::Size(16, 16), 1.05, 2.0);
+    detectors_->people.detectMultiScale(bgr, found, weights, 0.0, cv::Size(8, 8), cv::Size(16, 16), 1.05, 2.0);
     for (std::size_t i = 0; i < found.size(); ++i) {
-      if (weights[i] > 0.5) return fmt::format("a person was detected at {}", where(found[i]));
+      if (weights[i] > kPersonWeight) {
+        const auto& r = found[i];
+        return fmt::format("a person was detected at {},{} {}x{} (HOG weight {:.2f})", r.x, r.y, r.width, r.height, weights[i]);
+      }
     }
   }
   return std::nullopt;

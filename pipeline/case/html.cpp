@@ -69,12 +69,18 @@ std::string status_span(const std::string& status) {
   return fmt::format("<span class=\"status-{}\">{}</span>", html_escape(status), html_escape(status));
 }
 
+// The countries a clue points to, strongest first; a long tail (a euro price fits 26) is counted, not listed.
 std::string countries_cell(const nlohmann::json& clue) {
+  constexpr std::size_t kListed = 5;
   std::string out;
   if (!clue.contains("countries")) return out;
-  for (const auto& c : clue["countries"]) {
-    out += fmt::format("{}{} {:.2f}", out.empty() ? "" : ", ", html_escape(c.value("code", "")), c.value("weight", 0.0));
+  std::vector<std::pair<double, std::string>> countries;
+  for (const auto& c : clue["countries"]) countries.emplace_back(c.value("weight", 0.0), c.value("code", ""));
+  std::stable_sort(countries.begin(), countries.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (std::size_t i = 0; i < countries.size() && i < kListed; ++i) {
+    out += fmt::format("{}{} {:.2f}", out.empty() ? "" : ", ", html_escape(countries[i].second), countries[i].first);
   }
+  if (countries.size() > kListed) out += fmt::format(" <span class=\"muted\">and {} more</span>", countries.size() - kListed);
   return out;
 }
 

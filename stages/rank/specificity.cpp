@@ -48,6 +48,21 @@ std::vector<std::string> readable_keys(const Clue& clue) {
   return keys;
 }
 
+std::string digits_of(std::string_view s) {
+  std::string d;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') d += c;
+  }
+  return d;
+}
+
+// A line that is only a number with a unit or currency ("2,49 €", "EUR 2.49") repeats the number clue.
+bool repeats_number(const std::string& text_key, const Clue& clue) {
+  if (clue.kind != ClueKind::price && clue.kind != ClueKind::barcode && clue.kind != ClueKind::postcode) return false;
+  const std::string digits = digits_of(text_key);
+  return !digits.empty() && digits == digits_of(clue.value) && text_key.size() - digits.size() <= 3;
+}
+
 nlohmann::ordered_json merged_entry(const Clue& clue) {
   nlohmann::ordered_json j{{"kind", to_string(clue.kind)}, {"value", clue.value}, {"stage", clue.stage},
                            {"confidence", std::round(clue.confidence * 1e4) / 1e4}};
@@ -80,11 +95,12 @@ std::vector<std::size_t> merge_duplicates(std::vector<Clue>& clues) {
     return i;
   };
 
-  // 1. The same value of the same kind, wherever it is on the image: one lead; the surest reading stays.
+  // 1. The same value of the same kind where another reading of it is (overlapping tiles, two detectors):
+  //    one clue; the surest reading stays. Two separate sightings (a brand on two bags) stay two clues.
   for (std::size_t i = 0; i < clues.size(); ++i) {
     if (keys[i].empty() || into[i] != i) continue;
     for (std::size_t j = i + 1; j < clues.size(); ++j) {
-      if (into[j] != j || clues[j].kind != clues[i].kind || keys[j] != keys[i]) continue;
+      if (into[j] != j || clues[j].kind != clues[i].kind || keys[j] != keys[i] || !overlap(clues[i].box, clues[j].box)) continue;
       const std::size_t keep = clues[j].confidence > clues[i].confidence ? j : i;
       const std::size_t drop = keep == i ? j : i;
       absorb(clues[keep], clues[drop]);
@@ -98,7 +114,7 @@ std::vector<std::size_t> merge_duplicates(std::vector<Clue>& clues) {
     for (std::size_t c = 0; c < clues.size(); ++c) {
       if (into[c] != c || clues[c].kind == ClueKind::text || !overlap(clues[t].box, clues[c].box)) continue;
       const auto names = readable_keys(clues[c]);
-      if (std::find(names.begin(), names.end(), keys[t]) == names.end()) continue;
+      if (std::find(names.begin(), names.end(), keys[t]) == names.end() && !repeats_number(keys[t], clues[c])) continue;
       absorb(clues[c], clues[t]);
       into[t] = c;
       break;

@@ -26,8 +26,8 @@ class SpecificityStage final : public Stage {
   SpecificityOptions options_;
 };
 
-// Merges near-duplicates in place: clues of one kind with the same folded value, and text lines that only
-// repeat another clue's value (a wordmark, an address) where they overlap it. The kept clue lists what it
+// Merges near-duplicates in place: overlapping clues of one kind with the same folded value, and text lines
+// that only repeat another clue's value (a wordmark, an address, a price) where they overlap it. The kept clue lists what it
 // absorbed in details.merged. Returns, per input position, the position of the clue it went into.
 std::vector<std::size_t> merge_duplicates(std::vector<Clue>& clues);
 

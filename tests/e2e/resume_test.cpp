@@ -31,6 +31,7 @@ std::set<std::string> essence(const std::vector<nlohmann::json>& reports) {
   std::set<std::string> out;
   for (auto r : reports) {
     r.erase("timings_ms");
+    r.erase("run_id");  // names the run that wrote the report: differs by design
     out.insert(r.dump());
   }
   return out;

@@ -110,7 +110,8 @@ TEST(Graph, DotShowsEveryStageAndItsImplementation) {
   }
   EXPECT_NE(dot.find("ocr.tesseract_line"), std::string::npos);
   EXPECT_NE(dot.find("text_detect.ppocr_db"), std::string::npos);
-  EXPECT_NE(dot.find("\"rank\" -> \"sequencer\""), std::string::npos);
+  EXPECT_NE(dot.find("\"rank\" -> \"review\""), std::string::npos);
+  EXPECT_NE(dot.find("\"review\" -> \"sequencer\""), std::string::npos);
   EXPECT_NE(dot.find("barcode.zxing"), std::string::npos);
   EXPECT_NE(dot.find("region.fusion"), std::string::npos);
   // The language of the image is known before phone numbers without a country code are read.
