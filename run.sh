@@ -10,3 +10,5 @@ fi
 out=out/samples
 build/cluetrace run --config config/default.yaml --out "$out" --overwrite data/samples
 echo "Reports: $out/reports.jsonl  (run record: $out/run.json)"
+echo "Review:  $out/index.html  (open in a browser; one page per image in $out/pages/)"
+echo "Case:    $out/clues.sqlite (build/cluetrace search $out WORD), $out/summary.csv, $out/vics.json, $out/links.json"

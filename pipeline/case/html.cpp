@@ -236,8 +236,14 @@ void write_html(const CaseData& data, const OutputOptions& options) {
       links_of[i].push_back("same scene (matching background) as " + others);
     }
   }
+  std::set<std::filesystem::path> pages;
   for (std::size_t i = 0; i < data.reports.size(); ++i) {
     write_file_atomically(data.dir / page_path(i), image_page(data, i, options, links_of), false);
+    pages.insert(data.dir / page_path(i));
+  }
+  // Pages of an earlier, larger run in this folder (--overwrite) would show reports that are gone.
+  for (const auto& e : std::filesystem::directory_iterator(data.dir / "pages")) {
+    if (e.path().extension() == ".html" && !pages.contains(e.path())) std::filesystem::remove(e.path());
   }
 
   // The overview.

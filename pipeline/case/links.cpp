@@ -84,7 +84,7 @@ std::vector<RecurringClue> recurring_clues(const CaseData& data) {
   for (auto& [key, r] : by_key) {
     const std::size_t n = pictures[key].size();
     if (n < 2) continue;
-    if (r.kind == "word" && all_pictures.size() >= kWordShareFrom && n > kWordShare * all_pictures.size()) continue;
+    if (r.kind == "word" && all_pictures.size() >= kWordShareFrom && static_cast<double>(n) > kWordShare * static_cast<double>(all_pictures.size())) continue;
     out.push_back(std::move(r));
   }
   std::stable_sort(out.begin(), out.end(), [](const RecurringClue& a, const RecurringClue& b) {

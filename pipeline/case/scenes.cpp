@@ -20,6 +20,7 @@ constexpr char kMagic[8] = {'C', 'T', 'S', 'C', 'E', 'N', 'E', '1'};
 constexpr int kDescriptorBytes = 32;
 constexpr float kRatio = 0.8f;
 constexpr double kReprojection = 5.0;  // pixels in the signature frame
+constexpr int kFastThreshold = 8;      // ORB's default is 20
 
 template <typename T>
 void put(std::string& out, const T& value) {
@@ -56,10 +57,11 @@ SceneSignature scene_signature(const cv::Mat& bgr, const std::vector<Box>& maske
   cv::img_hash::PHash::create()->compute(bgr, hash);
   if (hash.total() == 8) std::memcpy(&s.phash, hash.data, 8);
 
-  const double scale = std::min(1.0, static_cast<double>(kSceneSide) / std::max(bgr.cols, bgr.rows));
+  // Every picture at one size, small ones enlarged: features then describe the same detail at the same scale.
+  const double scale = static_cast<double>(kSceneSide) / std::max(bgr.cols, bgr.rows);
   cv::Mat grey;
   cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
-  if (scale < 1.0) cv::resize(grey, grey, cv::Size(), scale, scale, cv::INTER_AREA);
+  cv::resize(grey, grey, cv::Size(), scale, scale, scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
   s.width = grey.cols;
   s.height = grey.rows;
   cv::Mat mask(grey.size(), CV_8U, cv::Scalar(255));
@@ -72,7 +74,9 @@ SceneSignature scene_signature(const cv::Mat& bgr, const std::vector<Box>& maske
     r &= cv::Rect(0, 0, mask.cols, mask.rows);
     if (r.area() > 0) mask(r).setTo(0);
   }
-  auto orb = cv::ORB::create(features);
+  // A low FAST threshold: walls, floors and furniture are low-contrast, and after the clues are masked
+  // they are all there is.
+  auto orb = cv::ORB::create(features, 1.2f, 8, 31, 0, 2, cv::ORB::HARRIS_SCORE, 31, kFastThreshold);
   std::vector<cv::KeyPoint> keypoints;
   orb->detectAndCompute(grey, mask, keypoints, s.descriptors);
   for (const auto& k : keypoints) s.points.push_back(k.pt);
@@ -116,9 +120,10 @@ std::optional<SceneSignature> decode_signature(std::string_view in) {
 
 int hash_distance(std::uint64_t a, std::uint64_t b) { return std::popcount(a ^ b); }
 
-int verify_scene_pair(const SceneSignature& a, const SceneSignature& b) {
+int verify_scene_pair(const SceneSignature& a, const SceneSignature& b, int min_matches) {
   const auto matches = good_matches(a, b);
-  if (matches.size() < 8) return 0;
+  // Fewer matches than the inliers asked for cannot pass: skip the RANSAC.
+  if (matches.size() < static_cast<std::size_t>(std::max(8, min_matches))) return 0;
   std::vector<cv::Point2f> from, to;
   for (const auto& m : matches) {
     from.push_back(a.points[static_cast<std::size_t>(m.queryIdx)]);
@@ -184,7 +189,7 @@ std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatur
     const auto [a, b] = candidates[i];
     SceneMatch m{a, b, 0, hash_distance(signatures[a].phash, signatures[b].phash)};
     if (signatures[a].width > 0 && signatures[b].width > 0) {
-      m.inliers = verify_scene_pair(signatures[a], signatures[b]);
+      m.inliers = verify_scene_pair(signatures[a], signatures[b], options.min_inliers);
     }
     if (m.inliers >= options.min_inliers) {
       const std::lock_guard lock(found_mutex);

@@ -17,7 +17,7 @@
 namespace cluetrace {
 
 struct SceneSignature {
-  int width = 0, height = 0;  // of the frame the points are in (the image scaled to at most kSceneSide)
+  int width = 0, height = 0;  // of the frame the points are in (the image scaled so its long side is kSceneSide)
   std::uint64_t phash = 0;    // OpenCV img_hash PHash of the whole image
   std::vector<cv::Point2f> points;
   cv::Mat descriptors;  // one 32-byte ORB descriptor per point (CV_8U)
@@ -48,7 +48,8 @@ struct SceneMatch {
 // Every pair of images whose backgrounds match, sorted by (a, b).
 std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatures, const SceneMatchOptions& options);
 
-// Inliers of the homography between two signatures (0 when there is none).
-int verify_scene_pair(const SceneSignature& a, const SceneSignature& b);
+// Distinct inliers of the homography between two signatures (0 when there is none, or when fewer than
+// `min_matches` features match at all).
+int verify_scene_pair(const SceneSignature& a, const SceneSignature& b, int min_matches = 8);
 
 }  // namespace cluetrace
