@@ -172,12 +172,17 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   run["failures"] = failures;
   run["skipped"] = notes_json(inputs.skipped);
   run["input_problems"] = notes_json(inputs.problems);
-  write_file_atomically(summary.run_json_path, run.dump(2) + "\n");
   record_run(options.out_dir, run);
 
-  // The case outputs cover every report in the folder (also those kept from earlier runs).
-  const auto outputs = write_case_outputs(options.out_dir, config.outputs);
-  summary.outputs = outputs.written;
+  // The case outputs cover every report in the folder (also those kept from earlier runs). Every image has its
+  // report by now: a failure here is said, in run.json too, and does not fail the run.
+  try {
+    summary.outputs = write_case_outputs(options.out_dir, config.outputs).written;
+  } catch (const std::exception& e) {
+    summary.outputs_error = e.what();
+    run["outputs_error"] = summary.outputs_error;
+  }
+  write_file_atomically(summary.run_json_path, run.dump(2) + "\n");
   return summary;
 }
 

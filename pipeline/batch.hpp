@@ -34,6 +34,7 @@ struct BatchSummary {
   double seconds = 0;
   std::filesystem::path reports_path, run_json_path;
   std::vector<std::filesystem::path> outputs;  // case outputs written (index.html, clues.sqlite ...)
+  std::string outputs_error;                   // why they were not all written (the reports are complete)
 };
 
 // Throws InputError (an INPUT does not exist), OutputError (the output folder cannot be used) or

@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 namespace cluetrace {
 
@@ -16,6 +20,23 @@ EvidenceFile::EvidenceFile(const std::filesystem::path& path) {
 
 EvidenceFile::~EvidenceFile() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+std::string read_evidence(const std::filesystem::path& path, std::int64_t max_bytes) {
+  EvidenceFile file(path);
+  if (file.fd() < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", path.string(), std::strerror(file.error())));
+  std::string bytes;
+  char buffer[1 << 16];
+  while (true) {
+    const auto n = ::read(file.fd(), buffer, sizeof buffer);
+    if (n < 0) throw std::runtime_error(fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)));
+    if (n == 0) break;
+    bytes.append(buffer, static_cast<std::size_t>(n));
+    if (static_cast<std::int64_t>(bytes.size()) > max_bytes) {
+      throw std::runtime_error(fmt::format("{} is larger than {} bytes", path.string(), max_bytes));
+    }
+  }
+  return bytes;
 }
 
 }  // namespace cluetrace

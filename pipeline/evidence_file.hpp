@@ -2,7 +2,9 @@
 // kernel lets us. Every read of an input goes through this.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <string>
 
 namespace cluetrace {
 
@@ -19,5 +21,9 @@ class EvidenceFile {
   int fd_ = -1;
   int error_ = 0;
 };
+
+// The whole file, read through EvidenceFile. Throws std::runtime_error naming the file when it cannot be
+// opened or read, or is larger than `max_bytes`.
+std::string read_evidence(const std::filesystem::path& path, std::int64_t max_bytes);
 
 }  // namespace cluetrace

@@ -18,4 +18,12 @@ std::string fold_key(std::string_view text) {
   return out;
 }
 
+std::string digits_only(std::string_view text) {
+  std::string digits;
+  for (const char c : text) {
+    if (c >= '0' && c <= '9') digits += c;
+  }
+  return digits;
+}
+
 }  // namespace cluetrace

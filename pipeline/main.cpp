@@ -80,6 +80,7 @@ int command_config_check(const std::string& file) {
 int command_report(const std::string& dir, const std::string& config_path) {
   try {
     const auto config = load_config_or_default(config_path);
+    const cluetrace::FolderLock lock(dir);  // not while a run writes there
     const auto outputs = cluetrace::write_case_outputs(dir, config.outputs);
     fmt::print(stderr, "cluetrace: {} reports; wrote {} output(s) in {}\n", outputs.images, outputs.written.size(), dir);
     return 0;
@@ -315,6 +316,11 @@ int main(int argc, char** argv) {
                summary.skipped ? fmt::format("; {} non-image files skipped (listed in run.json)", summary.skipped) : "");
     fmt::print(stderr, "cluetrace: reports: {}\n", summary.reports_path.string());
     for (const auto& output : summary.outputs) fmt::print(stderr, "cluetrace: wrote {}\n", output.string());
+    if (!summary.outputs_error.empty()) {
+      fmt::print(stderr, "cluetrace: the case outputs were not all written: {}\n"
+                         "cluetrace: every report is in reports.jsonl; run `cluetrace report {}` to try again\n",
+                 summary.outputs_error, out_dir);
+    }
     if (summary.interrupted) {
       fmt::print(stderr, "cluetrace: interrupted; run again with --resume to finish\n");
       return 130;

@@ -87,13 +87,7 @@ ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha2
   if (ec) throw OutputError(fmt::format("cannot create output folder {}: {}", out_dir.string(), ec.message()));
 
   // Two runs appending to one reports.jsonl would interleave and resume each other's work: refuse the second.
-  const fs::path lock_path = out_dir / ".cluetrace.lock";
-  lock_.fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_.fd < 0) throw OutputError(fmt::format("cannot create {}: {}", lock_path.string(), std::strerror(errno)));
-  if (::flock(lock_.fd, LOCK_EX | LOCK_NB) != 0) {
-    throw OutputError(fmt::format("another cluetrace run is writing to {} (it holds {})", out_dir.string(),
-                                  lock_path.string()));
-  }
+  lock_.emplace(out_dir);
   const bool exists = fs::exists(path_) && fs::file_size(path_, ec) > 0;
   if (exists && mode == OpenMode::fresh) {
     throw OutputError(fmt::format("{} already holds reports from an earlier run; use --resume to continue it or "
@@ -137,8 +131,18 @@ ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha2
   if (fd_ < 0) throw OutputError(fmt::format("cannot open {}: {}", path_.string(), std::strerror(errno)));
 }
 
-ReportStore::Descriptor::~Descriptor() {
-  if (fd >= 0) ::close(fd);  // closing the lock file releases its flock
+FolderLock::FolderLock(const fs::path& dir) {
+  const fs::path lock_path = dir / ".cluetrace.lock";
+  fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw OutputError(fmt::format("cannot create {}: {}", lock_path.string(), std::strerror(errno)));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    throw OutputError(fmt::format("another cluetrace run is writing to {} (it holds {})", dir.string(), lock_path.string()));
+  }
+}
+
+FolderLock::~FolderLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the lock file releases its flock
 }
 
 ReportStore::~ReportStore() {

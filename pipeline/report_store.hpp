@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -24,6 +25,19 @@ class OutputError : public std::runtime_error {
 // readers see the old file or the new one, never a half-written one. sync=false skips the fsyncs (for files
 // that can be made again from the reports, such as crops): still atomic, not necessarily durable.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content, bool sync = true);
+
+// An exclusive flock on <dir>/.cluetrace.lock for as long as the object lives: one run (or `cluetrace report`)
+// per output folder at a time. Throws OutputError when another process holds it.
+class FolderLock {
+ public:
+  explicit FolderLock(const std::filesystem::path& dir);
+  ~FolderLock();
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 enum class OpenMode { fresh, resume, overwrite };
 
@@ -52,17 +66,8 @@ class ReportStore {
   std::filesystem::path path() const { return path_; }
 
  private:
-  // Closes its descriptor when the store goes, also when the constructor throws after taking the lock.
-  struct Descriptor {
-    int fd = -1;
-    Descriptor() = default;
-    Descriptor(const Descriptor&) = delete;
-    Descriptor& operator=(const Descriptor&) = delete;
-    ~Descriptor();
-  };
-
   std::filesystem::path path_;
-  Descriptor lock_;  // flock on <out>/.cluetrace.lock: one run per output folder at a time
+  std::optional<FolderLock> lock_;  // released when the store goes, also when its constructor throws
   int fd_ = -1;
   std::map<std::string, std::string> kept_;  // display path -> status
   std::size_t dropped_ = 0;

@@ -5,7 +5,7 @@
 // regions; the objects the dataset's truth.jsonl boxes, text and logos, are masked too, as the pipeline masks
 // the clues it finds). The truth: A and its own B are one scene; any two different photos are not. Every method sees all
 // 2N pictures together and reports the pairs it links:
-//   - cluetrace, exhaustive: every pair verified (ORB + homography), what cases under 120 images get;
+//   - cluetrace, exhaustive: every pair verified (ORB + homography), what cases under 64 images get;
 //   - cluetrace, indexed: candidates from the LSH index over all features, then verified (larger cases);
 //   - baseline: perceptual hash (OpenCV img_hash PHash) within a Hamming distance (6 and 10 of 64 bits).
 //
@@ -230,8 +230,10 @@ int main(int argc, char** argv) {
     options.min_inliers = min_inliers;
     options.exhaustive_below = exhaustive_below;
     const auto start = std::chrono::steady_clock::now();
-    const auto matches = cluetrace::match_scenes(signatures, options);
+    std::size_t verified = 0;
+    const auto matches = cluetrace::match_scenes(signatures, options, &verified);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    fmt::print("{} pairs verified\n", verified);
     std::set<std::pair<std::size_t, std::size_t>> found;
     for (const auto& m : matches) found.insert({m.a, m.b});
     report(exhaustive_below ? "cluetrace exhaustive" : "cluetrace indexed (LSH)", found, seconds);

@@ -41,6 +41,16 @@ std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path) {
 
 }  // namespace
 
+std::string countries_text(const nlohmann::json& clue) {
+  std::string out;
+  if (!clue.contains("countries")) return out;
+  for (const auto& c : clue["countries"]) {
+    if (!out.empty()) out += ';';
+    out += fmt::format("{}:{:.2f}", c.value("code", ""), c.value("weight", 0.0));
+  }
+  return out;
+}
+
 CaseData load_case(const std::filesystem::path& dir, const OutputOptions& options) {
   const auto reports = dir / "reports.jsonl";
   if (!std::filesystem::exists(reports)) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,9 @@ namespace cluetrace {
 // Reads <dir>/reports.jsonl (complete lines) and <dir>/runs.jsonl; throws OutputError when there is no
 // reports.jsonl. Does not compute links.
 CaseData load_case(const std::filesystem::path& dir, const OutputOptions& options);
+
+// A clue's countries as one text field: "DE:0.90;AT:0.10" (CSV, database).
+std::string countries_text(const nlohmann::json& clue);
 
 // Appends this run's record (id, times, status, tool, config, counts) to <dir>/runs.jsonl (atomically).
 void record_run(const std::filesystem::path& dir, const nlohmann::ordered_json& run);

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "pipeline/case/artefacts.hpp"
+#include "pipeline/case/case_outputs.hpp"
+#include "pipeline/fold.hpp"
 #include "pipeline/report_store.hpp"
 
 namespace cluetrace {
@@ -45,24 +47,6 @@ CREATE INDEX images_sha256 ON images(sha256);
 CREATE INDEX images_md5 ON images(md5);
 CREATE INDEX link_images_image ON link_images(image_id);
 )sql";
-
-std::string digits_of(const std::string& value) {
-  std::string d;
-  for (char c : value) {
-    if (c >= '0' && c <= '9') d += c;
-  }
-  return d;
-}
-
-std::string countries_text(const nlohmann::json& clue) {
-  std::string out;
-  if (!clue.contains("countries")) return out;
-  for (const auto& c : clue["countries"]) {
-    if (!out.empty()) out += ';';
-    out += fmt::format("{}:{:.2f}", c.value("code", ""), c.value("weight", 0.0));
-  }
-  return out;
-}
 
 void build(SQLite::Database& db, const CaseData& data) {
   db.exec(kSchema);
@@ -149,7 +133,7 @@ void build(SQLite::Database& db, const CaseData& data) {
       clue.bind(9, c.contains("box") ? c["box"].dump() : "");
       clue.bind(10, c.value("stage", ""));
       clue.bind(11, c.value("explanation", ""));
-      clue.bind(12, digits_of(c.value("value", "")));
+      clue.bind(12, digits_only(c.value("value", "")));
       const bool has_crop = c.contains("box") && sha.size() == 64 &&
                             std::filesystem::exists(data.dir / crop_path(sha, rank));
       clue.bind(13, has_crop ? crop_path(sha, rank).string() : "");
@@ -257,7 +241,7 @@ std::vector<SearchHit> search_database(const std::filesystem::path& database, co
         "SELECT i.run_id, i.path, i.sha256, c.rank, c.kind, c.value, c.score, c.confidence, c.countries, "
         "i.top_country, c.explanation FROM clues c JOIN images i ON i.image_id = c.image_id WHERE 1";
     std::vector<std::string> binds;
-    const std::string digits = digits_of(query.text);
+    const std::string digits = digits_only(query.text);
     bool has_letter = false;
     for (unsigned char ch : query.text) has_letter = has_letter || std::isalpha(ch) || ch >= 0x80;
     if (!query.text.empty()) {

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/case/case_outputs.hpp"
 #include "pipeline/digest.hpp"
 #include "pipeline/models.hpp"
 #include "pipeline/report_store.hpp"
@@ -19,16 +20,6 @@ constexpr std::size_t kCommentClues = 10;
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return s;
-}
-
-std::string countries_text(const nlohmann::json& clue) {
-  std::string out;
-  if (!clue.contains("countries")) return out;
-  for (const auto& c : clue["countries"]) {
-    if (!out.empty()) out += ';';
-    out += fmt::format("{}:{:.2f}", c.value("code", ""), c.value("weight", 0.0));
-  }
-  return out;
 }
 
 std::string mime_of(const std::string& format) {

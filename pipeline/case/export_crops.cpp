@@ -1,9 +1,7 @@
 #include "pipeline/case/export_crops.hpp"
 
 #include <cstdlib>
-#include <fstream>
 #include <ostream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
@@ -13,6 +11,7 @@
 #include "pipeline/case/artefacts.hpp"
 #include "pipeline/case/case_outputs.hpp"
 #include "pipeline/digest.hpp"
+#include "pipeline/evidence_file.hpp"
 #include "pipeline/report_store.hpp"
 
 namespace cluetrace {
@@ -22,14 +21,6 @@ namespace {
 constexpr int kMinCheckSide = 256;
 // HOG people detector: SVM margin a detection needs (OpenCV's default people model).
 constexpr double kPersonWeight = 0.5;
-
-std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
 
 bool selected_by_pick(const std::vector<std::string>& picks, const std::string& sha, int rank) {
   for (const auto& pick : picks) {
@@ -139,14 +130,17 @@ ExportSummary export_crops(const ExportRequest& request, std::ostream& log) {
     if (source.is_relative() && !request.root.empty()) source = request.root / source;
     std::string problem;
     cv::Mat pixels;
-    const std::string bytes = read_all(source);
-    if (bytes.empty()) {
-      problem = fmt::format("the source image cannot be read at {}", source.string());
-    } else if (sha256_hex(bytes) != sha) {
-      problem = fmt::format("{} has changed since it was analysed (SHA-256 differs from the report)", source.string());
-    } else {
-      pixels = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())), cv::IMREAD_COLOR);
-      if (pixels.empty()) problem = fmt::format("{} cannot be decoded", source.string());
+    try {
+      // No more bytes than were analysed: a file that grew has changed.
+      const std::string bytes = read_evidence(source, img.value("bytes", std::int64_t{0}));
+      if (sha256_hex(bytes) != sha) {
+        problem = fmt::format("{} has changed since it was analysed (SHA-256 differs from the report)", source.string());
+      } else {
+        pixels = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())), cv::IMREAD_COLOR);
+        if (pixels.empty()) problem = fmt::format("{} cannot be decoded", source.string());
+      }
+    } catch (const std::exception& e) {
+      problem = fmt::format("the source image has changed or cannot be read: {}", e.what());
     }
     for (const auto* clue : chosen) {
       const int rank = clue->value("rank", 0);

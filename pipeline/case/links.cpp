@@ -28,7 +28,7 @@ std::string read_all(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream bytes;
   bytes << in.rdbuf();
-  return bytes.str();
+  return bytes.str();  // empty when unreadable: then not a signature, and said so
 }
 
 struct UnionFind {

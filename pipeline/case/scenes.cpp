@@ -21,6 +21,10 @@ constexpr int kDescriptorBytes = 32;
 constexpr float kRatio = 0.8f;
 constexpr double kReprojection = 5.0;  // pixels in the signature frame
 constexpr int kFastThreshold = 8;      // ORB's default is 20
+// The index of large cases: LSH over the binary descriptors.
+constexpr unsigned kLshTables = 4, kLshKeyBits = 20;
+constexpr int kLshNeighbours = 4;
+constexpr int kLshMaxDistance = 48;  // of 256 bits: farther neighbours do not vote
 
 template <typename T>
 void put(std::string& out, const T& value) {
@@ -142,7 +146,8 @@ int verify_scene_pair(const SceneSignature& a, const SceneSignature& b, int min_
   return static_cast<int>(std::unique(seen.begin(), seen.end()) - seen.begin());
 }
 
-std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatures, const SceneMatchOptions& options) {
+std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatures, const SceneMatchOptions& options,
+                                     std::size_t* verified_pairs) {
   const std::size_t n = signatures.size();
   std::vector<std::pair<std::size_t, std::size_t>> candidates;
   if (n < options.exhaustive_below) {
@@ -158,21 +163,31 @@ std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatur
       owner.insert(owner.end(), static_cast<std::size_t>(signatures[i].descriptors.rows), i);
     }
     if (!all.empty()) {
-      cv::flann::Index index(all, cv::flann::LshIndexParams(12, 20, 2), cvflann::FLANN_DIST_HAMMING);
+      cv::flann::Index index(all, cv::flann::LshIndexParams(kLshTables, kLshKeyBits, 1), cvflann::FLANN_DIST_HAMMING);
       cv::Mat indices, distances;
-      index.knnSearch(all, indices, distances, 6, cv::flann::SearchParams(64));
-      std::map<std::pair<std::size_t, std::size_t>, int> votes;
+      index.knnSearch(all, indices, distances, kLshNeighbours, cv::flann::SearchParams(32));
+      // votes[from][to]: features of `from` whose near neighbours lie in `to`.
+      std::vector<std::map<std::size_t, int>> votes(n);
       for (int q = 0; q < indices.rows; ++q) {
         const std::size_t from = owner[static_cast<std::size_t>(q)];
+        std::size_t last = n;
         for (int k = 0; k < indices.cols; ++k) {
           const int t = indices.at<int>(q, k);
-          if (t < 0 || distances.at<int>(q, k) > 48) continue;
+          if (t < 0 || distances.at<int>(q, k) > kLshMaxDistance) continue;
           const std::size_t to = owner[static_cast<std::size_t>(t)];
-          if (to != from) ++votes[{std::min(from, to), std::max(from, to)}];
+          if (to != from && to != last) ++votes[from][to];  // one vote per feature and picture
+          last = to;
         }
       }
-      for (const auto& [pair, count] : votes) {
-        if (count >= options.min_inliers / 2) candidates.push_back(pair);
+      // Each picture's best-supported few: verification stays linear in the size of the case.
+      for (std::size_t from = 0; from < n; ++from) {
+        std::vector<std::pair<int, std::size_t>> ranked;
+        for (const auto& [to, count] : votes[from]) {
+          if (count >= options.min_inliers / 2) ranked.emplace_back(count, to);
+        }
+        std::sort(ranked.rbegin(), ranked.rend());
+        if (ranked.size() > options.candidates_per_image) ranked.resize(options.candidates_per_image);
+        for (const auto& [count, to] : ranked) candidates.emplace_back(std::min(from, to), std::max(from, to));
       }
     }
     // Near-identical pictures are candidates whatever their features say.
@@ -183,6 +198,7 @@ std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatur
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   }
 
+  if (verified_pairs) *verified_pairs = candidates.size();
   std::vector<SceneMatch> found;
   std::mutex found_mutex;
   oneapi::tbb::parallel_for(std::size_t{0}, candidates.size(), [&](std::size_t i) {

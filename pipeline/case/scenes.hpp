@@ -36,7 +36,8 @@ int hash_distance(std::uint64_t a, std::uint64_t b);
 struct SceneMatchOptions {
   int min_inliers = 20;
   int max_hash_distance = 6;  // in large cases, pairs with hashes this close are verified whatever the index says
-  std::size_t exhaustive_below = 120;  // fewer images: every pair is verified; more: candidates from an index
+  std::size_t exhaustive_below = 64;  // fewer images: every pair is verified; more: candidates from an index
+  std::size_t candidates_per_image = 8;  // indexed: the best-supported pictures verified per picture
 };
 
 struct SceneMatch {
@@ -45,8 +46,9 @@ struct SceneMatch {
   int hash_distance = 64;
 };
 
-// Every pair of images whose backgrounds match, sorted by (a, b).
-std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatures, const SceneMatchOptions& options);
+// Every pair of images whose backgrounds match, sorted by (a, b). `verified_pairs`: how many pairs were checked.
+std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatures, const SceneMatchOptions& options,
+                                     std::size_t* verified_pairs = nullptr);
 
 // Distinct inliers of the homography between two signatures (0 when there is none, or when fewer than
 // `min_matches` features match at all).

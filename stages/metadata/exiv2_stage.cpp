@@ -15,21 +15,6 @@
 namespace cluetrace::metadata {
 namespace {
 
-std::vector<unsigned char> read_all(const std::filesystem::path& path, std::int64_t max_bytes) {
-  EvidenceFile file(path);
-  if (file.fd() < 0) throw std::runtime_error(fmt::format("cannot open for metadata: errno {}", file.error()));
-  std::vector<unsigned char> bytes;
-  unsigned char buffer[1 << 16];
-  while (true) {
-    const auto n = ::read(file.fd(), buffer, sizeof buffer);
-    if (n < 0) throw std::runtime_error("read error while reading metadata");
-    if (n == 0) break;
-    bytes.insert(bytes.end(), buffer, buffer + n);
-    if (static_cast<std::int64_t>(bytes.size()) > max_bytes) throw std::runtime_error(fmt::format("file larger than metadata.max_bytes ({})", max_bytes));
-  }
-  return bytes;
-}
-
 // Degrees from an EXIF rational triple (degrees, minutes, seconds).
 std::optional<double> degrees(const Exiv2::ExifData& exif, const char* key, const char* ref_key) {
   const auto it = exif.findKey(Exiv2::ExifKey(key));
@@ -143,10 +128,10 @@ nlohmann::ordered_json Exiv2Stage::resources() const {
 }
 
 void Exiv2Stage::process(ImageRecord& image, StageResult& out) {
-  const auto bytes = read_all(image.input.path, options_.max_bytes);
+  const auto bytes = read_evidence(image.input.path, options_.max_bytes);  // metadata.max_bytes bounds it
   Exiv2::Image::AutoPtr file;
   try {
-    file = Exiv2::ImageFactory::open(bytes.data(), static_cast<long>(bytes.size()));
+    file = Exiv2::ImageFactory::open(reinterpret_cast<const Exiv2::byte*>(bytes.data()), static_cast<long>(bytes.size()));
     file->readMetadata();
   } catch (const Exiv2::AnyError& e) {
     // A format Exiv2 does not know (or no metadata block at all) is not an error of the image.

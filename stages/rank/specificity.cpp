@@ -48,19 +48,11 @@ std::vector<std::string> readable_keys(const Clue& clue) {
   return keys;
 }
 
-std::string digits_of(std::string_view s) {
-  std::string d;
-  for (char c : s) {
-    if (c >= '0' && c <= '9') d += c;
-  }
-  return d;
-}
-
 // A line that is only a number with a unit or currency ("2,49 €", "EUR 2.49") repeats the number clue.
 bool repeats_number(const std::string& text_key, const Clue& clue) {
   if (clue.kind != ClueKind::price && clue.kind != ClueKind::barcode && clue.kind != ClueKind::postcode) return false;
-  const std::string digits = digits_of(text_key);
-  return !digits.empty() && digits == digits_of(clue.value) && text_key.size() - digits.size() <= 3;
+  const std::string digits = digits_only(text_key);
+  return !digits.empty() && digits == digits_only(clue.value) && text_key.size() - digits.size() <= 3;
 }
 
 nlohmann::ordered_json merged_entry(const Clue& clue) {
