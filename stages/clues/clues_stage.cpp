@@ -184,9 +184,17 @@ void CluesStage::process(ImageRecord& image, StageResult& out) {
         out.clues.push_back(std::move(clue));
       }
     }
+    const auto postcodes = find_postcodes(line.value);
+    // A postcode in a format only one country uses ("4000-447 Porto") is not a national phone number that
+    // some other country's plan happens to accept.
+    auto distinctive_postcode = [&](Span span) {
+      return std::any_of(postcodes.begin(), postcodes.end(), [&](const PostcodeMatch& p) {
+        return p.countries.size() == 1 && span.begin < p.span.end && p.span.begin < span.end;
+      });
+    };
     if (options_.phones) {
       for (const auto& m : found.phones) {
-        if (overlaps_taken(m.span)) continue;
+        if (overlaps_taken(m.span) || (!m.international && distinctive_postcode(m.span))) continue;
         auto clue = make(ClueKind::phone, m.e164, m.international ? 1.0 : (m.alternatives.empty() ? 0.95 : 0.85), m.span, m.as_read);
         clue.countries = m.countries;
         clue.details["region"] = m.region;
@@ -197,7 +205,7 @@ void CluesStage::process(ImageRecord& image, StageResult& out) {
       }
     }
     if (options_.postcodes) {
-      for (const auto& m : find_postcodes(line.value)) {
+      for (const auto& m : postcodes) {
         if (overlaps_taken(m.span)) continue;
         auto clue = make(ClueKind::postcode, m.value, m.countries.size() == 1 ? 0.9 : 0.6, m.span, m.as_read);
         clue.countries = m.countries;

@@ -2,6 +2,8 @@
 // country code, prices with both comma and point, postcodes whose format several countries share.
 #include <gtest/gtest.h>
 
+#include "pipeline/config.hpp"
+#include "stages/clues/clues_stage.hpp"
 #include "stages/clues/extract.hpp"
 
 namespace cluetrace::clues {
@@ -143,6 +145,26 @@ TEST(Postcodes, UniqueFormatsNameTheirCountry) {
   EXPECT_EQ(code("ul. Marszałkowska 1, 00-624 Warszawa"), "00-624:PL/1");
   EXPECT_EQ(code("D-10115 Berlin"), "10115:DE/1");
   EXPECT_EQ(code("A-1010 Wien"), "1010:AT/1");
+}
+
+TEST(Postcodes, ADistinctivePostcodeIsNotANationalPhoneNumberOfAnotherCountry) {
+  // "4000-447" is also a valid Luxembourg number; in an address line it is Porto's postcode.
+  auto config = load_config_text("", "test");
+  auto& stage = *config.stages[static_cast<std::size_t>(StageKind::clues)].stage;
+  stage.prepare();
+  ImageRecord image;
+  image.stage_results.resize(kAllStageKinds.size());
+  Clue line;
+  line.kind = ClueKind::text;
+  line.value = "Rua de Santa Catarina 96, 4000-447 Porto";
+  line.confidence = 0.95;
+  image.stage_results[static_cast<std::size_t>(StageKind::ocr)].clues.push_back(line);
+  StageResult out;
+  stage.process(image, out);
+  std::map<std::string, std::string> found;
+  for (const auto& c : out.clues) found[std::string(to_string(c.kind))] = c.value;
+  EXPECT_FALSE(found.contains("phone")) << found["phone"];
+  EXPECT_EQ(found["postcode"], "4000-447");
 }
 
 TEST(Postcodes, SharedFormatsPointToEveryCountryAndNeedAPlace) {
