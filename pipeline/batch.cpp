@@ -142,7 +142,12 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
     image.timings_ms["total"] = ms_since(image.started);
     const auto report = make_report(image, context);
     store.append(report);
-    store_review_artefacts(options.out_dir, image);
+    try {
+      store_review_artefacts(options.out_dir, image);
+    } catch (const std::exception& e) {
+      // The report is written; only its crops or scene signature are missing (the pages say so).
+      spdlog::warn("{}: review crops and scene signature not stored: {}", image.input.display_path, e.what());
+    }
     image.review = {};
     switch (status) {
       case ImageStatus::ok: ++summary.ok; break;
@@ -172,16 +177,22 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   run["failures"] = failures;
   run["skipped"] = notes_json(inputs.skipped);
   run["input_problems"] = notes_json(inputs.problems);
-  record_run(options.out_dir, run);
+  try {
+    record_run(options.out_dir, run);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: this run is not recorded in runs.jsonl: {}", options.out_dir.string(), e.what());
+  }
 
   // The case outputs cover every report in the folder (also those kept from earlier runs). Every image has its
   // report by now: a failure here is said, in run.json too, and does not fail the run.
   try {
-    summary.outputs = write_case_outputs(options.out_dir, config.outputs).written;
+    const auto outputs = write_case_outputs(options.out_dir, config.outputs);
+    summary.outputs = outputs.written;
+    for (const auto& p : outputs.problems) summary.outputs_error += (summary.outputs_error.empty() ? "" : "; ") + p;
   } catch (const std::exception& e) {
     summary.outputs_error = e.what();
-    run["outputs_error"] = summary.outputs_error;
   }
+  if (!summary.outputs_error.empty()) run["outputs_error"] = summary.outputs_error;
   write_file_atomically(summary.run_json_path, run.dump(2) + "\n");
   return summary;
 }

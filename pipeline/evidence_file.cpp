@@ -1,6 +1,7 @@
 #include "pipeline/evidence_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,10 +26,15 @@ EvidenceFile::~EvidenceFile() {
 std::string read_evidence(const std::filesystem::path& path, std::int64_t max_bytes) {
   EvidenceFile file(path);
   if (file.fd() < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", path.string(), std::strerror(file.error())));
+  struct stat st {};
+  if (::fstat(file.fd(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw std::runtime_error(fmt::format("{} is not a regular file", path.string()));
+  }
   std::string bytes;
   char buffer[1 << 16];
   while (true) {
     const auto n = ::read(file.fd(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw std::runtime_error(fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)));
     if (n == 0) break;
     bytes.append(buffer, static_cast<std::size_t>(n));

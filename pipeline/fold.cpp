@@ -1,5 +1,6 @@
 #include "pipeline/fold.hpp"
 
+#include <fmt/format.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 
@@ -15,6 +16,23 @@ std::string fold_key(std::string_view text) {
   }
   std::string out;
   kept.toUTF8String(out);
+  return out;
+}
+
+std::string terminal_safe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) {
+      out += fmt::format("\\x{:02X}", c);
+    } else if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      out += fmt::format("\\u{:04X}", static_cast<unsigned char>(text[++i]));  // C1: U+0080..U+009F
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include "pipeline/case/database.hpp"
 #include "pipeline/case/export_crops.hpp"
 #include "pipeline/config.hpp"
+#include "pipeline/fold.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/inputs.hpp"
 #include "pipeline/versions.hpp"
@@ -80,10 +81,15 @@ int command_config_check(const std::string& file) {
 int command_report(const std::string& dir, const std::string& config_path) {
   try {
     const auto config = load_config_or_default(config_path);
+    if (!std::filesystem::exists(std::filesystem::path(dir) / "reports.jsonl")) {
+      fmt::print(stderr, "cluetrace report: {} has no reports.jsonl (not a cluetrace output folder); nothing written\n", dir);
+      return 1;
+    }
     const cluetrace::FolderLock lock(dir);  // not while a run writes there
     const auto outputs = cluetrace::write_case_outputs(dir, config.outputs);
     fmt::print(stderr, "cluetrace: {} reports; wrote {} output(s) in {}\n", outputs.images, outputs.written.size(), dir);
-    return 0;
+    for (const auto& p : outputs.problems) fmt::print(stderr, "cluetrace report: not written: {}\n", p);
+    return outputs.problems.empty() ? 0 : 1;
   } catch (const cluetrace::ConfigError& e) {
     std::cerr << e.problems().to_string();
   } catch (const std::exception& e) {
@@ -103,7 +109,9 @@ int command_search(const std::vector<std::string>& args, cluetrace::SearchQuery 
       fmt::print(stderr, "cluetrace search: no clues.sqlite in {}\n", dir);
       return 1;
     }
-    databases.insert(databases.end(), found.begin(), found.end());
+    for (const auto& db : found) {
+      if (std::find(databases.begin(), databases.end(), db) == databases.end()) databases.push_back(db);
+    }
   }
   std::size_t total = 0;
   try {
@@ -118,8 +126,9 @@ int command_search(const std::vector<std::string>& args, cluetrace::SearchQuery 
                                          {"explanation", h.explanation}};
           fmt::print("{}\n", j.dump());
         } else {
-          fmt::print("{:.2f}  {:<8} {}  [{}]  {} #{}  (run {})\n", h.score, h.kind, h.value,
-                     h.countries.empty() ? h.top_country : h.countries, h.path, h.rank, h.run_id);
+          fmt::print("{:.2f}  {:<8} {}  [{}]  {} #{}  (run {})\n", h.score, h.kind, cluetrace::terminal_safe(h.value),
+                     h.countries.empty() ? h.top_country : h.countries, cluetrace::terminal_safe(h.path), h.rank,
+                     cluetrace::terminal_safe(h.run_id));
         }
       }
     }

@@ -156,7 +156,8 @@ std::string ReportStore::kept_status(const std::string& display_path) const {
 
 void ReportStore::append(const nlohmann::ordered_json& report) {
   // One write() per line: a kill leaves at most one torn last line, which resume discards.
-  write_all(fd_, report.dump() + "\n", path_);
+  // Text from an image or its metadata may not be valid UTF-8: replaced (U+FFFD), never a reason to lose a report.
+  write_all(fd_, report.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n", path_);
 }
 
 void ReportStore::finish(const std::vector<std::string>& order) {

@@ -20,7 +20,8 @@ std::string jpeg_of(const cv::Mat& bgr, int max_side) {
   const int side = std::max(bgr.cols, bgr.rows);
   if (side > max_side) {
     const double f = static_cast<double>(max_side) / side;
-    cv::resize(bgr, scaled, cv::Size(), f, f, cv::INTER_AREA);
+    const cv::Size size(std::max(1, static_cast<int>(bgr.cols * f)), std::max(1, static_cast<int>(bgr.rows * f)));
+    cv::resize(bgr, scaled, size, 0, 0, cv::INTER_AREA);
   }
   std::vector<uchar> bytes;
   cv::imencode(".jpg", scaled, bytes, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality});
@@ -73,6 +74,14 @@ void store_review_artefacts(const std::filesystem::path& out_dir, const ImageRec
     std::filesystem::create_directories(path.parent_path());
     write_file_atomically(path, bytes, false);  // made again by a --resume'd or repeated run
   };
+  // Crops of an earlier run of this picture (another config or version ranks differently) must not stand
+  // beside this report's clues.
+  const auto crops_dir = out_dir / crop_path(sha, 1).parent_path();
+  if (std::filesystem::is_directory(crops_dir)) {
+    for (const auto& e : std::filesystem::directory_iterator(crops_dir)) {
+      if (e.path().filename().string().starts_with(sha + "-")) std::filesystem::remove(e.path());
+    }
+  }
   for (const auto& [rank, jpeg] : image.review.crops) store(crop_path(sha, rank), jpeg);
   if (!image.review.scene.empty()) store(scene_path(sha), image.review.scene);
   if (!image.review.preview.empty()) store(preview_path(sha), image.review.preview);

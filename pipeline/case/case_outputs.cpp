@@ -1,6 +1,8 @@
 #include "pipeline/case/case_outputs.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -39,6 +41,43 @@ std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path) {
   return out;
 }
 
+bool is_hex(const std::string& s, std::size_t length) {
+  return s.size() == length && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// A report as the case outputs read it: the fields they use present and of their type. Returns why not, when
+// the line cannot be used at all (then it is left out of the case outputs, with a warning).
+std::string normalise_report(nlohmann::json& report) {
+  if (!report.contains("image") || !report["image"].is_object()) return "no image object";
+  auto& img = report["image"];
+  if (!img.contains("path") || !img["path"].is_string()) return "no image path";
+  for (const char* key : {"sha256", "md5", "sha1"}) {
+    if (img.contains(key) && !img[key].is_string()) img.erase(key);
+  }
+  // Hashes name files (crops, scene signatures): only well-formed ones are used.
+  if (img.contains("sha256") && !is_hex(img["sha256"].get<std::string>(), 64)) img.erase("sha256");
+  if (!report.contains("status") || !report["status"].is_string()) report["status"] = "failed";
+  for (const char* key : {"clues", "regions", "languages", "errors"}) {
+    if (!report.contains(key) || !report[key].is_array()) report[key] = nlohmann::json::array();
+  }
+  auto& clues = report["clues"];
+  nlohmann::json kept = nlohmann::json::array();
+  for (auto& clue : clues) {
+    if (!clue.is_object() || !clue.contains("kind") || !clue["kind"].is_string() ||
+        !clue_kind_from_string(clue["kind"].get<std::string>()) || !clue.contains("value") || !clue["value"].is_string()) {
+      continue;
+    }
+    if (clue.contains("box")) {
+      const auto& b = clue["box"];
+      const bool four_ints = b.is_array() && b.size() == 4 && std::all_of(b.begin(), b.end(), [](const auto& v) { return v.is_number_integer(); });
+      if (!four_ints) clue.erase("box");
+    }
+    kept.push_back(std::move(clue));
+  }
+  clues = std::move(kept);
+  return "";
+}
+
 }  // namespace
 
 std::string countries_text(const nlohmann::json& clue) {
@@ -61,7 +100,13 @@ CaseData load_case(const std::filesystem::path& dir, const OutputOptions& option
   data.name = options.case_name;
   if (data.name.empty()) data.name = std::filesystem::absolute(dir).lexically_normal().filename().string();
   if (data.name.empty()) data.name = std::filesystem::absolute(dir).lexically_normal().parent_path().filename().string();
-  data.reports = read_jsonl(reports);
+  for (auto& report : read_jsonl(reports)) {
+    if (const auto problem = normalise_report(report); !problem.empty()) {
+      spdlog::warn("{}: a report was left out of the case outputs: {}", reports.string(), problem);
+      continue;
+    }
+    data.reports.push_back(std::move(report));
+  }
   if (std::filesystem::exists(dir / "runs.jsonl")) data.runs = read_jsonl(dir / "runs.jsonl");
   return data;
 }
@@ -83,29 +128,32 @@ void record_run(const std::filesystem::path& dir, const nlohmann::ordered_json& 
 
 CaseOutputs write_case_outputs(const std::filesystem::path& dir, const OutputOptions& options) {
   CaseData data = load_case(dir, options);
-  if (options.links) data.links = find_links(data, options);
   CaseOutputs out;
   out.images = data.reports.size();
+  // Each output on its own: one that fails (a broken scene file, a full disk) does not cost the others.
+  auto& problems = out.problems;
+  auto attempt = [&](const char* name, const std::function<void()>& write) {
+    try {
+      write();
+      out.written.push_back(dir / name);
+    } catch (const std::exception& e) {
+      problems.push_back(fmt::format("{}: {}", name, e.what()));
+      spdlog::error("{}: not written: {}", (dir / name).string(), e.what());
+    }
+  };
+  constexpr auto dump = [](const nlohmann::ordered_json& j) {
+    return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  };
   if (options.links) {
-    write_file_atomically(dir / "links.json", links_json(data).dump(2) + "\n");
-    out.written.push_back(dir / "links.json");
+    attempt("links.json", [&] {
+      data.links = find_links(data, options);
+      write_file_atomically(dir / "links.json", dump(links_json(data)));
+    });
   }
-  if (options.summary_csv) {
-    write_file_atomically(dir / "summary.csv", summary_csv(data));
-    out.written.push_back(dir / "summary.csv");
-  }
-  if (options.vics) {
-    write_file_atomically(dir / "vics.json", vics_json(data, options).dump(2) + "\n");
-    out.written.push_back(dir / "vics.json");
-  }
-  if (options.database) {
-    write_database(data, dir / "clues.sqlite");
-    out.written.push_back(dir / "clues.sqlite");
-  }
-  if (options.html) {
-    write_html(data, options);
-    out.written.push_back(dir / "index.html");
-  }
+  if (options.summary_csv) attempt("summary.csv", [&] { write_file_atomically(dir / "summary.csv", summary_csv(data)); });
+  if (options.vics) attempt("vics.json", [&] { write_file_atomically(dir / "vics.json", dump(vics_json(data, options))); });
+  if (options.database) attempt("clues.sqlite", [&] { write_database(data, dir / "clues.sqlite"); });
+  if (options.html) attempt("index.html", [&] { write_html(data, options); });
   return out;
 }
 

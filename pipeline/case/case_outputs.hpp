@@ -25,10 +25,12 @@ void record_run(const std::filesystem::path& dir, const nlohmann::ordered_json& 
 
 struct CaseOutputs {
   std::vector<std::filesystem::path> written;
+  std::vector<std::string> problems;  // "summary.csv: why", one per output that could not be written
   std::size_t images = 0;
 };
 
-// Writes every output the options enable; each file atomically. Throws OutputError naming the file.
+// Writes every output the options enable, each file atomically, each independently of the others. Throws
+// OutputError only when the folder has no reports.jsonl.
 CaseOutputs write_case_outputs(const std::filesystem::path& dir, const OutputOptions& options);
 
 }  // namespace cluetrace

@@ -250,7 +250,8 @@ std::vector<SearchHit> search_database(const std::filesystem::path& database, co
         // Numbers are written in many ways (030 123, +49 30 123): also match the digits anywhere in a clue's digits.
         sql += " AND (c.clue_id IN (SELECT rowid FROM clue_text WHERE clue_text MATCH ?) OR c.digits LIKE ?)";
         binds.push_back(match);
-        binds.push_back("%" + (digits.front() == '0' ? digits.substr(1) : digits) + "%");
+        // Without the trunk or international prefix ("030 …", "0049 …"), which the stored E.164 form lacks.
+        binds.push_back("%" + digits.substr(std::min(digits.find_first_not_of('0'), digits.size() - 1)) + "%");
       } else {
         sql += " AND c.clue_id IN (SELECT rowid FROM clue_text WHERE clue_text MATCH ?)";
         binds.push_back(match);
@@ -271,10 +272,11 @@ std::vector<SearchHit> search_database(const std::filesystem::path& database, co
       for (int pass = 0; pass < 2; ++pass)
         for (const auto& c : query.countries) binds.push_back(c);
     }
-    if (query.min_score) sql += fmt::format(" AND c.score >= {}", *query.min_score);
+    if (query.min_score) sql += " AND c.score >= ?";
     sql += fmt::format(" ORDER BY c.score DESC, i.path, c.rank LIMIT {}", std::max(1, query.limit));
     SQLite::Statement st(db, sql);
     for (std::size_t i = 0; i < binds.size(); ++i) st.bind(static_cast<int>(i + 1), binds[i]);
+    if (query.min_score) st.bind(static_cast<int>(binds.size() + 1), *query.min_score);
     while (st.executeStep()) {
       SearchHit h;
       h.database = database.string();
@@ -311,7 +313,10 @@ std::vector<std::filesystem::path> find_databases(const std::filesystem::path& d
     }
     if (it->is_regular_file() && it->path().filename() == "clues.sqlite" && it->path().parent_path() != dir) out.push_back(it->path());
   }
+  // The same file named two ways ("out" and "out/", a folder and its parent) is searched once.
+  for (auto& path : out) path = std::filesystem::weakly_canonical(path);
   std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

@@ -59,12 +59,19 @@ std::string tag(const std::string& kind, const std::string& value) {
 }  // namespace
 
 std::string csv_cell(const std::string& value) {
-  std::string v = value;
+  // Where a spreadsheet could start a formula: the cell's start, and after a ';', tab or line break (a
+  // spreadsheet reading this file with ';' as its separator splits there, quotes or not). Full-width forms too.
+  static const std::vector<std::string> starters{"=", "+", "-", "@", "\xEF\xBC\x9D", "\xEF\xBC\x8B", "\xEF\xBC\x8D", "\xEF\xBC\xA0"};
   static const std::regex plain_number(R"(^[+-]?[0-9][0-9 .]*$)");
-  if (!v.empty() && std::string_view("=+-@\t\r").find(v.front()) != std::string_view::npos &&
-      !std::regex_match(v, plain_number)) {
-    v = "'" + v;
+  auto formula_at = [&](const std::string& v, std::size_t at) {
+    return std::any_of(starters.begin(), starters.end(), [&](const std::string& s) { return v.compare(at, s.size(), s) == 0; });
+  };
+  std::string v;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    v += value[i];
+    if ((value[i] == ';' || value[i] == '\t' || value[i] == '\r' || value[i] == '\n') && formula_at(value, i + 1)) v += '\'';
   }
+  if (!v.empty() && (formula_at(v, 0) || v.front() == '\t' || v.front() == '\r') && !std::regex_match(v, plain_number)) v = "'" + v;
   if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
   std::string quoted = "\"";
   for (char c : v) {
@@ -76,34 +83,39 @@ std::string csv_cell(const std::string& value) {
 
 std::string summary_csv(const CaseData& data) {
   std::string out = "path,sha256,md5,status,run_id,rank,kind,value,confidence,score,language,countries,box,stage,explanation\r\n";
+  auto row = [&out](const std::vector<std::string>& cells) {
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      if (i) out += ',';
+      out += csv_cell(cells[i]);
+    }
+    out += "\r\n";
+  };
   for (const auto& report : data.reports) {
     const auto& img = report["image"];
+    const std::vector<std::string> image_cells{img.value("path", ""), img.value("sha256", ""), img.value("md5", ""),
+                                               report.value("status", ""), report.value("run_id", "")};
+    if (report["clues"].empty()) {
+      // An image without clues (a failed one among them) still has its row, with the clue columns empty.
+      auto cells = image_cells;
+      cells.resize(15);
+      if (!report["errors"].empty()) cells[14] = report["errors"][0].value("stage", "") + ": " + report["errors"][0].value("message", "");
+      row(cells);
+      continue;
+    }
     for (const auto& clue : report["clues"]) {
       std::string box;
       if (clue.contains("box")) {
         const auto& b = clue["box"];
         box = fmt::format("{} {} {} {}", b[0].get<int>(), b[1].get<int>(), b[2].get<int>(), b[3].get<int>());
       }
-      const std::vector<std::string> cells{img.value("path", ""),
-                                           img.value("sha256", ""),
-                                           img.value("md5", ""),
-                                           report.value("status", ""),
-                                           report.value("run_id", ""),
-                                           std::to_string(clue.value("rank", 0)),
-                                           clue.value("kind", ""),
-                                           clue.value("value", ""),
-                                           fmt::format("{:.4f}", clue.value("confidence", 0.0)),
-                                           fmt::format("{:.4f}", clue.value("score", 0.0)),
-                                           clue.value("language", ""),
-                                           countries_text(clue),
-                                           box,
-                                           clue.value("stage", ""),
-                                           clue.value("explanation", "")};
-      for (std::size_t i = 0; i < cells.size(); ++i) {
-        if (i) out += ',';
-        out += csv_cell(cells[i]);
+      auto cells = image_cells;
+      for (auto cell : {std::to_string(clue.value("rank", 0)), clue.value("kind", ""), clue.value("value", ""),
+                        fmt::format("{:.4f}", clue.value("confidence", 0.0)), fmt::format("{:.4f}", clue.value("score", 0.0)),
+                        clue.value("language", ""), countries_text(clue), box, clue.value("stage", ""),
+                        clue.value("explanation", "")}) {
+        cells.push_back(std::move(cell));
       }
-      out += "\r\n";
+      row(cells);
     }
   }
   return out;

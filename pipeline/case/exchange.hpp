@@ -11,8 +11,10 @@
 
 namespace cluetrace {
 
-// RFC 4180, UTF-8, header first. Cells that a spreadsheet would run as a formula (=, +, -, @ first, other
-// than a plain number such as +4930123456) are prefixed with an apostrophe.
+// RFC 4180, UTF-8, header first, one row per clue; an image without clues gets one row with the clue columns
+// empty (a failed image: its first error in `explanation`). Cells a spreadsheet would run as a formula
+// (=, +, -, @ or their full-width forms first, other than a plain number such as +4930123456) start with an
+// apostrophe, and so does any such start after a ';', tab or line break inside a cell.
 std::string summary_csv(const CaseData& data);
 std::string csv_cell(const std::string& value);
 

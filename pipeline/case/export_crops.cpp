@@ -12,6 +12,7 @@
 #include "pipeline/case/case_outputs.hpp"
 #include "pipeline/digest.hpp"
 #include "pipeline/evidence_file.hpp"
+#include "pipeline/fold.hpp"
 #include "pipeline/report_store.hpp"
 
 namespace cluetrace {
@@ -19,6 +20,7 @@ namespace {
 
 // Detectors look at crops at least this large (small crops are upscaled: a face of 20 px is still a face).
 constexpr int kMinCheckSide = 256;
+constexpr int kMaxCheckSide = 2048;  // ... and large ones reduced to this (bounds the time and memory of a check)
 // HOG people detector: SVM margin a detection needs (OpenCV's default people model).
 constexpr double kPersonWeight = 0.5;
 
@@ -57,38 +59,65 @@ PersonGuard::PersonGuard(const std::filesystem::path& dir) : detectors_(std::mak
 
 PersonGuard::~PersonGuard() = default;
 
-std::optional<std::string> PersonGuard::reason_to_refuse(const cv::Mat& bgr) {
+std::vector<PersonGuard::Detection> PersonGuard::find(const cv::Mat& bgr) {
+  std::vector<Detection> out;
+  if (bgr.empty()) return out;
+  // Faces: small crops are enlarged (a 20-pixel face is still a face), large images reduced, both bounded.
+  const int short_side = std::min(bgr.cols, bgr.rows), long_side = std::max(bgr.cols, bgr.rows);
+  double f = 1.0;
+  if (short_side < kMinCheckSide) f = static_cast<double>(kMinCheckSide) / short_side;
+  f = std::min(f, static_cast<double>(kMaxCheckSide) / long_side);
   cv::Mat grey;
   cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
-  double f = 1.0;
-  if (std::min(grey.cols, grey.rows) < kMinCheckSide) {
-    f = static_cast<double>(kMinCheckSide) / std::min(grey.cols, grey.rows);
-    cv::resize(grey, grey, cv::Size(), f, f, cv::INTER_CUBIC);
-  }
+  const cv::Size size(std::max(1, static_cast<int>(std::lround(bgr.cols * f))), std::max(1, static_cast<int>(std::lround(bgr.rows * f))));
+  if (size != grey.size()) cv::resize(grey, grey, size, 0, 0, f > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
   cv::equalizeHist(grey, grey);
-  auto where = [&](const cv::Rect& r) {
-    return fmt::format("{},{} {}x{}", static_cast<int>(r.x / f), static_cast<int>(r.y / f), static_cast<int>(r.width / f),
-                       static_cast<int>(r.height / f));
+  auto back = [&](const cv::Rect& r) {
+    return cv::Rect(static_cast<int>(r.x / f), static_cast<int>(r.y / f), static_cast<int>(std::ceil(r.width / f)),
+                    static_cast<int>(std::ceil(r.height / f)));
   };
   std::vector<cv::Rect> found;
   detectors_->frontal.detectMultiScale(grey, found, 1.1, 4, 0, cv::Size(24, 24));
-  if (!found.empty()) return fmt::format("a face (frontal) was detected at {}", where(found.front()));
+  for (const auto& r : found) out.push_back({back(r), "a face (frontal)"});
   detectors_->profile.detectMultiScale(grey, found, 1.1, 4, 0, cv::Size(24, 24));
-  if (!found.empty()) return fmt::format("a face (profile) was detected at {}", where(found.front()));
+  for (const auto& r : found) out.push_back({back(r), "a face (profile)"});
   cv::Mat flipped;
   cv::flip(grey, flipped, 1);
   detectors_->profile.detectMultiScale(flipped, found, 1.1, 4, 0, cv::Size(24, 24));
-  if (!found.empty()) return "a face (profile, facing the other way) was detected";
-  // People at the crop's own resolution: the HOG detector's window is 64 x 128, and blown-up strokes of text
-  // look like limbs to it.
-  if (bgr.cols >= 64 && bgr.rows >= 128) {
+  for (const auto& r : found) out.push_back({back(cv::Rect(grey.cols - r.x - r.width, r.y, r.width, r.height)), "a face (profile)"});
+  // People at no more than the image's own resolution: the HOG window is 64 x 128, and enlarged strokes of
+  // text look like limbs to it.
+  const double g = std::min(1.0, static_cast<double>(kMaxCheckSide) / long_side);
+  cv::Mat small = bgr;
+  if (g < 1) cv::resize(bgr, small, cv::Size(std::max(1, static_cast<int>(bgr.cols * g)), std::max(1, static_cast<int>(bgr.rows * g))), 0, 0, cv::INTER_AREA);
+  if (small.cols >= 64 && small.rows >= 128) {
     std::vector<double> weights;
-    detectors_->people.detectMultiScale(bgr, found, weights, 0.0, cv::Size(8, 8), cv::Size(16, 16), 1.05, 2.0);
+    detectors_->people.detectMultiScale(small, found, weights, 0.0, cv::Size(8, 8), cv::Size(16, 16), 1.05, 2.0);
     for (std::size_t i = 0; i < found.size(); ++i) {
-      if (weights[i] > kPersonWeight) {
-        const auto& r = found[i];
-        return fmt::format("a person was detected at {},{} {}x{} (HOG weight {:.2f})", r.x, r.y, r.width, r.height, weights[i]);
-      }
+      if (weights[i] <= kPersonWeight) continue;
+      const auto& r = found[i];
+      out.push_back({cv::Rect(static_cast<int>(r.x / g), static_cast<int>(r.y / g), static_cast<int>(r.width / g), static_cast<int>(r.height / g)),
+                     fmt::format("a person (HOG weight {:.2f})", weights[i])});
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> PersonGuard::reason_to_refuse(const cv::Mat& crop) {
+  const auto found = find(crop);
+  if (found.empty()) return std::nullopt;
+  const auto& d = found.front();
+  return fmt::format("{} was detected at {},{} {}x{} in the crop", d.what, d.where.x, d.where.y, d.where.width, d.where.height);
+}
+
+std::optional<std::string> PersonGuard::reason_to_refuse(const cv::Rect& crop, const std::vector<Detection>& in_image) {
+  for (const auto& d : in_image) {
+    // A margin around each detection: the rest of a head or a body lies beyond what the detector boxes.
+    const int mx = d.where.width / 4, my = d.where.height / 4;
+    const cv::Rect grown(d.where.x - mx, d.where.y - my, d.where.width + 2 * mx, d.where.height + 2 * my);
+    if ((grown & crop).area() > 0) {
+      return fmt::format("{} was detected in the image at {},{} {}x{}, which the crop overlaps", d.what, d.where.x,
+                         d.where.y, d.where.width, d.where.height);
     }
   }
   return std::nullopt;
@@ -142,6 +171,7 @@ ExportSummary export_crops(const ExportRequest& request, std::ostream& log) {
     } catch (const std::exception& e) {
       problem = fmt::format("the source image has changed or cannot be read: {}", e.what());
     }
+    const auto in_image = pixels.empty() ? std::vector<PersonGuard::Detection>{} : guard.find(pixels);
     for (const auto* clue : chosen) {
       const int rank = clue->value("rank", 0);
       const auto& b = (*clue)["box"];
@@ -156,12 +186,19 @@ ExportSummary export_crops(const ExportRequest& request, std::ostream& log) {
       cv::Mat crop;
       if (refused.empty()) {
         crop = pixels(r).clone();
-        if (auto reason = guard.reason_to_refuse(crop)) refused = *reason;
+        // People anywhere the crop reaches (a logo on a shirt shows no face in its crop, the whole image may),
+        // and then the crop on its own, enlarged, for faces too small to find in the whole image.
+        if (auto reason = guard.reason_to_refuse(r, in_image)) {
+          refused = *reason;
+        } else if (auto own = guard.reason_to_refuse(crop)) {
+          refused = *own;
+        }
       }
       if (!refused.empty()) {
         entry["refused"] = refused;
         ++summary.refused;
-        log << fmt::format("refused: {} clue {} ({} \"{}\"): {}\n", path, rank, clue->value("kind", ""), clue->value("value", ""), refused);
+        log << terminal_safe(fmt::format("refused: {} clue {} ({} \"{}\"): {}", path, rank, clue->value("kind", ""),
+                                         clue->value("value", ""), refused)) << "\n";
       } else {
         // Re-encoded from pixels: no EXIF, XMP, IPTC or ICC data of the original travels with it.
         std::vector<uchar> png;

@@ -1,7 +1,8 @@
 // `cluetrace export-crops`: crowdsource-ready crops of selected clues. Each crop is cut from the original
 // file (whose SHA-256 must still match its report), with a margin, and written as a new PNG with no
-// metadata. A crop in which a face or a person is detected (OpenCV Haar cascades from opencv-data, HOG
-// people detector) is refused, with the reason, and never written.
+// metadata. A crop that reaches a face or a person detected in the whole image, or in which one is detected
+// on its own (OpenCV Haar cascades from opencv-data, HOG people detector), is refused, with the reason, and
+// never written.
 #pragma once
 
 #include <filesystem>
@@ -34,8 +35,16 @@ class PersonGuard {
   ~PersonGuard();
   PersonGuard(const PersonGuard&) = delete;
   PersonGuard& operator=(const PersonGuard&) = delete;
-  // Why the crop must not be published (a face or a person, and where), or nothing.
-  std::optional<std::string> reason_to_refuse(const cv::Mat& bgr);
+  struct Detection {
+    cv::Rect where;    // in the pixels given to find()
+    std::string what;  // "a face (frontal)", "a person (HOG weight 0.73)"
+  };
+  // Faces (Haar, frontal and profile both ways) and people (HOG) in an image or a crop.
+  std::vector<Detection> find(const cv::Mat& bgr);
+  // Why a crop must not be published: something found in the crop itself ...
+  std::optional<std::string> reason_to_refuse(const cv::Mat& crop);
+  // ... or a detection in the whole image (grown by a quarter) that the crop's rectangle overlaps.
+  std::optional<std::string> reason_to_refuse(const cv::Rect& crop, const std::vector<Detection>& in_image);
 
  private:
   struct Detectors;

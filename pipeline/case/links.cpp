@@ -54,9 +54,7 @@ std::vector<RecurringClue> recurring_clues(const CaseData& data) {
       r.key = key;
       r.value = value;
     }
-    for (const auto& s : r.sightings) {
-      if (s.image == image) return;  // once per report
-    }
+    if (!r.sightings.empty() && r.sightings.back().image == image) return;  // once per report (visited in order)
     r.sightings.push_back({image, rank});
     r.best_score = std::max(r.best_score, score);
     pictures[{kind, key}].insert(sha_of(data.reports[image]));
@@ -150,11 +148,12 @@ CaseLinks find_links(const CaseData& data, const OutputOptions& options) {
     // Pairs name reports: the first report of each picture.
     g.pairs.push_back({by_sha[shas[m.a]].front(), by_sha[shas[m.b]].front(), m.inliers, m.hash_distance});
   }
+  for (std::size_t s = 0; s < signatures.size(); ++s) {
+    const auto it = by_root.find(groups.find(s));
+    if (it == by_root.end()) continue;
+    for (const auto image : by_sha[shas[s]]) it->second.images.push_back(image);
+  }
   for (auto& [root, group] : by_root) {
-    for (std::size_t s = 0; s < signatures.size(); ++s) {
-      if (groups.find(s) != root) continue;
-      for (const auto image : by_sha[shas[s]]) group.images.push_back(image);
-    }
     std::sort(group.images.begin(), group.images.end());
     links.scenes.push_back(std::move(group));
   }

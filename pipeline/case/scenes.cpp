@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -65,7 +66,9 @@ SceneSignature scene_signature(const cv::Mat& bgr, const std::vector<Box>& maske
   const double scale = static_cast<double>(kSceneSide) / std::max(bgr.cols, bgr.rows);
   cv::Mat grey;
   cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
-  cv::resize(grey, grey, cv::Size(), scale, scale, scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  const cv::Size size(std::max(1, static_cast<int>(std::lround(bgr.cols * scale))),
+                      std::max(1, static_cast<int>(std::lround(bgr.rows * scale))));
+  cv::resize(grey, grey, size, 0, 0, scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
   s.width = grey.cols;
   s.height = grey.rows;
   cv::Mat mask(grey.size(), CV_8U, cv::Scalar(255));
@@ -112,10 +115,14 @@ std::optional<SceneSignature> decode_signature(std::string_view in) {
   if (in.size() != std::size_t{n} * (2 * sizeof(float) + kDescriptorBytes)) return std::nullopt;
   s.width = w;
   s.height = h;
+  if (w <= 0 || h <= 0 || w > 4 * kSceneSide || h > 4 * kSceneSide) return std::nullopt;
   s.points.resize(n);
   for (auto& p : s.points) {
     take(in, p.x);
     take(in, p.y);
+    if (!std::isfinite(p.x) || !std::isfinite(p.y) || p.x < 0 || p.y < 0 || p.x > static_cast<float>(w) || p.y > static_cast<float>(h)) {
+      return std::nullopt;
+    }
   }
   s.descriptors = cv::Mat(static_cast<int>(n), kDescriptorBytes, CV_8U);
   if (n > 0) std::memcpy(s.descriptors.data, in.data(), std::size_t{n} * kDescriptorBytes);
@@ -190,10 +197,18 @@ std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatur
         for (const auto& [count, to] : ranked) candidates.emplace_back(std::min(from, to), std::max(from, to));
       }
     }
-    // Near-identical pictures are candidates whatever their features say.
-    for (std::size_t a = 0; a < n; ++a)
-      for (std::size_t b = a + 1; b < n; ++b)
-        if (hash_distance(signatures[a].phash, signatures[b].phash) <= options.max_hash_distance) candidates.emplace_back(a, b);
+    // Near-identical pictures are candidates whatever their features say: for each picture its closest few
+    // by hash (bounded, so thousands of near-blank frames do not make the verification quadratic).
+    for (std::size_t a = 0; a < n; ++a) {
+      std::vector<std::pair<int, std::size_t>> close;
+      for (std::size_t b = 0; b < n; ++b) {
+        const int d = hash_distance(signatures[a].phash, signatures[b].phash);
+        if (b != a && d <= options.max_hash_distance) close.emplace_back(d, b);
+      }
+      std::sort(close.begin(), close.end());
+      if (close.size() > options.candidates_per_image) close.resize(options.candidates_per_image);
+      for (const auto& [d, b] : close) candidates.emplace_back(std::min(a, b), std::max(a, b));
+    }
     std::sort(candidates.begin(), candidates.end());
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   }
@@ -205,7 +220,11 @@ std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatur
     const auto [a, b] = candidates[i];
     SceneMatch m{a, b, 0, hash_distance(signatures[a].phash, signatures[b].phash)};
     if (signatures[a].width > 0 && signatures[b].width > 0) {
-      m.inliers = verify_scene_pair(signatures[a], signatures[b], options.min_inliers);
+      try {
+        m.inliers = verify_scene_pair(signatures[a], signatures[b], options.min_inliers);
+      } catch (const cv::Exception&) {
+        m.inliers = 0;  // a degenerate set of points (all on a line): no homography, no match
+      }
     }
     if (m.inliers >= options.min_inliers) {
       const std::lock_guard lock(found_mutex);

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <unicode/unistr.h>
 
 #include "pipeline/models.hpp"
 
@@ -52,7 +53,8 @@ LineWords LanguageStage::line_words(std::string_view text) const {
     ++counts.words;
     const int rank = identifier_->best_rank(word);
     // Short words are function words or fragments, whatever the lists say.
-    if (word.size() >= 4 && (rank == 0 || rank > options_.common_words)) counts.rare.push_back(word);
+    const auto letters = icu::UnicodeString::fromUTF8(word).countChar32();  // characters, not bytes
+    if (letters >= 4 && (rank == 0 || rank > options_.common_words)) counts.rare.push_back(word);
   }
   return counts;
 }

@@ -104,7 +104,11 @@ std::vector<std::size_t> merge_duplicates(std::vector<Clue>& clues) {
   for (std::size_t t = 0; t < clues.size(); ++t) {
     if (into[t] != t || clues[t].kind != ClueKind::text || keys[t].empty()) continue;
     for (std::size_t c = 0; c < clues.size(); ++c) {
-      if (into[c] != c || clues[c].kind == ClueKind::text || !overlap(clues[t].box, clues[c].box)) continue;
+      // Both located: a line is not absorbed into a clue with no place (metadata), which would lose its crop.
+      if (into[c] != c || clues[c].kind == ClueKind::text || !clues[t].box || !clues[c].box ||
+          !overlap(clues[t].box, clues[c].box)) {
+        continue;
+      }
       const auto names = readable_keys(clues[c]);
       if (std::find(names.begin(), names.end(), keys[t]) == names.end() && !repeats_number(keys[t], clues[c])) continue;
       absorb(clues[c], clues[t]);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "pipeline/countries.hpp"
+#include "pipeline/fold.hpp"
 
 namespace cluetrace::region {
 namespace {
@@ -56,7 +57,7 @@ void FusionStage::process(ImageRecord& image, StageResult&) {
     const auto& clue = clues[i];
     double weight = options_.weights[static_cast<std::size_t>(clue.kind)] * clue.confidence;
     if (clue.countries.empty() || weight <= 0) continue;
-    if (!seen.insert({clue.kind, clue.value}).second) continue;
+    if (!seen.insert({clue.kind, fold_key(clue.value)}).second) continue;  // as the rank stage merges readings
     if (clue.kind == ClueKind::phone && clue.details.is_object() && clue.details.value("written_with_country_code", true) == false) {
       weight *= options_.national_phone_factor;
     }

@@ -1,0 +1,57 @@
+// Contract: the case outputs survive what a reports.jsonl can hold after hands and tools have been at it
+// (a line that is not a report, a clue with a broken box, a hash that is not one), and the helpers that stand
+// between image text and an analyst's spreadsheet or terminal neutralise what they must.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "pipeline/case/case_outputs.hpp"
+#include "pipeline/case/exchange.hpp"
+#include "pipeline/case/html.hpp"
+#include "pipeline/fold.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace cluetrace::test {
+namespace {
+
+TEST(CaseOutputs, LinesThatAreNotReportsAreLeftOutAndTheRestIsWritten) {
+  TempDir dir;
+  const std::string good = R"({"schema":"clue-report/1","image":{"path":"a.jpg","sha256":")" + std::string(64, 'a') +
+                           R"(","md5":")" + std::string(32, 'b') + R"(","hashes_complete":true},"status":"ok","errors":[],)"
+                           R"("clues":[{"rank":1,"kind":"phone","value":"+493023125678","confidence":0.9,"score":0.86,"box":[1,2,3]},)"
+                           R"({"rank":2,"kind":"no-such-kind","value":"x","confidence":0.9,"score":0.1},)"
+                           R"J({"rank":3,"kind":"text","value":"=HYPERLINK(\"x\")","confidence":0.9,"score":0.1}],"languages":[],"regions":[]})J";
+  const std::string odd_hash = R"({"image":{"path":"../../etc/b.jpg","sha256":"../../../../etc/passwd"},"clues":"not a list"})";
+  write_text(dir / "reports.jsonl", "{}\n[1,2]\n" + good + "\n" + odd_hash + "\n{\"image\":{\"path\":\"torn");
+  OutputOptions options;
+  const auto out = write_case_outputs(dir.path(), options);
+  EXPECT_TRUE(out.problems.empty()) << ::testing::PrintToString(out.problems);
+  EXPECT_EQ(out.images, 2u);  // the good report and the one with the odd hash; {} , [1,2] and the torn line are not reports
+  for (const char* name : {"index.html", "clues.sqlite", "summary.csv", "vics.json", "links.json"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir / name)) << name;
+  }
+  std::ifstream csv(dir / "summary.csv");
+  const std::string text((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("+493023125678"), std::string::npos);  // a plain number stays as it is
+  EXPECT_NE(text.find("\"'=HYPERLINK"), std::string::npos);  // a formula does not
+  EXPECT_EQ(text.find("no-such-kind"), std::string::npos);
+}
+
+TEST(CaseOutputs, SpreadsheetAndTerminalSafety) {
+  EXPECT_EQ(csv_cell("+4930123456"), "+4930123456");
+  EXPECT_EQ(csv_cell("=1+1"), "'=1+1");
+  EXPECT_EQ(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(csv_cell("-2+3"), "'-2+3");
+  EXPECT_EQ(csv_cell("a;=cmd"), "a;'=cmd");
+  EXPECT_EQ(csv_cell("\xEF\xBC\x9D" "1"), "'\xEF\xBC\x9D" "1");  // full-width =
+  EXPECT_EQ(csv_cell("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(terminal_safe("ok\x1b]52;c;AAAA\x07"), "ok\\x1B]52;c;AAAA\\x07");
+  EXPECT_EQ(terminal_safe("\xC2\x9B" "31m"), "\\u009B31m");  // C1 CSI
+  EXPECT_EQ(terminal_safe("Müller"), "Müller");
+  EXPECT_EQ(html_escape("<script>alert('x') & \"y\"</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;");
+}
+
+}  // namespace
+}  // namespace cluetrace::test
