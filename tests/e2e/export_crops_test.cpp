@@ -3,6 +3,8 @@
 // with the reason, a crop in which a face or a person is detected (a real photograph: tests/data/astronaut.jpg).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -32,6 +34,21 @@ TEST(ExportCrops, TheDetectorsFindTheFaceInARealPhotoAndNothingInText) {
   ASSERT_TRUE(reason.has_value());
   EXPECT_NE(reason->find("face"), std::string::npos) << *reason;
   EXPECT_FALSE(guard.reason_to_refuse(text_image({"Baeckerei Wiedemann", "Tel. 030 2312 5678"}, 620, 1.5)).has_value());
+}
+
+TEST(ExportCrops, ACropNextToAFaceInTheImageIsRefusedOneFarFromItIsNot) {
+  PersonGuard guard(default_cascades_dir());
+  const cv::Mat portrait = cv::imread((source_dir() / "tests" / "data" / "astronaut.jpg").string());
+  const auto found = guard.find(portrait);
+  const auto face = std::find_if(found.begin(), found.end(), [](const auto& d) { return d.what.find("face") != std::string::npos; });
+  ASSERT_NE(face, found.end());
+  // Just below the chin: no face inside this rectangle, but it touches the head's surroundings.
+  const cv::Rect below(face->where.x, face->where.y + face->where.height + 2, face->where.width, face->where.height / 4);
+  EXPECT_TRUE(guard.reason_to_refuse(below, found).has_value());
+  // The flag's corner, far from anyone.
+  const cv::Rect corner(0, 0, 30, 30);
+  ASSERT_FALSE(std::any_of(found.begin(), found.end(), [&](const auto& d) { return (d.where & corner).area() > 0; }));
+  EXPECT_FALSE(guard.reason_to_refuse(corner, found).has_value());
 }
 
 TEST(ExportCrops, WritesCleanCropsRefusesFacesAndChangedFiles) {
