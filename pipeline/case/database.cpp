@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
@@ -48,29 +49,39 @@ CREATE INDEX images_md5 ON images(md5);
 CREATE INDEX link_images_image ON link_images(image_id);
 )sql";
 
+// One row through a prepared INSERT; returns its rowid. std::nullopt values become NULL.
+template <typename... Values>
+std::int64_t insert(SQLite::Database& db, SQLite::Statement& statement, const Values&... values) {
+  int index = 0;
+  auto bind_one = [&](const auto& value) {
+    ++index;
+    if constexpr (requires { value.has_value(); }) {
+      if (value) statement.bind(index, *value); else statement.bind(index);
+    } else {
+      statement.bind(index, value);
+    }
+  };
+  (bind_one(values), ...);
+  statement.exec();
+  statement.reset();
+  return db.getLastInsertRowid();
+}
+
+std::string first_code(const nlohmann::json& list) { return list.empty() ? "" : list[0].value("code", ""); }
+
 void build(SQLite::Database& db, const CaseData& data) {
   db.exec(kSchema);
   SQLite::Transaction tx(db);
   SQLite::Statement meta(db, "INSERT INTO meta VALUES (?, ?)");
-  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"schema_version", std::to_string(kDatabaseSchemaVersion)}, {"case", data.name}, {"images", std::to_string(data.reports.size())}}) {
-    meta.bind(1, k);
-    meta.bind(2, v);
-    meta.exec();
-    meta.reset();
-  }
+  insert(db, meta, std::string("schema_version"), std::to_string(kDatabaseSchemaVersion));
+  insert(db, meta, std::string("case"), data.name);
+  insert(db, meta, std::string("images"), std::to_string(data.reports.size()));
   SQLite::Statement run(db, "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   for (const auto& r : data.runs) {
-    run.bind(1, r.value("run_id", ""));
-    run.bind(2, r.value("started_utc", ""));
-    run.bind(3, r.value("finished_utc", ""));
-    run.bind(4, r.value("status", ""));
-    run.bind(5, r.contains("tool") ? r["tool"].value("version", "") : "");
-    run.bind(6, r.value("config_sha256", ""));
-    run.bind(7, r.contains("command_line") ? r["command_line"].dump() : "");
-    run.bind(8, r.contains("counts") ? r["counts"].value("images", 0) : 0);
-    run.exec();
-    run.reset();
+    insert(db, run, r.value("run_id", ""), r.value("started_utc", ""), r.value("finished_utc", ""), r.value("status", ""),
+           r.contains("tool") ? r["tool"].value("version", "") : "", r.value("config_sha256", ""),
+           r.contains("command_line") ? r["command_line"].dump() : "",
+           r.contains("counts") ? r["counts"].value("images", 0) : 0);
   }
   SQLite::Statement image(db,
                           "INSERT INTO images(path, sha256, md5, sha1, bytes, format, width, height, status, run_id, "
@@ -82,110 +93,57 @@ void build(SQLite::Database& db, const CaseData& data) {
   SQLite::Statement clue_country(db, "INSERT INTO clue_countries VALUES (?, ?, ?)");
   SQLite::Statement region(db, "INSERT INTO image_regions VALUES (?, ?, ?)");
   SQLite::Statement language(db, "INSERT INTO image_languages VALUES (?, ?, ?)");
+  constexpr auto dump = [](const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
   std::vector<std::int64_t> image_ids;
   for (const auto& report : data.reports) {
     const auto& img = report["image"];
     const std::string sha = img.value("sha256", "");
-    image.bind(1, img.value("path", ""));
-    image.bind(2, sha);
-    image.bind(3, img.value("md5", ""));
-    image.bind(4, img.value("sha1", ""));
-    image.bind(5, img.value("bytes", std::int64_t{0}));
-    image.bind(6, img.value("format", ""));
-    image.bind(7, img.value("width", 0));
-    image.bind(8, img.value("height", 0));
-    image.bind(9, report.value("status", ""));
-    image.bind(10, report.value("run_id", ""));
-    image.bind(11, report.value("config_sha256", ""));
-    image.bind(12, report["regions"].empty() ? "" : report["regions"][0].value("code", ""));
-    image.bind(13, report["languages"].empty() ? "" : report["languages"][0].value("code", ""));
-    image.bind(14, report["clues"].empty() ? 0.0 : report["clues"][0].value("score", 0.0));
-    image.bind(15, report.contains("errors") ? report["errors"].dump() : "[]");
-    image.bind(16, report.dump());
-    image.exec();
-    image.reset();
-    const std::int64_t image_id = db.getLastInsertRowid();
+    const std::int64_t image_id = insert(
+        db, image, img.value("path", ""), sha, img.value("md5", ""), img.value("sha1", ""), img.value("bytes", std::int64_t{0}),
+        img.value("format", ""), img.value("width", 0), img.value("height", 0), report.value("status", ""),
+        report.value("run_id", ""), report.value("config_sha256", ""), first_code(report["regions"]),
+        first_code(report["languages"]), report["clues"].empty() ? 0.0 : report["clues"][0].value("score", 0.0),
+        dump(report["errors"]), dump(report));
     image_ids.push_back(image_id);
-    for (const auto& r : report["regions"]) {
-      region.bind(1, image_id);
-      region.bind(2, r.value("code", ""));
-      region.bind(3, r.value("probability", 0.0));
-      region.exec();
-      region.reset();
-    }
-    for (const auto& l : report["languages"]) {
-      language.bind(1, image_id);
-      language.bind(2, l.value("code", ""));
-      language.bind(3, l.value("probability", 0.0));
-      language.exec();
-      language.reset();
-    }
+    for (const auto& r : report["regions"]) insert(db, region, image_id, r.value("code", ""), r.value("probability", 0.0));
+    for (const auto& l : report["languages"]) insert(db, language, image_id, l.value("code", ""), l.value("probability", 0.0));
     for (const auto& c : report["clues"]) {
       const int rank = c.value("rank", 0);
-      clue.bind(1, image_id);
-      clue.bind(2, rank);
-      clue.bind(3, c.value("kind", ""));
-      clue.bind(4, c.value("value", ""));
-      clue.bind(5, c.value("confidence", 0.0));
-      clue.bind(6, c.value("score", 0.0));
-      clue.bind(7, c.value("language", ""));
-      clue.bind(8, countries_text(c));
-      clue.bind(9, c.contains("box") ? c["box"].dump() : "");
-      clue.bind(10, c.value("stage", ""));
-      clue.bind(11, c.value("explanation", ""));
-      clue.bind(12, digits_only(c.value("value", "")));
-      const bool has_crop = c.contains("box") && sha.size() == 64 &&
-                            std::filesystem::exists(data.dir / crop_path(sha, rank));
-      clue.bind(13, has_crop ? crop_path(sha, rank).string() : "");
-      clue.bind(14, c.contains("details") ? c["details"].dump() : "");
-      clue.exec();
-      clue.reset();
-      const std::int64_t clue_id = db.getLastInsertRowid();
-      if (c.contains("countries")) {
-        for (const auto& country : c["countries"]) {
-          clue_country.bind(1, clue_id);
-          clue_country.bind(2, country.value("code", ""));
-          clue_country.bind(3, country.value("weight", 0.0));
-          clue_country.exec();
-          clue_country.reset();
-        }
+      const bool has_crop = c.contains("box") && sha.size() == 64 && std::filesystem::exists(data.dir / crop_path(sha, rank));
+      const std::int64_t clue_id = insert(
+          db, clue, image_id, rank, c.value("kind", ""), c.value("value", ""), c.value("confidence", 0.0), c.value("score", 0.0),
+          c.value("language", ""), countries_text(c), c.contains("box") ? dump(c["box"]) : "", c.value("stage", ""),
+          c.value("explanation", ""), digits_only(c.value("value", "")), has_crop ? crop_path(sha, rank).string() : "",
+          c.contains("details") ? dump(c["details"]) : "");
+      if (!c.contains("countries")) continue;
+      for (const auto& country : c["countries"]) {
+        insert(db, clue_country, clue_id, country.value("code", ""), country.value("weight", 0.0));
       }
     }
   }
   // Links across images.
   SQLite::Statement link(db, "INSERT INTO links(type, kind, value) VALUES (?, ?, ?)");
   SQLite::Statement member(db, "INSERT INTO link_images VALUES (?, ?, ?, ?)");
-  auto add_link = [&](const std::string& type, const std::string& kind, const std::string& value) {
-    link.bind(1, type);
-    link.bind(2, kind);
-    link.bind(3, value);
-    link.exec();
-    link.reset();
-    return db.getLastInsertRowid();
-  };
   auto add_member = [&](std::int64_t link_id, std::size_t image_index, int rank, int inliers) {
-    member.bind(1, link_id);
-    member.bind(2, image_ids.at(image_index));
-    if (rank > 0) member.bind(3, rank); else member.bind(3);
-    if (inliers > 0) member.bind(4, inliers); else member.bind(4);
-    member.exec();
-    member.reset();
+    insert(db, member, link_id, image_ids.at(image_index), rank > 0 ? std::optional<int>(rank) : std::nullopt,
+           inliers > 0 ? std::optional<int>(inliers) : std::nullopt);
   };
   for (const auto& r : data.links.recurring) {
-    const auto id = add_link("clue", r.kind, r.value);
+    const auto id = insert(db, link, std::string("clue"), r.kind, r.value);
     for (const auto& s : r.sightings) add_member(id, s.image, s.rank, 0);
   }
   for (const auto& g : data.links.scenes) {
-    const auto id = add_link("scene", "", "");
+    const auto id = insert(db, link, std::string("scene"), std::string(), std::string());
     for (const auto i : g.images) {
       int best = 0;
-      for (const auto& p : g.pairs)
+      for (const auto& p : g.pairs) {
         if (p.a == i || p.b == i) best = std::max(best, p.inliers);
+      }
       add_member(id, i, 0, best);
     }
   }
   for (const auto& group : data.links.identical) {
-    const auto id = add_link("identical", "", data.reports[group.front()]["image"].value("sha256", ""));
+    const auto id = insert(db, link, std::string("identical"), std::string(), data.reports[group.front()]["image"].value("sha256", ""));
     for (const auto i : group) add_member(id, i, 0, 0);
   }
   db.exec("INSERT INTO clue_text(clue_text) VALUES ('rebuild')");

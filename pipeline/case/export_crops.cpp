@@ -20,9 +20,12 @@ namespace {
 
 // Detectors look at crops at least this large (small crops are upscaled: a face of 20 px is still a face).
 constexpr int kMinCheckSide = 256;
-constexpr int kMaxCheckSide = 2048;  // ... and large ones reduced to this (bounds the time and memory of a check)
+constexpr int kMaxCheckSide = 1600;  // ... and large ones reduced to this (bounds the time and memory of a check)
 // HOG people detector: SVM margin a detection needs (OpenCV's default people model).
-constexpr double kPersonWeight = 0.5;
+constexpr double kPersonWeight = 1.0;
+// Haar: neighbours a detection needs. A frontal face must be found by two cascades (default and alt2) at one
+// place: letters and textures fool one cascade often, both rarely.
+constexpr int kFaceNeighbours = 6, kProfileNeighbours = 8;
 
 bool selected_by_pick(const std::vector<std::string>& picks, const std::string& sha, int rank) {
   for (const auto& pick : picks) {
@@ -36,7 +39,7 @@ bool selected_by_pick(const std::vector<std::string>& picks, const std::string& 
 }  // namespace
 
 struct PersonGuard::Detectors {
-  cv::CascadeClassifier frontal, profile;
+  cv::CascadeClassifier frontal, frontal_alt, profile;
   cv::HOGDescriptor people;
 };
 
@@ -47,6 +50,7 @@ std::filesystem::path default_cascades_dir() {
 
 PersonGuard::PersonGuard(const std::filesystem::path& dir) : detectors_(std::make_unique<Detectors>()) {
   for (const auto& [classifier, name] : {std::pair{&detectors_->frontal, "haarcascade_frontalface_default.xml"},
+                                         std::pair{&detectors_->frontal_alt, "haarcascade_frontalface_alt2.xml"},
                                          std::pair{&detectors_->profile, "haarcascade_profileface.xml"}}) {
     const auto file = dir / name;
     if (!classifier->load(file.string())) {
@@ -70,20 +74,26 @@ std::vector<PersonGuard::Detection> PersonGuard::find(const cv::Mat& bgr) {
   cv::Mat grey;
   cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
   const cv::Size size(std::max(1, static_cast<int>(std::lround(bgr.cols * f))), std::max(1, static_cast<int>(std::lround(bgr.rows * f))));
+  // No histogram equalisation: stretched over a whole scene it flattens a small face into its surroundings.
   if (size != grey.size()) cv::resize(grey, grey, size, 0, 0, f > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
-  cv::equalizeHist(grey, grey);
   auto back = [&](const cv::Rect& r) {
     return cv::Rect(static_cast<int>(r.x / f), static_cast<int>(r.y / f), static_cast<int>(std::ceil(r.width / f)),
                     static_cast<int>(std::ceil(r.height / f)));
   };
-  std::vector<cv::Rect> found;
-  detectors_->frontal.detectMultiScale(grey, found, 1.1, 4, 0, cv::Size(24, 24));
-  for (const auto& r : found) out.push_back({back(r), "a face (frontal)"});
-  detectors_->profile.detectMultiScale(grey, found, 1.1, 4, 0, cv::Size(24, 24));
+  std::vector<cv::Rect> found, confirm;
+  detectors_->frontal.detectMultiScale(grey, found, 1.1, kFaceNeighbours, 0, cv::Size(24, 24));
+  if (!found.empty()) detectors_->frontal_alt.detectMultiScale(grey, confirm, 1.1, kFaceNeighbours, 0, cv::Size(24, 24));
+  for (const auto& r : found) {
+    const bool confirmed = std::any_of(confirm.begin(), confirm.end(), [&](const cv::Rect& c) {
+      return (r & c).area() > 0.3 * std::min(r.area(), c.area());
+    });
+    if (confirmed) out.push_back({back(r), "a face (frontal)"});
+  }
+  detectors_->profile.detectMultiScale(grey, found, 1.1, kProfileNeighbours, 0, cv::Size(24, 24));
   for (const auto& r : found) out.push_back({back(r), "a face (profile)"});
   cv::Mat flipped;
   cv::flip(grey, flipped, 1);
-  detectors_->profile.detectMultiScale(flipped, found, 1.1, 4, 0, cv::Size(24, 24));
+  detectors_->profile.detectMultiScale(flipped, found, 1.1, kProfileNeighbours, 0, cv::Size(24, 24));
   for (const auto& r : found) out.push_back({back(cv::Rect(grey.cols - r.x - r.width, r.y, r.width, r.height)), "a face (profile)"});
   // People at no more than the image's own resolution: the HOG window is 64 x 128, and enlarged strokes of
   // text look like limbs to it.
