@@ -99,9 +99,7 @@ std::string link_key(const std::string& kind, const std::string& value) {
   if (kind == "url") {
     std::string lower = v;
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    for (const std::string prefix : {"https://", "http://"}) {
-      if (lower.starts_with(prefix)) lower = lower.substr(prefix.size());
-    }
+    if (const auto scheme = lower.find("://"); scheme != std::string::npos) lower = lower.substr(scheme + 3);
     if (lower.starts_with("www.")) lower = lower.substr(4);
     while (!lower.empty() && lower.back() == '/') lower.pop_back();
     v = lower;
