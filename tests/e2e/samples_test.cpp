@@ -76,6 +76,14 @@ TEST(Samples, EverySampleGetsAValidOkReportAndItsWordsAreFound) {
   // Detector + line OCR read 0.97 of these words when this bar was set.
   EXPECT_GE(recall, 0.85) << found_words << " of " << expected_words << " sample words read";
   RecordProperty("sample_word_recall", std::to_string(recall));
+
+  // The case outputs lie beside the reports, and the database finds a word read on the samples.
+  for (const char* name : {"index.html", "clues.sqlite", "summary.csv", "vics.json", "links.json"}) {
+    EXPECT_TRUE(fs::exists(dir / "out" / name)) << name;
+  }
+  const auto search = run_cli({"search", (dir / "out").string(), "Erdbeeren", "--json"});
+  ASSERT_EQ(search.exit_code, 0) << search.output;
+  EXPECT_NE(search.output.find("flyer-angebot.jpg"), std::string::npos) << search.output;
 }
 
 }  // namespace
