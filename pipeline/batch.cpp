@@ -8,6 +8,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <oneapi/tbb/info.h>
+#include <oneapi/tbb/task_arena.h>
 #include <spdlog/spdlog.h>
 
 #include "pipeline/case/artefacts.hpp"
@@ -186,7 +187,9 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   // The case outputs cover every report in the folder (also those kept from earlier runs). Every image has its
   // report by now: a failure here is said, in run.json too, and does not fail the run.
   try {
-    const auto outputs = write_case_outputs(options.out_dir, config.outputs);
+    CaseOutputs outputs;
+    // Scene matching runs in parallel: within the run's thread count, like the graph.
+    oneapi::tbb::task_arena(threads).execute([&] { outputs = write_case_outputs(options.out_dir, config.outputs); });
     summary.outputs = outputs.written;
     for (const auto& p : outputs.problems) summary.outputs_error += (summary.outputs_error.empty() ? "" : "; ") + p;
   } catch (const std::exception& e) {
