@@ -103,7 +103,9 @@ document.getElementById('f').addEventListener('load', () => { setTimeout(() => {
 }, 300); });
 </script></body></html>)");
   const auto dump = scratch / "dom.html";
-  const std::string command = "chromium --headless --no-sandbox --disable-gpu --allow-file-access-from-files "
+  // Its own profile folder: tests run in parallel, and a browser profile is not shared between instances.
+  const std::string command = "chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --allow-file-access-from-files "
+                              "--no-first-run --user-data-dir='" + (scratch / "profile").string() + "' "
                               "--virtual-time-budget=10000 --dump-dom 'file://" +
                               fs::absolute(probe).string() + "' > '" + dump.string() + "' 2>/dev/null";
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
