@@ -44,6 +44,7 @@ Config build_config(const YAML::Node& root, const std::string& source) {
   out.database = outputs.get_bool("database", out.database);
   out.summary_csv = outputs.get_bool("summary_csv", out.summary_csv);
   out.vics = outputs.get_bool("vics", out.vics);
+  out.vics_form = outputs.get_string("vics_form", out.vics_form, {"cases", "media"});
   out.vics_context = outputs.get_string("vics_context", "");
   out.case_name = outputs.get_string("case_name", "");
   out.links = outputs.get_bool("links", out.links);

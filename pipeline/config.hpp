@@ -38,7 +38,8 @@ struct OutputOptions {
   bool database = true;     // clues.sqlite
   bool summary_csv = true;  // summary.csv
   bool vics = true;         // vics.json (Project VIC data model 2.0)
-  std::string vics_context; // @odata.context of vics.json; empty: data/vics/odata-context.txt (DM 2.0)
+  std::string vics_form = "cases";  // cases: one Case holding the Media | media: the flat Media list (hash-set form)
+  std::string vics_context; // @odata.context of vics.json; empty: the form's line of data/vics/odata-context.txt
   std::string case_name;    // VICS CaseNumber and page titles; empty: the output folder's name
   bool links = true;        // links.json: recurring clues and matching scenes across images
   double crop_margin = 0.15;   // crops extend each clue's box by this share of its size on every side

@@ -40,13 +40,13 @@ std::string case_guid(const CaseData& data) {
 
 std::string odata_context(const OutputOptions& options) {
   if (!options.vics_context.empty()) return options.vics_context;
+  // One line per form: "cases CONTEXT", "media CONTEXT".
   const auto file = data_dir() / "vics" / "odata-context.txt";
   std::ifstream in(file);
-  std::string line;
-  if (!std::getline(in, line) || line.empty()) {
-    throw OutputError(fmt::format("vics.json: cannot read the OData context from {} (set outputs.vics_context)", file.string()));
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(options.vics_form + " ")) return line.substr(options.vics_form.size() + 1);
   }
-  return line;
+  throw OutputError(fmt::format("vics.json: {} has no '{}' line (or set outputs.vics_context)", file.string(), options.vics_form));
 }
 
 // Tags are one comma-separated string: no commas inside a tag.
@@ -190,7 +190,8 @@ nlohmann::ordered_json vics_json(const CaseData& data, const OutputOptions& opti
   c["Media"] = media;
   nlohmann::ordered_json out;
   out["@odata.context"] = odata_context(options);
-  out["value"] = nlohmann::ordered_json::array({c});
+  // The flat form is the Media list alone, as Project VIC's hash-set distributions are written.
+  out["value"] = options.vics_form == "media" ? media : nlohmann::ordered_json::array({c});
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include "pipeline/case/exchange.hpp"
 #include "pipeline/case/html.hpp"
 #include "pipeline/fold.hpp"
+#include "pipeline/json_schema.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace cluetrace::test {
@@ -35,6 +36,30 @@ TEST(CaseOutputs, LinesThatAreNotReportsAreLeftOutAndTheRestIsWritten) {
   EXPECT_NE(text.find("+493023125678"), std::string::npos);  // a plain number stays as it is
   EXPECT_NE(text.find("\"'=HYPERLINK"), std::string::npos);  // a formula does not
   EXPECT_EQ(text.find("no-such-kind"), std::string::npos);
+}
+
+TEST(CaseOutputs, VicsInTheCaseFormAndTheFlatMediaFormBothMatchOurSchema) {
+  TempDir dir;
+  const std::string report = R"({"schema":"clue-report/1","image":{"path":"case/a.jpg","sha256":")" + std::string(64, 'a') +
+                             R"(","md5":")" + std::string(32, 'b') + R"(","sha1":")" + std::string(40, 'c') +
+                             R"(","bytes":10,"format":"jpeg","hashes_complete":true},"status":"ok","errors":[],)"
+                             R"("clues":[{"rank":1,"kind":"phone","value":"+493023125678","confidence":0.9,"score":0.86}],)"
+                             R"("languages":[{"code":"de","probability":1.0}],"regions":[{"code":"DE","probability":0.9}]})";
+  write_text(dir / "reports.jsonl", report + "\n");
+  const auto schema = JsonSchema::from_file(source_dir() / "docs" / "vics-export.schema.json");
+  for (const std::string form : {"cases", "media"}) {
+    OutputOptions options;
+    options.vics_form = form;
+    const auto out = write_case_outputs(dir.path(), options);
+    ASSERT_TRUE(out.problems.empty()) << ::testing::PrintToString(out.problems);
+    const auto vics = read_json(dir / "vics.json");
+    const auto violations = schema.validate(vics);
+    EXPECT_TRUE(violations.empty()) << form << ": " << violations.front().instance_path << " " << violations.front().message;
+    const auto& media = form == "cases" ? vics["value"][0]["Media"][0] : vics["value"][0];
+    EXPECT_EQ(media["MD5"], std::string(32, 'B')) << vics.dump();
+    EXPECT_NE(media["Tags"].get<std::string>().find("phone:+493023125678"), std::string::npos);
+    EXPECT_TRUE(vics["@odata.context"].get<std::string>().ends_with(form == "cases" ? "#Cases" : "#Media"));
+  }
 }
 
 TEST(CaseOutputs, SpreadsheetAndTerminalSafety) {
