@@ -5,6 +5,8 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <unicode/locid.h>
+#include <unicode/unistr.h>
 
 #include "pipeline/case/artefacts.hpp"
 #include "pipeline/report_store.hpp"
@@ -36,6 +38,15 @@ std::string head(const std::string& title) {
 }
 
 std::string fmt_prob(double p) { return fmt::format("{:.2f}", p); }
+
+// "DE" -> "DE (Germany)", from ICU's locale data (offline); the code alone when ICU does not know it.
+std::string country_label(const std::string& code) {
+  icu::UnicodeString name;
+  icu::Locale("", code.c_str()).getDisplayCountry(icu::Locale::getEnglish(), name);
+  std::string out;
+  name.toUTF8String(out);
+  return out.empty() || out == code ? code : code + " (" + out + ")";
+}
 
 const nlohmann::json& image_of(const nlohmann::json& report) { return report["image"]; }
 
@@ -159,7 +170,7 @@ std::string image_page(const CaseData& data, std::size_t index, const OutputOpti
           evidence += fmt::format("{}<a href=\"#clue-{}\">#{} {}</a>", evidence.empty() ? "" : ", ", rank, rank, html_escape(value));
         }
       }
-      h += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>", html_escape(r.value("code", "")),
+      h += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>", html_escape(country_label(r.value("code", ""))),
                        fmt_prob(r.value("probability", 0.0)), evidence);
     }
     h += "</table>\n";
@@ -280,8 +291,8 @@ void write_html(const CaseData& data, const OutputOptions& options) {
   for (auto& [country, images] : groups) {
     std::stable_sort(images.begin(), images.end(),
                      [&](std::size_t a, std::size_t b) { return best_score(data.reports[a]) > best_score(data.reports[b]); });
-    h += fmt::format("<h3 class=\"country\" id=\"country-{}\">{} ({})</h3>\n", country.empty() ? "none" : html_escape(country),
-                     country.empty() ? "No country indicated" : html_escape(country), images.size());
+    h += fmt::format("<h3 class=\"country\" id=\"country-{}\">{}: {} image(s)</h3>\n", country.empty() ? "none" : html_escape(country),
+                     country.empty() ? "No country indicated" : html_escape(country_label(country)), images.size());
     h += "<table class=\"images\"><tr><th>best clue</th><th>crop</th><th>score</th><th>image</th><th>clues</th><th>status</th></tr>\n";
     for (const auto i : images) {
       const auto& report = data.reports[i];
