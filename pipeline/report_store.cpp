@@ -36,28 +36,14 @@ void fsync_dir(const fs::path& dir) {
   }
 }
 
+}  // namespace
+
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
 }
-
-// Calls `line` for each newline-terminated line of a JSONL text (without its newline); returns whether
-// the text ends in a line cut off before its newline (a write the kill interrupted).
-template <typename Fn>
-bool for_each_complete_line(const std::string& text, Fn&& line) {
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const auto end = text.find('\n', start);
-    if (end == std::string::npos) return true;
-    line(std::string_view(text.data() + start, end - start));
-    start = end + 1;
-  }
-  return false;
-}
-
-}  // namespace
 
 void write_file_atomically(const fs::path& path, std::string_view content, bool sync) {
   const fs::path tmp = path.parent_path() / fmt::format(".{}.tmp.{}", path.filename().string(), ::getpid());

@@ -39,6 +39,23 @@ class FolderLock {
   int fd_ = -1;
 };
 
+// The whole of a file this tool wrote (reports, runs, signatures); empty when it cannot be read.
+std::string read_file(const std::filesystem::path& path);
+
+// Calls `line` for each newline-terminated line of a JSONL text (without its newline); returns whether
+// the text ends in a line cut off before its newline (a write the kill interrupted).
+template <typename Fn>
+bool for_each_complete_line(std::string_view text, Fn&& line) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto end = text.find('\n', start);
+    if (end == std::string_view::npos) return true;
+    line(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return false;
+}
+
 enum class OpenMode { fresh, resume, overwrite };
 
 class ReportStore {

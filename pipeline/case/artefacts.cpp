@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/case/scenes.hpp"
+#include "pipeline/imaging.hpp"
 #include "pipeline/report_store.hpp"
 
 namespace cluetrace {
@@ -16,15 +17,10 @@ constexpr int kJpegQuality = 85;
 constexpr int kPreviewSide = 1280;
 
 std::string jpeg_of(const cv::Mat& bgr, int max_side) {
-  cv::Mat scaled = bgr;
   const int side = std::max(bgr.cols, bgr.rows);
-  if (side > max_side) {
-    const double f = static_cast<double>(max_side) / side;
-    const cv::Size size(std::max(1, static_cast<int>(bgr.cols * f)), std::max(1, static_cast<int>(bgr.rows * f)));
-    cv::resize(bgr, scaled, size, 0, 0, cv::INTER_AREA);
-  }
+  const cv::Mat small = side > max_side ? scaled(bgr, static_cast<double>(max_side) / side) : bgr;
   std::vector<uchar> bytes;
-  cv::imencode(".jpg", scaled, bytes, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality});
+  cv::imencode(".jpg", small, bytes, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality});
   return std::string(bytes.begin(), bytes.end());
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct CaseData {
   std::vector<nlohmann::json> reports;  // reports.jsonl, in file order
   std::vector<nlohmann::json> runs;     // runs.jsonl, oldest first
   CaseLinks links;
+  std::set<std::string> crops;          // crop files present (paths under dir), listed once
+
+  // Whether the crop of clue `rank` of picture `sha256` is on disk (artefacts.hpp's crop_path).
+  bool has_crop(const std::string& sha256, int rank) const;
 };
 
 }  // namespace cluetrace

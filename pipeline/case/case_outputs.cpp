@@ -1,13 +1,12 @@
 #include "pipeline/case/case_outputs.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <functional>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "pipeline/case/artefacts.hpp"
 #include "pipeline/case/database.hpp"
 #include "pipeline/case/exchange.hpp"
 #include "pipeline/case/html.hpp"
@@ -17,27 +16,19 @@
 namespace cluetrace {
 namespace {
 
-// The complete JSON lines of a file (a torn last line from a killed run is skipped).
+// The complete JSON objects of a JSONL file (a torn last line from a killed run is skipped).
 std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path) {
   std::vector<nlohmann::json> out;
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  const std::string all = text.str();
-  std::size_t start = 0;
-  while (start < all.size()) {
-    const auto end = all.find('\n', start);
-    if (end == std::string::npos) break;
-    const auto line = std::string_view(all).substr(start, end - start);
-    start = end + 1;
-    if (line.empty()) continue;
+  const std::string text = read_file(path);
+  for_each_complete_line(text, [&](std::string_view line) {
+    if (line.empty()) return;
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
       spdlog::warn("{}: a line that is not a JSON object was left out of the case outputs", path.string());
-      continue;
+      return;
     }
     out.push_back(std::move(j));
-  }
+  });
   return out;
 }
 
@@ -80,6 +71,10 @@ std::string normalise_report(nlohmann::json& report) {
 
 }  // namespace
 
+bool CaseData::has_crop(const std::string& sha256, int rank) const {
+  return sha256.size() == 64 && crops.contains(crop_path(sha256, rank).generic_string());
+}
+
 std::string countries_text(const nlohmann::json& clue) {
   std::string out;
   if (!clue.contains("countries")) return out;
@@ -108,6 +103,11 @@ CaseData load_case(const std::filesystem::path& dir, const OutputOptions& option
     data.reports.push_back(std::move(report));
   }
   if (std::filesystem::exists(dir / "runs.jsonl")) data.runs = read_jsonl(dir / "runs.jsonl");
+  if (std::filesystem::is_directory(dir / "crops")) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "crops")) {
+      if (e.is_regular_file()) data.crops.insert(e.path().lexically_relative(dir).generic_string());
+    }
+  }
   return data;
 }
 

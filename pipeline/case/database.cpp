@@ -109,7 +109,7 @@ void build(SQLite::Database& db, const CaseData& data) {
     for (const auto& l : report["languages"]) insert(db, language, image_id, l.value("code", ""), l.value("probability", 0.0));
     for (const auto& c : report["clues"]) {
       const int rank = c.value("rank", 0);
-      const bool has_crop = c.contains("box") && sha.size() == 64 && std::filesystem::exists(data.dir / crop_path(sha, rank));
+      const bool has_crop = c.contains("box") && data.has_crop(sha, rank);
       const std::int64_t clue_id = insert(
           db, clue, image_id, rank, c.value("kind", ""), c.value("value", ""), c.value("confidence", 0.0), c.value("score", 0.0),
           c.value("language", ""), countries_text(c), c.contains("box") ? dump(c["box"]) : "", c.value("stage", ""),

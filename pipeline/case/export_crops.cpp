@@ -13,6 +13,7 @@
 #include "pipeline/digest.hpp"
 #include "pipeline/evidence_file.hpp"
 #include "pipeline/fold.hpp"
+#include "pipeline/imaging.hpp"
 #include "pipeline/report_store.hpp"
 
 namespace cluetrace {
@@ -73,9 +74,8 @@ std::vector<PersonGuard::Detection> PersonGuard::find(const cv::Mat& bgr) {
   f = std::min(f, static_cast<double>(kMaxCheckSide) / long_side);
   cv::Mat grey;
   cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
-  const cv::Size size(std::max(1, static_cast<int>(std::lround(bgr.cols * f))), std::max(1, static_cast<int>(std::lround(bgr.rows * f))));
   // No histogram equalisation: stretched over a whole scene it flattens a small face into its surroundings.
-  if (size != grey.size()) cv::resize(grey, grey, size, 0, 0, f > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
+  grey = scaled(grey, f, cv::INTER_CUBIC);
   auto back = [&](const cv::Rect& r) {
     return cv::Rect(static_cast<int>(r.x / f), static_cast<int>(r.y / f), static_cast<int>(std::ceil(r.width / f)),
                     static_cast<int>(std::ceil(r.height / f)));
@@ -98,8 +98,7 @@ std::vector<PersonGuard::Detection> PersonGuard::find(const cv::Mat& bgr) {
   // People at no more than the image's own resolution: the HOG window is 64 x 128, and enlarged strokes of
   // text look like limbs to it.
   const double g = std::min(1.0, static_cast<double>(kMaxCheckSide) / long_side);
-  cv::Mat small = bgr;
-  if (g < 1) cv::resize(bgr, small, cv::Size(std::max(1, static_cast<int>(bgr.cols * g)), std::max(1, static_cast<int>(bgr.rows * g))), 0, 0, cv::INTER_AREA);
+  const cv::Mat small = scaled(bgr, g);
   if (small.cols >= 64 && small.rows >= 128) {
     std::vector<double> weights;
     detectors_->people.detectMultiScale(small, found, weights, 0.0, cv::Size(8, 8), cv::Size(16, 16), 1.05, 2.0);

@@ -69,7 +69,7 @@ std::string crop_cell(const CaseData& data, const nlohmann::json& report, const 
   if (!clue.contains("box")) return "<span class=\"muted\">no region (whole image or metadata)</span>";
   const std::string sha = image_of(report).value("sha256", "");
   const int rank = clue.value("rank", 0);
-  if (sha.size() != 64 || !std::filesystem::exists(data.dir / crop_path(sha, rank))) {
+  if (!data.has_crop(sha, rank)) {
     return "<span class=\"muted\">crop not available</span>";
   }
   return fmt::format("<img class=\"crop\" src=\"{}{}\" alt=\"crop of clue {}\" data-rank=\"{}\">", prefix,

@@ -1,16 +1,15 @@
 #include "pipeline/case/links.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <numeric>
 #include <set>
-#include <sstream>
 
 #include <spdlog/spdlog.h>
 
 #include "pipeline/case/artefacts.hpp"
 #include "pipeline/fold.hpp"
+#include "pipeline/report_store.hpp"
 
 namespace cluetrace {
 namespace {
@@ -24,12 +23,6 @@ bool usable(const nlohmann::json& report) { return report.value("status", "") !=
 
 std::string sha_of(const nlohmann::json& report) { return report["image"].value("sha256", ""); }
 
-std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();  // empty when unreadable: then not a signature, and said so
-}
 
 struct UnionFind {
   std::vector<std::size_t> parent;
@@ -125,7 +118,7 @@ CaseLinks find_links(const CaseData& data, const OutputOptions& options) {
   for (const auto& [sha, images] : by_sha) {
     const auto path = data.dir / scene_path(sha);
     if (!std::filesystem::exists(path)) continue;
-    auto signature = decode_signature(read_all(path));
+    auto signature = decode_signature(read_file(path));  // unreadable: empty, not a signature, and said so
     if (!signature) {
       spdlog::warn("{}: not a scene signature of this cluetrace; left out of scene matching", path.string());
       continue;

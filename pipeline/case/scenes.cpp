@@ -14,6 +14,8 @@
 #include <opencv2/img_hash.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "pipeline/imaging.hpp"
+
 namespace cluetrace {
 namespace {
 
@@ -66,9 +68,7 @@ SceneSignature scene_signature(const cv::Mat& bgr, const std::vector<Box>& maske
   const double scale = static_cast<double>(kSceneSide) / std::max(bgr.cols, bgr.rows);
   cv::Mat grey;
   cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
-  const cv::Size size(std::max(1, static_cast<int>(std::lround(bgr.cols * scale))),
-                      std::max(1, static_cast<int>(std::lround(bgr.rows * scale))));
-  cv::resize(grey, grey, size, 0, 0, scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  grey = scaled(grey, scale);
   s.width = grey.cols;
   s.height = grey.rows;
   cv::Mat mask(grey.size(), CV_8U, cv::Scalar(255));

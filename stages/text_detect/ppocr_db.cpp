@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pipeline/digest.hpp"
+#include "pipeline/imaging.hpp"
 #include "pipeline/models.hpp"
 
 namespace cluetrace::text_detect {
@@ -191,13 +192,7 @@ cv::dnn::Net& DbStage::net_for(cv::Size input) {
 }
 
 std::vector<TextRegion> DbStage::detect(const cv::Mat& bgr, double scale, cv::Point2f offset, cv::Size pad_to) {
-  cv::Mat input = bgr;
-  if (scale != 1.0) {
-    // An explicit size: a 20000x10 strip must not round to zero rows.
-    const cv::Size size(std::max(1, static_cast<int>(std::lround(bgr.cols * scale))),
-                        std::max(1, static_cast<int>(std::lround(bgr.rows * scale))));
-    cv::resize(bgr, input, size, 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-  }
+  const cv::Mat input = scaled(bgr, scale);
   // Sides padded to multiples of 64 (the network needs 32): fewer distinct input sizes, fewer nets to build.
   const int h = (std::max(input.rows, pad_to.height) + 63) / 64 * 64;
   const int w = (std::max(input.cols, pad_to.width) + 63) / 64 * 64;
