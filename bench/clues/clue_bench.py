@@ -8,11 +8,10 @@ image's top language (de -> DE, pt -> PT, en -> GB ...): what the language alone
   python3 bench/clues/clue_bench.py --cli build/cluetrace --config config/default.yaml DIR
 """
 import argparse
-import json
 import pathlib
-import subprocess
 import tempfile
-import time
+
+from scene_run import run_scenes
 
 HOME = {"de": "DE", "fr": "FR", "nl": "NL", "es": "ES", "it": "IT", "pt": "PT", "pl": "PL", "cs": "CZ", "sv": "SE",
         "da": "DK", "en": "GB"}
@@ -25,17 +24,8 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("scenes")
     args = ap.parse_args()
-    scenes = pathlib.Path(args.scenes)
-    truth = [json.loads(line) for line in (scenes / "truth.jsonl").read_text(encoding="utf-8").splitlines()]
     with tempfile.TemporaryDirectory() as tmp:
-        out = pathlib.Path(tmp) / "out"
-        start = time.perf_counter()
-        subprocess.run([args.cli, "run", "--config", args.config, "--out", str(out), "--progress", "never",
-                        "--threads", str(args.threads)] + [str(scenes / t["image"]) for t in truth],
-                       check=True, capture_output=True)
-        seconds = time.perf_counter() - start
-        reports = {pathlib.Path(r["image"]["path"]).name: r
-                   for r in map(json.loads, (out / "reports.jsonl").read_text(encoding="utf-8").splitlines())}
+        truth, reports, seconds = run_scenes(args.cli, args.config, args.scenes, pathlib.Path(tmp) / "out", args.threads)
 
     kinds = ["phone", "barcode", "url", "price", "logo"]
     totals = {}  # country -> counters

@@ -14,12 +14,15 @@ whole pipeline's per-image time; `cluetrace report OUT` (every case output made 
   python3 bench/review/review_bench.py --cli build/cluetrace DIR
 """
 import argparse
-import json
 import pathlib
 import statistics
 import subprocess
 import tempfile
+import sys
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "clues"))
+from scene_run import run_scenes  # noqa: E402
 
 
 def lead_values(t):
@@ -54,16 +57,9 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("scenes")
     args = ap.parse_args()
-    scenes = pathlib.Path(args.scenes)
-    truth = [json.loads(line) for line in (scenes / "truth.jsonl").read_text(encoding="utf-8").splitlines()]
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp) / "out"
-        start = time.perf_counter()
-        subprocess.run([args.cli, "run", "--config", args.config, "--out", str(out), "--progress", "never"]
-                       + [str(scenes / t["image"]) for t in truth], check=True, capture_output=True)
-        run_seconds = time.perf_counter() - start
-        reports = {pathlib.Path(r["image"]["path"]).name: r
-                   for r in map(json.loads, (out / "reports.jsonl").read_text(encoding="utf-8").splitlines())}
+        truth, reports, run_seconds = run_scenes(args.cli, args.config, args.scenes, out)
 
         methods = {"cluetrace rank": [], "baseline: confidence": [], "baseline: stage order": []}
         merged = []
