@@ -85,6 +85,7 @@ LogoOptions LogoOptions::read(OptionReader& o) {
   opts.match.candidates = static_cast<int>(o.get_int("candidates", opts.match.candidates, 1, 1000));
   opts.match.flann_checks = static_cast<int>(o.get_int("flann_checks", opts.match.flann_checks, 8, 4096));
   opts.match.min_spread = o.get_double("min_spread", opts.match.min_spread, 0.0, 1.0);
+  opts.match.hough = o.get_bool("hough", opts.match.hough);
   opts.match.shapes = o.get_bool("shapes", opts.match.shapes);
   opts.match.shape.min_iou = o.get_double("shape_min_iou", opts.match.shape.min_iou, 0.3, 1.0);
   opts.match.shape.max_brand_features =

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <opencv2/calib3d.hpp>
@@ -53,6 +54,55 @@ bool plausible(const std::array<cv::Point2f, 4>& q, const cv::Mat& h) {
   auto len = [&](int i) -> double { return std::hypot(q[i].x - q[(i + 1) % 4].x, q[i].y - q[(i + 1) % 4].y); };
   const double r1 = len(0) / std::max(1e-6, len(2)), r2 = len(1) / std::max(1e-6, len(3));
   return r1 < 3 && r1 > 1.0 / 3 && r2 < 3 && r2 > 1.0 / 3;
+}
+
+// Lowe's Hough pre-check: each match of a reference predicts the mark's rotation, scale and centre in
+// the scene from the two keypoints' orientations, sizes and positions. Matches that agree fall into one
+// bin (each votes for the two nearest bins in every dimension, and for both rotations its 180-degree
+// orientation allows); chance matches, however many, scatter. Returns the positions (into `m`) of the
+// best bin's matches, counted by distinct scene points.
+std::vector<int> consistent_matches(const std::vector<std::tuple<float, int, int>>& m, const std::vector<cv::KeyPoint>& scene,
+                                    const ReferenceFeatures& rf) {
+  const cv::Point2f centre(rf.mark.x + rf.mark.width / 2.0f, rf.mark.y + rf.mark.height / 2.0f);
+  const double extent = std::max(rf.mark.width, rf.mark.height);
+  std::unordered_map<std::uint64_t, std::vector<int>> bins;
+  auto key = [](int a, int s, int x, int y) {
+    return (static_cast<std::uint64_t>(a & 0xFF) << 56) | (static_cast<std::uint64_t>(s & 0xFF) << 48) |
+           (static_cast<std::uint64_t>(x & 0xFFFFFF) << 24) | static_cast<std::uint64_t>(y & 0xFFFFFF);
+  };
+  for (int i = 0; i < static_cast<int>(m.size()); ++i) {
+    const cv::KeyPoint& q = scene[std::get<1>(m[i])];
+    const cv::KeyPoint& r = rf.keypoints[std::get<2>(m[i])];
+    if (!(r.size > 0) || !(q.size > 0)) continue;
+    const double sigma = q.size / r.size;
+    const int s0 = static_cast<int>(std::floor(std::log2(sigma) - 0.5));
+    for (int half = 0; half < 2; ++half) {
+      const double theta = std::fmod(q.angle - r.angle + 360.0 + 180.0 * half, 360.0);
+      const int a0 = static_cast<int>(std::floor(theta / 30.0 - 0.5));
+      const double c = std::cos(theta * CV_PI / 180), sn = std::sin(theta * CV_PI / 180);
+      const double dx = centre.x - r.pt.x, dy = centre.y - r.pt.y;
+      const double px = q.pt.x + sigma * (c * dx - sn * dy), py = q.pt.y + sigma * (sn * dx + c * dy);
+      for (int s = s0; s <= s0 + 1; ++s) {
+        // Location bins a quarter of the mark's size at the bin's scale (Lowe 2004).
+        const double cellsize = std::max(8.0, 0.25 * std::exp2(s + 0.5) * extent);
+        const int x0 = static_cast<int>(std::floor(px / cellsize - 0.5)), y0 = static_cast<int>(std::floor(py / cellsize - 0.5));
+        for (int a = a0; a <= a0 + 1; ++a)
+          for (int x = x0; x <= x0 + 1; ++x)
+            for (int y = y0; y <= y0 + 1; ++y) bins[key((a + 12) % 12, s + 64, x + 4096, y + 4096)].push_back(i);
+      }
+    }
+  }
+  std::vector<int> best;
+  std::size_t best_count = 0;
+  for (auto& [k, members] : bins) {
+    if (members.size() <= best_count) continue;
+    std::sort(members.begin(), members.end());
+    members.erase(std::unique(members.begin(), members.end()), members.end());
+    std::set<int> points;
+    for (int i : members) points.insert(std::get<1>(m[i]));
+    if (points.size() > best_count) best_count = points.size(), best = members;
+  }
+  return best;
 }
 
 }  // namespace
@@ -180,17 +230,34 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
   for (int i = 0; i < static_cast<int>(keypoints.size()); ++i)
     grid[static_cast<std::size_t>(static_cast<int>(keypoints[i].pt.y / cell)) * grid_w + static_cast<int>(keypoints[i].pt.x / cell)].push_back(i);
 
-  std::vector<std::pair<int, int>> order;  // (matches, ref)
-  for (const auto& [ref, m] : groups)
-    if (static_cast<int>(m.size()) >= std::max(options_.min_inliers, 6)) order.emplace_back(static_cast<int>(m.size()), ref);
-  std::sort(order.begin(), order.end(), std::greater<>());
+  // Candidates are ranked by their largest set of geometrically consistent matches (one Hough bin), not
+  // by their raw count: a reference that draws many chance matches (a hub) does not crowd out a true one,
+  // and RANSAC then works on matches that mostly agree.
+  std::vector<std::tuple<int, int, std::vector<int>>> order;  // (consistent matches, ref, their positions in the group)
+  for (const auto& [ref, m] : groups) {
+    if (static_cast<int>(m.size()) < std::max(options_.min_inliers, 6)) continue;
+    std::vector<int> consistent;
+    if (options_.hough) {
+      consistent = consistent_matches(m, keypoints, *refs_[ref].features);
+    } else {
+      consistent.resize(m.size());
+      for (std::size_t i = 0; i < m.size(); ++i) consistent[i] = static_cast<int>(i);
+    }
+    if (static_cast<int>(consistent.size()) >= options_.min_inliers)
+      order.emplace_back(static_cast<int>(consistent.size()), ref, std::move(consistent));
+  }
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    return std::tie(std::get<0>(a), std::get<1>(a)) > std::tie(std::get<0>(b), std::get<1>(b));
+  });
   if (static_cast<int>(order.size()) > options_.candidates) order.resize(options_.candidates);
 
   std::vector<Detection> found;
-  for (const auto& [count, ref] : order) {
+  for (const auto& [count, ref, consistent] : order) {
     // The 300 most distinctive matches at most: where a reference draws many weak matches, RANSAC still
     // finds the true ones. (OpenCV 4.6's USAC variants are not safe to call from several threads.)
-    auto m = groups.at(ref);
+    const auto& group = groups.at(ref);
+    std::vector<std::tuple<float, int, int>> m;
+    for (int i : consistent) m.push_back(group[static_cast<std::size_t>(i)]);
     std::sort(m.begin(), m.end());
     if (m.size() > 300) m.resize(300);
     const ReferenceFeatures& rf = *refs_[ref].features;

@@ -27,6 +27,7 @@ struct MatchOptions {
   int candidates = 12;      // references verified per image, best supported first
   int flann_checks = 64;    // leaves visited per nearest-neighbour query
   double min_spread = 0.2;  // inliers must cover this share of the reference mark's width and height
+  bool hough = true;        // rank and verify candidates by their geometrically consistent matches (Hough bins)
   bool shapes = true;       // also match plain marks by their silhouette (shape.hpp)
   ShapeOptions shape;
 };
