@@ -88,6 +88,8 @@ LogoOptions LogoOptions::read(OptionReader& o) {
   opts.match.hough = o.get_bool("hough", opts.match.hough);
   opts.match.shapes = o.get_bool("shapes", opts.match.shapes);
   opts.match.shape.min_iou = o.get_double("shape_min_iou", opts.match.shape.min_iou, 0.3, 1.0);
+  opts.match.shape.proposals = static_cast<int>(o.get_int("shape_proposals", opts.match.shape.proposals, 1, 100));
+  opts.match.shape.max_signature_distance = o.get_double("shape_max_distance", opts.match.shape.max_signature_distance, 0.01, 1.0);
   opts.match.shape.max_brand_features =
       static_cast<int>(o.get_int("shape_max_brand_features", opts.match.shape.max_brand_features, 0, 100000));
   opts.wordmarks = o.get_bool("wordmarks", opts.wordmarks);

@@ -4,10 +4,13 @@
 #include <cmath>
 #include <complex>
 #include <map>
+#include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <opencv2/features2d.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/video/tracking.hpp>
 
 #include "stages/logo/geometry.hpp"
 
@@ -15,9 +18,8 @@ namespace cluetrace::logo {
 namespace {
 
 constexpr double kMaxSolidity = 0.75;  // area / convex hull area of a one-part silhouette
-constexpr double kMinContrastToSpread = 2.5;
-constexpr double kMaxAnisotropy = 1.6;
-constexpr double kShapeRatio = 0.7;  // best signature distance against the best of any other brand  // largest / smallest singular value of the recovered affine map  // |inside - outside| against their standard deviations
+constexpr double kMinContrastToSpread = 1.0;  // |inside - outside| against the inside's standard deviation
+constexpr double kMaxAnisotropy = 1.6;        // largest / smallest singular value of the recovered affine map
 
 struct Frame {
   cv::Point2d centroid;
@@ -150,20 +152,22 @@ ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) 
 
 namespace {
 
-// Carries the whole silhouette into the image by the affine map that turns the model's whitened anchor
-// into the region's (rotated by phi), and measures how well it covers the ink there. Returns the IoU,
-// or -1 when the map or the place cannot be a camera's view of a flat mark.
-double verify_placement(const cv::Mat& silhouette, cv::Point2d model_centroid, const cv::Matx22d& model_whiten, const cv::Point2d& centroid,
-                        const cv::Matx22d& unwhiten, double phi, const cv::Mat& grey, int area, std::vector<cv::Point2f>& mapped) {
-  const cv::Matx22d rot(std::cos(phi), -std::sin(phi), std::sin(phi), std::cos(phi));
-  const cv::Matx22d a = unwhiten * rot * model_whiten;
-  // A flat mark seen by a camera is stretched a little, not squashed: whitening would accept any
-  // affine view, so bound the anisotropy (and refuse mirror images).
+// A flat mark seen by a camera is stretched a little, not squashed: whitening would accept any affine
+// view, so bound the anisotropy (and refuse mirror images).
+bool camera_like(const cv::Matx23d& affine) {
+  const cv::Matx22d a(affine(0, 0), affine(0, 1), affine(1, 0), affine(1, 1));
   cv::Mat sv;
   cv::SVD::compute(cv::Mat(a), sv, cv::SVD::NO_UV);
-  if (cv::determinant(a) <= 0 || sv.at<double>(0) > kMaxAnisotropy * sv.at<double>(1)) return -1;
-  const cv::Vec2d t = cv::Vec2d(centroid.x, centroid.y) - a * cv::Vec2d(model_centroid.x, model_centroid.y);
-  const cv::Matx23d affine(a(0, 0), a(0, 1), t[0], a(1, 0), a(1, 1), t[1]);
+  return cv::determinant(a) > 0 && sv.at<double>(0) <= kMaxAnisotropy * sv.at<double>(1);
+}
+
+// How well the silhouette, carried into the image by `affine` (silhouette pixels to image pixels),
+// covers the ink where it lands (intersection over union); -1 when the place cannot be checked: cut
+// by the picture's edge, too small or too large, or not a flat mark apart from its surroundings.
+// `dark_ink` says which side of the level the mark is.
+double overlap_at(const cv::Mat& silhouette, const cv::Matx23d& affine, const cv::Mat& grey, int area, std::vector<cv::Point2f>& mapped,
+                  bool& dark_ink) {
+  if (!camera_like(affine)) return -1;
   std::vector<cv::Point2f> corners{{0, 0},
                                    {static_cast<float>(silhouette.cols), 0},
                                    {static_cast<float>(silhouette.cols), static_cast<float>(silhouette.rows)},
@@ -171,7 +175,6 @@ double verify_placement(const cv::Mat& silhouette, cv::Point2d model_centroid, c
   cv::transform(corners, mapped, cv::Mat(affine));
   const cv::Rect whole = cv::boundingRect(mapped);
   const cv::Rect land = whole & cv::Rect(0, 0, grey.cols, grey.rows);
-  // A mark cut by the picture's edge cannot be checked whole.
   if (land != whole || land.width < 16 || land.height < 16 || land.area() > area / 2) return -1;
   const cv::Matx23d shifted(affine(0, 0), affine(0, 1), affine(0, 2) - land.x, affine(1, 0), affine(1, 1), affine(1, 2) - land.y);
   cv::Mat warped;
@@ -190,9 +193,74 @@ double verify_placement(const cv::Mat& silhouette, cv::Point2d model_centroid, c
   const double inside = in_mean[0], outside = out_mean[0];
   if (std::abs(inside - outside) < 20 || std::abs(inside - outside) < kMinContrastToSpread * in_sd[0]) return -1;
   const double level = (inside + outside) / 2;
-  const cv::Mat ink = inside < outside ? (patch < level) : (patch > level);
+  dark_ink = inside < outside;
+  const cv::Mat ink = dark_ink ? (patch < level) : (patch > level);
   const double inter = cv::countNonZero(ink & warped), uni = cv::countNonZero(ink | warped);
   return inter / std::max(1.0, uni);
+}
+
+// Moves a rough placement onto the ink: ECC image alignment (Evangelidis & Psarakis 2008) of the
+// silhouette, at most kRefineSide pixels long, against the image around the place, the ink made the
+// bright side. Returns false when it does not converge.
+constexpr int kRefineSide = 96;
+constexpr double kMinRoughOverlap = 0.35;  // rougher placements are not worth refining: nothing there to align with
+bool refine(const cv::Mat& silhouette, const cv::Matx23d& affine, const cv::Mat& grey, bool dark_ink, cv::Matx23d& refined) {
+  const double k = std::min(1.0, static_cast<double>(kRefineSide) / std::max(silhouette.cols, silhouette.rows));
+  cv::Mat tmpl;
+  cv::resize(silhouette, tmpl, cv::Size(), k, k, cv::INTER_AREA);
+  tmpl.convertTo(tmpl, CV_32F, 1.0 / 255);
+  cv::GaussianBlur(tmpl, tmpl, cv::Size(5, 5), 0);
+  std::vector<cv::Point2f> mapped;
+  const float w = static_cast<float>(silhouette.cols), h = static_cast<float>(silhouette.rows);
+  cv::transform(std::vector<cv::Point2f>{{0, 0}, {w, 0}, {w, h}, {0, h}}, mapped, cv::Mat(affine));
+  cv::Rect around = cv::boundingRect(mapped);
+  around = cv::Rect(around.x - around.width / 4, around.y - around.height / 4, around.width * 3 / 2, around.height * 3 / 2) &
+           cv::Rect(0, 0, grey.cols, grey.rows);
+  if (around.width < 16 || around.height < 16) return false;
+  cv::Mat input;
+  grey(around).convertTo(input, CV_32F, dark_ink ? -1.0 / 255 : 1.0 / 255, dark_ink ? 1.0 : 0.0);
+  // Template pixels (scaled by k) to the cropped image.
+  cv::Mat warp = (cv::Mat_<float>(2, 3) << affine(0, 0) / k, affine(0, 1) / k, affine(0, 2) - around.x, affine(1, 0) / k,
+                  affine(1, 1) / k, affine(1, 2) - around.y);
+  try {
+    cv::findTransformECC(tmpl, input, warp, cv::MOTION_AFFINE, cv::TermCriteria(cv::TermCriteria::COUNT | cv::TermCriteria::EPS, 40, 1e-4),
+                         cv::noArray(), 3);
+  } catch (const cv::Exception&) {
+    return false;  // ECC reports a failure to converge by throwing: the rough placement stands
+  }
+  refined = cv::Matx23d(warp.at<float>(0, 0) * k, warp.at<float>(0, 1) * k, warp.at<float>(0, 2) + static_cast<double>(around.x),
+                        warp.at<float>(1, 0) * k, warp.at<float>(1, 1) * k, warp.at<float>(1, 2) + static_cast<double>(around.y));
+  return true;
+}
+
+struct Placement {
+  double iou = -1;  // -1: the place cannot be checked
+  cv::Matx23d affine;
+  bool dark_ink = false;
+  std::vector<cv::Point2f> corners;
+};
+
+// Carries the whole silhouette into the image by the affine map that turns the model's whitened anchor
+// into the region's (rotated by phi), and measures how well it covers the ink there.
+Placement rough_placement(const cv::Mat& silhouette, cv::Point2d model_centroid, const cv::Matx22d& model_whiten, const cv::Point2d& centroid,
+                          const cv::Matx22d& unwhiten, double phi, const cv::Mat& grey, int area) {
+  const cv::Matx22d rot(std::cos(phi), -std::sin(phi), std::sin(phi), std::cos(phi));
+  const cv::Matx22d a = unwhiten * rot * model_whiten;
+  const cv::Vec2d t = cv::Vec2d(centroid.x, centroid.y) - a * cv::Vec2d(model_centroid.x, model_centroid.y);
+  Placement p;
+  p.affine = cv::Matx23d(a(0, 0), a(0, 1), t[0], a(1, 0), a(1, 1), t[1]);
+  p.iou = overlap_at(silhouette, p.affine, grey, area, p.corners, p.dark_ink);
+  return p;
+}
+
+// A rough placement that nearly covers the ink is aligned with it (refine) and measured again.
+void improve(const cv::Mat& silhouette, const cv::Mat& grey, int area, Placement& p) {
+  cv::Matx23d refined;
+  if (p.iou < kMinRoughOverlap || !refine(silhouette, p.affine, grey, p.dark_ink, refined)) return;
+  Placement q;
+  q.affine = refined;
+  q.iou = overlap_at(silhouette, refined, grey, area, q.corners, q.dark_ink);
+  if (q.iou > p.iou && q.dark_ink == p.dark_ink) p = std::move(q);
 }
 
 }  // namespace
@@ -210,33 +278,39 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
   mser->detectRegions(grey, regions, boxes);
   std::vector<ShapeDetection> found;
   int candidates = 0;
+  // MSER returns the same region many times over (nested thresholds that differ by a few pixels): one
+  // look per box and size is enough.
+  std::set<std::tuple<int, int, int, int, int>> seen;
   for (std::size_t ri = 0; ri < regions.size(); ++ri) {
     const auto& pts = regions[ri];
     const cv::Rect& box = boxes[ri];
     if (box.width < 16 || box.height < 16) continue;
+    if (!seen.emplace(box.x / 2, box.y / 2, box.width / 2, box.height / 2, static_cast<int>(pts.size()) / 16).second) continue;
     const int stride = std::max<int>(1, static_cast<int>(pts.size() / 800));
     const Frame f = frame_of(pts, stride);
     if (!f.ok) continue;
     Signature sig;
     if (!signature_of(pts, stride, f, sig)) continue;
     const Spectrum spec = spectrum_of(sig);
-    // The nearest silhouette, and the nearest of any other brand: a region that resembles several
-    // brands about equally says nothing (the shape version of the ratio test), and only one candidate
-    // per region is verified, so the cost stays flat as the catalogue grows.
-    const Model* best_model = nullptr;
-    double best_d = options_.max_signature_distance, other_d = 1e9;
+    // The nearest silhouettes of a few different brands are each carried into the image and checked
+    // against the ink there: the signature only proposes (it is coarse, and plain parts resemble several
+    // brands about equally); the whole silhouette's overlap decides. A fixed number per region keeps the
+    // cost flat as the catalogue grows.
+    std::vector<std::pair<double, const Model*>> nearest;  // one per brand, nearest first
     for (const auto& cand : models_) {
       const double d = distance(spec, cand.spectrum);
-      if (d < best_d) {
-        if (best_model && best_model->brand != cand.brand) other_d = std::min(other_d, best_d);
-        best_d = d, best_model = &cand;
-      } else if (!best_model || cand.brand != best_model->brand) {
-        other_d = std::min(other_d, d);
+      if (d > options_.max_signature_distance) continue;
+      auto same = std::find_if(nearest.begin(), nearest.end(), [&](const auto& n) { return n.second->brand == cand.brand; });
+      if (same != nearest.end()) {
+        if (d < same->first) *same = {d, &cand};
+      } else {
+        nearest.emplace_back(d, &cand);
       }
     }
-    if (!best_model || best_d > kShapeRatio * other_d) continue;
-    {
-      const Model& m = *best_model;
+    std::sort(nearest.begin(), nearest.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (static_cast<int>(nearest.size()) > options_.proposals) nearest.resize(static_cast<std::size_t>(options_.proposals));
+    for (const auto& [best_d, model] : nearest) {
+      const Model& m = *model;
       ++candidates;
       // The rotation between the two whitened shapes: the best circular alignments of the signatures
       // (a symmetric part, such as one bar of three, aligns equally well several ways: the whole
@@ -249,8 +323,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
         if (score[k] >= score[(k + 1) % kBins] && score[k] >= score[(k + kBins - 1) % kBins]) peaks.push_back(k);
       std::sort(peaks.begin(), peaks.end(), [&](int x, int y) { return score[x] > score[y]; });
       if (peaks.size() > 4) peaks.resize(4);
-      double best_iou = -1;
-      std::vector<cv::Point2f> best_mapped;
+      Placement best;
       for (const int shift : peaks) {
         // The signature's bins are coarse, and an elongated part whitens into a near-square whose
         // alignment is ill-defined: near each peak, take the angle whose map is closest to a similarity.
@@ -263,11 +336,15 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
           const double aniso = sv.at<double>(0) / std::max(1e-12, sv.at<double>(1));
           if (aniso < least) least = aniso, phi = p;
         }
-        std::vector<cv::Point2f> placed;
-        const double iou = verify_placement(m.silhouette, m.centroid, m.whiten, f.centroid, f.unwhiten, phi, grey, area, placed);
-        if (iou > best_iou) best_iou = iou, best_mapped = placed;
+        auto placement = rough_placement(m.silhouette, m.centroid, m.whiten, f.centroid, f.unwhiten, phi, grey, area);
+        if (placement.iou > best.iou) best = std::move(placement);
       }
-      if (trace && best_iou > -2)
+      // Whitening places a part only roughly (a region merged with a little background, a part cut
+      // off): the best rough placement that falls short is aligned with the ink and measured again.
+      if (best.iou < options_.min_iou) improve(m.silhouette, grey, area, best);
+      const double best_iou = best.iou;
+      const auto& best_mapped = best.corners;
+      if (trace && best_iou >= 0)
         trace->push_back(fmt::format("shape {} {}: signature distance {:.3f}, IoU {:.2f}", m.brand, m.label, best_d, best_iou));
       if (best_iou < options_.min_iou) continue;
       ShapeDetection d;
