@@ -63,7 +63,7 @@ bool plausible(const std::array<cv::Point2f, 4>& q, const cv::Mat& h) {
 // best bin's matches, counted by distinct scene points.
 std::vector<int> consistent_matches(const std::vector<std::tuple<float, int, int>>& m, const std::vector<cv::KeyPoint>& scene,
                                     const ReferenceFeatures& rf) {
-  const cv::Point2f centre(rf.mark.x + rf.mark.width / 2.0f, rf.mark.y + rf.mark.height / 2.0f);
+  const cv::Point2d centre(rf.mark.x + rf.mark.width / 2.0, rf.mark.y + rf.mark.height / 2.0);
   const double extent = std::max(rf.mark.width, rf.mark.height);
   std::unordered_map<std::uint64_t, std::vector<int>> bins;
   auto key = [](int a, int s, int x, int y) {

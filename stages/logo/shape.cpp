@@ -17,7 +17,15 @@
 namespace cluetrace::logo {
 namespace {
 
-constexpr double kMaxSolidity = 0.75;  // area / convex hull area of a one-part silhouette
+constexpr double kMaxSolidity = 0.75;  // area / convex hull area of a one-part silhouette (without details, below)
+constexpr double kMinDetail = 0.12;     // share of the hull that concavities and holes make, to count as details
+constexpr double kMinDetailOverlap = 0.6;  // a placed silhouette's details against the gaps in the ink (IoU)
+constexpr int kMinDetailPixels = 300;      // pixels the details of a mark told apart by them alone must cover
+constexpr double kInkedDetails = 0.5;   // the overlap a placement with inked details is held to
+constexpr double kRatioWeight = 0.5;
+// Pixels a placed silhouette spans at least each way, in the image the regions are found in: smaller,
+// a letter "o" or "B" of a word looks like too many marks.
+constexpr int kMinSide = 48;    // weight of the area ratios beside the signature spectrum
 constexpr double kMinContrastToSpread = 1.0;  // |inside - outside| against the inside's standard deviation
 constexpr double kMaxAnisotropy = 1.6;        // largest / smallest singular value of the recovered affine map
 
@@ -109,6 +117,27 @@ bool trivial(const ShapeMatcher::Spectrum& s) {
   return std::sqrt(std::max(0.0, rest)) < 0.05;
 }
 
+// Two area ratios an affine map keeps: the part's area against its convex hull's (concavities) and
+// against its outline filled (holes). They tell a disc with a hole, or a bitten disc, from a disc.
+ShapeMatcher::Ratios ratios_of(const cv::Mat& part) {
+  std::vector<std::vector<cv::Point>> outline;
+  cv::findContours(part.clone(), outline, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  if (outline.empty()) return {1, 1};
+  std::vector<cv::Point> all, hull;
+  for (const auto& c : outline) all.insert(all.end(), c.begin(), c.end());
+  cv::convexHull(all, hull);
+  cv::Mat filled = cv::Mat::zeros(part.size(), CV_8U), hulled = cv::Mat::zeros(part.size(), CV_8U);
+  cv::drawContours(filled, outline, -1, cv::Scalar(255), cv::FILLED);
+  cv::fillConvexPoly(hulled, hull, cv::Scalar(255));
+  const double area = cv::countNonZero(part);
+  return {area / std::max(1.0, static_cast<double>(cv::countNonZero(hulled | part))),
+          area / std::max(1.0, static_cast<double>(cv::countNonZero(filled | part)))};
+}
+
+double distance(const ShapeMatcher::Spectrum& a, const ShapeMatcher::Ratios& ra, const ShapeMatcher::Spectrum& b, const ShapeMatcher::Ratios& rb) {
+  return distance(a, b) + kRatioWeight * (std::abs(ra.solidity - rb.solidity) + std::abs(ra.fill - rb.fill));
+}
+
 }  // namespace
 
 ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) : options_(options) {
@@ -133,19 +162,35 @@ ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) 
     cv::convexHull(pts, hull);
     const double solidity = stats.at<int>(best, cv::CC_STAT_AREA) / std::max(1.0, cv::contourArea(hull));
     const bool several_parts = total - stats.at<int>(best, cv::CC_STAT_AREA) >= total * 15 / 100;
-    if (!several_parts && solidity > kMaxSolidity) continue;
+    // The details: what the whole mark's hull holds besides the mark (concavities, holes, the gaps between
+    // parts). Where the mark is placed, the gaps in the ink must have their shape.
+    std::vector<cv::Point> whole_hull;
+    cv::convexHull(mask_points(r.silhouette), whole_hull);
+    cv::Mat detail = cv::Mat::zeros(r.silhouette.size(), CV_8U);
+    cv::fillConvexPoly(detail, whole_hull, cv::Scalar(255));
+    const double hull_area = std::max(1, cv::countNonZero(detail));
+    detail &= ~r.silhouette;
+    const double detail_share = cv::countNonZero(detail) / hull_area;
+    if (!several_parts && solidity > kMaxSolidity && detail_share < kMinDetail) continue;
     const Frame f = frame_of(pts, 1);
     if (!f.ok) continue;
     Model m;
     m.brand = r.brand;
     m.label = r.label;
     m.silhouette = r.silhouette;
+    if (detail_share >= kMinDetail / 2) m.detail = detail;
     m.centroid = f.centroid;
     m.whiten = f.whiten;
+    m.ratios = ratios_of(labels == best);
     if (!signature_of(pts, 1, f, m.signature)) continue;
     m.spectrum = spectrum_of(m.signature);
-    // A plain anchor (one bar of three) is allowed when the other parts are there to be checked.
-    if (trivial(m.spectrum) && !several_parts) continue;
+    // A plain anchor (one bar of three) is allowed when the other parts are there to be checked, or
+    // holes in it.
+    if (trivial(m.spectrum) && !several_parts && m.ratios.fill > 1 - kMinDetail) continue;
+    // One part whose outline is plain (convex, or a disc or square after whitening) is told apart by its
+    // holes and notches alone.
+    const double outline_solidity = m.ratios.solidity / std::max(1e-6, m.ratios.fill);
+    m.detail_decides = !several_parts && (outline_solidity > kMaxSolidity || trivial(m.spectrum));
     models_.push_back(std::move(m));
   }
 }
@@ -165,8 +210,8 @@ bool camera_like(const cv::Matx23d& affine) {
 // covers the ink where it lands (intersection over union); -1 when the place cannot be checked: cut
 // by the picture's edge, too small or too large, or not a flat mark apart from its surroundings.
 // `dark_ink` says which side of the level the mark is.
-double overlap_at(const cv::Mat& silhouette, const cv::Matx23d& affine, const cv::Mat& grey, int area, std::vector<cv::Point2f>& mapped,
-                  bool& dark_ink) {
+double overlap_at(const cv::Mat& silhouette, const cv::Mat& detail, bool detail_decides, const cv::Matx23d& affine, const cv::Mat& grey,
+                  int area, std::vector<cv::Point2f>& mapped, bool& dark_ink) {
   if (!camera_like(affine)) return -1;
   std::vector<cv::Point2f> corners{{0, 0},
                                    {static_cast<float>(silhouette.cols), 0},
@@ -175,7 +220,7 @@ double overlap_at(const cv::Mat& silhouette, const cv::Matx23d& affine, const cv
   cv::transform(corners, mapped, cv::Mat(affine));
   const cv::Rect whole = cv::boundingRect(mapped);
   const cv::Rect land = whole & cv::Rect(0, 0, grey.cols, grey.rows);
-  if (land != whole || land.width < 16 || land.height < 16 || land.area() > area / 2) return -1;
+  if (land != whole || std::min(land.width, land.height) < kMinSide || land.area() > area / 2) return -1;
   const cv::Matx23d shifted(affine(0, 0), affine(0, 1), affine(0, 2) - land.x, affine(1, 0), affine(1, 1), affine(1, 2) - land.y);
   cv::Mat warped;
   cv::warpAffine(silhouette, warped, cv::Mat(shifted), land.size(), cv::INTER_NEAREST, cv::BORDER_CONSTANT, cv::Scalar(0));
@@ -196,7 +241,20 @@ double overlap_at(const cv::Mat& silhouette, const cv::Matx23d& affine, const cv
   dark_ink = inside < outside;
   const cv::Mat ink = dark_ink ? (patch < level) : (patch > level);
   const double inter = cv::countNonZero(ink & warped), uni = cv::countNonZero(ink | warped);
-  return inter / std::max(1.0, uni);
+  const double iou = inter / std::max(1.0, uni);
+  if (!detail.empty()) {
+    // The mark's details (concavities, holes, gaps) against the gaps in the ink inside its hull: a
+    // plainer shape (a disc where the mark is a bitten disc) leaves them inked, and a ring or a letter
+    // "o" has a hole of another shape. A placement that fails is held low but not refused, since a
+    // rough one may still be aligned.
+    cv::Mat details;
+    cv::warpAffine(detail, details, cv::Mat(shifted), land.size(), cv::INTER_NEAREST, cv::BORDER_CONSTANT, cv::Scalar(0));
+    const cv::Mat gaps = (details | warped) & ~ink;
+    const double detail_iou = cv::countNonZero(gaps & details) / std::max(1.0, static_cast<double>(cv::countNonZero(gaps | details)));
+    // A mark told from plain shapes by its details alone needs them large enough to see.
+    if (detail_iou < kMinDetailOverlap || (detail_decides && cv::countNonZero(details) < kMinDetailPixels)) return std::min(iou, kInkedDetails);
+  }
+  return iou;
 }
 
 // Moves a rough placement onto the ink: ECC image alignment (Evangelidis & Psarakis 2008) of the
@@ -242,24 +300,24 @@ struct Placement {
 
 // Carries the whole silhouette into the image by the affine map that turns the model's whitened anchor
 // into the region's (rotated by phi), and measures how well it covers the ink there.
-Placement rough_placement(const cv::Mat& silhouette, cv::Point2d model_centroid, const cv::Matx22d& model_whiten, const cv::Point2d& centroid,
+Placement rough_placement(const cv::Mat& silhouette, const cv::Mat& detail, bool detail_decides, cv::Point2d model_centroid, const cv::Matx22d& model_whiten, const cv::Point2d& centroid,
                           const cv::Matx22d& unwhiten, double phi, const cv::Mat& grey, int area) {
   const cv::Matx22d rot(std::cos(phi), -std::sin(phi), std::sin(phi), std::cos(phi));
   const cv::Matx22d a = unwhiten * rot * model_whiten;
   const cv::Vec2d t = cv::Vec2d(centroid.x, centroid.y) - a * cv::Vec2d(model_centroid.x, model_centroid.y);
   Placement p;
   p.affine = cv::Matx23d(a(0, 0), a(0, 1), t[0], a(1, 0), a(1, 1), t[1]);
-  p.iou = overlap_at(silhouette, p.affine, grey, area, p.corners, p.dark_ink);
+  p.iou = overlap_at(silhouette, detail, detail_decides, p.affine, grey, area, p.corners, p.dark_ink);
   return p;
 }
 
 // A rough placement that nearly covers the ink is aligned with it (refine) and measured again.
-void improve(const cv::Mat& silhouette, const cv::Mat& grey, int area, Placement& p) {
+void improve(const cv::Mat& silhouette, const cv::Mat& detail, bool detail_decides, const cv::Mat& grey, int area, Placement& p) {
   cv::Matx23d refined;
   if (p.iou < kMinRoughOverlap || !refine(silhouette, p.affine, grey, p.dark_ink, refined)) return;
   Placement q;
   q.affine = refined;
-  q.iou = overlap_at(silhouette, refined, grey, area, q.corners, q.dark_ink);
+  q.iou = overlap_at(silhouette, detail, detail_decides, refined, grey, area, q.corners, q.dark_ink);
   if (q.iou > p.iou && q.dark_ink == p.dark_ink) p = std::move(q);
 }
 
@@ -292,13 +350,16 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
     Signature sig;
     if (!signature_of(pts, stride, f, sig)) continue;
     const Spectrum spec = spectrum_of(sig);
+    cv::Mat part = cv::Mat::zeros(box.size(), CV_8U);
+    for (const auto& q : pts) part.at<uchar>(q.y - box.y, q.x - box.x) = 255;
+    const Ratios ratios = ratios_of(part);
     // The nearest silhouettes of a few different brands are each carried into the image and checked
     // against the ink there: the signature only proposes (it is coarse, and plain parts resemble several
     // brands about equally); the whole silhouette's overlap decides. A fixed number per region keeps the
     // cost flat as the catalogue grows.
     std::vector<std::pair<double, const Model*>> nearest;  // one per brand, nearest first
     for (const auto& cand : models_) {
-      const double d = distance(spec, cand.spectrum);
+      const double d = distance(spec, ratios, cand.spectrum, cand.ratios);
       if (d > options_.max_signature_distance) continue;
       auto same = std::find_if(nearest.begin(), nearest.end(), [&](const auto& n) { return n.second->brand == cand.brand; });
       if (same != nearest.end()) {
@@ -336,12 +397,12 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
           const double aniso = sv.at<double>(0) / std::max(1e-12, sv.at<double>(1));
           if (aniso < least) least = aniso, phi = p;
         }
-        auto placement = rough_placement(m.silhouette, m.centroid, m.whiten, f.centroid, f.unwhiten, phi, grey, area);
+        auto placement = rough_placement(m.silhouette, m.detail, m.detail_decides, m.centroid, m.whiten, f.centroid, f.unwhiten, phi, grey, area);
         if (placement.iou > best.iou) best = std::move(placement);
       }
       // Whitening places a part only roughly (a region merged with a little background, a part cut
       // off): the best rough placement that falls short is aligned with the ink and measured again.
-      if (best.iou < options_.min_iou) improve(m.silhouette, grey, area, best);
+      if (best.iou < options_.min_iou) improve(m.silhouette, m.detail, m.detail_decides, grey, area, best);
       const double best_iou = best.iou;
       const auto& best_mapped = best.corners;
       if (trace && best_iou >= 0)

@@ -41,11 +41,17 @@ class ShapeMatcher {
   static constexpr int kBins = 64;
   using Signature = std::array<float, kBins>;  // radius per angle in the whitened frame, mean 1
   using Spectrum = std::array<float, 12>;      // magnitudes of its first harmonics: rotation-free
+  struct Ratios {
+    double solidity = 1, fill = 1;  // area against the convex hull's, and against the outline filled
+  };
 
  private:
   struct Model {
     std::string brand, label;
     cv::Mat silhouette;  // 0/255
+    cv::Mat detail;      // 0/255: concavities, holes and gaps inside the hull (empty: too few to check)
+    Ratios ratios;       // of the anchor
+    bool detail_decides = false;  // a plain outline: only its details tell it from a disc or a square
     cv::Point2d centroid;
     cv::Matx22d whiten;  // C^-1/2 of the anchor component
     Signature signature;
