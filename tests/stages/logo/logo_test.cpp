@@ -273,6 +273,52 @@ TEST(LogoShapes, APlainMarkWithFewFeaturesIsFoundByItsSilhouette) {
   EXPECT_TRUE(ShapeMatcher(index, ShapeOptions{}).match(other_grey).empty());
 }
 
+TEST(LogoShapes, APlainOutlineIsToldFromADiscAndALetterOByItsHole) {
+  TempDir tmp;
+  // A disc with an off-centre triangular hole: its outline is any disc's; only the hole tells it apart.
+  write_file(tmp / "holed.svg", R"(<svg viewBox="0 0 24 24"><path fill-rule="evenodd" )"
+                                R"(d="M12 1a11 11 0 1 1-.01 0zM7 6l11 3-7 9z"/></svg>)");
+  write_file(tmp / "cat.yaml", "version: 1\nbrands:\n  - id: holed\n    countries: {NL: 1.0}\n    references: [holed.svg]\n");
+  const auto cat = load_catalogue(tmp / "cat.yaml");
+  const auto index = build_index(cat, nullptr, {});
+  ASSERT_LT(index.references[0].keypoints.size(), 60u);
+  const ShapeMatcher shapes(index, ShapeOptions{});
+  ASSERT_GE(shapes.model_count(), 1u);  // admitted for its hole, though its outline is a plain disc
+  const cv::Mat holed = recolour(render_reference_bgra(tmp / "holed.svg", std::nullopt, 220), {40, 40, 200});
+  for (int seed = 0; seed < 3; ++seed) {
+    cv::Mat img(800, 1000, CV_8UC3, cv::Scalar(200, 215, 225));
+    const auto truth = paste(img, holed, {350.0f + 80.0f * static_cast<float>(seed), 380.0f}, -30 + 30 * seed, 0.04 * seed);
+    cv::Mat grey;
+    cv::cvtColor(img, grey, cv::COLOR_BGR2GRAY);
+    std::vector<std::string> trace;
+    const auto found = shapes.match(grey, &trace);
+    std::string why;
+    for (const auto& t : trace) why += t + "\n";
+    ASSERT_EQ(found.size(), 1u) << "seed " << seed << "\n" << why;
+    EXPECT_EQ(found[0].brand, "holed");
+    EXPECT_GT(iou(bounds(found[0].quad), bounds(truth)), 0.7) << "seed " << seed;
+  }
+  // The same ink in shapes with the same outline and other holes, or none: a disc, a ring, a letter o,
+  // a disc with a round hole off centre; and the mark itself too small to show its hole.
+  cv::Mat other(800, 1000, CV_8UC3, cv::Scalar(200, 215, 225));
+  const cv::Scalar ink(40, 40, 200), paper(200, 215, 225);
+  cv::circle(other, {180, 200}, 110, ink, cv::FILLED);
+  cv::circle(other, {480, 200}, 90, ink, 40);
+  cv::putText(other, "o", {680, 320}, cv::FONT_HERSHEY_SIMPLEX, 9, ink, 28);
+  cv::circle(other, {250, 560}, 110, ink, cv::FILLED);
+  cv::circle(other, {280, 520}, 40, paper, cv::FILLED);
+  cv::Mat small;
+  cv::resize(holed, small, {40, 40}, 0, 0, cv::INTER_AREA);
+  paste(other, small, {700.0f, 600.0f}, 10, 0);
+  cv::Mat other_grey;
+  cv::cvtColor(other, other_grey, cv::COLOR_BGR2GRAY);
+  std::vector<std::string> trace;
+  const auto none = shapes.match(other_grey, &trace);
+  std::string why;
+  for (const auto& t : trace) why += t + "\n";
+  EXPECT_TRUE(none.empty()) << why;
+}
+
 TEST(LogoNames, FoldingMatchesWordmarksAcrossCaseAndDiacritics) {
   EXPECT_EQ(fold_name("Albert Heijn"), "albertheijn");
   EXPECT_EQ(fold_name("Citroën"), "citroen");
