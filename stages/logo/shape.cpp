@@ -141,10 +141,15 @@ double distance(const ShapeMatcher::Spectrum& a, const ShapeMatcher::Ratios& ra,
 }  // namespace
 
 ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) : options_(options) {
-  std::map<std::string, std::size_t> best_features;
-  for (const auto& r : index.references) best_features[r.brand] = std::max(best_features[r.brand], r.keypoints.size());
+  // Features per reference file (its views at every size): a vector mark with few is matched by shape,
+  // whatever photos of the same brand an analyst added beside it.
+  std::map<std::pair<std::string, std::string>, std::size_t> best_features;
   for (const auto& r : index.references) {
-    if (r.silhouette.empty() || best_features[r.brand] >= static_cast<std::size_t>(options_.max_brand_features)) continue;
+    auto& n = best_features[{r.brand, r.label}];
+    n = std::max(n, r.keypoints.size());
+  }
+  for (const auto& r : index.references) {
+    if (r.silhouette.empty() || best_features[{r.brand, r.label}] >= static_cast<std::size_t>(options_.max_brand_features)) continue;
     // The anchor: the largest connected part of the silhouette (one stripe of three, the apple without its leaf).
     cv::Mat labels, stats, centroids;
     const int n = cv::connectedComponentsWithStats(r.silhouette, labels, stats, centroids, 8);
@@ -156,8 +161,9 @@ ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) 
     if (best == 0 || stats.at<int>(best, cv::CC_STAT_AREA) < total / 4) continue;
     const auto pts = mask_points(labels == best);
     // Only shapes a background does not produce by chance: several parts (the rest must land on ink
-    // too), or one part with deep concavities (a swoosh, a bitten apple). A lone triangle, disc or
-    // rounded square would match every sticker and window.
+    // too), one part with deep concavities (a swoosh), or one whose hull holds details large enough to
+    // check (a bitten apple, a disc with a hole). A lone triangle, disc or rounded square would match
+    // every sticker and window.
     std::vector<cv::Point> hull;
     cv::convexHull(pts, hull);
     const double solidity = stats.at<int>(best, cv::CC_STAT_AREA) / std::max(1.0, cv::contourArea(hull));
@@ -184,9 +190,9 @@ ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) 
     m.ratios = ratios_of(labels == best);
     if (!signature_of(pts, 1, f, m.signature)) continue;
     m.spectrum = spectrum_of(m.signature);
-    // A plain anchor (one bar of three) is allowed when the other parts are there to be checked, or
-    // holes in it.
-    if (trivial(m.spectrum) && !several_parts && m.ratios.fill > 1 - kMinDetail) continue;
+    // A plain anchor (one bar of three, a disc) is allowed when other parts or details are there to be
+    // checked.
+    if (trivial(m.spectrum) && !several_parts && detail_share < kMinDetail) continue;
     // One part whose outline is plain (convex, or a disc or square after whitening) is told apart by its
     // holes and notches alone.
     const double outline_solidity = m.ratios.solidity / std::max(1e-6, m.ratios.fill);
