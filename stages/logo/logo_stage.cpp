@@ -31,10 +31,14 @@ Box box_of(const std::array<cv::Point2f, 4>& q, int width, int height) {
   return {ix0, iy0, ix1 - ix0, iy1 - iy0};
 }
 
+// One glyph of a line of text: mostly inside a text region at least twice its length. (A region the
+// text detector drew around the mark alone says nothing: detectors fire on marks too.)
 bool inside_text(const std::array<cv::Point2f, 4>& quad, const std::vector<TextRegion>& regions) {
   const cv::Rect2f box = quad_bounds(quad);
-  return std::any_of(regions.begin(), regions.end(),
-                     [&](const TextRegion& r) { return (box & quad_bounds(r.quad)).area() > 0.5 * box.area(); });
+  return std::any_of(regions.begin(), regions.end(), [&](const TextRegion& r) {
+    const cv::Rect2f line = quad_bounds(r.quad);
+    return (box & line).area() > 0.5 * box.area() && std::max(line.width, line.height) >= 2 * std::max(box.width, box.height);
+  });
 }
 
 bool boxes_touch(const Box& a, const Box& b) {

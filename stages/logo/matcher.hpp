@@ -23,7 +23,7 @@ struct MatchOptions {
   double contrast = 0.02;   // SIFT contrast threshold for scenes (references: 0.03)
   double ratio = 0.9;       // nearest brand vs nearest other brand (Lowe's ratio test at brand level)
   int min_inliers = 6;      // homography inliers (distinct scene points) to report a mark
-  double min_inlier_share = 0.12;  // inliers / ratio-tested matches of that reference (hub brands draw many)
+  double min_inlier_share = 0.12;  // inliers / the matches RANSAC was given (hub brands draw many)
   int candidates = 12;      // references verified per image, best supported first
   int flann_checks = 64;    // leaves visited per nearest-neighbour query
   double min_spread = 0.2;  // inliers must cover this share of the reference mark's width and height
