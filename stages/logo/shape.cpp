@@ -20,6 +20,7 @@ namespace {
 constexpr double kMaxSolidity = 0.75;  // area / convex hull area of a one-part silhouette (without details, below)
 constexpr double kMinDetail = 0.12;     // share of the hull that concavities and holes make, to count as details
 constexpr double kMinDetailOverlap = 0.6;  // a placed silhouette's details against the gaps in the ink (IoU)
+constexpr double kPlainOutlineMargin = 0.05;  // the IoU a plain outline needs above shape_min_iou
 constexpr int kMinDetailPixels = 300;      // pixels the details of a mark told apart by them alone must cover
 constexpr double kInkedDetails = 0.5;   // the overlap a placement with inked details is held to
 constexpr double kRatioWeight = 0.5;
@@ -408,12 +409,15 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
       }
       // Whitening places a part only roughly (a region merged with a little background, a part cut
       // off): the best rough placement that falls short is aligned with the ink and measured again.
-      if (best.iou < options_.min_iou) improve(m.silhouette, m.detail, m.detail_decides, grey, area, best);
+      // A plain outline told apart by its details alone must fit more closely: a disc crossed by a bar
+      // covers most of a comma.
+      const double needed = m.detail_decides ? options_.min_iou + kPlainOutlineMargin : options_.min_iou;
+      if (best.iou < needed) improve(m.silhouette, m.detail, m.detail_decides, grey, area, best);
       const double best_iou = best.iou;
       const auto& best_mapped = best.corners;
       if (trace && best_iou >= 0)
         trace->push_back(fmt::format("shape {} {}: signature distance {:.3f}, IoU {:.2f}", m.brand, m.label, best_d, best_iou));
-      if (best_iou < options_.min_iou) continue;
+      if (best_iou < needed) continue;
       ShapeDetection d;
       d.brand = m.brand;
       d.reference = m.label;
