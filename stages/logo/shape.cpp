@@ -23,10 +23,10 @@ constexpr double kMinDetailOverlap = 0.6;  // a placed silhouette's details agai
 constexpr double kPlainOutlineMargin = 0.05;  // the IoU a plain outline needs above shape_min_iou
 constexpr int kMinDetailPixels = 300;      // pixels the details of a mark told apart by them alone must cover
 constexpr double kInkedDetails = 0.5;   // the overlap a placement with inked details is held to
-constexpr double kRatioWeight = 0.5;
+constexpr double kRatioWeight = 0.5;    // weight of the area ratios beside the signature spectrum
 // Pixels a placed silhouette spans at least each way, in the image the regions are found in: smaller,
 // a letter "o" or "B" of a word looks like too many marks.
-constexpr int kMinSide = 48;    // weight of the area ratios beside the signature spectrum
+constexpr int kMinSide = 48;
 constexpr double kMinContrastToSpread = 1.0;  // |inside - outside| against the inside's standard deviation
 constexpr double kMaxAnisotropy = 1.6;        // largest / smallest singular value of the recovered affine map
 
@@ -213,13 +213,21 @@ bool camera_like(const cv::Matx23d& affine) {
   return cv::determinant(a) > 0 && sv.at<double>(0) <= kMaxAnisotropy * sv.at<double>(1);
 }
 
+// What a placement is checked against: the silhouette, its details and whether they alone tell it apart.
+struct Mark {
+  const cv::Mat& silhouette;
+  const cv::Mat& detail;
+  bool detail_decides;
+};
+
 // How well the silhouette, carried into the image by `affine` (silhouette pixels to image pixels),
 // covers the ink where it lands (intersection over union); -1 when the place cannot be checked: cut
 // by the picture's edge, too small or too large, or not a flat mark apart from its surroundings.
 // `dark_ink` says which side of the level the mark is.
-double overlap_at(const cv::Mat& silhouette, const cv::Mat& detail, bool detail_decides, const cv::Matx23d& affine, const cv::Mat& grey,
-                  int area, std::vector<cv::Point2f>& mapped, bool& dark_ink) {
+double overlap_at(const Mark& mark, const cv::Matx23d& affine, const cv::Mat& grey, int area, std::vector<cv::Point2f>& mapped,
+                  bool& dark_ink) {
   if (!camera_like(affine)) return -1;
+  const cv::Mat& silhouette = mark.silhouette;
   std::vector<cv::Point2f> corners{{0, 0},
                                    {static_cast<float>(silhouette.cols), 0},
                                    {static_cast<float>(silhouette.cols), static_cast<float>(silhouette.rows)},
@@ -249,17 +257,17 @@ double overlap_at(const cv::Mat& silhouette, const cv::Mat& detail, bool detail_
   const cv::Mat ink = dark_ink ? (patch < level) : (patch > level);
   const double inter = cv::countNonZero(ink & warped), uni = cv::countNonZero(ink | warped);
   const double iou = inter / std::max(1.0, uni);
-  if (!detail.empty()) {
+  if (!mark.detail.empty()) {
     // The mark's details (concavities, holes, gaps) against the gaps in the ink inside its hull: a
     // plainer shape (a disc where the mark is a bitten disc) leaves them inked, and a ring or a letter
     // "o" has a hole of another shape. A placement that fails is held low but not refused, since a
     // rough one may still be aligned.
     cv::Mat details;
-    cv::warpAffine(detail, details, cv::Mat(shifted), land.size(), cv::INTER_NEAREST, cv::BORDER_CONSTANT, cv::Scalar(0));
+    cv::warpAffine(mark.detail, details, cv::Mat(shifted), land.size(), cv::INTER_NEAREST, cv::BORDER_CONSTANT, cv::Scalar(0));
     const cv::Mat gaps = (details | warped) & ~ink;
     const double detail_iou = cv::countNonZero(gaps & details) / std::max(1.0, static_cast<double>(cv::countNonZero(gaps | details)));
     // A mark told from plain shapes by its details alone needs them large enough to see.
-    if (detail_iou < kMinDetailOverlap || (detail_decides && cv::countNonZero(details) < kMinDetailPixels)) return std::min(iou, kInkedDetails);
+    if (detail_iou < kMinDetailOverlap || (mark.detail_decides && cv::countNonZero(details) < kMinDetailPixels)) return std::min(iou, kInkedDetails);
   }
   return iou;
 }
@@ -307,24 +315,24 @@ struct Placement {
 
 // Carries the whole silhouette into the image by the affine map that turns the model's whitened anchor
 // into the region's (rotated by phi), and measures how well it covers the ink there.
-Placement rough_placement(const cv::Mat& silhouette, const cv::Mat& detail, bool detail_decides, cv::Point2d model_centroid, const cv::Matx22d& model_whiten, const cv::Point2d& centroid,
+Placement rough_placement(const Mark& mark, cv::Point2d model_centroid, const cv::Matx22d& model_whiten, const cv::Point2d& centroid,
                           const cv::Matx22d& unwhiten, double phi, const cv::Mat& grey, int area) {
   const cv::Matx22d rot(std::cos(phi), -std::sin(phi), std::sin(phi), std::cos(phi));
   const cv::Matx22d a = unwhiten * rot * model_whiten;
   const cv::Vec2d t = cv::Vec2d(centroid.x, centroid.y) - a * cv::Vec2d(model_centroid.x, model_centroid.y);
   Placement p;
   p.affine = cv::Matx23d(a(0, 0), a(0, 1), t[0], a(1, 0), a(1, 1), t[1]);
-  p.iou = overlap_at(silhouette, detail, detail_decides, p.affine, grey, area, p.corners, p.dark_ink);
+  p.iou = overlap_at(mark, p.affine, grey, area, p.corners, p.dark_ink);
   return p;
 }
 
 // A rough placement that nearly covers the ink is aligned with it (refine) and measured again.
-void improve(const cv::Mat& silhouette, const cv::Mat& detail, bool detail_decides, const cv::Mat& grey, int area, Placement& p) {
+void improve(const Mark& mark, const cv::Mat& grey, int area, Placement& p) {
   cv::Matx23d refined;
-  if (p.iou < kMinRoughOverlap || !refine(silhouette, p.affine, grey, p.dark_ink, refined)) return;
+  if (p.iou < kMinRoughOverlap || !refine(mark.silhouette, p.affine, grey, p.dark_ink, refined)) return;
   Placement q;
   q.affine = refined;
-  q.iou = overlap_at(silhouette, detail, detail_decides, refined, grey, area, q.corners, q.dark_ink);
+  q.iou = overlap_at(mark, refined, grey, area, q.corners, q.dark_ink);
   if (q.iou > p.iou && q.dark_ink == p.dark_ink) p = std::move(q);
 }
 
@@ -379,6 +387,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
     if (static_cast<int>(nearest.size()) > options_.proposals) nearest.resize(static_cast<std::size_t>(options_.proposals));
     for (const auto& [best_d, model] : nearest) {
       const Model& m = *model;
+      const Mark mark{m.silhouette, m.detail, m.detail_decides};
       ++candidates;
       // The rotation between the two whitened shapes: the best circular alignments of the signatures
       // (a symmetric part, such as one bar of three, aligns equally well several ways: the whole
@@ -404,7 +413,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
           const double aniso = sv.at<double>(0) / std::max(1e-12, sv.at<double>(1));
           if (aniso < least) least = aniso, phi = p;
         }
-        auto placement = rough_placement(m.silhouette, m.detail, m.detail_decides, m.centroid, m.whiten, f.centroid, f.unwhiten, phi, grey, area);
+        auto placement = rough_placement(mark, m.centroid, m.whiten, f.centroid, f.unwhiten, phi, grey, area);
         if (placement.iou > best.iou) best = std::move(placement);
       }
       // Whitening places a part only roughly (a region merged with a little background, a part cut
@@ -412,7 +421,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
       // A plain outline told apart by its details alone must fit more closely: a disc crossed by a bar
       // covers most of a comma.
       const double needed = m.detail_decides ? options_.min_iou + kPlainOutlineMargin : options_.min_iou;
-      if (best.iou < needed) improve(m.silhouette, m.detail, m.detail_decides, grey, area, best);
+      if (best.iou < needed) improve(mark, grey, area, best);
       const double best_iou = best.iou;
       const auto& best_mapped = best.corners;
       if (trace && best_iou >= 0)

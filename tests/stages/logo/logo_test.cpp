@@ -88,6 +88,13 @@ cv::Mat recolour(cv::Mat bgra, cv::Scalar ink) {
   return bgra;
 }
 
+// The matcher's trace, one line per candidate: what a failed expectation prints.
+std::string lines(const std::vector<std::string>& trace) {
+  std::string out;
+  for (const auto& t : trace) out += t + "\n";
+  return out;
+}
+
 double iou(const cv::Rect2f& a, const cv::Rect2f& b) {
   const double inter = (a & b).area();
   return inter / (a.area() + b.area() - inter);
@@ -248,8 +255,7 @@ TEST(LogoShapes, APlainMarkWithFewFeaturesIsFoundByItsSilhouette) {
     const auto truth = paste(img, bars, {400.0f + 60.0f * static_cast<float>(seed), 330.0f}, -20 + 20 * seed, 0.05 * seed);
     std::vector<std::string> trace;
     const auto found = matcher.match(img, &trace);
-    std::string why;
-    for (const auto& t : trace) why += t + "\n";
+    const std::string why = lines(trace);
     ASSERT_EQ(found.size(), 1u) << "seed " << seed << "\n" << why;
     EXPECT_EQ(found[0].brand, "bars");
     EXPECT_GT(iou(bounds(found[0].quad), bounds(truth)), 0.6) << "seed " << seed;
@@ -292,8 +298,7 @@ TEST(LogoShapes, APlainOutlineIsToldFromADiscAndALetterOByItsHole) {
     cv::cvtColor(img, grey, cv::COLOR_BGR2GRAY);
     std::vector<std::string> trace;
     const auto found = shapes.match(grey, &trace);
-    std::string why;
-    for (const auto& t : trace) why += t + "\n";
+    const std::string why = lines(trace);
     ASSERT_EQ(found.size(), 1u) << "seed " << seed << "\n" << why;
     EXPECT_EQ(found[0].brand, "holed");
     EXPECT_GT(iou(bounds(found[0].quad), bounds(truth)), 0.7) << "seed " << seed;
@@ -314,8 +319,7 @@ TEST(LogoShapes, APlainOutlineIsToldFromADiscAndALetterOByItsHole) {
   cv::cvtColor(other, other_grey, cv::COLOR_BGR2GRAY);
   std::vector<std::string> trace;
   const auto none = shapes.match(other_grey, &trace);
-  std::string why;
-  for (const auto& t : trace) why += t + "\n";
+  const std::string why = lines(trace);
   EXPECT_TRUE(none.empty()) << why;
 }
 
