@@ -23,7 +23,6 @@ bool usable(const nlohmann::json& report) { return report.value("status", "") !=
 
 std::string sha_of(const nlohmann::json& report) { return report["image"].value("sha256", ""); }
 
-
 struct UnionFind {
   std::vector<std::size_t> parent;
   explicit UnionFind(std::size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), 0); }
