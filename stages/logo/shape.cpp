@@ -204,6 +204,11 @@ ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) 
 
 namespace {
 
+// One level inside, clearly apart from the ring around it.
+bool flat_mark(double inside, double outside, double inside_sd) {
+  return std::abs(inside - outside) >= 20 && std::abs(inside - outside) >= kMinContrastToSpread * inside_sd;
+}
+
 // A flat mark seen by a camera is stretched a little, not squashed: whitening would accept any affine
 // view, so bound the anisotropy (and refuse mirror images).
 bool camera_like(const cv::Matx23d& affine) {
@@ -220,12 +225,21 @@ struct Mark {
   bool detail_decides;
 };
 
+// A level of grey, and whether the ink is the darker side of it.
+struct Ink {
+  double level = 0;
+  bool dark = false;
+};
+
 // How well the silhouette, carried into the image by `affine` (silhouette pixels to image pixels),
 // covers the ink where it lands (intersection over union); -1 when the place cannot be checked: cut
 // by the picture's edge, too small or too large, or not a flat mark apart from its surroundings.
 // `dark_ink` says which side of the level the mark is.
+// `region_ink`, when given, is the level and side of the image region that proposed the placement: a rough
+// placement is measured against that ink without the flat-mark check (it may straddle the mark and its
+// background), which the final placement must pass.
 double overlap_at(const Mark& mark, const cv::Matx23d& affine, const cv::Mat& grey, int area, std::vector<cv::Point2f>& mapped,
-                  bool& dark_ink) {
+                  bool& dark_ink, const Ink* region_ink = nullptr) {
   if (!camera_like(affine)) return -1;
   const cv::Mat& silhouette = mark.silhouette;
   std::vector<cv::Point2f> corners{{0, 0},
@@ -235,25 +249,31 @@ double overlap_at(const Mark& mark, const cv::Matx23d& affine, const cv::Mat& gr
   cv::transform(corners, mapped, cv::Mat(affine));
   const cv::Rect whole = cv::boundingRect(mapped);
   const cv::Rect land = whole & cv::Rect(0, 0, grey.cols, grey.rows);
-  if (land != whole || std::min(land.width, land.height) < kMinSide || land.area() > area / 2) return -1;
+  if (land != whole || std::min(land.width, land.height) < kMinSide || land.area() > area * 9 / 10) return -1;
   const cv::Matx23d shifted(affine(0, 0), affine(0, 1), affine(0, 2) - land.x, affine(1, 0), affine(1, 1), affine(1, 2) - land.y);
   cv::Mat warped;
   cv::warpAffine(silhouette, warped, cv::Mat(shifted), land.size(), cv::INTER_NEAREST, cv::BORDER_CONSTANT, cv::Scalar(0));
   const cv::Mat patch = grey(land);
   // A flat mark: one level inside, clearly apart from the ring around it. The ink is what lies on the
   // mark's side of the level halfway between the two.
-  cv::Scalar in_mean, in_sd, out_mean, out_sd;
   if (cv::countNonZero(warped) < 50) return -1;
-  cv::meanStdDev(patch, in_mean, in_sd, warped);
-  cv::Mat ring;
-  cv::dilate(warped, ring, cv::getStructuringElement(cv::MORPH_ELLIPSE, {7, 7}));
-  ring &= (warped == 0);
-  if (cv::countNonZero(ring) < 30) return -1;
-  cv::meanStdDev(patch, out_mean, out_sd, ring);
-  const double inside = in_mean[0], outside = out_mean[0];
-  if (std::abs(inside - outside) < 20 || std::abs(inside - outside) < kMinContrastToSpread * in_sd[0]) return -1;
-  const double level = (inside + outside) / 2;
-  dark_ink = inside < outside;
+  double level = 0;
+  if (region_ink) {
+    level = region_ink->level;
+    dark_ink = region_ink->dark;
+  } else {
+    cv::Scalar in_mean, in_sd, out_mean, out_sd;
+    cv::meanStdDev(patch, in_mean, in_sd, warped);
+    cv::Mat ring;
+    cv::dilate(warped, ring, cv::getStructuringElement(cv::MORPH_ELLIPSE, {7, 7}));
+    ring &= (warped == 0);
+    if (cv::countNonZero(ring) < 30) return -1;
+    cv::meanStdDev(patch, out_mean, out_sd, ring);
+    const double inside = in_mean[0], outside = out_mean[0];
+    if (!flat_mark(inside, outside, in_sd[0])) return -1;
+    level = (inside + outside) / 2;
+    dark_ink = inside < outside;
+  }
   const cv::Mat ink = dark_ink ? (patch < level) : (patch > level);
   const double inter = cv::countNonZero(ink & warped), uni = cv::countNonZero(ink | warped);
   const double iou = inter / std::max(1.0, uni);
@@ -276,7 +296,7 @@ double overlap_at(const Mark& mark, const cv::Matx23d& affine, const cv::Mat& gr
 // silhouette, at most kRefineSide pixels long, against the image around the place, the ink made the
 // bright side. Returns false when it does not converge.
 constexpr int kRefineSide = 96;
-constexpr double kMinRoughOverlap = 0.35;  // rougher placements are not worth refining: nothing there to align with
+constexpr double kMinRoughOverlap = 0.5;  // rougher placements are not worth refining: nothing there to align with
 bool refine(const cv::Mat& silhouette, const cv::Matx23d& affine, const cv::Mat& grey, bool dark_ink, cv::Matx23d& refined) {
   const double k = std::min(1.0, static_cast<double>(kRefineSide) / std::max(silhouette.cols, silhouette.rows));
   cv::Mat tmpl;
@@ -316,24 +336,44 @@ struct Placement {
 // Carries the whole silhouette into the image by the affine map that turns the model's whitened anchor
 // into the region's (rotated by phi), and measures how well it covers the ink there.
 Placement rough_placement(const Mark& mark, cv::Point2d model_centroid, const cv::Matx22d& model_whiten, const cv::Point2d& centroid,
-                          const cv::Matx22d& unwhiten, double phi, const cv::Mat& grey, int area) {
+                          const cv::Matx22d& unwhiten, double phi, const cv::Mat& grey, int area, const Ink& region_ink) {
   const cv::Matx22d rot(std::cos(phi), -std::sin(phi), std::sin(phi), std::cos(phi));
   const cv::Matx22d a = unwhiten * rot * model_whiten;
   const cv::Vec2d t = cv::Vec2d(centroid.x, centroid.y) - a * cv::Vec2d(model_centroid.x, model_centroid.y);
   Placement p;
   p.affine = cv::Matx23d(a(0, 0), a(0, 1), t[0], a(1, 0), a(1, 1), t[1]);
-  p.iou = overlap_at(mark, p.affine, grey, area, p.corners, p.dark_ink);
+  p.iou = overlap_at(mark, p.affine, grey, area, p.corners, p.dark_ink, &region_ink);
   return p;
 }
 
-// A rough placement that nearly covers the ink is aligned with it (refine) and measured again.
-void improve(const Mark& mark, const cv::Mat& grey, int area, Placement& p) {
+// The placement that stands: the rough one measured as a flat mark, or, when that falls short and the
+// rough one nearly covers the region's ink, the rough one aligned with the ink (refine) and measured again.
+Placement settle(const Mark& mark, const cv::Mat& grey, int area, const Placement& rough, double needed) {
+  if (rough.iou < kMinRoughOverlap) return rough;  // nothing there to align with, nor to fit
+  Placement p = rough;
+  p.iou = overlap_at(mark, rough.affine, grey, area, p.corners, p.dark_ink);
   cv::Matx23d refined;
-  if (p.iou < kMinRoughOverlap || !refine(mark.silhouette, p.affine, grey, p.dark_ink, refined)) return;
+  if (p.iou >= needed || !refine(mark.silhouette, rough.affine, grey, rough.dark_ink, refined)) return p;
   Placement q;
   q.affine = refined;
   q.iou = overlap_at(mark, refined, grey, area, q.corners, q.dark_ink);
-  if (q.iou > p.iou && q.dark_ink == p.dark_ink) p = std::move(q);
+  return q.iou > p.iou && q.dark_ink == rough.dark_ink ? q : p;
+}
+
+// The level halfway between a region and the ring around it, and which side of it the region is; false
+// when the region is not a flat patch apart from its surroundings (no flat mark can be placed on it).
+bool ink_of(const cv::Mat& grey, const cv::Rect& box, const std::vector<cv::Point>& pts, Ink& ink) {
+  const cv::Rect around = cv::Rect(box.x - 4, box.y - 4, box.width + 8, box.height + 8) & cv::Rect(0, 0, grey.cols, grey.rows);
+  cv::Mat part = cv::Mat::zeros(around.size(), CV_8U);
+  for (const auto& q : pts) part.at<uchar>(q.y - around.y, q.x - around.x) = 255;
+  cv::Mat ring;
+  cv::dilate(part, ring, cv::getStructuringElement(cv::MORPH_ELLIPSE, {7, 7}));
+  ring &= (part == 0);
+  cv::Scalar in_mean, in_sd;
+  cv::meanStdDev(grey(around), in_mean, in_sd, part);
+  const double inside = in_mean[0], outside = cv::mean(grey(around), ring)[0];
+  ink = {(inside + outside) / 2, inside < outside};
+  return flat_mark(inside, outside, in_sd[0]);
 }
 
 }  // namespace
@@ -385,6 +425,9 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
     }
     std::sort(nearest.begin(), nearest.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     if (static_cast<int>(nearest.size()) > options_.proposals) nearest.resize(static_cast<std::size_t>(options_.proposals));
+    if (nearest.empty()) continue;
+    Ink ink;
+    if (!ink_of(grey, box, pts, ink)) continue;
     for (const auto& [best_d, model] : nearest) {
       const Model& m = *model;
       const Mark mark{m.silhouette, m.detail, m.detail_decides};
@@ -413,7 +456,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
           const double aniso = sv.at<double>(0) / std::max(1e-12, sv.at<double>(1));
           if (aniso < least) least = aniso, phi = p;
         }
-        auto placement = rough_placement(mark, m.centroid, m.whiten, f.centroid, f.unwhiten, phi, grey, area);
+        auto placement = rough_placement(mark, m.centroid, m.whiten, f.centroid, f.unwhiten, phi, grey, area, ink);
         if (placement.iou > best.iou) best = std::move(placement);
       }
       // Whitening places a part only roughly (a region merged with a little background, a part cut
@@ -421,7 +464,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
       // A plain outline told apart by its details alone must fit more closely: a disc crossed by a bar
       // covers most of a comma.
       const double needed = m.detail_decides ? options_.min_iou + kPlainOutlineMargin : options_.min_iou;
-      if (best.iou < needed) improve(mark, grey, area, best);
+      if (best.iou >= 0) best = settle(mark, grey, area, best, needed);
       const double best_iou = best.iou;
       const auto& best_mapped = best.corners;
       if (trace && best_iou >= 0)

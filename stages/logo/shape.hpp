@@ -16,7 +16,7 @@
 namespace cluetrace::logo {
 
 struct ShapeOptions {
-  int max_brand_features = 60;   // brands whose references have fewer features than this are shape-matched
+  int max_brand_features = 150;  // brands whose references have fewer features than this are shape-matched
   double max_signature_distance = 0.12;
   int proposals = 3;             // nearest silhouettes (of different brands) verified per image region
   double min_iou = 0.8;          // the whole silhouette against the ink where it lands
