@@ -326,6 +326,7 @@ RenderedReference prepare_reference(const cv::Mat& bgra) {
                      cv::Scalar(255));
   cv::copyMakeBorder(mask, r.mask, margin, margin, margin, margin, cv::BORDER_CONSTANT, cv::Scalar(0));
   r.mark = cv::Rect(margin, margin, grey.cols, grey.rows);
+  r.invented_margin = !transparent;
   return r;
 }
 
@@ -348,6 +349,24 @@ void extract_features(const cv::Mat& grey, int max_features, std::vector<cv::Key
       for (int o = 0; o < 4; ++o) out[cell * 4 + o] = cv::saturate_cast<uchar>(in[cell * 8 + o] + in[cell * 8 + o + 4]);
   }
 }
+
+namespace {
+
+// Keeps the features whose centre lies in `area`: those of a photo crop's margin (its edge pixels
+// repeated outward) describe streaks no scene has, and only draw chance matches.
+void keep_inside(const cv::Rect& area, std::vector<cv::KeyPoint>& keypoints, cv::Mat& descriptors) {
+  std::vector<cv::KeyPoint> kept;
+  cv::Mat kept_descriptors;
+  for (int i = 0; i < static_cast<int>(keypoints.size()); ++i) {
+    if (!area.contains(cv::Point(keypoints[i].pt))) continue;
+    kept.push_back(keypoints[i]);
+    kept_descriptors.push_back(descriptors.row(i));
+  }
+  keypoints = std::move(kept);
+  descriptors = kept_descriptors.empty() ? cv::Mat(0, kDescriptorSize, CV_8U) : kept_descriptors;
+}
+
+}  // namespace
 
 std::vector<std::pair<std::string, std::pair<const Brand*, const Reference*>>> reference_keys(const Catalogue& catalogue) {
   std::vector<std::pair<std::string, std::pair<const Brand*, const Reference*>>> keys;
@@ -406,6 +425,7 @@ FeatureIndexFile build_index(const Catalogue& catalogue, const FeatureIndexFile*
             cv::countNonZero(prepared.mask(prepared.mark)) < prepared.mark.area())
           f.silhouette = prepared.mask(prepared.mark).clone();
         extract_features(prepared.grey, kReferenceFeatures, f.keypoints, f.descriptors);
+        if (prepared.invented_margin) keep_inside(prepared.mark, f.keypoints, f.descriptors);
         ++rendered;
       } catch (const std::exception& e) {
         errors[i] = fmt::format("brand {}: {}", brand->id, e.what());

@@ -60,6 +60,7 @@ struct RenderedReference {
   cv::Mat mask;         // 8-bit, 255 where the mark is (SVG: from alpha; photo: the whole crop)
   cv::Rect mark;        // the mark's extent inside `grey`
   cv::Vec3b colour{0, 0, 0};  // dominant mark colour (BGR) as rendered
+  bool invented_margin = false;  // a photo crop: the margin repeats its edge pixels (nothing real is there)
 };
 
 // Renders a reference to an image: SVG through `rsvg-convert` (librsvg2-bin), raster files through
@@ -100,7 +101,7 @@ FeatureIndexFile read_index(const std::filesystem::path& file);
 void extract_features(const cv::Mat& grey, int max_features, std::vector<cv::KeyPoint>& keypoints, cv::Mat& descriptors,
                       double contrast_threshold = 0.03);
 
-inline constexpr int kFeatureVersion = 5;
+inline constexpr int kFeatureVersion = 6;
 inline constexpr int kDescriptorSize = 64;
 inline constexpr std::array<int, 2> kReferenceSides{320, 128};  // long sides of the rendered reference views
 inline constexpr int kReferenceFeatures = 400;  // most features kept per reference and polarity

@@ -190,6 +190,34 @@ TEST_F(LogoCatalogue, StaysQuietWithoutACatalogueMark) {
   }
 }
 
+TEST_F(LogoCatalogue, APhotoCropKeepsOnlyFeaturesOfItsOwnPixels) {
+  // The margin drawn around a photo crop repeats its edge pixels: features there describe streaks that
+  // no scene holds. The box here cuts through a busy picture, so its edges are full of them.
+  cv::imwrite((dir / "busy.png").string(), scene(3, {640, 480}));
+  write_file(dir / "busy.yaml", R"(version: 1
+name: test
+brands:
+  - id: busy
+    name: Busy
+    category: retail
+    global: true
+    references:
+      - {file: busy.png, box: [150, 120, 300, 200]}
+)");
+  const auto built = build_index(load_catalogue(dir / "busy.yaml"), nullptr, {});
+  int photo_views = 0;
+  for (const auto& r : built.references) {
+    if (r.label != "busy.png") continue;
+    ++photo_views;
+    int outside = 0;
+    for (const auto& k : r.keypoints) outside += !r.mark.contains(cv::Point(k.pt));
+    EXPECT_EQ(outside, 0) << r.key;
+    EXPECT_GE(r.keypoints.size(), 20u) << r.key;
+    EXPECT_EQ(r.descriptors.rows, static_cast<int>(r.keypoints.size()));
+  }
+  EXPECT_EQ(photo_views, static_cast<int>(kReferenceSides.size()));
+}
+
 TEST_F(LogoCatalogue, IndexRoundTripsAndReusesUnchangedReferences) {
   write_index(index, catalogue.index_file());
   const auto back = read_index(catalogue.index_file());
