@@ -20,7 +20,7 @@ namespace {
 constexpr double kMaxSolidity = 0.75;  // area / convex hull area of a one-part silhouette (without details, below)
 constexpr double kMinDetail = 0.12;     // share of the hull that concavities and holes make, to count as details
 constexpr double kMinDetailOverlap = 0.6;  // a placed silhouette's details against the gaps in the ink (IoU)
-constexpr double kPlainOutlineMargin = 0.05;  // the IoU a plain outline needs above shape_min_iou
+constexpr double kPlainOutlineMargin = 0.10;  // the IoU a plain outline needs above shape_min_iou
 constexpr int kMinDetailPixels = 300;      // pixels the details of a mark told apart by them alone must cover
 constexpr double kInkedDetails = 0.5;   // the overlap a placement with inked details is held to
 constexpr double kRatioWeight = 0.5;    // weight of the area ratios beside the signature spectrum

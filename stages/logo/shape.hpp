@@ -19,7 +19,7 @@ struct ShapeOptions {
   int max_brand_features = 150;  // brands whose references have fewer features than this are shape-matched
   double max_signature_distance = 0.12;
   int proposals = 3;             // nearest silhouettes (of different brands) verified per image region
-  double min_iou = 0.8;          // the whole silhouette against the ink where it lands
+  double min_iou = 0.75;         // the whole silhouette against the ink where it lands
   int min_region_area = 150;     // pixels, in the image scaled to max_side
   int max_side = 1000;           // the region search runs on the image scaled to this long side
 };
