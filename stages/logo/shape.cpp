@@ -204,11 +204,6 @@ ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) 
 
 namespace {
 
-// One level inside, clearly apart from the ring around it.
-bool flat_mark(double inside, double outside, double inside_sd) {
-  return std::abs(inside - outside) >= 20 && std::abs(inside - outside) >= kMinContrastToSpread * inside_sd;
-}
-
 // A flat mark seen by a camera is stretched a little, not squashed: whitening would accept any affine
 // view, so bound the anisotropy (and refuse mirror images).
 bool camera_like(const cv::Matx23d& affine) {
@@ -230,6 +225,23 @@ struct Ink {
   double level = 0;
   bool dark = false;
 };
+
+// The ink of a flat mark covering `mask` in `patch`: one level inside, clearly apart from the ring around
+// it (by 20 grey levels, and by more than the inside's own spread); the ink is what lies on the mark's
+// side of the level halfway between the two. False when the ring is too thin to measure or the two are
+// not apart.
+bool flat_ink(const cv::Mat& patch, const cv::Mat& mask, Ink& ink) {
+  cv::Scalar in_mean, in_sd;
+  cv::meanStdDev(patch, in_mean, in_sd, mask);
+  cv::Mat ring;
+  cv::dilate(mask, ring, cv::getStructuringElement(cv::MORPH_ELLIPSE, {7, 7}));
+  ring &= (mask == 0);
+  if (cv::countNonZero(ring) < 30) return false;
+  const double inside = in_mean[0], outside = cv::mean(patch, ring)[0];
+  if (std::abs(inside - outside) < 20 || std::abs(inside - outside) < kMinContrastToSpread * in_sd[0]) return false;
+  ink = {(inside + outside) / 2, inside < outside};
+  return true;
+}
 
 // How well the silhouette, carried into the image by `affine` (silhouette pixels to image pixels),
 // covers the ink where it lands (intersection over union); -1 when the place cannot be checked: cut
@@ -254,27 +266,12 @@ double overlap_at(const Mark& mark, const cv::Matx23d& affine, const cv::Mat& gr
   cv::Mat warped;
   cv::warpAffine(silhouette, warped, cv::Mat(shifted), land.size(), cv::INTER_NEAREST, cv::BORDER_CONSTANT, cv::Scalar(0));
   const cv::Mat patch = grey(land);
-  // A flat mark: one level inside, clearly apart from the ring around it. The ink is what lies on the
-  // mark's side of the level halfway between the two.
   if (cv::countNonZero(warped) < 50) return -1;
-  double level = 0;
-  if (region_ink) {
-    level = region_ink->level;
-    dark_ink = region_ink->dark;
-  } else {
-    cv::Scalar in_mean, in_sd, out_mean, out_sd;
-    cv::meanStdDev(patch, in_mean, in_sd, warped);
-    cv::Mat ring;
-    cv::dilate(warped, ring, cv::getStructuringElement(cv::MORPH_ELLIPSE, {7, 7}));
-    ring &= (warped == 0);
-    if (cv::countNonZero(ring) < 30) return -1;
-    cv::meanStdDev(patch, out_mean, out_sd, ring);
-    const double inside = in_mean[0], outside = out_mean[0];
-    if (!flat_mark(inside, outside, in_sd[0])) return -1;
-    level = (inside + outside) / 2;
-    dark_ink = inside < outside;
-  }
-  const cv::Mat ink = dark_ink ? (patch < level) : (patch > level);
+  Ink placed;
+  if (region_ink) placed = *region_ink;
+  else if (!flat_ink(patch, warped, placed)) return -1;
+  dark_ink = placed.dark;
+  const cv::Mat ink = dark_ink ? (patch < placed.level) : (patch > placed.level);
   const double inter = cv::countNonZero(ink & warped), uni = cv::countNonZero(ink | warped);
   const double iou = inter / std::max(1.0, uni);
   if (!mark.detail.empty()) {
@@ -360,22 +357,6 @@ Placement settle(const Mark& mark, const cv::Mat& grey, int area, const Placemen
   return q.iou > p.iou && q.dark_ink == rough.dark_ink ? q : p;
 }
 
-// The level halfway between a region and the ring around it, and which side of it the region is; false
-// when the region is not a flat patch apart from its surroundings (no flat mark can be placed on it).
-bool ink_of(const cv::Mat& grey, const cv::Rect& box, const std::vector<cv::Point>& pts, Ink& ink) {
-  const cv::Rect around = cv::Rect(box.x - 4, box.y - 4, box.width + 8, box.height + 8) & cv::Rect(0, 0, grey.cols, grey.rows);
-  cv::Mat part = cv::Mat::zeros(around.size(), CV_8U);
-  for (const auto& q : pts) part.at<uchar>(q.y - around.y, q.x - around.x) = 255;
-  cv::Mat ring;
-  cv::dilate(part, ring, cv::getStructuringElement(cv::MORPH_ELLIPSE, {7, 7}));
-  ring &= (part == 0);
-  cv::Scalar in_mean, in_sd;
-  cv::meanStdDev(grey(around), in_mean, in_sd, part);
-  const double inside = in_mean[0], outside = cv::mean(grey(around), ring)[0];
-  ink = {(inside + outside) / 2, inside < outside};
-  return flat_mark(inside, outside, in_sd[0]);
-}
-
 }  // namespace
 
 std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector<std::string>* trace) const {
@@ -405,8 +386,10 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
     Signature sig;
     if (!signature_of(pts, stride, f, sig)) continue;
     const Spectrum spec = spectrum_of(sig);
-    cv::Mat part = cv::Mat::zeros(box.size(), CV_8U);
-    for (const auto& q : pts) part.at<uchar>(q.y - box.y, q.x - box.x) = 255;
+    // The region as a mask, with room around it for the ring its ink is measured against.
+    const cv::Rect around = cv::Rect(box.x - 4, box.y - 4, box.width + 8, box.height + 8) & cv::Rect(0, 0, grey.cols, grey.rows);
+    cv::Mat part = cv::Mat::zeros(around.size(), CV_8U);
+    for (const auto& q : pts) part.at<uchar>(q.y - around.y, q.x - around.x) = 255;
     const Ratios ratios = ratios_of(part);
     // The nearest silhouettes of a few different brands are each carried into the image and checked
     // against the ink there: the signature only proposes (it is coarse, and plain parts resemble several
@@ -426,8 +409,9 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
     std::sort(nearest.begin(), nearest.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     if (static_cast<int>(nearest.size()) > options_.proposals) nearest.resize(static_cast<std::size_t>(options_.proposals));
     if (nearest.empty()) continue;
+    // A region that is not a flat patch apart from its surroundings holds no flat mark.
     Ink ink;
-    if (!ink_of(grey, box, pts, ink)) continue;
+    if (!flat_ink(grey(around), part, ink)) continue;
     for (const auto& [best_d, model] : nearest) {
       const Model& m = *model;
       const Mark mark{m.silhouette, m.detail, m.detail_decides};
