@@ -20,7 +20,7 @@ struct LogoOptions {
   MatchOptions match;
   bool wordmarks = true;              // brand names read by OCR count as sightings
   int wordmark_min_length = 4;        // shorter names (letters and digits) are too easily read by chance
-  double wordmark_min_confidence = 0.6;  // OCR confidence of the words that spell the name
+  double wordmark_min_confidence = 0.4;  // OCR confidence of the words that spell the name (exactly)
   static LogoOptions read(OptionReader& options);
 };
 

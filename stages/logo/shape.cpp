@@ -24,6 +24,7 @@ constexpr double kPlainOutlineMargin = 0.10;  // the IoU a plain outline needs a
 constexpr int kMinDetailPixels = 300;      // pixels the details of a mark told apart by them alone must cover
 constexpr double kInkedDetails = 0.5;   // the overlap a placement with inked details is held to
 constexpr double kRatioWeight = 0.5;    // weight of the area ratios beside the signature spectrum
+constexpr double kMaxDetailDistance = 0.2;  // of a plain outline's details to a region's (detail_distance)
 // Pixels a placed silhouette spans at least each way, in the image the regions are found in: smaller,
 // a letter "o" or "B" of a word looks like too many marks.
 constexpr int kMinSide = 48;
@@ -118,25 +119,41 @@ bool trivial(const ShapeMatcher::Spectrum& s) {
   return std::sqrt(std::max(0.0, rest)) < 0.05;
 }
 
-// Two area ratios an affine map keeps: the part's area against its convex hull's (concavities) and
-// against its outline filled (holes). They tell a disc with a hole, or a bitten disc, from a disc.
+// What an affine map keeps of a part's details: its area against its convex hull's (concavities) and
+// against its outline filled (holes), which tell a disc with a hole, or a bitten disc, from a disc; and
+// where the details lie: the distance of their centroid from the part's, in units of the part's spread
+// (Mahalanobis), which tells a ring from a disc with an off-centre notch or hole.
 ShapeMatcher::Ratios ratios_of(const cv::Mat& part) {
   std::vector<std::vector<cv::Point>> outline;
   cv::findContours(part.clone(), outline, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
-  if (outline.empty()) return {1, 1};
+  if (outline.empty()) return {};
   std::vector<cv::Point> all, hull;
   for (const auto& c : outline) all.insert(all.end(), c.begin(), c.end());
   cv::convexHull(all, hull);
   cv::Mat filled = cv::Mat::zeros(part.size(), CV_8U), hulled = cv::Mat::zeros(part.size(), CV_8U);
   cv::drawContours(filled, outline, -1, cv::Scalar(255), cv::FILLED);
   cv::fillConvexPoly(hulled, hull, cv::Scalar(255));
+  hulled |= part;
   const double area = cv::countNonZero(part);
-  return {area / std::max(1.0, static_cast<double>(cv::countNonZero(hulled | part))),
-          area / std::max(1.0, static_cast<double>(cv::countNonZero(filled | part)))};
+  ShapeMatcher::Ratios r{area / std::max(1.0, static_cast<double>(cv::countNonZero(hulled))),
+                         area / std::max(1.0, static_cast<double>(cv::countNonZero(filled | part))), 0};
+  const cv::Moments mp = cv::moments(part, true), md = cv::moments(hulled & ~part, true);
+  if (mp.m00 > 0 && md.m00 > 0) {
+    const double cxx = mp.mu20 / mp.m00, cxy = mp.mu11 / mp.m00, cyy = mp.mu02 / mp.m00;
+    const double det = cxx * cyy - cxy * cxy;
+    const double dx = md.m10 / md.m00 - mp.m10 / mp.m00, dy = md.m01 / md.m00 - mp.m01 / mp.m00;
+    if (det > 1e-9) r.detail_offset = std::sqrt(std::max(0.0, (cyy * dx * dx - 2 * cxy * dx * dy + cxx * dy * dy) / det));
+  }
+  return r;
 }
 
 double distance(const ShapeMatcher::Spectrum& a, const ShapeMatcher::Ratios& ra, const ShapeMatcher::Spectrum& b, const ShapeMatcher::Ratios& rb) {
   return distance(a, b) + kRatioWeight * (std::abs(ra.solidity - rb.solidity) + std::abs(ra.fill - rb.fill));
+}
+
+// How far apart two parts' details are: their concavities, holes and where those lie.
+double detail_distance(const ShapeMatcher::Ratios& a, const ShapeMatcher::Ratios& b) {
+  return std::abs(a.solidity - b.solidity) + std::abs(a.fill - b.fill) + std::abs(a.detail_offset - b.detail_offset);
 }
 
 }  // namespace
@@ -408,6 +425,28 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
     }
     std::sort(nearest.begin(), nearest.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     if (static_cast<int>(nearest.size()) > options_.proposals) nearest.resize(static_cast<std::size_t>(options_.proposals));
+    // A region with a plain outline (a disc, a rounded square, whatever its holes and notches) is near
+    // every plain-outline mark by its signature, which cannot rank them: the marks whose details are
+    // most like the region's are proposed as well (as many again).
+    if (ratios.solidity < 1 - kMinDetail / 2 && ratios.solidity / std::max(1e-6, ratios.fill) > kMaxSolidity) {
+      std::vector<std::pair<double, const Model*>> plain;
+      for (const auto& cand : models_) {
+        if (!cand.detail_decides) continue;
+        const double d = detail_distance(ratios, cand.ratios);
+        if (d > kMaxDetailDistance) continue;
+        auto same = std::find_if(plain.begin(), plain.end(), [&](const auto& n) { return n.second->brand == cand.brand; });
+        if (same == plain.end()) plain.emplace_back(d, &cand);
+        else if (d < same->first) *same = {d, &cand};
+      }
+      std::sort(plain.begin(), plain.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+      int added = 0;
+      for (const auto& p : plain) {
+        if (added == options_.proposals) break;
+        if (std::any_of(nearest.begin(), nearest.end(), [&](const auto& n) { return n.second->brand == p.second->brand; })) continue;
+        nearest.push_back(p);
+        ++added;
+      }
+    }
     if (nearest.empty()) continue;
     // A region that is not a flat patch apart from its surroundings holds no flat mark.
     Ink ink;

@@ -43,6 +43,7 @@ class ShapeMatcher {
   using Spectrum = std::array<float, 12>;      // magnitudes of its first harmonics: rotation-free
   struct Ratios {
     double solidity = 1, fill = 1;  // area against the convex hull's, and against the outline filled
+    double detail_offset = 0;       // the details' centroid from the part's, in the part's standard deviations
   };
 
  private:
