@@ -388,10 +388,11 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
   std::vector<cv::Rect> boxes;
   mser->detectRegions(grey, regions, boxes);
   std::vector<ShapeDetection> found;
-  int candidates = 0;
+  int candidates = 0, by_details = 0;
   // MSER returns the same region many times over (nested thresholds that differ by a few pixels): one
   // look per box and size is enough.
   std::set<std::tuple<int, int, int, int, int>> seen;
+  std::set<std::tuple<const Model*, int, int, int, int>> tried;
   for (std::size_t ri = 0; ri < regions.size(); ++ri) {
     const auto& pts = regions[ri];
     const cv::Rect& box = boxes[ri];
@@ -425,6 +426,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
     }
     std::sort(nearest.begin(), nearest.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     if (static_cast<int>(nearest.size()) > options_.proposals) nearest.resize(static_cast<std::size_t>(options_.proposals));
+    const std::size_t by_signature = nearest.size();
     // A region with a plain outline (a disc, a rounded square, whatever its holes and notches) is near
     // every plain-outline mark by its signature, which cannot rank them: the marks whose details are
     // most like the region's are proposed as well (as many again).
@@ -451,10 +453,15 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
     // A region that is not a flat patch apart from its surroundings holds no flat mark.
     Ink ink;
     if (!flat_ink(grey(around), part, ink)) continue;
-    for (const auto& [best_d, model] : nearest) {
+    for (std::size_t ni = 0; ni < nearest.size(); ++ni) {
+      const auto& [best_d, model] = nearest[ni];
       const Model& m = *model;
+      // A mark proposed by its details alone is placed once per place: nested regions a few pixels
+      // apart would place it there again.
+      if (ni >= by_signature && !tried.emplace(model, box.x / 8, box.y / 8, box.width / 8, box.height / 8).second) continue;
       const Mark mark{m.silhouette, m.detail, m.detail_decides};
       ++candidates;
+      if (ni >= by_signature) ++by_details;
       // The rotation between the two whitened shapes: the best circular alignments of the signatures
       // (a symmetric part, such as one bar of three, aligns equally well several ways: the whole
       // silhouette decides between them).
@@ -504,7 +511,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
   // Nested regions of one mark give the same placement many times: keep the best of each place.
   std::sort(found.begin(), found.end(), [](const ShapeDetection& a, const ShapeDetection& b) { return a.iou > b.iou; });
   found = keep_apart(std::move(found), 0.3);
-  if (trace) trace->push_back(fmt::format("shape: {} regions, {} signature candidates, {} kept", regions.size(), candidates, found.size()));
+  if (trace) trace->push_back(fmt::format("shape: {} regions, {} candidates ({} by their details), {} kept", regions.size(), candidates, by_details, found.size()));
   return found;
 }
 
