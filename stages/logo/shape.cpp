@@ -498,7 +498,8 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
       const double best_iou = best.iou;
       const auto& best_mapped = best.corners;
       if (trace && best_iou >= 0)
-        trace->push_back(fmt::format("shape {} {}: signature distance {:.3f}, IoU {:.2f}", m.brand, m.label, best_d, best_iou));
+        trace->push_back(fmt::format("shape {} {}: {} distance {:.3f}, IoU {:.2f}", m.brand, m.label,
+                                     ni < by_signature ? "signature" : "detail", best_d, best_iou));
       if (best_iou < needed) continue;
       ShapeDetection d;
       d.brand = m.brand;
