@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <limits>
 #include <map>
 #include <set>
 #include <tuple>
@@ -213,8 +214,7 @@ ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) 
     if (trivial(m.spectrum) && !several_parts && detail_share < kMinDetail) continue;
     // One part whose outline is plain (convex, or a disc or square after whitening) is told apart by its
     // holes and notches alone.
-    const double outline_solidity = m.ratios.solidity / std::max(1e-6, m.ratios.fill);
-    m.detail_decides = !several_parts && (outline_solidity > kMaxSolidity || trivial(m.spectrum));
+    m.detail_decides = !several_parts && (m.ratios.outline_solidity() > kMaxSolidity || trivial(m.spectrum));
     models_.push_back(std::move(m));
   }
 }
@@ -393,6 +393,22 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
   // look per box and size is enough.
   std::set<std::tuple<int, int, int, int, int>> seen;
   std::set<std::tuple<const Model*, int, int, int, int>> tried;
+  // The nearest model of each brand that `distance_to` puts within `max_distance`, nearest first.
+  const auto nearest_per_brand = [this](double max_distance, const auto& distance_to) {
+    std::vector<std::pair<double, const Model*>> nearest;
+    for (const auto& cand : models_) {
+      const double d = distance_to(cand);
+      if (d > max_distance) continue;
+      auto same = std::find_if(nearest.begin(), nearest.end(), [&](const auto& n) { return n.second->brand == cand.brand; });
+      if (same != nearest.end()) {
+        if (d < same->first) *same = {d, &cand};
+      } else {
+        nearest.emplace_back(d, &cand);
+      }
+    }
+    std::sort(nearest.begin(), nearest.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    return nearest;
+  };
   for (std::size_t ri = 0; ri < regions.size(); ++ri) {
     const auto& pts = regions[ri];
     const cv::Rect& box = boxes[ri];
@@ -413,34 +429,18 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
     // against the ink there: the signature only proposes (it is coarse, and plain parts resemble several
     // brands about equally); the whole silhouette's overlap decides. A fixed number per region keeps the
     // cost flat as the catalogue grows.
-    std::vector<std::pair<double, const Model*>> nearest;  // one per brand, nearest first
-    for (const auto& cand : models_) {
-      const double d = distance(spec, ratios, cand.spectrum, cand.ratios);
-      if (d > options_.max_signature_distance) continue;
-      auto same = std::find_if(nearest.begin(), nearest.end(), [&](const auto& n) { return n.second->brand == cand.brand; });
-      if (same != nearest.end()) {
-        if (d < same->first) *same = {d, &cand};
-      } else {
-        nearest.emplace_back(d, &cand);
-      }
-    }
-    std::sort(nearest.begin(), nearest.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto nearest = nearest_per_brand(options_.max_signature_distance, [&](const Model& cand) {
+      return distance(spec, ratios, cand.spectrum, cand.ratios);
+    });
     if (static_cast<int>(nearest.size()) > options_.proposals) nearest.resize(static_cast<std::size_t>(options_.proposals));
     const std::size_t by_signature = nearest.size();
     // A region with a plain outline (a disc, a rounded square, whatever its holes and notches) is near
     // every plain-outline mark by its signature, which cannot rank them: the marks whose details are
     // most like the region's are proposed as well (as many again).
-    if (ratios.solidity < 1 - kMinDetail / 2 && ratios.solidity / std::max(1e-6, ratios.fill) > kMaxSolidity) {
-      std::vector<std::pair<double, const Model*>> plain;
-      for (const auto& cand : models_) {
-        if (!cand.detail_decides) continue;
-        const double d = detail_distance(ratios, cand.ratios);
-        if (d > kMaxDetailDistance) continue;
-        auto same = std::find_if(plain.begin(), plain.end(), [&](const auto& n) { return n.second->brand == cand.brand; });
-        if (same == plain.end()) plain.emplace_back(d, &cand);
-        else if (d < same->first) *same = {d, &cand};
-      }
-      std::sort(plain.begin(), plain.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    if (ratios.solidity < 1 - kMinDetail / 2 && ratios.outline_solidity() > kMaxSolidity) {
+      const auto plain = nearest_per_brand(kMaxDetailDistance, [&](const Model& cand) {
+        return cand.detail_decides ? detail_distance(ratios, cand.ratios) : std::numeric_limits<double>::infinity();
+      });
       int added = 0;
       for (const auto& p : plain) {
         if (added == options_.proposals) break;

@@ -5,6 +5,7 @@
 // image by the recovered affine map, covers the ink there (intersection over union).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <vector>
@@ -44,6 +45,8 @@ class ShapeMatcher {
   struct Ratios {
     double solidity = 1, fill = 1;  // area against the convex hull's, and against the outline filled
     double detail_offset = 0;       // the details' centroid from the part's, in the part's standard deviations
+    // Area against the outline's convex hull, holes filled: near 1 for a plain outline (a disc, a square).
+    double outline_solidity() const { return solidity / std::max(1e-6, fill); }
   };
 
  private:
