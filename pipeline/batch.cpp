@@ -11,13 +11,12 @@
 #include <oneapi/tbb/task_arena.h>
 #include <spdlog/spdlog.h>
 
-#include "pipeline/case/artefacts.hpp"
 #include "pipeline/case/case_outputs.hpp"
-#include "pipeline/graph.hpp"
+#include "pipeline/child_process.hpp"
 #include "pipeline/inputs.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/report.hpp"
-#include "pipeline/timing.hpp"
+#include "pipeline/supervisor.hpp"
 #include "pipeline/versions.hpp"
 
 namespace cluetrace {
@@ -33,6 +32,12 @@ std::string new_run_id() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::random_device random;
   return fmt::format("{:%Y%m%dT%H%M%SZ}-{:08x}", fmt::gmtime(now), random());
+}
+
+// run.json may quote file names and messages that are not UTF-8 (a Latin-1 name on the command line, a
+// decoder's error): replaced by U+FFFD rather than a reason to abort the run.
+std::string dump_json(const nlohmann::ordered_json& j) {
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 nlohmann::ordered_json notes_json(const std::vector<InputNote>& notes) {
@@ -78,6 +83,41 @@ void prepare_stages(Config& config) {
   }
 }
 
+double effective_image_timeout(const Config& config, const BatchOptions& options) {
+  return options.image_timeout_s.value_or(config.run.image_timeout_s);
+}
+
+namespace {
+
+// The case outputs are made in a child process: they read files the worker wrote and run third-party code
+// (SQLite, OpenCV) over them; a crash there must not cost the run its record.
+std::string write_case_outputs_isolated(const std::filesystem::path& out_dir, const OutputOptions& outputs, int threads,
+                                        BatchSummary& summary) {
+  const auto child = run_in_child(
+      [&] {
+        CaseOutputs written;
+        // Scene matching runs in parallel: within the run's thread count, like the graph.
+        oneapi::tbb::task_arena(threads).execute([&] { written = write_case_outputs(out_dir, outputs); });
+        nlohmann::json j{{"problems", written.problems}};
+        for (const auto& p : written.written) j["written"].push_back(p.string());
+        return j.dump();
+      },
+      0);
+  if (!child.error.empty()) return child.error;
+  if (!child.exit.ok()) return "the process making them " + child.exit.describe();
+  std::string problems;
+  try {
+    const auto j = nlohmann::json::parse(child.output);
+    for (const auto& p : j.value("written", nlohmann::json::array())) summary.outputs.emplace_back(p.get<std::string>());
+    for (const auto& p : j.at("problems")) problems += (problems.empty() ? "" : "; ") + p.get<std::string>();
+  } catch (const std::exception& e) {
+    return std::string("unreadable answer from the process making them: ") + e.what();
+  }
+  return problems;
+}
+
+}  // namespace
+
 BatchSummary run_batch(Config& config, const BatchOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   const std::string started_utc = utc_now();
@@ -89,8 +129,22 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   summary.skipped = inputs.skipped.size();
   summary.input_problems = inputs.problems.size();
 
-  // Stages start before the output folder is touched: a missing model must not cost an --overwrite its reports.
-  prepare_stages(config);
+  const std::string run_id = new_run_id();
+  ReportContext context{config.sha256, CLUETRACE_VERSION, {}, config.report.text_regions, run_id};
+  for (const auto& s : config.stages) {
+    if (s.stage) context.stage_ids.emplace_back(s.stage->id());
+  }
+  const int threads = effective_threads(config, options);
+  const int max_in_flight = effective_max_in_flight(config, options);
+  const double image_timeout = effective_image_timeout(config, options);
+
+  // Stages start (in the worker) before the output folder is touched: a missing model must not cost an
+  // --overwrite its reports.
+  SupervisorOptions supervision{threads, max_in_flight, image_timeout, config.run.crash_window, config.run.crash_limit,
+                                options.stop_requested, options.out_dir};
+  Supervisor supervisor(config, context, supervision);
+  supervisor.start();
+
   std::vector<std::string> order;
   for (const auto& item : inputs.images) order.push_back(item.display_path);
   ReportStore store(options.out_dir, config.sha256, options.mode);
@@ -114,14 +168,6 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
     }
   }
 
-  const std::string run_id = new_run_id();
-  ReportContext context{config.sha256, CLUETRACE_VERSION, {}, config.report.text_regions, run_id};
-  for (const auto& s : config.stages) {
-    if (s.stage) context.stage_ids.emplace_back(s.stage->id());
-  }
-  const int threads = effective_threads(config, options);
-  const int max_in_flight = effective_max_in_flight(config, options);
-
   nlohmann::ordered_json run;
   run["run_id"] = run_id;
   run["tool"] = {{"name", "cluetrace"}, {"version", CLUETRACE_VERSION}};
@@ -131,50 +177,53 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   run["stages"] = stages_json(config);
   run["threads"] = threads;
   run["max_in_flight"] = max_in_flight;
+  run["image_timeout_s"] = image_timeout;
   run["started_utc"] = started_utc;
   run["status"] = "running";
-  write_file_atomically(summary.run_json_path, run.dump(2) + "\n");
+  write_file_atomically(summary.run_json_path, dump_json(run));
 
   Progress progress(inputs.images.size(), options.progress);
   for (std::size_t i = 0; i < summary.resumed; ++i) progress.image_done(false);
-  const ImageSink sink = [&](ImageRecord& image) {
-    const auto status = status_of(image);
-    // total: from the decode node picking the image up to its report being written (queueing included).
-    image.timings_ms["total"] = ms_since(image.started);
-    const auto report = make_report(image, context);
-    store.append(report);
-    try {
-      store_review_artefacts(options.out_dir, image);
-    } catch (const std::exception& e) {
-      // The report is written; only its crops or scene signature are missing (the pages say so).
-      spdlog::warn("{}: review crops and scene signature not stored: {}", image.input.display_path, e.what());
-    }
-    image.review = {};
+  const ReportLineSink sink = [&](std::size_t seq, ImageStatus status, const std::string& line) {
+    store.append_line(line, seq);
     switch (status) {
       case ImageStatus::ok: ++summary.ok; break;
       case ImageStatus::partial: ++summary.partial; break;
       case ImageStatus::failed: ++summary.failed; break;
     }
     if (status != ImageStatus::ok) {
-      failures.push_back({{"path", image.input.display_path}, {"status", to_string(status)}, {"errors", report["errors"]}});
+      nlohmann::ordered_json errors = nlohmann::ordered_json::array();
+      try {
+        errors = nlohmann::ordered_json::parse(line).value("errors", errors);
+      } catch (const nlohmann::json::exception&) {
+        // The report is written as it came; run.json just lacks its errors.
+      }
+      failures.push_back({{"path", todo[seq].display_path}, {"status", to_string(status)}, {"errors", errors}});
     }
     progress.image_done(status == ImageStatus::failed);
   };
-  GraphOptions graph_options{threads, max_in_flight, options.stop_requested};
-  const std::size_t emitted = run_graph(todo, config, graph_options, sink);
+  const auto stats = supervisor.run(todo, sink);
   progress.finish();
-  summary.interrupted = emitted < todo.size();
+  summary.interrupted = stats.interrupted;
+  summary.stopped = stats.stopped;
+  summary.crashed = stats.crashed_images;
+  summary.timed_out = stats.timed_out_images;
+  summary.worker_starts = stats.worker_starts;
   store.finish(order);
 
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   run["finished_utc"] = utc_now();
-  run["status"] = summary.interrupted ? "interrupted" : "complete";
+  run["status"] = !summary.stopped.empty() ? "stopped" : (summary.interrupted ? "interrupted" : "complete");
+  if (!summary.stopped.empty()) run["stopped"] = summary.stopped;
   run["seconds"] = summary.seconds;
   run["counts"] = {{"images", summary.images},   {"reported", summary.ok + summary.partial + summary.failed},
                    {"ok", summary.ok},           {"partial", summary.partial},
                    {"failed", summary.failed},   {"kept_from_earlier_run", summary.resumed},
                    {"kept_for_other_inputs", store.kept_count() - summary.resumed},
                    {"skipped", summary.skipped}, {"input_problems", summary.input_problems}};
+  run["isolation"] = {{"worker_processes", stats.worker_starts}, {"worker_deaths", stats.worker_deaths},
+                      {"crashed_images", stats.crashed_images},  {"timed_out_images", stats.timed_out_images},
+                      {"retried_alone", stats.retried_alone}};
   run["failures"] = failures;
   run["skipped"] = notes_json(inputs.skipped);
   run["input_problems"] = notes_json(inputs.problems);
@@ -186,17 +235,9 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
 
   // The case outputs cover every report in the folder (also those kept from earlier runs). Every image has its
   // report by now: a failure here is said, in run.json too, and does not fail the run.
-  try {
-    CaseOutputs outputs;
-    // Scene matching runs in parallel: within the run's thread count, like the graph.
-    oneapi::tbb::task_arena(threads).execute([&] { outputs = write_case_outputs(options.out_dir, config.outputs); });
-    summary.outputs = outputs.written;
-    for (const auto& p : outputs.problems) summary.outputs_error += (summary.outputs_error.empty() ? "" : "; ") + p;
-  } catch (const std::exception& e) {
-    summary.outputs_error = e.what();
-  }
+  summary.outputs_error = write_case_outputs_isolated(options.out_dir, config.outputs, threads, summary);
   if (!summary.outputs_error.empty()) run["outputs_error"] = summary.outputs_error;
-  write_file_atomically(summary.run_json_path, run.dump(2) + "\n");
+  write_file_atomically(summary.run_json_path, dump_json(run));
   return summary;
 }
 

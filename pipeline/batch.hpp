@@ -19,6 +19,7 @@ struct BatchOptions {
   OpenMode mode = OpenMode::fresh;
   std::optional<int> threads;        // overrides run.threads
   std::optional<int> max_in_flight;  // overrides run.max_in_flight
+  std::optional<double> image_timeout_s;  // overrides run.image_timeout_s
   bool progress = false;             // draw a progress line on stderr
   const std::atomic<bool>* stop_requested = nullptr;
   std::vector<std::string> command_line;  // recorded in run.json
@@ -31,12 +32,16 @@ struct BatchSummary {
   std::size_t skipped = 0;  // non-image files and repeats seen while walking
   std::size_t input_problems = 0;
   bool interrupted = false;
+  std::string stopped;  // why the run stopped before every image had its report (crash budget, a fatal error)
+  std::size_t crashed = 0, timed_out = 0, worker_starts = 0;  // images that crashed or hung the worker
   double seconds = 0;
   std::filesystem::path reports_path, run_json_path;
   std::vector<std::filesystem::path> outputs;  // case outputs written (index.html, clues.sqlite ...)
   std::string outputs_error;                   // why they were not all written (the reports are complete)
 };
 
+// Runs the graph in a worker process under a supervisor (pipeline/supervisor.hpp): a crash or a hang in
+// third-party code costs the image it happened on. Call it from a single-threaded process: it forks.
 // Throws InputError (an INPUT does not exist), OutputError (the output folder cannot be used) or
 // std::runtime_error (a stage cannot start: missing model or language data). Per-image problems never throw.
 BatchSummary run_batch(Config& config, const BatchOptions& options);
@@ -44,6 +49,8 @@ BatchSummary run_batch(Config& config, const BatchOptions& options);
 // Resolved thread count and in-flight bound for a config plus overrides.
 int effective_threads(const Config& config, const BatchOptions& options);
 int effective_max_in_flight(const Config& config, const BatchOptions& options);
+
+double effective_image_timeout(const Config& config, const BatchOptions& options);
 
 // Starts every enabled stage (loads models and language data); throws naming the stage on failure.
 void prepare_stages(Config& config);

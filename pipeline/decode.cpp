@@ -26,8 +26,9 @@ void fail(ImageRecord& image, std::string_view stage, std::string message) {
   image.errors.push_back({std::string(stage), std::move(message)});
 }
 
-// Reads the whole file (keeping at most `keep_limit` bytes in memory) and hashes all of it.
-// Returns false after recording an error when the file cannot be read to the end.
+// Reads the whole file and hashes all of it, keeping it in `bytes` when it is at most `keep_limit` bytes
+// long, else only its first kSniffBytes (enough to tell the format). Returns false after recording an
+// error when the file cannot be read to the end.
 bool read_and_hash(ImageRecord& image, std::vector<unsigned char>& bytes, std::uint64_t keep_limit) {
   const EvidenceFile file(image.input.path);
   MultiDigest digest;
@@ -66,7 +67,11 @@ bool read_and_hash(ImageRecord& image, std::vector<unsigned char>& bytes, std::u
     if (n == 0) break;
     const std::span<const unsigned char> got(chunk.data(), static_cast<std::size_t>(n));
     digest.update(got);
-    if (keep) bytes.insert(bytes.end(), got.begin(), got.end());
+    if (keep) {
+      bytes.insert(bytes.end(), got.begin(), got.end());
+    } else if (bytes.size() < kSniffBytes) {
+      bytes.insert(bytes.end(), got.begin(), got.begin() + static_cast<std::ptrdiff_t>(std::min(got.size(), kSniffBytes - bytes.size())));
+    }
     total += static_cast<std::uint64_t>(n);
   }
   image.digests = digest.finish();
@@ -75,7 +80,18 @@ bool read_and_hash(ImageRecord& image, std::vector<unsigned char>& bytes, std::u
   return true;
 }
 
+void set_format(ImageRecord& image, const std::vector<unsigned char>& bytes) {
+  const auto format = sniff_format(std::span(bytes.data(), std::min(bytes.size(), kSniffBytes)));
+  image.format = std::string(to_string(format));
+}
+
 }  // namespace
+
+void read_and_hash_only(ImageRecord& image) {
+  std::vector<unsigned char> head;
+  read_and_hash(image, head, 0);
+  if (image.file_bytes > 0 && !head.empty()) set_format(image, head);
+}
 
 void read_and_decode(ImageRecord& image, const DecodeOptions& options) {
   auto start = std::chrono::steady_clock::now();
@@ -98,6 +114,7 @@ void read_and_decode(ImageRecord& image, const DecodeOptions& options) {
     return;
   }
   if (image.file_bytes > keep_limit) {
+    set_format(image, bytes);
     fail(image, kDecodeStage,
          fmt::format("file is {} bytes, above decode.max_file_bytes ({}); hashed but not decoded", image.file_bytes,
                      options.max_file_bytes));

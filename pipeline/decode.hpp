@@ -13,4 +13,8 @@ inline constexpr std::string_view kDecodeStage = "decode";
 // errors on the image ({stage: "read" | "decode", message}) and `decoded` stays false.
 void read_and_decode(ImageRecord& image, const DecodeOptions& options);
 
+// Reads and hashes the whole file and tells its format from its first bytes, without decoding: what a report
+// needs about a file whose processing crashed (the supervisor runs it in a child process).
+void read_and_hash_only(ImageRecord& image);
+
 }  // namespace cluetrace

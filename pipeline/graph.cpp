@@ -1,16 +1,20 @@
 // The whole topology, top to bottom:
 //
 //   source ─▶ limiter ─▶ decode ─┬─▶ text_detect ─▶ ocr ─▶ logo ─┐
-//                                ├─▶ barcode ────────────────────┼─▶ join ─▶ language ─▶ clues ─▶ region ─▶ rank ─▶ review ─▶ sequencer ─▶ writer
-//                                └─▶ metadata ───────────────────┘                                                                        │
-//       ▲                                                                                                                             │
-//       └──────────────────────────────── limiter.decrement (one image left the graph) ◀──────────────────────────────────────────────┘
+//                                ├─▶ barcode ────────────────────┼─▶ join ─▶ language ─▶ clues ─▶ region ─▶ rank ─▶ review ─▶ writer
+//                                └─▶ metadata ───────────────────┘                                                              │
+//       ▲                                                                                                                   │
+//       └──────────────────────────── limiter.decrement (one image left the graph) ◀─────────────────────────────────────────┘
 //
 // review is not a stage: it cuts the clue crops and the background signature the case outputs need
 // (pipeline/case/artefacts.hpp) while the pixels are still in memory, in parallel, off the serial writer.
+// The writer hands each image on as soon as it is done, not in input order: one slow or hung image must not
+// hold back the reports behind it (the report store puts reports.jsonl in input order at the end).
 //
 // Every node passes a shared_ptr<ImageRecord>; stages on parallel branches write only their own slot.
 // logo follows ocr on its branch because it also recognises brand names in the text the OCR read.
+// With a journal (the worker process) each node marks the phase its image is in, so that a crash or a hang
+// can be pinned on an image and a stage (pipeline/supervisor.hpp).
 #include "pipeline/graph.hpp"
 
 #include <chrono>
@@ -58,7 +62,8 @@ std::string stage_label(const ConfiguredStage& s) {
 }
 
 // Runs one stage on one image; a failure becomes a value on the image, never an exception.
-void run_stage(Stage& stage, ImageRecord& image, StageResult& out) {
+void run_stage(Stage& stage, ImageRecord& image, StageResult& out, Journal* journal, Phase phase) {
+  const PhaseMark mark(journal, image.journal_slot, phase);
   const auto start = std::chrono::steady_clock::now();
   try {
     stage.process(image, out);
@@ -73,7 +78,8 @@ void run_stage(Stage& stage, ImageRecord& image, StageResult& out) {
 // The graph for one batch. Built the same way for running and for drawing.
 class BatchGraph {
  public:
-  BatchGraph(const Config& config, int max_in_flight, std::function<bool(Job&)> next_job, const ImageSink* sink)
+  BatchGraph(const Config& config, int max_in_flight, Journal* journal, std::function<bool(Job&)> next_job,
+             const ImageSink* sink)
       : source_(graph_, [next = std::move(next_job)](oneapi::tbb::flow_control& fc) -> Job {
           Job job;
           if (!next(job)) fc.stop();
@@ -81,9 +87,11 @@ class BatchGraph {
         }),
         limiter_(graph_, static_cast<std::size_t>(max_in_flight)),
         decode_(graph_, flow::unlimited,
-                [&config](Job job) {
+                [&config, journal](Job job) {
                   job->started = std::chrono::steady_clock::now();
                   job->stage_results.resize(kAllStageKinds.size());
+                  if (journal) job->journal_slot = journal->enter_image(job->seq);
+                  const PhaseMark mark(journal, job->journal_slot, Phase::decode);
                   // Bad files are handled inside; this catches what is left (out of memory on a huge file).
                   try {
                     read_and_decode(*job, config.decode);
@@ -98,8 +106,9 @@ class BatchGraph {
               [](const Job& j) { return tag(j); }),
         merge_(graph_, flow::unlimited, [](const JoinTuple& t) { return std::get<0>(t); }),
         review_(graph_, flow::unlimited,
-                [&config](Job job) {
+                [&config, journal](Job job) {
                   if (!job->decoded) return job;
+                  const PhaseMark mark(journal, job->journal_slot, Phase::review);
                   const auto start = std::chrono::steady_clock::now();
                   try {
                     job->review = make_review_artefacts(*job, config.outputs);
@@ -110,16 +119,21 @@ class BatchGraph {
                   job->timings_ms["review"] = ms_since(start);
                   return job;
                 }),
-        sequencer_(graph_, [](const Job& j) { return j->seq; }),
-        writer_(graph_, flow::serial, [sink](Job job) {
-          if (sink) (*sink)(*job);
+        writer_(graph_, flow::serial, [sink, journal](Job job) {
+          {
+            const PhaseMark mark(journal, job->journal_slot, Phase::report);
+            if (sink) (*sink)(*job);
+          }
+          if (journal) journal->leave_image(job->journal_slot);
           return flow::continue_msg();
         }) {
     for (auto& configured : config.stages) {
       const auto slot = static_cast<std::size_t>(configured.kind);
       Stage* stage = configured.stage.get();
-      stages_.emplace(configured.kind, std::make_unique<StageNode>(graph_, flow::unlimited, [stage, slot](Job job) {
-                        if (stage && job->decoded) run_stage(*stage, *job, job->stage_results[slot]);
+      const Phase phase = phase_of(configured.kind);
+      stages_.emplace(configured.kind,
+                      std::make_unique<StageNode>(graph_, flow::unlimited, [stage, slot, journal, phase](Job job) {
+                        if (stage && job->decoded) run_stage(*stage, *job, job->stage_results[slot], journal, phase);
                         return job;
                       }));
       picture_.node(std::string(to_string(configured.kind)), stage_label(configured));
@@ -129,7 +143,6 @@ class BatchGraph {
     picture_.node("decode", "decode\\n(read, hash, decode)");
     picture_.node("join", "join\\n(by image)");
     picture_.node("review", "review\\n(crops, scene signature)");
-    picture_.node("sequencer", "sequencer\\n(input order)");
     picture_.node("writer", "writer\\n(serial)");
 
     connect(source_, limiter_, "source", "limiter");
@@ -150,8 +163,7 @@ class BatchGraph {
     connect(stage(StageKind::clues), stage(StageKind::region), "clues", "region");
     connect(stage(StageKind::region), stage(StageKind::rank), "region", "rank");
     connect(stage(StageKind::rank), review_, "rank", "review");
-    connect(review_, sequencer_, "review", "sequencer");
-    connect(sequencer_, writer_, "sequencer", "writer");
+    connect(review_, writer_, "review", "writer");
     flow::make_edge(writer_, limiter_.decrementer());
     picture_.edge("writer", "limiter");
   }
@@ -190,37 +202,49 @@ class BatchGraph {
   flow::join_node<JoinTuple, flow::tag_matching> join_;
   flow::function_node<JoinTuple, Job> merge_;
   flow::function_node<Job, Job> review_;
-  flow::sequencer_node<Job> sequencer_;
   flow::function_node<Job, flow::continue_msg> writer_;
   Picture picture_;
 };
 
 }  // namespace
 
-std::size_t run_graph(const std::vector<InputItem>& inputs, const Config& config, const GraphOptions& options,
+std::size_t run_graph(const ImageSource& source, const Config& config, const GraphOptions& options,
                       const ImageSink& sink) {
   std::size_t emitted = 0;
   auto next_job = [&](Job& job) {
-    if (emitted >= inputs.size()) return false;
     if (options.stop_requested && options.stop_requested->load()) return false;
+    InputItem item;
+    std::size_t seq = 0;
+    if (!source(item, seq)) return false;
     job = std::make_shared<ImageRecord>();
-    job->seq = emitted;
-    job->input = inputs[emitted];
+    job->seq = seq;
+    job->input = std::move(item);
     ++emitted;
     return true;
   };
   oneapi::tbb::task_arena arena(std::max(1, options.threads));
   arena.execute([&] {
     // Built inside the arena so its tasks run on the arena's threads.
-    BatchGraph graph(config, std::max(1, options.max_in_flight), next_job, &sink);
+    BatchGraph graph(config, std::max(1, options.max_in_flight), options.journal, next_job, &sink);
     graph.run();
   });
   return emitted;
 }
 
+std::size_t run_graph(const std::vector<InputItem>& inputs, const Config& config, const GraphOptions& options,
+                      const ImageSink& sink) {
+  std::size_t next = 0;
+  const ImageSource source = [&](InputItem& item, std::size_t& seq) {
+    if (next >= inputs.size()) return false;
+    seq = next;
+    item = inputs[next++];
+    return true;
+  };
+  return run_graph(source, config, options, sink);
+}
+
 std::string graph_dot(const Config& config) {
-  BatchGraph graph(config, std::max(1, config.run.max_in_flight), [](Job&) { return false; },
-                   nullptr);
+  BatchGraph graph(config, std::max(1, config.run.max_in_flight), nullptr, [](Job&) { return false; }, nullptr);
   return graph.dot();
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pipeline/config.hpp"
+#include "pipeline/journal.hpp"
 #include "pipeline/types.hpp"
 
 namespace cluetrace {
@@ -16,14 +17,22 @@ struct GraphOptions {
   int threads = 1;
   int max_in_flight = 2;
   const std::atomic<bool>* stop_requested = nullptr;  // when set, no new image enters the graph
+  Journal* journal = nullptr;  // when set, every image's phases are recorded there (the worker process)
 };
 
-// Called once per image, in input order, on one thread at a time.
+// Gives the next image to run and its sequence number (unique within the run); false when there is none.
+// Called on one thread at a time; may block briefly.
+using ImageSource = std::function<bool(InputItem& item, std::size_t& seq)>;
+
+// Called once per image as it finishes (not in input order), on one thread at a time.
 using ImageSink = std::function<void(ImageRecord& image)>;
 
-// Runs `inputs` through the stages of `config` (prepared), calling `sink` for each finished image.
-// Returns how many images were emitted into the graph (fewer than inputs.size() after a stop).
-// An exception from `sink` (e.g. the disk is full) cancels the graph and is rethrown here.
+// Runs the images `source` gives through the stages of `config` (prepared), calling `sink` for each
+// finished image. Returns how many images were emitted into the graph (fewer than the source had after a
+// stop). An exception from `sink` (e.g. the disk is full) cancels the graph and is rethrown here.
+std::size_t run_graph(const ImageSource& source, const Config& config, const GraphOptions& options,
+                      const ImageSink& sink);
+// The same over a list: sequence numbers are the positions in `inputs`.
 std::size_t run_graph(const std::vector<InputItem>& inputs, const Config& config, const GraphOptions& options,
                       const ImageSink& sink);
 

@@ -103,18 +103,18 @@ int command_search(const std::vector<std::string>& args, cluetrace::SearchQuery 
   std::vector<std::string> dirs(args.begin(), args.end() - 1);
   query.text = args.back();
   std::vector<std::filesystem::path> databases;
-  for (const auto& dir : dirs) {
-    const auto found = cluetrace::find_databases(dir);
-    if (found.empty()) {
-      fmt::print(stderr, "cluetrace search: no clues.sqlite in {}\n", dir);
-      return 1;
-    }
-    for (const auto& db : found) {
-      if (std::find(databases.begin(), databases.end(), db) == databases.end()) databases.push_back(db);
-    }
-  }
   std::size_t total = 0;
   try {
+    for (const auto& dir : dirs) {
+      const auto found = cluetrace::find_databases(dir);
+      if (found.empty()) {
+        fmt::print(stderr, "cluetrace search: no clues.sqlite in {}\n", dir);
+        return 1;
+      }
+      for (const auto& db : found) {
+        if (std::find(databases.begin(), databases.end(), db) == databases.end()) databases.push_back(db);
+      }
+    }
     for (const auto& db : databases) {
       for (const auto& h : cluetrace::search_database(db, query)) {
         ++total;
@@ -124,7 +124,7 @@ int command_search(const std::vector<std::string>& args, cluetrace::SearchQuery 
                                          {"value", h.value},       {"score", h.score},        {"confidence", h.confidence},
                                          {"countries", h.countries}, {"image_country", h.top_country},
                                          {"explanation", h.explanation}};
-          fmt::print("{}\n", j.dump());
+          fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
         } else {
           fmt::print("{:.2f}  {:<8} {}  [{}]  {} #{}  (run {})\n", h.score, h.kind, cluetrace::terminal_safe(h.value),
                      h.countries.empty() ? h.top_country : h.countries, cluetrace::terminal_safe(h.path), h.rank,
@@ -155,6 +155,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> inputs;
   bool resume = false, overwrite = false;
   int threads = -1, max_in_flight = -1;
+  double image_timeout = -1;
   run->add_option("--config", config_path, "YAML config (default: the built-in config/default.yaml)")
       ->check(CLI::ExistingFile);
   run->add_option("--out", out_dir, "output folder for reports.jsonl and run.json");
@@ -163,6 +164,9 @@ int main(int argc, char** argv) {
   run->add_option("--threads", threads, "worker threads (default: run.threads, 0 = all cores)")->check(CLI::Range(0, 1024));
   run->add_option("--max-in-flight", max_in_flight, "images in memory at once (default: run.max_in_flight)")
       ->check(CLI::Range(0, 1000000));
+  run->add_option("--image-timeout", image_timeout,
+                  "seconds an image may take before it is failed as timed out (default: run.image_timeout_s, 0 = none)")
+      ->check(CLI::Range(0.0, 1e7));
   run->add_option("--dump-graph", dump_graph, "write the flow graph as Graphviz dot to this file");
   run->add_option("--progress", progress_mode, "progress line on stderr")
       ->check(CLI::IsMember({"auto", "always", "never"}));
@@ -297,7 +301,13 @@ int main(int argc, char** argv) {
   try {
     auto config = load_config_or_default(config_path);
     if (!dump_graph.empty()) {
-      std::ofstream(dump_graph) << cluetrace::graph_dot(config);
+      std::ofstream dot(dump_graph);
+      dot << cluetrace::graph_dot(config);
+      dot.close();
+      if (!dot) {
+        fmt::print(stderr, "cluetrace: cannot write the graph to {}\n", dump_graph);
+        return 1;
+      }
       if (inputs.empty()) return 0;
     }
     if (out_dir.empty() || inputs.empty()) {
@@ -311,6 +321,7 @@ int main(int argc, char** argv) {
                           : (overwrite ? cluetrace::OpenMode::overwrite : cluetrace::OpenMode::fresh);
     if (threads >= 0) options.threads = threads;
     if (max_in_flight >= 0) options.max_in_flight = max_in_flight;
+    if (image_timeout >= 0) options.image_timeout_s = image_timeout;
     options.progress = progress_mode == "always" || (progress_mode == "auto" && ::isatty(STDERR_FILENO));
     options.stop_requested = &g_stop_requested;
     options.command_line.assign(argv, argv + argc);
@@ -329,6 +340,14 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "cluetrace: the case outputs were not all written: {}\n"
                          "cluetrace: every report is in reports.jsonl; run `cluetrace report {}` to try again\n",
                  summary.outputs_error, out_dir);
+    }
+    if (summary.crashed + summary.timed_out > 0) {
+      fmt::print(stderr, "cluetrace: {} image(s) crashed and {} timed out in the worker process; each has a failed report "
+                         "naming the stage (run.json: failures)\n", summary.crashed, summary.timed_out);
+    }
+    if (!summary.stopped.empty()) {
+      fmt::print(stderr, "cluetrace: {}\n", summary.stopped);
+      return 1;
     }
     if (summary.interrupted) {
       fmt::print(stderr, "cluetrace: interrupted; run again with --resume to finish\n");

@@ -146,10 +146,18 @@ void ReportStore::append(const nlohmann::ordered_json& report) {
   write_all(fd_, report.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n", path_);
 }
 
+void ReportStore::append_line(std::string_view line, std::size_t seq) {
+  if (last_seq_ && seq < *last_seq_) in_order_ = false;
+  last_seq_ = seq;
+  std::string text(line);
+  text.push_back('\n');
+  write_all(fd_, text, path_);
+}
+
 void ReportStore::finish(const std::vector<std::string>& order) {
   if (::fsync(fd_) != 0) throw OutputError(fmt::format("cannot sync {}: {}", path_.string(), std::strerror(errno)));
-  if (kept_.empty()) return;  // appended in input order already
-  // After a resume the kept reports come first; put the whole file back in input order.
+  if (kept_.empty() && in_order_) return;  // appended in input order already
+  // After a resume the kept reports come first, and images finish out of order; put the file in input order.
   const std::string text = read_file(path_);
   std::map<std::string, std::string_view> by_path;
   std::vector<std::string> file_order;

@@ -76,8 +76,11 @@ class ReportStore {
   std::size_t dropped_count() const { return dropped_; }
 
   void append(const nlohmann::ordered_json& report);  // one line, flushed to the kernel
-  // fsync, and after a resume rewrite the file (atomically) in `order`, so it reads as one run; kept
-  // reports of paths not in `order` follow, in the order they had.
+  // The same for a report already dumped as one line (no newline). `seq` is its place in the run's order:
+  // reports appended out of that order are put back in order by finish().
+  void append_line(std::string_view line, std::size_t seq);
+  // fsync, and after a resume or out-of-order appends rewrite the file (atomically) in `order`, so it reads
+  // as one run; kept reports of paths not in `order` follow, in the order they had.
   void finish(const std::vector<std::string>& order);
 
   std::filesystem::path path() const { return path_; }
@@ -88,6 +91,8 @@ class ReportStore {
   int fd_ = -1;
   std::map<std::string, std::string> kept_;  // display path -> status
   std::size_t dropped_ = 0;
+  bool in_order_ = true;  // every line appended after its predecessors in the run's order
+  std::optional<std::size_t> last_seq_;
 };
 
 }  // namespace cluetrace

@@ -118,7 +118,8 @@ struct StageResult {
 
 // The state of one image as it moves through the graph.
 struct ImageRecord {
-  std::size_t seq = 0;  // position in the input list; the writer restores this order
+  std::size_t seq = 0;  // position in the run's list of images to do
+  int journal_slot = -1;  // its place in the worker's journal (pipeline/journal.hpp); -1: not journalled
   InputItem input;
   std::chrono::steady_clock::time_point started{};  // when the decode node picked it up
 

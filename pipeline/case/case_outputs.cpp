@@ -120,9 +120,10 @@ void record_run(const std::filesystem::path& dir, const nlohmann::ordered_json& 
   std::string text;
   const auto path = dir / "runs.jsonl";
   if (std::filesystem::exists(path)) {
-    for (const auto& earlier : read_jsonl(path)) text += earlier.dump() + "\n";
+    for (const auto& earlier : read_jsonl(path)) text += earlier.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
-  text += record.dump() + "\n";
+  // A command line may hold file names that are not UTF-8: replaced (U+FFFD), never a reason to lose the record.
+  text += record.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   write_file_atomically(path, text);
 }
 

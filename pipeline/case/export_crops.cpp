@@ -221,7 +221,7 @@ ExportSummary export_crops(const ExportRequest& request, std::ostream& log) {
       manifest.push_back(entry);
     }
   }
-  write_file_atomically(request.out / "manifest.json", manifest.dump(2) + "\n");
+  write_file_atomically(request.out / "manifest.json", manifest.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   log << fmt::format("{} crop(s) written, {} refused; manifest: {}\n", summary.written, summary.refused,
                      (request.out / "manifest.json").string());
   return summary;

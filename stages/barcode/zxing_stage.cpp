@@ -55,6 +55,14 @@ Box box_of(const std::array<cv::Point2f, 4>& quad, int width, int height) {
 
 }  // namespace
 
+bool opencv_retail_can_run(cv::Size size) {
+  // OpenCV 4.6's barcode localisation cuts the image (its shorter side first scaled down to at most 512) into
+  // windows of cvRound(0.01 x shorter side) pixels and divides the size by that: below 51 pixels the window is
+  // 0 and the integer division kills the process with SIGFPE (opencv_contrib #3332, fixed after 4.6). Such
+  // images are word crops and thumbnails; zxing still reads them.
+  return std::min(size.width, size.height) >= kOpenCvRetailMinSide;
+}
+
 BarcodeOptions BarcodeOptions::read(OptionReader& o) {
   BarcodeOptions opts;
   opts.formats = o.get_string_list("formats", {});
@@ -104,7 +112,7 @@ void ZxingStage::process(ImageRecord& image, StageResult& out) {
   const int long_side = std::max(gray.cols, gray.rows);
   if (long_side < options_.upscale_below) another_look(2.0);  // small codes in small images
   if (long_side > 2400) another_look(0.5);  // large, blurred codes in large photos read better smaller
-  if (options_.opencv_retail) {
+  if (options_.opencv_retail && opencv_retail_can_run(image.pixels.size())) {
     // OpenCV's EAN/UPC reader locates bars by their gradients first, so it reads small, tilted and blurred
     // retail codes that zxing's scan lines miss; it checks the check digit like zxing does.
     cv::barcode::BarcodeDetector detector;

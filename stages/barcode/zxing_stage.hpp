@@ -22,6 +22,11 @@ struct BarcodeOptions {
   static BarcodeOptions read(OptionReader& options);
 };
 
+// Whether OpenCV's retail-code reader may look at an image of this size: it divides by zero on images whose
+// shorter side is under kOpenCvRetailMinSide pixels (OpenCV 4.6).
+inline constexpr int kOpenCvRetailMinSide = 51;
+bool opencv_retail_can_run(cv::Size size);
+
 class ZxingStage final : public Stage {
  public:
   explicit ZxingStage(BarcodeOptions options) : options_(std::move(options)) {}

@@ -1,7 +1,9 @@
-// Contract: the flow graph reports every image in input order, turns a stage's exception into a
-// `partial` image while the others go on, and never holds more than max_in_flight images at once.
+// Contract: the flow graph reports every image exactly once (as it finishes), turns a stage's exception into a
+// `partial` image while the others go on, never holds more than max_in_flight images at once, and records
+// each image's phases in the journal while it is inside.
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -50,7 +52,7 @@ Config config_with_probe(ProbeStage*& probe) {
   return config;
 }
 
-TEST(Graph, InOrderPartialOnThrowAndBoundedInFlight) {
+TEST(Graph, EveryImageOncePartialOnThrowAndBoundedInFlight) {
   TempDir dir;
   std::vector<InputItem> inputs;
   for (int i = 0; i < 24; ++i) {
@@ -60,11 +62,10 @@ TEST(Graph, InOrderPartialOnThrowAndBoundedInFlight) {
   }
   ProbeStage* probe = nullptr;
   auto config = config_with_probe(probe);
-  std::vector<std::string> order;
-  std::vector<std::string> statuses;
+  std::map<std::size_t, std::string> statuses;
   const ImageSink sink = [&](ImageRecord& image) {
-    order.push_back(image.input.display_path);
-    statuses.emplace_back(to_string(status_of(image)));
+    EXPECT_EQ(image.input.display_path, inputs[image.seq].display_path);
+    EXPECT_TRUE(statuses.emplace(image.seq, to_string(status_of(image))).second) << "image " << image.seq << " twice";
     if (image.seq == 5) {
       ASSERT_EQ(image.stage_results[static_cast<std::size_t>(StageKind::logo)].errors.size(), 1u);
       EXPECT_EQ(image.stage_results[static_cast<std::size_t>(StageKind::logo)].errors[0].stage, "logo.probe");
@@ -72,11 +73,8 @@ TEST(Graph, InOrderPartialOnThrowAndBoundedInFlight) {
   };
   const auto emitted = run_graph(inputs, config, {4, 3, nullptr}, sink);
   EXPECT_EQ(emitted, inputs.size());
-  ASSERT_EQ(order.size(), inputs.size());
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    EXPECT_EQ(order[i], inputs[i].display_path);
-    EXPECT_EQ(statuses[i], i == 5 ? "partial" : "ok") << i;
-  }
+  ASSERT_EQ(statuses.size(), inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) EXPECT_EQ(statuses[i], i == 5 ? "partial" : "ok") << i;
   EXPECT_LE(probe->max_inside_.load(), 3);
   EXPECT_GE(probe->max_inside_.load(), 2) << "images never overlapped: the graph ran serially";
 }
@@ -101,6 +99,45 @@ TEST(Graph, StopRequestLetsInFlightImagesFinish) {
   EXPECT_EQ(written, emitted) << "an image that entered the graph was not written";
 }
 
+// A stage that checks, while it runs, that the journal shows its image inside the logo phase.
+class JournalProbe final : public Stage {
+ public:
+  explicit JournalProbe(Journal& journal) : journal_(journal) {}
+  std::string_view id() const override { return "logo.journal_probe"; }
+  void process(ImageRecord& image, StageResult&) override {
+    bool seen = false;
+    for (const auto& in : journal_.in_flight()) {
+      if (in.seq != image.seq) continue;
+      for (const auto& [phase, since] : in.running) seen = seen || (phase == phase_of(StageKind::logo) && since > 0);
+    }
+    if (!seen) ++missing;
+  }
+  Journal& journal_;
+  std::atomic<int> missing{0};
+};
+
+TEST(Graph, TheJournalShowsEachImageInItsStageAndEmptiesAfterwards) {
+  TempDir dir;
+  std::vector<InputItem> inputs;
+  for (int i = 0; i < 6; ++i) {
+    const auto path = dir / ("img" + std::to_string(i) + ".png");
+    write_bytes(path, encode(cv::Mat(20, 40, CV_8UC3, cv::Scalar::all(200)), ".png"));
+    inputs.push_back({path, path.string()});
+  }
+  Journal journal(4);
+  auto config = load_config_text("stages:\n  ocr:\n    enabled: false\n", "test");
+  auto owned = std::make_unique<JournalProbe>(journal);
+  auto* probe = owned.get();
+  config.stages[static_cast<std::size_t>(StageKind::logo)].stage = std::move(owned);
+  prepare_stages(config);
+  std::size_t written = 0;
+  const auto emitted = run_graph(inputs, config, {2, 3, nullptr, &journal}, [&](ImageRecord&) { ++written; });
+  EXPECT_EQ(emitted, inputs.size());
+  EXPECT_EQ(written, inputs.size());
+  EXPECT_EQ(probe->missing.load(), 0) << "an image was not in the journal while its stage ran";
+  EXPECT_TRUE(journal.in_flight().empty()) << "images stayed in the journal after their reports";
+}
+
 TEST(Graph, DotShowsEveryStageAndItsImplementation) {
   const auto config = load_config_text("", "test");
   const auto dot = graph_dot(config);
@@ -111,7 +148,7 @@ TEST(Graph, DotShowsEveryStageAndItsImplementation) {
   EXPECT_NE(dot.find("ocr.tesseract_line"), std::string::npos);
   EXPECT_NE(dot.find("text_detect.ppocr_db"), std::string::npos);
   EXPECT_NE(dot.find("\"rank\" -> \"review\""), std::string::npos);
-  EXPECT_NE(dot.find("\"review\" -> \"sequencer\""), std::string::npos);
+  EXPECT_NE(dot.find("\"review\" -> \"writer\""), std::string::npos);
   EXPECT_NE(dot.find("barcode.zxing"), std::string::npos);
   EXPECT_NE(dot.find("region.fusion"), std::string::npos);
   // The language of the image is known before phone numbers without a country code are read.

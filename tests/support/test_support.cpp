@@ -103,24 +103,30 @@ std::vector<char*> make_argv(const std::vector<std::string>& args, std::string& 
 
 }  // namespace
 
-int spawn_cli(const std::vector<std::string>& args, const fs::path& log) {
+int spawn_cli(const std::vector<std::string>& args, const fs::path& log, const std::vector<std::string>& extra_env) {
   std::string program;
   auto argv = make_argv(args, program);
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e; ++e) env_text.emplace_back(*e);
+  env_text.insert(env_text.end(), extra_env.begin(), extra_env.end());
+  std::vector<char*> env;
+  for (auto& e : env_text) env.push_back(e.data());
+  env.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot start " + program);
   return pid;
 }
 
-CliResult run_cli(const std::vector<std::string>& args) {
+CliResult run_cli(const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
   TempDir scratch;
   const auto log = scratch / "output.txt";
-  const int pid = spawn_cli(args, log);
+  const int pid = spawn_cli(args, log, extra_env);
   int status = 0;
   waitpid(pid, &status, 0);
   CliResult result;

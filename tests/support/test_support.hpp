@@ -46,10 +46,11 @@ struct CliResult {
   int exit_code = -1;  // 128 + signal when killed
   std::string output;  // stdout and stderr together
 };
-// Runs build/cluetrace with `args` and waits for it.
-CliResult run_cli(const std::vector<std::string>& args);
+// Runs build/cluetrace with `args` (and NAME=VALUE entries added to its environment) and waits for it.
+CliResult run_cli(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {});
 // Starts build/cluetrace without waiting; returns its pid. Output goes to `log`.
-int spawn_cli(const std::vector<std::string>& args, const std::filesystem::path& log);
+int spawn_cli(const std::vector<std::string>& args, const std::filesystem::path& log,
+              const std::vector<std::string>& extra_env = {});
 
 // A stage's options struct read from YAML the way the config loader reads it; any problem fails the test.
 template <typename Options>

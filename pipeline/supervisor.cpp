@@ -1,0 +1,444 @@
+#include "pipeline/supervisor.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "pipeline/decode.hpp"
+#include "pipeline/digest.hpp"
+#include "pipeline/worker.hpp"
+
+namespace cluetrace {
+namespace {
+
+constexpr std::size_t kUnsentHighWater = 64 * 1024;  // item frames kept ready beyond what the pipe holds
+constexpr int kTickMs = 200;                         // how often the clock is looked at
+constexpr int kIdleDeathLimit = 3;                   // worker deaths in a row with no image inside
+
+void make_pipe(int fds[2]) {
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("cannot make a pipe: {}", std::strerror(errno)));
+}
+
+void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// What a report needs about a file whose processing crashed: hashes over every byte, size and format. Read in
+// a child process of its own, because the hashing and reading code may be what crashed.
+ImageRecord facts_of_crashed_file(const InputItem& input) {
+  ImageRecord image;
+  image.input = input;
+  const auto child = run_in_child(
+      [&] {
+        ImageRecord facts;
+        facts.input = input;
+        read_and_hash_only(facts);
+        nlohmann::json j{{"md5", facts.digests.md5},     {"sha1", facts.digests.sha1},
+                         {"sha256", facts.digests.sha256}, {"complete", facts.digests_complete},
+                         {"bytes", facts.file_bytes},    {"format", facts.format}};
+        auto errors = nlohmann::json::array();
+        for (const auto& e : facts.errors) errors.push_back({{"stage", e.stage}, {"message", e.message}});
+        j["errors"] = errors;
+        return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      },
+      600);
+  try {
+    if (!child.exit.ok()) throw std::runtime_error(child.error.empty() ? "the process reading it " + child.exit.describe() : child.error);
+    const auto j = nlohmann::json::parse(child.output);
+    image.digests = {j.at("md5"), j.at("sha1"), j.at("sha256")};
+    image.digests_complete = j.at("complete");
+    image.file_bytes = j.at("bytes");
+    image.format = j.at("format");
+    for (const auto& e : j.at("errors")) image.errors.push_back({e.at("stage"), e.at("message")});
+  } catch (const std::exception& e) {
+    image.digests = MultiDigest().finish();  // of nothing; hashes_complete says they cover nothing
+    image.digests_complete = false;
+    image.errors.push_back({std::string(kReadStage), fmt::format("the file could not be hashed: {}", e.what())});
+  }
+  return image;
+}
+
+}  // namespace
+
+Supervisor::Supervisor(Config& config, ReportContext context, SupervisorOptions options)
+    : config_(config),
+      context_(std::move(context)),
+      options_(std::move(options)),
+      journal_(static_cast<std::size_t>(std::max(1, options_.max_in_flight)) + 1) {}
+
+Supervisor::~Supervisor() {
+  if (worker_.pid > 0) {
+    ::kill(worker_.pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(worker_.pid, &status, 0) < 0 && errno == EINTR) {}
+  }
+  close_fd(worker_.jobs_fd);
+  close_fd(worker_.results_fd);
+}
+
+void Supervisor::spawn(bool alone) {
+  // fork() copies only the calling thread: with another thread alive (holding a lock, say) the worker could
+  // hang. The supervisor never starts one; say so loudly if something did.
+  if (const int threads = thread_count(); threads > 1) {
+    spdlog::warn("the supervisor has {} threads when it starts a worker process; the worker may hang", threads);
+  }
+  int jobs[2], results[2];
+  make_pipe(jobs);
+  make_pipe(results);
+  journal_.clear();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int err = errno;
+    for (int fd : {jobs[0], jobs[1], results[0], results[1]}) ::close(fd);
+    throw std::runtime_error(fmt::format("cannot start a worker process: {}", std::strerror(err)));
+  }
+  if (pid == 0) {
+    close_descriptors_except({jobs[0], results[1]});
+    WorkerSetup setup;
+    setup.config = &config_;
+    setup.threads = options_.threads;
+    setup.max_in_flight = alone ? 1 : options_.max_in_flight;
+    setup.jobs_fd = jobs[0];
+    setup.results_fd = results[1];
+    setup.journal = &journal_;
+    setup.out_dir = options_.out_dir;
+    setup.context = context_;
+    ::_exit(worker_main(setup));
+  }
+  ::close(jobs[0]);
+  ::close(results[1]);
+  worker_ = Worker{};
+  worker_.pid = pid;
+  worker_.jobs_fd = jobs[1];
+  worker_.results_fd = results[0];
+  worker_.alone = alone;
+  set_nonblocking(worker_.jobs_fd);
+  set_nonblocking(worker_.results_fd);
+  ++stats_.worker_starts;
+}
+
+bool Supervisor::wait_ready() {
+  while (!worker_.ready && !worker_.prepare_failed) {
+    pollfd p{worker_.results_fd, POLLIN, 0};
+    if (::poll(&p, 1, -1) < 0 && errno != EINTR) break;
+    if (!read_results()) break;
+  }
+  return worker_.ready;
+}
+
+void Supervisor::start() {
+  spawn(false);
+  if (wait_ready()) return;
+  const auto exit = reap();
+  if (worker_.prepare_failed) throw std::runtime_error(*worker_.prepare_failed);
+  throw std::runtime_error(fmt::format("the worker process {} while preparing the stages", exit.describe()));
+}
+
+bool Supervisor::has_work() const { return !queue_.empty() || !suspects_.empty() || !deferred_.empty(); }
+
+SupervisorStats Supervisor::run(const std::vector<InputItem>& todo, const ReportLineSink& sink) {
+  todo_ = &todo;
+  sink_ = &sink;
+  done_.assign(todo.size(), false);
+  queue_.clear();
+  for (std::size_t i = 0; i < todo.size(); ++i) queue_.push_back(i);
+
+  for (;;) {
+    if (worker_.pid < 0) {
+      if (!has_work() || stats_.interrupted || !stats_.stopped.empty()) break;
+      if (options_.stop_requested && options_.stop_requested->load()) {
+        stats_.interrupted = true;
+        break;
+      }
+      spawn(!suspects_.empty());
+      if (!wait_ready()) {
+        const auto exit = reap();
+        if (worker_.prepare_failed) {
+          stats_.stopped = "a new worker process could not prepare the stages: " + *worker_.prepare_failed;
+          break;
+        }
+        after_exit(exit);
+        continue;
+      }
+    }
+    drive();
+    after_exit(reap());
+  }
+  if (options_.stop_requested && options_.stop_requested->load() && has_work()) stats_.interrupted = true;
+  todo_ = nullptr;
+  sink_ = nullptr;
+  return stats_;
+}
+
+void Supervisor::refill() {
+  const bool stopping = options_.stop_requested && options_.stop_requested->load();
+  if (stopping && !worker_.stop_sent) {
+    // Ctrl-C reaches the worker too when it comes from the terminal; a SIGTERM sent to us alone does not.
+    ::kill(worker_.pid, SIGTERM);
+    worker_.stop_sent = true;
+    stats_.interrupted = true;
+  }
+  if (worker_.jobs_closed) return;
+  auto& source = worker_.alone ? suspects_ : queue_;
+  while (!stopping && worker_.unsent.size() < kUnsentHighWater && !source.empty()) {
+    const auto seq = source.front();
+    source.pop_front();
+    if (done_[seq]) continue;
+    worker_.unsent += encode_frame(FrameType::item, encode_item({seq, (*todo_)[seq]}));
+    worker_.sent.push_back(seq);
+  }
+  // Nothing more for this worker: it finishes what it has and ends.
+  if (worker_.unsent.empty() && (stopping || source.empty())) {
+    close_fd(worker_.jobs_fd);
+    worker_.jobs_closed = true;
+  }
+}
+
+void Supervisor::write_pending() {
+  while (!worker_.unsent.empty()) {
+    const auto n = ::write(worker_.jobs_fd, worker_.unsent.data(), worker_.unsent.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return;
+      // EPIPE: the worker is gone; its end of file on the results pipe tells the rest.
+      worker_.unsent.clear();
+      close_fd(worker_.jobs_fd);
+      worker_.jobs_closed = true;
+      return;
+    }
+    worker_.unsent.erase(0, static_cast<std::size_t>(n));
+  }
+}
+
+bool Supervisor::read_results() {
+  char buffer[1 << 16];
+  for (;;) {
+    const auto n = ::read(worker_.results_fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno == EAGAIN;
+    }
+    if (n == 0) return false;
+    worker_.frames.append({buffer, static_cast<std::size_t>(n)});
+    while (auto frame = worker_.frames.next()) handle_frame(*frame);
+  }
+}
+
+void Supervisor::handle_frame(Frame& frame) {
+  switch (frame.type) {
+    case FrameType::ready: worker_.ready = true; break;
+    case FrameType::prepare_failed: worker_.prepare_failed = frame.payload; break;
+    case FrameType::done: worker_.done = true; break;
+    case FrameType::fatal: worker_.fatal = frame.payload; break;
+    case FrameType::report: {
+      auto report = decode_report(frame.payload);
+      if (report.seq >= done_.size() || done_[report.seq]) break;  // never written twice
+      done_[report.seq] = true;
+      const auto it = std::find(worker_.sent.begin(), worker_.sent.end(), report.seq);
+      if (it != worker_.sent.end()) worker_.sent.erase(it);
+      (*sink_)(report.seq, report.status, report.line);
+      count_outcome(false);
+      if (trying_ == report.seq) {
+        // The one the crash handler named did not crash alone: the others are tried alone too.
+        trying_.reset();
+        suspects_.insert(suspects_.end(), deferred_.begin(), deferred_.end());
+        deferred_.clear();
+      }
+      break;
+    }
+    case FrameType::item: throw std::runtime_error("the worker sent an item frame");
+  }
+}
+
+void Supervisor::check_time() {
+  if (options_.image_timeout_s <= 0 || worker_.timed_out) return;
+  const auto now = monotonic_ns();
+  const auto limit = static_cast<std::int64_t>(options_.image_timeout_s * 1e9);
+  for (const auto& image : journal_.in_flight()) {
+    if (image.seq >= done_.size() || done_[image.seq] || now - image.entered_ns <= limit) continue;
+    worker_.timed_out = image.seq;
+    worker_.timed_out_where = where(image, {}).first;
+    // A thread cannot be stopped safely: the whole worker goes, and the other images start again elsewhere.
+    ::kill(worker_.pid, SIGKILL);
+    return;
+  }
+}
+
+void Supervisor::drive() {
+  for (;;) {
+    refill();
+    pollfd fds[2] = {{worker_.results_fd, POLLIN, 0}, {worker_.jobs_fd, POLLOUT, 0}};
+    const nfds_t count = (!worker_.jobs_closed && !worker_.unsent.empty()) ? 2 : 1;
+    const int ready = ::poll(fds, count, kTickMs);
+    if (ready < 0 && errno != EINTR) throw std::runtime_error(fmt::format("poll: {}", std::strerror(errno)));
+    if (ready > 0 && count == 2 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) write_pending();
+    if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      if (!read_results()) return;  // end of file: the worker has ended
+    }
+    check_time();
+  }
+}
+
+ChildExit Supervisor::reap() {
+  close_fd(worker_.jobs_fd);
+  close_fd(worker_.results_fd);
+  int status = 0;
+  while (::waitpid(worker_.pid, &status, 0) < 0 && errno == EINTR) {}
+  worker_.pid = -1;
+  auto exit = child_exit_from_status(status);
+  exit.timed_out = worker_.timed_out.has_value();
+  return exit;
+}
+
+std::string Supervisor::phase_label(Phase phase) const {
+  if (phase == Phase::decode) return std::string(kDecodeStage);
+  if (phase == Phase::review) return "review";
+  if (phase == Phase::report) return "report";
+  const auto kind = *stage_of(phase);
+  const auto& configured = config_.stages.at(static_cast<std::size_t>(kind));
+  return configured.stage ? std::string(configured.stage->id()) : std::string(to_string(kind));
+}
+
+// Which stage the image was in: (the stage for the error, the words for the message).
+std::pair<std::string, std::string> Supervisor::where(const JournalImage& image, const JournalCrash& crash) const {
+  if (crash.seq == image.seq && crash.phase) {
+    const auto label = phase_label(*crash.phase);
+    return {label, label};
+  }
+  if (!image.running.empty()) {
+    auto running = image.running;
+    std::sort(running.begin(), running.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    std::string words;
+    for (const auto& [phase, since] : running) words += (words.empty() ? "" : " or ") + phase_label(phase);
+    return {phase_label(running.front().first), words};
+  }
+  if (image.last_finished) {
+    const auto label = phase_label(*image.last_finished);
+    return {label, "the step after " + label};
+  }
+  return {std::string(kReadStage), std::string(kReadStage)};
+}
+
+void Supervisor::count_outcome(bool crashed) {
+  outcomes_.push_back(crashed);
+  while (outcomes_.size() > static_cast<std::size_t>(std::max(1, options_.crash_window))) outcomes_.pop_front();
+  const auto crashes = std::count(outcomes_.begin(), outcomes_.end(), true);
+  if (crashed && crashes > options_.crash_limit && stats_.stopped.empty()) {
+    stats_.stopped = fmt::format(
+        "stopped: {} of the last {} images crashed or hung the worker process, more than the {} allowed; something is "
+        "wrong with this installation or these files (the failed reports say where). The reports written so far are "
+        "kept; --resume continues after a fix",
+        crashes, outcomes_.size(), options_.crash_limit);
+  }
+}
+
+void Supervisor::fail(std::size_t seq, const std::string& stage, const std::string& message, bool crash) {
+  if (done_[seq]) return;
+  auto image = facts_of_crashed_file((*todo_)[seq]);
+  image.seq = seq;
+  image.errors.push_back({stage, message});
+  const auto report = make_report(image, context_);
+  done_[seq] = true;
+  (*sink_)(seq, ImageStatus::failed, report.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  (crash ? stats_.crashed_images : stats_.timed_out_images)++;
+  count_outcome(true);
+}
+
+void Supervisor::after_exit(const ChildExit& exit) {
+  auto& back_to = worker_.alone ? suspects_ : queue_;
+  if (worker_.fatal && stats_.stopped.empty()) stats_.stopped = "the worker process could not go on: " + *worker_.fatal;
+
+  // Which images were inside the worker (entered decode, not reported), and which were only sent.
+  const auto crash = journal_.crash();
+  std::vector<JournalImage> inside;
+  for (auto& image : journal_.in_flight()) {
+    if (image.seq < done_.size() && !done_[image.seq]) inside.push_back(std::move(image));
+  }
+  std::sort(inside.begin(), inside.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
+  std::set<std::size_t> inside_seqs;
+  for (const auto& image : inside) inside_seqs.insert(image.seq);
+  std::vector<std::size_t> waiting;
+  for (const auto seq : worker_.sent) {
+    if (!done_[seq] && !inside_seqs.contains(seq)) waiting.push_back(seq);
+  }
+  back_to.insert(back_to.begin(), waiting.begin(), waiting.end());
+
+  if (exit.ok() && worker_.done) return;  // a clean end: everything sent was reported
+  if (worker_.stop_sent && !worker_.timed_out) {
+    // Interrupted: what was inside is left for --resume, as for any image not reported.
+    return;
+  }
+  ++stats_.worker_deaths;
+  if (worker_.timed_out) {
+    const auto seq = *worker_.timed_out;
+    fail(seq, worker_.timed_out_where,
+         fmt::format("timed out after {:g} s in {}; the worker process was stopped and the other images went on in a "
+                     "new one (run.image_timeout_s, --image-timeout)",
+                     options_.image_timeout_s, worker_.timed_out_where),
+         false);
+    std::vector<std::size_t> others;
+    for (const auto& image : inside) {
+      if (image.seq != seq) others.push_back(image.seq);
+    }
+    back_to.insert(back_to.begin(), others.begin(), others.end());
+    idle_deaths_ = 0;
+    return;
+  }
+  const std::string how = exit.signal != 0 ? "crashed (" + signal_name(exit.signal) + ")" : exit.describe();
+  if (inside.empty()) {
+    if (++idle_deaths_ >= kIdleDeathLimit && stats_.stopped.empty()) {
+      stats_.stopped = fmt::format("the worker process {} {} times in a row without an image inside; the run cannot go on",
+                                   how, idle_deaths_);
+    }
+    return;
+  }
+  idle_deaths_ = 0;
+  if (inside.size() == 1) {
+    const auto& image = inside.front();
+    const auto [stage, words] = where(image, crash);
+    fail(image.seq, stage,
+         fmt::format("the process {} while running {} on this image; the other images went on in a new worker process",
+                     how, words),
+         true);
+    if (trying_ == image.seq) {
+      // The image the crash handler named crashes alone: the others it was with are innocent.
+      trying_.reset();
+      queue_.insert(queue_.begin(), deferred_.begin(), deferred_.end());
+      deferred_.clear();
+    }
+    return;
+  }
+  // Several images were inside: run them one at a time to learn which one crashes. The image of the thread
+  // that took the signal goes first; if it crashes alone, the others go back to the normal queue.
+  stats_.retried_alone += inside.size();
+  std::vector<std::size_t> seqs;
+  for (const auto& image : inside) seqs.push_back(image.seq);
+  if (crash.seq && inside_seqs.contains(*crash.seq) && !trying_) {
+    trying_ = *crash.seq;
+    suspects_.push_front(*crash.seq);
+    for (const auto seq : seqs) {
+      if (seq != *crash.seq) deferred_.push_back(seq);
+    }
+  } else {
+    suspects_.insert(suspects_.begin(), seqs.begin(), seqs.end());
+  }
+  spdlog::info("the worker process {} with {} images inside; running them one at a time to find the one that crashes",
+               how, inside.size());
+}
+
+}  // namespace cluetrace

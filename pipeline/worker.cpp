@@ -1,0 +1,92 @@
+#include "pipeline/worker.hpp"
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "pipeline/batch.hpp"
+#include "pipeline/case/artefacts.hpp"
+#include "pipeline/graph.hpp"
+#include "pipeline/timing.hpp"
+#include "pipeline/worker_protocol.hpp"
+
+namespace cluetrace {
+namespace {
+
+// Set by SIGINT/SIGTERM: finish the images in flight, take no new ones.
+std::atomic<bool> g_worker_stop{false};
+extern "C" void on_worker_stop(int) { g_worker_stop.store(true); }
+
+void set_signals(Journal& journal) {
+  // Die with the supervisor: a worker left behind would go on writing crops into a case nobody records.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  std::signal(SIGINT, on_worker_stop);
+  std::signal(SIGTERM, on_worker_stop);
+  std::signal(SIGPIPE, SIG_IGN);  // a write to a supervisor that is gone fails with EPIPE instead
+  journal.install_crash_handler();
+}
+
+}  // namespace
+
+int worker_main(const WorkerSetup& setup) {
+  set_signals(*setup.journal);
+  std::mutex results_mutex;  // the writer node and this thread both send frames
+  auto send = [&](FrameType type, std::string_view payload) {
+    const std::lock_guard lock(results_mutex);
+    write_frame(setup.results_fd, type, payload);
+  };
+  try {
+    try {
+      prepare_stages(*setup.config);
+    } catch (const std::exception& e) {
+      send(FrameType::prepare_failed, e.what());
+      return 3;
+    }
+    send(FrameType::ready, {});
+
+    const ImageSource source = [&](InputItem& item, std::size_t& seq) {
+      const auto frame = read_frame(setup.jobs_fd);
+      if (!frame) return false;  // the supervisor has no more images for this worker
+      if (frame->type != FrameType::item) throw std::runtime_error("unexpected message from the supervisor");
+      auto decoded = decode_item(frame->payload);
+      item = std::move(decoded.item);
+      seq = decoded.seq;
+      return true;
+    };
+    const ImageSink sink = [&](ImageRecord& image) {
+      const auto status = status_of(image);
+      // total: from the decode node picking the image up to its report being written (queueing included).
+      image.timings_ms["total"] = ms_since(image.started);
+      const auto report = make_report(image, setup.context);
+      try {
+        store_review_artefacts(setup.out_dir, image);
+      } catch (const std::exception& e) {
+        // The report is complete without them; the pages say the crop is missing.
+        spdlog::warn("{}: review crops and scene signature not stored: {}", image.input.display_path, e.what());
+      }
+      image.review = {};
+      // Text from an image or its metadata may not be valid UTF-8: replaced (U+FFFD), never a reason to lose a report.
+      const std::string line = report.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+      send(FrameType::report, encode_report({image.seq, status, line}));
+    };
+    const GraphOptions options{setup.threads, setup.max_in_flight, &g_worker_stop, setup.journal};
+    run_graph(source, *setup.config, options, sink);
+    send(FrameType::done, {});
+    return 0;
+  } catch (const std::exception& e) {
+    try {
+      send(FrameType::fatal, e.what());
+    } catch (const std::exception&) {
+      // The supervisor is gone; it learns nothing more from us either way.
+    }
+    return 4;
+  }
+}
+
+}  // namespace cluetrace
