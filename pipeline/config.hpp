@@ -19,7 +19,7 @@ namespace cluetrace {
 struct RunSettings {
   int threads = 0;        // 0: all cores
   int max_in_flight = 0;  // images decoded and not yet written; 0: 2 x threads
-  double image_timeout_s = 900;  // an image still in the worker after this long is failed; 0: no limit
+  double image_timeout_s = 300;  // an image still in the worker after this long is failed; 0: no limit
   int crash_limit = 20;   // the run stops when more than crash_limit of the last crash_window images
   int crash_window = 50;  // crashed or hung the worker process
 };

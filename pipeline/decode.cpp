@@ -180,6 +180,7 @@ void read_and_decode(ImageRecord& image, const DecodeOptions& options) {
   image.height = decoded.rows;
   image.pixels = std::move(decoded);
   image.decoded = true;
+  image.file_data = std::make_shared<const std::vector<unsigned char>>(std::move(bytes));
 }
 
 }  // namespace cluetrace

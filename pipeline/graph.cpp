@@ -104,7 +104,12 @@ class BatchGraph {
                 }),
         join_(graph_, [](const Job& j) { return tag(j); }, [](const Job& j) { return tag(j); },
               [](const Job& j) { return tag(j); }),
-        merge_(graph_, flow::unlimited, [](const JoinTuple& t) { return std::get<0>(t); }),
+        merge_(graph_, flow::unlimited,
+               [](const JoinTuple& t) {
+                 Job job = std::get<0>(t);
+                 job->file_data.reset();  // the branches that parse the file's bytes are done
+                 return job;
+               }),
         review_(graph_, flow::unlimited,
                 [&config, journal](Job job) {
                   if (!job->decoded) return job;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -131,6 +132,9 @@ struct ImageRecord {
   int width = 0, height = 0;
   cv::Mat pixels;  // BGR, 8-bit; empty when decoding failed
   bool decoded = false;
+  // The file's bytes exactly as they were hashed, for stages that parse the file itself (metadata): never read
+  // again from disk, where they may have changed since. Released when the parallel branches have joined.
+  std::shared_ptr<const std::vector<unsigned char>> file_data;
 
   // Cross-stage artefacts (each written by exactly one stage).
   std::vector<TextRegion> text_regions;

@@ -2,7 +2,7 @@
 // flyers in eleven European languages, rendered with Debian's fonts, then rotated, warped, blurred,
 // noised and JPEG-compressed. Deterministic for a given --seed.
 //
-//   make_text_scenes --out DIR [--count N] [--seed S] [--fonts DIR] [--clues 1]
+//   make_text_scenes --out DIR [--count N] [--seed S] [--fonts DIR] [--clues 1] [--megapixels M]
 //
 // DIR/scene_NNNN.jpg and DIR/truth.jsonl: {"image", "language", "texts": [{"text", "box", "quad"}]}.
 // With --clues 1 (the structured-clue benchmark), scenes go round fourteen countries: each holds a product label
@@ -415,6 +415,7 @@ int main(int argc, char** argv) {
   fs::path out;
   int count = 60;
   bool clues = false;
+  double megapixels = 0;  // 0: as generated (1-2 MP); else every scene is resized to about this many
   std::uint32_t seed = 1;
   fs::path font_dir = "/usr/share/fonts/truetype";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -424,13 +425,14 @@ int main(int argc, char** argv) {
     else if (key == "--seed") seed = static_cast<std::uint32_t>(std::stoul(argv[i + 1]));
     else if (key == "--fonts") font_dir = argv[i + 1];
     else if (key == "--clues") clues = std::string(argv[i + 1]) == "1";
+    else if (key == "--megapixels") megapixels = std::stod(argv[i + 1]);
     else {
       std::cerr << "unknown option " << key << "\n";
       return 2;
     }
   }
   if (out.empty()) {
-    std::cerr << "usage: make_text_scenes --out DIR [--count N] [--seed S] [--fonts DIR]\n";
+    std::cerr << "usage: make_text_scenes --out DIR [--count N] [--seed S] [--fonts DIR] [--clues 1] [--megapixels M]\n";
     return 2;
   }
   fs::create_directories(out);
@@ -452,6 +454,14 @@ int main(int argc, char** argv) {
     Generator::ClueTruth clue_truth;
     if (country) std::tie(img, lines, clue_truth) = gen.clue_scene(*country, lang);
     else std::tie(img, lines) = gen.scene(lang);
+    if (megapixels > 0) {
+      // Large photos: the same scene drawn at a camera's resolution (text and truth scaled alike).
+      const double f = std::sqrt(megapixels * 1e6 / static_cast<double>(img.total()));
+      cv::resize(img, img, {}, f, f, f > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
+      for (auto& line : lines) {
+        for (auto& p : line.quad) p *= static_cast<float>(f);
+      }
+    }
     char name[32];
     std::snprintf(name, sizeof name, "scene_%04d.jpg", i);
     const int quality = std::uniform_int_distribution<int>(55, 92)(jpeg_rng);

@@ -36,20 +36,76 @@ bool is_hex(const std::string& s, std::size_t length) {
   return s.size() == length && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// A report as the case outputs read it: the fields they use present and of their type. Returns why not, when
+using Check = bool (*)(const nlohmann::json&);
+bool is_string(const nlohmann::json& j) { return j.is_string(); }
+bool is_number(const nlohmann::json& j) { return j.is_number(); }
+bool is_integer(const nlohmann::json& j) { return j.is_number_integer(); }
+bool is_object(const nlohmann::json& j) { return j.is_object(); }
+bool is_array(const nlohmann::json& j) { return j.is_array(); }
+bool is_quad(const nlohmann::json& j) {
+  return j.is_array() && j.size() == 4 && std::all_of(j.begin(), j.end(), [](const auto& p) {
+           return p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number();
+         });
+}
+bool is_box(const nlohmann::json& j) {
+  return j.is_array() && j.size() == 4 && std::all_of(j.begin(), j.end(), [](const auto& v) { return v.is_number_integer(); });
+}
+
+// Drops each listed field of `object` whose value is not of its type: a line written by another tool (or
+// damaged) must cost its own fields, never the case outputs of every other report.
+void keep_typed(nlohmann::json& object, std::initializer_list<std::pair<const char*, Check>> fields) {
+  for (const auto& [key, check] : fields) {
+    if (object.contains(key) && !check(object[key])) object.erase(key);
+  }
+}
+
+// Keeps the elements of the array `object[key]` that are objects with the required typed fields (others are
+// dropped), after keep_typed on each.
+void keep_elements(nlohmann::json& object, const char* key, std::initializer_list<std::pair<const char*, Check>> required,
+                   std::initializer_list<std::pair<const char*, Check>> optional = {}) {
+  if (!object.contains(key)) return;
+  if (!object[key].is_array()) {
+    object.erase(key);
+    return;
+  }
+  nlohmann::json kept = nlohmann::json::array();
+  for (auto& e : object[key]) {
+    if (!e.is_object()) continue;
+    keep_typed(e, required);
+    keep_typed(e, optional);
+    if (std::all_of(required.begin(), required.end(), [&](const auto& f) { return e.contains(f.first); })) kept.push_back(std::move(e));
+  }
+  object[key] = std::move(kept);
+}
+
+// A report as the case outputs read it: every field they use present and of its type. Returns why not, when
 // the line cannot be used at all (then it is left out of the case outputs, with a warning).
 std::string normalise_report(nlohmann::json& report) {
   if (!report.contains("image") || !report["image"].is_object()) return "no image object";
   auto& img = report["image"];
   if (!img.contains("path") || !img["path"].is_string()) return "no image path";
-  for (const char* key : {"sha256", "md5", "sha1"}) {
-    if (img.contains(key) && !img[key].is_string()) img.erase(key);
-  }
+  keep_typed(img, {{"sha256", is_string}, {"md5", is_string}, {"sha1", is_string}, {"format", is_string},
+                   {"width", is_integer}, {"height", is_integer}, {"bytes", is_integer}});
   // Hashes name files (crops, scene signatures): only well-formed ones are used.
   if (img.contains("sha256") && !is_hex(img["sha256"].get<std::string>(), 64)) img.erase("sha256");
-  if (!report.contains("status") || !report["status"].is_string()) report["status"] = "failed";
+  const auto status = report.value("status", nlohmann::json()).is_string() ? report["status"].get<std::string>() : "";
+  if (status != "ok" && status != "partial" && status != "failed") report["status"] = "failed";
   for (const char* key : {"clues", "regions", "languages", "errors"}) {
     if (!report.contains(key) || !report[key].is_array()) report[key] = nlohmann::json::array();
+  }
+  keep_typed(report, {{"run_id", is_string}, {"config_sha256", is_string}, {"tool", is_object}, {"timings_ms", is_object}});
+  keep_elements(report, "errors", {{"stage", is_string}, {"message", is_string}});
+  keep_elements(report, "languages", {{"code", is_string}, {"probability", is_number}});
+  keep_elements(report, "regions", {{"code", is_string}, {"probability", is_number}}, {{"evidence", is_array}});
+  for (auto& region : report["regions"]) {
+    if (region.contains("evidence")) {
+      auto& evidence = region["evidence"];
+      nlohmann::json ranks = nlohmann::json::array();
+      for (const auto& e : evidence) {
+        if (e.is_number_integer()) ranks.push_back(e);
+      }
+      evidence = std::move(ranks);
+    }
   }
   auto& clues = report["clues"];
   nlohmann::json kept = nlohmann::json::array();
@@ -58,11 +114,15 @@ std::string normalise_report(nlohmann::json& report) {
         !clue_kind_from_string(clue["kind"].get<std::string>()) || !clue.contains("value") || !clue["value"].is_string()) {
       continue;
     }
-    if (clue.contains("box")) {
-      const auto& b = clue["box"];
-      const bool four_ints = b.is_array() && b.size() == 4 && std::all_of(b.begin(), b.end(), [](const auto& v) { return v.is_number_integer(); });
-      if (!four_ints) clue.erase("box");
-    }
+    keep_typed(clue, {{"rank", is_integer}, {"confidence", is_number}, {"score", is_number}, {"box", is_box},
+                      {"quad", is_quad}, {"language", is_string}, {"stage", is_string}, {"explanation", is_string},
+                      {"details", is_object}, {"words", is_array}});
+    // The rank names the clue's crop and its place: a missing or wrong one becomes its position.
+    if (!clue.contains("rank") || clue["rank"].get<std::int64_t>() < 1) clue["rank"] = kept.size() + 1;
+    if (!clue.contains("confidence")) clue["confidence"] = 0.0;
+    if (!clue.contains("score")) clue["score"] = 0.0;
+    keep_elements(clue, "countries", {{"code", is_string}, {"weight", is_number}});
+    keep_elements(clue, "words", {{"text", is_string}}, {{"confidence", is_number}, {"quad", is_quad}});
     kept.push_back(std::move(clue));
   }
   clues = std::move(kept);

@@ -173,6 +173,9 @@ ExportSummary export_crops(const ExportRequest& request, std::ostream& log) {
       const std::string bytes = read_evidence(source, img.value("bytes", std::int64_t{0}));
       if (sha256_hex(bytes) != sha) {
         problem = fmt::format("{} has changed since it was analysed (SHA-256 differs from the report)", source.string());
+      } else if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+        // decode.max_file_bytes allows up to 2^40 bytes; OpenCV's decoder takes an int-sized buffer.
+        problem = fmt::format("{} is {} bytes, too large to cut a crop from", source.string(), bytes.size());
       } else {
         pixels = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())), cv::IMREAD_COLOR);
         if (pixels.empty()) problem = fmt::format("{} cannot be decoded", source.string());

@@ -185,6 +185,10 @@ cv::Mat render_svg(const fs::path& file, int side) {
 
 }  // namespace
 
+bool valid_brand_id(const std::string& id) { return std::regex_match(id, kIdPattern); }
+bool valid_colour(const std::string& colour) { return std::regex_match(colour, kColourPattern); }
+bool valid_country_code(const std::string& code) { return std::regex_match(code, kCountryPattern); }
+
 const Brand* Catalogue::find(std::string_view id) const {
   for (const auto& b : brands)
     if (b.id == id) return &b;
@@ -499,11 +503,22 @@ void write_index(const FeatureIndexFile& index, const fs::path& file) {
 FeatureIndexFile read_index(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::runtime_error(file.string() + ": cannot open the logo index: " + std::strerror(errno));
+  std::error_code ec;
+  const auto size = fs::file_size(file, ec);
+  return read_index(in, ec ? 0 : size, file.string());
+}
+
+FeatureIndexFile read_index(std::istream& in, std::uint64_t size, const std::string& name) {
+  const fs::path file(name);
   char magic[sizeof kMagic];
   if (!in.read(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0)
     throw std::runtime_error(file.string() + ": not a cluetrace logo index (rebuild it with `cluetrace catalogue build`)");
   FeatureIndexFile index;
   const auto n = get<std::uint32_t>(in, file);
+  // Every count is checked against the bytes that could hold it before anything is allocated for it.
+  constexpr std::uint64_t kMinReferenceBytes = 3 * 4 + 6 * 4 + 4 + 4;  // three empty strings, sizes, no features
+  constexpr std::uint64_t kKeypointBytes = 5 * sizeof(float) + kDescriptorSize;
+  if (std::uint64_t{n} * kMinReferenceBytes > size) throw std::runtime_error(file.string() + ": logo index is damaged (reference count)");
   index.references.resize(n);
   for (auto& r : index.references) {
     r.brand = get_string(in, file);
@@ -514,7 +529,7 @@ FeatureIndexFile read_index(const fs::path& file) {
     r.size = {v[0], v[1]};
     r.mark = {v[2], v[3], v[4], v[5]};
     const auto k = get<std::uint32_t>(in, file);
-    if (k > 100000) throw std::runtime_error(file.string() + ": logo index is damaged (keypoint count)");
+    if (k > 100000 || std::uint64_t{k} * kKeypointBytes > size) throw std::runtime_error(file.string() + ": logo index is damaged (keypoint count)");
     r.keypoints.resize(k);
     for (auto& kp : r.keypoints) {
       float f[5];
@@ -525,7 +540,7 @@ FeatureIndexFile read_index(const fs::path& file) {
     if (k && !in.read(reinterpret_cast<char*>(r.descriptors.data), static_cast<std::streamsize>(r.descriptors.total())))
       throw std::runtime_error(file.string() + ": logo index is truncated");
     const auto png_bytes = get<std::uint32_t>(in, file);
-    if (png_bytes > (1u << 24)) throw std::runtime_error(file.string() + ": logo index is damaged (silhouette size)");
+    if (png_bytes > (1u << 24) || png_bytes > size) throw std::runtime_error(file.string() + ": logo index is damaged (silhouette size)");
     if (png_bytes) {
       std::vector<uchar> png(png_bytes);
       if (!in.read(reinterpret_cast<char*>(png.data()), png_bytes)) throw std::runtime_error(file.string() + ": logo index is truncated");

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <istream>
 #include <functional>
 #include <map>
 #include <optional>
@@ -51,6 +52,11 @@ struct Catalogue {
 
 // Reads and validates a catalogue; throws std::runtime_error naming the file, the line and the key.
 Catalogue load_catalogue(const std::filesystem::path& file);
+
+// The rules load_catalogue enforces, for checking what is added before anything is written.
+bool valid_brand_id(const std::string& id);  // lower-case letters, digits, '.', '_', '+', '-'; no path separators
+bool valid_colour(const std::string& colour);  // #RRGGBB
+bool valid_country_code(const std::string& code);  // upper-case ISO 3166-1 alpha-2
 // Writes the YAML atomically (temporary file + rename). Comments are not preserved.
 void save_catalogue(const Catalogue& catalogue);
 
@@ -94,6 +100,9 @@ FeatureIndexFile build_index(const Catalogue& catalogue, const FeatureIndexFile*
                              const std::function<void(const std::string&)>& log);
 void write_index(const FeatureIndexFile& index, const std::filesystem::path& file);
 FeatureIndexFile read_index(const std::filesystem::path& file);
+// The same from a stream of `size` bytes (counts are checked against it before anything is allocated);
+// `name` names it in messages. Throws std::runtime_error for a damaged or truncated index.
+FeatureIndexFile read_index(std::istream& in, std::uint64_t size, const std::string& name);
 
 // SIFT features of a grey image, the same for references and scenes: orientation modulo 180 degrees and
 // opposite gradient bins folded together, so a mark matches whether it is darker or lighter than its

@@ -89,6 +89,28 @@ int catalogue_check(const fs::path& catalogue, std::ostream& out, std::ostream& 
 
 int catalogue_add(const AddRequest& req, std::ostream& out, std::ostream& err) {
   return guarded("add", err, [&] {
+    // Everything that names a file or goes into the YAML is checked before anything is written: an id like
+    // "../../x" would otherwise place references outside the catalogue and leave a catalogue no run accepts.
+    if (!valid_brand_id(req.id)) {
+      throw std::runtime_error(fmt::format("--id \"{}\": must be lower-case letters, digits, '.', '_', '+', '-' (starting with a letter or digit)", req.id));
+    }
+    for (const auto& col : req.colours) {
+      if (!valid_colour(col)) throw std::runtime_error(fmt::format("--colour \"{}\" is not #RRGGBB", col));
+    }
+    for (const auto& spec : req.countries) {
+      const auto eq = spec.find('=');
+      const auto code = spec.substr(0, eq);
+      if (!valid_country_code(code)) throw std::runtime_error(fmt::format("--country \"{}\": \"{}\" is not an upper-case ISO 3166-1 alpha-2 code", spec, code));
+      if (eq != std::string::npos) {
+        double w = 0;
+        try {
+          w = std::stod(spec.substr(eq + 1));
+        } catch (const std::exception&) {
+          w = -1;
+        }
+        if (!(w > 0 && w <= 1)) throw std::runtime_error(fmt::format("--country \"{}\": the weight must be in (0, 1]", spec));
+      }
+    }
     Catalogue c;
     if (fs::exists(req.catalogue)) {
       c = load_catalogue(req.catalogue);

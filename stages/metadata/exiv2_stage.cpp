@@ -128,7 +128,14 @@ nlohmann::ordered_json Exiv2Stage::resources() const {
 }
 
 void Exiv2Stage::process(ImageRecord& image, StageResult& out) {
-  const auto bytes = read_evidence(image.input.path, options_.max_bytes);  // metadata.max_bytes bounds it
+  // The bytes that were hashed, not the file again: the metadata reported must come from the bytes the
+  // report's hashes describe.
+  if (!image.file_data) throw std::runtime_error("the file's bytes were not kept by decode");
+  const auto& bytes = *image.file_data;
+  if (static_cast<std::int64_t>(bytes.size()) > options_.max_bytes) {
+    throw std::runtime_error(fmt::format("the file is {} bytes, above stages.metadata.max_bytes ({}); its metadata was not read",
+                                         bytes.size(), options_.max_bytes));
+  }
   Exiv2::Image::AutoPtr file;
   try {
     file = Exiv2::ImageFactory::open(reinterpret_cast<const Exiv2::byte*>(bytes.data()), static_cast<long>(bytes.size()));

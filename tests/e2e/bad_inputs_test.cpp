@@ -161,6 +161,12 @@ TEST_F(BadInputs, OddNamesAndUndecodableFormatsStillGetReports) {
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_EQ(read_json(out / "run.json")["counts"]["kept_from_earlier_run"], 2);
   EXPECT_EQ(read_reports(out).size(), 2u);
+  // Named on the command line, the name goes into run.json and runs.jsonl as given: the run still completes
+  // and records itself, and --overwrite loses nothing on the way.
+  const auto named = run_cli({"run", "--out", out.string(), "--overwrite", (dir / std::string("b\xE4" "ckerei.jpg")).string()});
+  ASSERT_EQ(named.exit_code, 0) << named.output;
+  EXPECT_EQ(read_json(out / "run.json")["status"], "complete");
+  EXPECT_EQ(read_reports(out).size(), 1u);
 }
 
 TEST_F(BadInputs, AnUnreadableFileGetsAFailedReport) {

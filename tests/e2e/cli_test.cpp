@@ -49,6 +49,13 @@ TEST(Cli, DumpGraphWritesDot) {
   EXPECT_NE(text.find("\"decode\" -> \"text_detect\""), std::string::npos);
 }
 
+TEST(Cli, DumpGraphToAPlaceThatCannotBeWrittenFails) {
+  TempDir dir;
+  const auto result = run_cli({"run", "--dump-graph", (dir / "no" / "such" / "folder" / "graph.dot").string()});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("cannot write the graph"), std::string::npos) << result.output;
+}
+
 TEST(Cli, ListFileInputAndReportsValidate) {
   TempDir dir;
   write_bytes(dir / "one.png", encode(text_image({"FIRST IMAGE"}), ".png"));

@@ -85,6 +85,25 @@ TEST(LogoCli, AddFromAPhotoBoxThenFindTheBrandInAnotherImage) {
   EXPECT_NE(run.dump().find("logos.yaml"), std::string::npos);
 }
 
+TEST(LogoCli, AnIdThatIsAPathIsRefusedBeforeAnythingIsWritten) {
+  TempDir dir;
+  fs::create_directories(dir / "cat");
+  const auto photo = dir / "photo.png";
+  write_bytes(photo, encode(brand_sign(), ".png"));
+  for (const std::string id : {"../../escaped", "a/b", "UPPER", ""}) {
+    const auto result = run_cli({"catalogue", "add", (dir / "cat" / "logos.yaml").string(), "--id", id, "--image", photo.string()});
+    EXPECT_NE(result.exit_code, 0) << id << ": " << result.output;
+    EXPECT_NE(result.output.find("--id"), std::string::npos) << result.output;
+  }
+  const auto bad_country = run_cli({"catalogue", "add", (dir / "cat" / "logos.yaml").string(), "--id", "konzum", "--country", "hr",
+                                    "--image", photo.string()});
+  EXPECT_NE(bad_country.exit_code, 0) << bad_country.output;
+  // Nothing written anywhere: no catalogue, no reference folder, nothing beside the case folder.
+  EXPECT_TRUE(fs::is_empty(dir / "cat"));
+  EXPECT_FALSE(fs::exists(dir / "escaped"));
+  EXPECT_FALSE(fs::exists(dir.path().parent_path() / "escaped"));
+}
+
 TEST(LogoCli, ARunWithANamedButMissingCatalogueCannotProceed) {
   TempDir dir;
   fs::create_directories(dir / "in");

@@ -38,6 +38,31 @@ TEST(CaseOutputs, LinesThatAreNotReportsAreLeftOutAndTheRestIsWritten) {
   EXPECT_EQ(text.find("no-such-kind"), std::string::npos);
 }
 
+TEST(CaseOutputs, FieldsOfTheWrongTypeCostOnlyThemselves) {
+  TempDir dir;
+  auto report = [](const std::string& path, const std::string& clue) {
+    return R"({"schema":"clue-report/1","image":{"path":")" + path + R"(","sha256":")" + std::string(64, 'a') +
+           R"(","width":"wide"},"status":"ok","errors":[{"stage":1}],"clues":[)" + clue +
+           R"(],"languages":[{"code":"de","probability":"high"}],"regions":[{"code":"DE","probability":0.5,"evidence":["1"]}],"timings_ms":[]})";
+  };
+  // One line with a rank written as text (and other wrongly typed fields) among ordinary ones: the HTML and
+  // every other output still cover all of them.
+  write_text(dir / "reports.jsonl",
+             report("odd.jpg", R"({"rank":"1","kind":"text","value":"ODD SHOP","confidence":"high","score":null,"countries":[{"code":"DE","weight":"1"}],"words":[{"text":1}],"details":[]})") + "\n" +
+                 report("fine.jpg", R"({"rank":1,"kind":"text","value":"FINE SHOP","confidence":0.9,"score":0.5})") + "\n");
+  OutputOptions options;
+  const auto out = write_case_outputs(dir.path(), options);
+  EXPECT_TRUE(out.problems.empty()) << ::testing::PrintToString(out.problems);
+  EXPECT_EQ(out.images, 2u);
+  std::ifstream html(dir / "pages" / "00001.html");
+  const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("ODD SHOP"), std::string::npos);
+  std::ifstream csv(dir / "summary.csv");
+  const std::string text((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("ODD SHOP"), std::string::npos);
+  EXPECT_NE(text.find("FINE SHOP"), std::string::npos);
+}
+
 TEST(CaseOutputs, VicsInTheCaseFormAndTheFlatMediaFormBothMatchOurSchema) {
   TempDir dir;
   const std::string report = R"({"schema":"clue-report/1","image":{"path":"case/a.jpg","sha256":")" + std::string(64, 'a') +

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <random>
 
+#include <sstream>
+
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -230,6 +232,19 @@ TEST_F(LogoCatalogue, IndexRoundTripsAndReusesUnchangedReferences) {
   std::string log;
   build_index(catalogue, &back, [&](const std::string& m) { log = m; });
   EXPECT_NE(log.find("0 views rendered now"), std::string::npos) << log;
+}
+
+TEST(LogoIndex, ADamagedIndexIsRefusedBeforeItsCountsAreTrusted) {
+  // A header and then a reference count of four billion: refused at once, not allocated.
+  std::string bytes;
+  {
+    const auto real = test::read_bytes(logo::default_catalogue_path().string() + ".index");
+    if (real.size() < 64) GTEST_SKIP() << "no built default logo index";
+    bytes.assign(real.begin(), real.begin() + 8);
+  }
+  const std::string huge_count("\xff\xff\xff\xff", 4);
+  std::istringstream in(bytes + huge_count + std::string(64, '\0'));
+  EXPECT_THROW(logo::read_index(in, bytes.size() + 68, "damaged.index"), std::runtime_error);
 }
 
 TEST_F(LogoCatalogue, CatalogueMistakesNameFileLineAndKey) {

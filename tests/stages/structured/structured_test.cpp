@@ -11,6 +11,7 @@
 #include "pipeline/models.hpp"
 #include "stages/barcode/zxing_stage.hpp"
 #include "stages/language/language_stage.hpp"
+#include "pipeline/decode.hpp"
 #include "stages/metadata/exiv2_stage.hpp"
 #include "stages/region/fusion_stage.hpp"
 #include "tests/support/test_support.hpp"
@@ -138,11 +139,24 @@ std::filesystem::path photo_with_gps(const std::filesystem::path& dir, const cha
   return file;
 }
 
-std::vector<Clue> metadata_of(const std::filesystem::path& file) {
+// The file read, hashed and decoded as the graph's decode node does it.
+ImageRecord decoded_file(const std::filesystem::path& file) {
+  ImageRecord record;
+  record.input = {file, file.string()};
+  read_and_decode(record, DecodeOptions{});
+  record.stage_results.resize(kAllStageKinds.size());
+  EXPECT_TRUE(record.decoded) << file;
+  return record;
+}
+
+std::vector<Clue> metadata_of(ImageRecord& record) {
   metadata::Exiv2Stage stage(options_from_yaml<metadata::MetadataOptions>("if_borders_missing: error"));
-  auto record = decoded_record(cv::imread(file.string()));
-  record.input.path = file;
   return run_stage(stage, record);
+}
+
+std::vector<Clue> metadata_of(const std::filesystem::path& file) {
+  auto record = decoded_file(file);
+  return metadata_of(record);
 }
 
 TEST(Metadata, CameraTimeAndGpsWithTheCountryFromTheBorders) {
@@ -161,6 +175,19 @@ TEST(Metadata, CameraTimeAndGpsWithTheCountryFromTheBorders) {
   }
   EXPECT_TRUE(camera);
   EXPECT_TRUE(time);
+}
+
+TEST(Metadata, TheMetadataComesFromTheBytesThatWereHashedNotTheFileAsItIsNow) {
+  test::TempDir dir;
+  auto record = decoded_file(photo_with_gps(dir.path(), "48/1 8/1 13/1", "N", "11/1 34/1 31/1", "E"));  // Munich
+  // The file changes after it was hashed (a copy still being written, a tampered file): the report's hashes
+  // describe the first bytes, so must its metadata.
+  photo_with_gps(dir.path(), "41/1 54/1 8/1", "N", "12/1 27/1 11/1", "E");  // Rome
+  const auto clues = metadata_of(record);
+  const auto* gps = find_kind(clues, ClueKind::gps);
+  ASSERT_NE(gps, nullptr);
+  ASSERT_FALSE(gps->countries.empty());
+  EXPECT_EQ(gps->countries[0].code, "DE") << gps->value;
 }
 
 TEST(Metadata, SmallStatesInsideOthersAndPointsAtSea) {
