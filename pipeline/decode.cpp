@@ -15,6 +15,7 @@
 #include "pipeline/digest.hpp"
 #include "pipeline/evidence_file.hpp"
 #include "pipeline/image_format.hpp"
+#include "pipeline/salvage.hpp"
 #include "pipeline/timing.hpp"
 
 namespace cluetrace {
@@ -135,10 +136,7 @@ void read_and_decode(ImageRecord& image, const DecodeOptions& options) {
     fail(image, kDecodeStage, fmt::format("{} images are recognised but this build cannot decode them", image.format));
     return;
   }
-  if (const auto damage = find_structural_damage(format, bytes)) {
-    fail(image, kDecodeStage, *damage);
-    return;
-  }
+  const auto damage = find_structural_damage(format, bytes);
   const auto size = read_pixel_size(format, bytes);
   if (!size) {
     fail(image, kDecodeStage,
@@ -159,6 +157,21 @@ void read_and_decode(ImageRecord& image, const DecodeOptions& options) {
                        static_cast<double>(options.max_pixels) / 1e6));
       return;
     }
+  }
+  if (damage) {
+    // Damaged part-way (often: carved from unallocated space): the intact top rows are evidence too.
+    auto salvaged = salvage_rows(format, bytes, *damage);
+    if (!salvaged) {
+      fail(image, kDecodeStage, *damage + "; no intact rows could be decoded");
+      return;
+    }
+    image.width = salvaged->pixels.cols;
+    image.height = salvaged->pixels.rows;
+    image.pixels = std::move(salvaged->pixels);
+    image.salvage = ImageRecord::Salvage{salvaged->declared_width, salvaged->declared_height, std::move(salvaged->how)};
+    image.decoded = true;
+    image.file_data = std::make_shared<const std::vector<unsigned char>>(std::move(bytes));
+    return;
   }
   cv::Mat decoded;
   try {

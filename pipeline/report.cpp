@@ -48,6 +48,7 @@ nlohmann::ordered_json clue_json(const Clue& clue) {
 
 ImageStatus status_of(const ImageRecord& image) {
   if (!image.decoded || !image.errors.empty()) return ImageStatus::failed;
+  if (image.salvage) return ImageStatus::partial;
   for (const auto& result : image.stage_results) {
     if (!result.errors.empty()) return ImageStatus::partial;
   }
@@ -72,9 +73,17 @@ nlohmann::ordered_json make_report(const ImageRecord& image, const ReportContext
     img["width"] = image.width;
     img["height"] = image.height;
   }
+  if (image.salvage) {
+    // Boxes are in the file's own pixel grid: the analysed rows are its top `height` rows.
+    img["salvaged"] = {{"valid_rows", image.height},
+                       {"declared_width", image.salvage->declared_width},
+                       {"declared_height", image.salvage->declared_height},
+                       {"how", image.salvage->how}};
+  }
 
   report["status"] = to_string(status_of(image));
   auto errors = nlohmann::ordered_json::array();
+  if (image.salvage) errors.push_back({{"stage", "decode"}, {"message", "damaged file, partly analysed: " + image.salvage->how}});
   for (const auto& e : image.errors) errors.push_back({{"stage", e.stage}, {"message", e.message}});
   for (const auto& result : image.stage_results) {
     for (const auto& e : result.errors) errors.push_back({{"stage", e.stage}, {"message", e.message}});

@@ -132,6 +132,13 @@ struct ImageRecord {
   int width = 0, height = 0;
   cv::Mat pixels;  // BGR, 8-bit; empty when decoding failed
   bool decoded = false;
+  // Set when the file was damaged and only its intact top rows were decoded (pipeline/salvage.hpp): the
+  // image is then `partial`, width/height are those of the pixels, and the report says what was kept.
+  struct Salvage {
+    int declared_width = 0, declared_height = 0;
+    std::string how;
+  };
+  std::optional<Salvage> salvage;
   // The file's bytes exactly as they were hashed, for stages that parse the file itself (metadata): never read
   // again from disk, where they may have changed since. Released when the parallel branches have joined.
   std::shared_ptr<const std::vector<unsigned char>> file_data;
