@@ -139,8 +139,10 @@ void read_and_decode(ImageRecord& image, const DecodeOptions& options) {
   const auto damage = find_structural_damage(format, bytes);
   const auto size = read_pixel_size(format, bytes);
   if (!size) {
+    // Without a size nothing is decoded (not even salvaged): the damage, when found, is the better explanation.
     fail(image, kDecodeStage,
-         fmt::format("cannot read the pixel size from the {} header; not decoded (decompression-bomb guard)", image.format));
+         damage ? *damage + "; the pixel size cannot be read from the header, so nothing was decoded"
+                : fmt::format("cannot read the pixel size from the {} header; not decoded (decompression-bomb guard)", image.format));
     return;
   }
   {
