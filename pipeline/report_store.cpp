@@ -83,25 +83,11 @@ ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha2
   std::string kept_text;
   std::size_t other_config = 0;
   if (exists && mode == OpenMode::resume) {
-    const std::string text = read_file(path_);
-    const bool torn = for_each_complete_line(text, [&](std::string_view line) {
-      try {
-        const auto report = nlohmann::json::parse(line);
-        const auto path = report.at("image").at("path").get<std::string>();
-        if (report.value("config_sha256", "") != config_sha256) {
-          ++other_config;
-        } else if (kept_.contains(path)) {
-          ++dropped_;
-        } else {
-          kept_.emplace(path, report.at("status").get<std::string>());
-          kept_text.append(line);
-          kept_text.push_back('\n');
-        }
-      } catch (const nlohmann::json::exception&) {
-        ++dropped_;
-      }
-    });
-    if (torn) ++dropped_;  // the line the kill cut off: that image is redone
+    auto kept = read_kept_reports(read_file(path_), config_sha256);
+    kept_ = std::move(kept.status);
+    kept_text = std::move(kept.text);
+    dropped_ = kept.dropped;
+    other_config = kept.other_config;
     if (other_config > 0) {
       // Resuming continues one run; replacing another configuration's results is a decision, not a side effect.
       throw OutputError(fmt::format("{} holds {} reports made with another config; --resume only continues a run "
@@ -115,6 +101,32 @@ ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha2
   if (mode != OpenMode::resume || dropped_ > 0 || !exists) write_file_atomically(path_, kept_text);
   fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd_ < 0) throw OutputError(fmt::format("cannot open {}: {}", path_.string(), std::strerror(errno)));
+}
+
+KeptReports read_kept_reports(std::string_view text, const std::string& config_sha256) {
+  KeptReports kept;
+  const bool torn = for_each_complete_line(text, [&](std::string_view line) {
+    try {
+      const auto report = nlohmann::json::parse(line);
+      const auto path = report.at("image").at("path").get<std::string>();
+      const auto status = report.at("status").get<std::string>();
+      if (status != "ok" && status != "partial" && status != "failed") {
+        ++kept.dropped;
+      } else if (report.value("config_sha256", "") != config_sha256) {
+        ++kept.other_config;
+      } else if (kept.status.contains(path)) {
+        ++kept.dropped;
+      } else {
+        kept.status.emplace(path, status);
+        kept.text.append(line);
+        kept.text.push_back('\n');
+      }
+    } catch (const nlohmann::json::exception&) {
+      ++kept.dropped;  // not JSON, not an object, or a field of the wrong type: that image is redone
+    }
+  });
+  if (torn) ++kept.dropped;  // the line the kill cut off: that image is redone
+  return kept;
 }
 
 FolderLock::FolderLock(const fs::path& dir) {

@@ -58,6 +58,15 @@ bool for_each_complete_line(std::string_view text, Fn&& line) {
 
 enum class OpenMode { fresh, resume, overwrite };
 
+// What --resume keeps of a reports.jsonl: each path's first complete report made with `config_sha256`.
+struct KeptReports {
+  std::map<std::string, std::string> status;  // display path -> "ok" | "partial" | "failed"
+  std::string text;                           // the kept lines, in file order, newline-terminated
+  std::size_t dropped = 0;                    // torn, unreadable or repeated lines (those images are redone)
+  std::size_t other_config = 0;               // reports made with another config
+};
+KeptReports read_kept_reports(std::string_view text, const std::string& config_sha256);
+
 class ReportStore {
  public:
   // fresh: refuses a folder whose reports.jsonl already holds reports.

@@ -66,4 +66,5 @@ install_npm() {
 install_packages
 install_npm
 scripts/fetch-models.sh
-build "${1:-all}"
+# `setup.sh packages`: only the packages and models (for the sanitizer and fuzzing builds, which build elsewhere).
+[[ "${1:-all}" == packages ]] || build "${1:-all}"

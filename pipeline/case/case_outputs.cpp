@@ -131,6 +131,17 @@ std::string normalise_report(nlohmann::json& report) {
 
 }  // namespace
 
+std::optional<nlohmann::json> parse_report_line(std::string_view line, std::string& problem) {
+  auto report = nlohmann::json::parse(line, nullptr, false);
+  if (report.is_discarded() || !report.is_object()) {
+    problem = "not a JSON object";
+    return std::nullopt;
+  }
+  problem = normalise_report(report);
+  if (!problem.empty()) return std::nullopt;
+  return report;
+}
+
 bool CaseData::has_crop(const std::string& sha256, int rank) const {
   return sha256.size() == 64 && crops.contains(crop_path(sha256, rank).generic_string());
 }
@@ -155,13 +166,16 @@ CaseData load_case(const std::filesystem::path& dir, const OutputOptions& option
   data.name = options.case_name;
   if (data.name.empty()) data.name = std::filesystem::absolute(dir).lexically_normal().filename().string();
   if (data.name.empty()) data.name = std::filesystem::absolute(dir).lexically_normal().parent_path().filename().string();
-  for (auto& report : read_jsonl(reports)) {
-    if (const auto problem = normalise_report(report); !problem.empty()) {
-      spdlog::warn("{}: a report was left out of the case outputs: {}", reports.string(), problem);
-      continue;
+  const std::string text = read_file(reports);
+  for_each_complete_line(text, [&](std::string_view line) {
+    if (line.empty()) return;
+    std::string problem;
+    if (auto report = parse_report_line(line, problem)) {
+      data.reports.push_back(std::move(*report));
+    } else {
+      spdlog::warn("{}: a line was left out of the case outputs: {}", reports.string(), problem);
     }
-    data.reports.push_back(std::move(report));
-  }
+  });
   if (std::filesystem::exists(dir / "runs.jsonl")) data.runs = read_jsonl(dir / "runs.jsonl");
   if (std::filesystem::is_directory(dir / "crops")) {
     for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "crops")) {

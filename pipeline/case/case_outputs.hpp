@@ -3,6 +3,8 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,10 @@ namespace cluetrace {
 // Reads <dir>/reports.jsonl (complete lines) and <dir>/runs.jsonl; throws OutputError when there is no
 // reports.jsonl. Does not compute links.
 CaseData load_case(const std::filesystem::path& dir, const OutputOptions& options);
+
+// One line of reports.jsonl as the case outputs read it: fields of the wrong type dropped or repaired. nullopt,
+// with the reason in `problem`, when the line is not a report at all (not JSON, no image path).
+std::optional<nlohmann::json> parse_report_line(std::string_view line, std::string& problem);
 
 // A clue's countries as one text field: "DE:0.90;AT:0.10" (CSV, database).
 std::string countries_text(const nlohmann::json& clue);

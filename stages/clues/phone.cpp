@@ -112,7 +112,9 @@ std::vector<PhoneMatch> PhoneFinder::find(std::string_view text, const std::map<
 
   // Matches inside a longer match (a region read only part of the digits) give way to it.
   std::vector<PhoneMatch> out;
-  for (auto& [span, entry] : found) {
+  for (auto& found_entry : found) {
+    const auto& span = found_entry.first;  // named, not bound: the lambda captures it (clang 14)
+    auto& entry = found_entry.second;
     const bool inside_longer = std::any_of(found.begin(), found.end(), [&](const auto& other) {
       return other.first != span && other.first.first <= span.first && other.first.second >= span.second;
     });

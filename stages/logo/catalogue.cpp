@@ -200,15 +200,35 @@ Brand* Catalogue::find(std::string_view id) {
   return nullptr;
 }
 
+namespace {
+Catalogue catalogue_from_yaml(const YAML::Node& root, const fs::path& file);
+}  // namespace
+
 Catalogue load_catalogue(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot read the logo catalogue: {}", file.string(), std::strerror(errno)));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return load_catalogue_text(text.str(), file);
+}
+
+Catalogue load_catalogue_text(std::string_view yaml, const fs::path& file) {
   YAML::Node root;
   try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::BadFile&) {
-    throw std::runtime_error(fmt::format("{}: cannot read the logo catalogue: {}", file.string(), std::strerror(errno)));
+    root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     throw std::runtime_error(fmt::format("{}:{}: not valid YAML: {}", file.string(), e.mark.line + 1, e.msg));
   }
+  try {
+    return catalogue_from_yaml(root, file);
+  } catch (const YAML::Exception& e) {
+    // A value of the wrong shape where a scalar was expected (a list as the version, say).
+    throw std::runtime_error(fmt::format("{}:{}: {}", file.string(), e.mark.line + 1, e.msg));
+  }
+}
+
+namespace {
+Catalogue catalogue_from_yaml(const YAML::Node& root, const fs::path& file) {
   if (!root.IsMap()) fail_at(file, root, "catalogue", "must be a mapping with version and brands");
   for (const auto& kv : root) {
     const auto k = kv.first.as<std::string>();
@@ -228,6 +248,7 @@ Catalogue load_catalogue(const fs::path& file) {
   }
   return c;
 }
+}  // namespace
 
 void save_catalogue(const Catalogue& catalogue) {
   YAML::Emitter out;

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -52,6 +53,8 @@ struct Catalogue {
 
 // Reads and validates a catalogue; throws std::runtime_error naming the file, the line and the key.
 Catalogue load_catalogue(const std::filesystem::path& file);
+// The same from the catalogue's text; `file` names it in messages and anchors its relative reference paths.
+Catalogue load_catalogue_text(std::string_view yaml, const std::filesystem::path& file);
 
 // The rules load_catalogue enforces, for checking what is added before anything is written.
 bool valid_brand_id(const std::string& id);  // lower-case letters, digits, '.', '_', '+', '-'; no path separators

@@ -120,7 +120,9 @@ void LogoStage::prepare() {
   auto index = read_index(index_path);
   std::set<std::string> have;
   for (const auto& r : index.references) have.insert(r.key);
-  for (const auto& [key, where] : reference_keys(catalogue_)) {
+  for (const auto& reference : reference_keys(catalogue_)) {
+    const auto& key = reference.first;  // named, not bound: the lambda captures it (clang 14)
+    const auto& where = reference.second;
     if (std::any_of(kReferenceSides.begin(), kReferenceSides.end(),
                     [&](int side) { return !have.count(fmt::format("{}:s{}", key, side)); }))
       throw std::runtime_error(fmt::format("{}: the index is out of date (brand {}, reference {} changed or was added): run "

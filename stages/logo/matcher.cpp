@@ -252,7 +252,10 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
   if (static_cast<int>(order.size()) > options_.candidates) order.resize(options_.candidates);
 
   std::vector<Detection> found;
-  for (const auto& [count, ref, consistent] : order) {
+  for (const auto& candidate : order) {
+    // Named, not structured bindings: the lambdas below capture them (clang 14 cannot capture bindings).
+    const int ref = std::get<1>(candidate);
+    const auto& consistent = std::get<2>(candidate);
     // The 300 most distinctive matches at most: where a reference draws many weak matches, RANSAC still
     // finds the true ones. (OpenCV 4.6's USAC variants are not safe to call from several threads.)
     const auto& group = groups.at(ref);

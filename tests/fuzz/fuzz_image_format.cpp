@@ -1,0 +1,26 @@
+// Fuzz target: header sniffing, the structural JPEG/PNG walk, the header size readers and the salvage
+// decoder, on any bytes. Must never crash, hang or read out of bounds; salvaged rows never exceed the header.
+#include <cstdint>
+#include <cstdlib>
+#include <span>
+
+#include "pipeline/image_format.hpp"
+#include "pipeline/salvage.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::span<const unsigned char> bytes(data, size);
+  const auto format = cluetrace::sniff_format(bytes.first(std::min(size, cluetrace::kSniffBytes)));
+  const auto damage = cluetrace::find_structural_damage(format, bytes);
+  const auto pixel_size = cluetrace::read_pixel_size(format, bytes);
+  // Salvage runs only where decode would run it: a damaged file whose header declares a sane size.
+  if (damage && pixel_size && pixel_size->width > 0 && pixel_size->height > 0 &&
+      std::uint64_t{pixel_size->width} * pixel_size->height <= 4'000'000) {
+    if (const auto salvaged = cluetrace::salvage_rows(format, bytes, *damage)) {
+      if (salvaged->pixels.rows > salvaged->declared_height || salvaged->pixels.cols != salvaged->declared_width ||
+          salvaged->pixels.type() != CV_8UC3 || salvaged->pixels.rows < cluetrace::kMinSalvagedRows) {
+        std::abort();
+      }
+    }
+  }
+  return 0;
+}
