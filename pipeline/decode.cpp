@@ -14,6 +14,8 @@
 
 #include "pipeline/digest.hpp"
 #include "pipeline/evidence_file.hpp"
+#include "pipeline/animated_webp.hpp"
+#include "pipeline/gif_decode.hpp"
 #include "pipeline/image_format.hpp"
 #include "pipeline/salvage.hpp"
 #include "pipeline/timing.hpp"
@@ -50,13 +52,15 @@ bool read_and_hash(ImageRecord& image, std::vector<unsigned char>& bytes, std::u
     fail(image, kReadStage, "not a regular file");
     return false;
   }
+  // Read what the file held when it was opened, no more: a file still being written (a copy in progress) would
+  // otherwise be read for as long as it grows. That it changed is said in the report.
   const auto size = static_cast<std::uint64_t>(st.st_size);
   const bool keep = size <= keep_limit;
   if (keep) bytes.reserve(size);
   std::vector<unsigned char> chunk(1 << 20);
   std::uint64_t total = 0;
-  for (;;) {
-    const auto n = ::read(file.fd(), chunk.data(), chunk.size());
+  while (total < size) {
+    const auto n = ::read(file.fd(), chunk.data(), static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), size - total)));
     if (n < 0) {
       if (errno == EINTR) continue;
       const int err = errno;
@@ -76,14 +80,112 @@ bool read_and_hash(ImageRecord& image, std::vector<unsigned char>& bytes, std::u
     total += static_cast<std::uint64_t>(n);
   }
   image.digests = digest.finish();
-  image.digests_complete = true;
   image.file_bytes = total;
+  struct stat after {};
+  if (::fstat(file.fd(), &after) == 0 &&
+      (after.st_size != st.st_size || after.st_mtim.tv_sec != st.st_mtim.tv_sec || after.st_mtim.tv_nsec != st.st_mtim.tv_nsec)) {
+    image.warnings.push_back({std::string(kReadStage),
+                              fmt::format("the file grew while it was read (or changed: {} bytes when opened, {} now); the "
+                                          "hashes and the analysis cover the {} bytes read",
+                                          st.st_size, after.st_size, total)});
+  }
+  if (total < size) {
+    // It shrank while it was read: what was read is all there is to hash, and the hashes say so.
+    fail(image, kReadStage, fmt::format("the file shrank while it was read: {} bytes when opened, only {} read", size, total));
+    return false;
+  }
+  image.digests_complete = true;
   return true;
 }
 
 void set_format(ImageRecord& image, const std::vector<unsigned char>& bytes) {
   const auto format = sniff_format(std::span(bytes.data(), std::min(bytes.size(), kSniffBytes)));
   image.format = std::string(to_string(format));
+}
+
+// Each decoder below returns the picture, or records on `image` why there is none.
+
+// GIF, which OpenCV 4.6 cannot decode: the first frame, with giflib.
+std::optional<cv::Mat> decode_gif_first_frame(ImageRecord& image, const std::vector<unsigned char>& bytes, const DecodeOptions& options) {
+  std::string error;
+  auto gif = decode_gif(bytes, options.max_pixels, error);
+  if (!gif) {
+    fail(image, kDecodeStage, "gif: " + error);
+    return std::nullopt;
+  }
+  image.frames = gif->frames;
+  return std::move(gif->pixels);
+}
+
+// Animated WebP, which OpenCV 4.6 refuses: the first frame, with libwebp's animation decoder.
+std::optional<cv::Mat> decode_webp_first_frame(ImageRecord& image, const std::vector<unsigned char>& bytes, const DecodeOptions& options) {
+  std::string error;
+  auto animation = decode_animated_webp(bytes, options.max_pixels, error);
+  if (!animation) {
+    fail(image, kDecodeStage, error);
+    return std::nullopt;
+  }
+  image.frames = animation->frames;
+  return std::move(animation->first_frame);
+}
+
+// The decompression-bomb guard: the header's size is read and checked before any pixel buffer exists.
+bool header_size_acceptable(ImageRecord& image, ImageFormat format, const std::vector<unsigned char>& bytes,
+                            const std::optional<std::string>& damage, const DecodeOptions& options) {
+  const auto size = read_pixel_size(format, bytes);
+  if (!size) {
+    // Without a size nothing is decoded (not even salvaged): the damage, when found, is the better explanation.
+    fail(image, kDecodeStage,
+         damage ? *damage + "; the pixel size cannot be read from the header, so nothing was decoded"
+                : fmt::format("cannot read the pixel size from the {} header; not decoded (decompression-bomb guard)", image.format));
+    return false;
+  }
+  const auto pixels = std::uint64_t{size->width} * size->height;
+  if (size->width == 0 || size->height == 0) {
+    fail(image, kDecodeStage, fmt::format("the header declares an empty image ({}x{})", size->width, size->height));
+    return false;
+  }
+  if (pixels > static_cast<std::uint64_t>(options.max_pixels)) {
+    fail(image, kDecodeStage,
+         fmt::format("the header declares {}x{} = {:.1f} megapixels, above decode.max_pixels ({:.1f} megapixels); "
+                     "refused before decoding",
+                     size->width, size->height, static_cast<double>(pixels) / 1e6, static_cast<double>(options.max_pixels) / 1e6));
+    return false;
+  }
+  return true;
+}
+
+// A JPEG or PNG damaged part-way: its intact top rows (pipeline/salvage.hpp), the image then `partial`.
+std::optional<cv::Mat> salvage_damaged(ImageRecord& image, ImageFormat format, const std::vector<unsigned char>& bytes,
+                                       const std::string& damage) {
+  auto salvaged = salvage_rows(format, bytes, damage);
+  if (!salvaged) {
+    fail(image, kDecodeStage, damage + "; no intact rows could be decoded");
+    return std::nullopt;
+  }
+  image.warnings.push_back({std::string(kDecodeStage), "damaged file, partly analysed: " + salvaged->how});
+  image.salvage = ImageRecord::Salvage{salvaged->declared_width, salvaged->declared_height, std::move(salvaged->how)};
+  return std::move(salvaged->pixels);
+}
+
+std::optional<cv::Mat> decode_with_opencv(ImageRecord& image, const std::vector<unsigned char>& bytes, const DecodeOptions& options) {
+  cv::Mat decoded;
+  try {
+    // OpenCV applies the EXIF orientation: pixels (and so boxes) are as a viewer shows the image.
+    decoded = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    fail(image, kDecodeStage, fmt::format("{} decoder failed: {}", image.format, e.err));
+    return std::nullopt;
+  }
+  if (decoded.empty()) {
+    fail(image, kDecodeStage, fmt::format("{} decoder could not decode the file (corrupt or unsupported variant)", image.format));
+    return std::nullopt;
+  }
+  if (static_cast<std::int64_t>(decoded.total()) > options.max_pixels) {
+    fail(image, kDecodeStage, fmt::format("decoded to {}x{}, above decode.max_pixels", decoded.cols, decoded.rows));
+    return std::nullopt;
+  }
+  return decoded;
 }
 
 }  // namespace
@@ -131,69 +233,25 @@ void read_and_decode(ImageRecord& image, const DecodeOptions& options) {
              : "not an image: the content matches no image format");
     return;
   }
-  // OpenCV 4.6 as Debian builds it has no GIF, HEIF or AVIF decoder.
-  if (format == ImageFormat::heif || format == ImageFormat::avif || format == ImageFormat::gif) {
+  std::optional<cv::Mat> pixels;
+  if (format == ImageFormat::gif) {
+    pixels = decode_gif_first_frame(image, bytes, options);
+  } else if (format == ImageFormat::webp && is_animated_webp(bytes)) {
+    pixels = decode_webp_first_frame(image, bytes, options);
+  } else if (format == ImageFormat::heif || format == ImageFormat::avif) {
+    // OpenCV 4.6 as Debian builds it has no HEIF or AVIF decoder.
     fail(image, kDecodeStage, fmt::format("{} images are recognised but this build cannot decode them", image.format));
-    return;
-  }
-  const auto damage = find_structural_damage(format, bytes);
-  const auto size = read_pixel_size(format, bytes);
-  if (!size) {
-    // Without a size nothing is decoded (not even salvaged): the damage, when found, is the better explanation.
-    fail(image, kDecodeStage,
-         damage ? *damage + "; the pixel size cannot be read from the header, so nothing was decoded"
-                : fmt::format("cannot read the pixel size from the {} header; not decoded (decompression-bomb guard)", image.format));
-    return;
-  }
-  {
-    const auto pixels = std::uint64_t{size->width} * size->height;
-    if (size->width == 0 || size->height == 0) {
-      fail(image, kDecodeStage, fmt::format("the header declares an empty image ({}x{})", size->width, size->height));
-      return;
-    }
-    if (pixels > static_cast<std::uint64_t>(options.max_pixels)) {
-      fail(image, kDecodeStage,
-           fmt::format("the header declares {}x{} = {:.1f} megapixels, above decode.max_pixels ({:.1f} megapixels); "
-                       "refused before decoding",
-                       size->width, size->height, static_cast<double>(pixels) / 1e6,
-                       static_cast<double>(options.max_pixels) / 1e6));
-      return;
+  } else {
+    const auto damage = find_structural_damage(format, bytes);
+    if (header_size_acceptable(image, format, bytes, damage, options)) {
+      // Damaged part-way (often: carved from unallocated space): the intact top rows are evidence too.
+      pixels = damage ? salvage_damaged(image, format, bytes, *damage) : decode_with_opencv(image, bytes, options);
     }
   }
-  if (damage) {
-    // Damaged part-way (often: carved from unallocated space): the intact top rows are evidence too.
-    auto salvaged = salvage_rows(format, bytes, *damage);
-    if (!salvaged) {
-      fail(image, kDecodeStage, *damage + "; no intact rows could be decoded");
-      return;
-    }
-    image.width = salvaged->pixels.cols;
-    image.height = salvaged->pixels.rows;
-    image.pixels = std::move(salvaged->pixels);
-    image.salvage = ImageRecord::Salvage{salvaged->declared_width, salvaged->declared_height, std::move(salvaged->how)};
-    image.decoded = true;
-    image.file_data = std::make_shared<const std::vector<unsigned char>>(std::move(bytes));
-    return;
-  }
-  cv::Mat decoded;
-  try {
-    // OpenCV applies the EXIF orientation: pixels (and so boxes) are as a viewer shows the image.
-    decoded = cv::imdecode(bytes, cv::IMREAD_COLOR);
-  } catch (const cv::Exception& e) {
-    fail(image, kDecodeStage, fmt::format("{} decoder failed: {}", image.format, e.err));
-    return;
-  }
-  if (decoded.empty()) {
-    fail(image, kDecodeStage, fmt::format("{} decoder could not decode the file (corrupt or unsupported variant)", image.format));
-    return;
-  }
-  if (static_cast<std::int64_t>(decoded.total()) > options.max_pixels) {
-    fail(image, kDecodeStage, fmt::format("decoded to {}x{}, above decode.max_pixels", decoded.cols, decoded.rows));
-    return;
-  }
-  image.width = decoded.cols;
-  image.height = decoded.rows;
-  image.pixels = std::move(decoded);
+  if (!pixels) return;
+  image.width = pixels->cols;
+  image.height = pixels->rows;
+  image.pixels = std::move(*pixels);
   image.decoded = true;
   image.file_data = std::make_shared<const std::vector<unsigned char>>(std::move(bytes));
 }

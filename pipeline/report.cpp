@@ -48,7 +48,7 @@ nlohmann::ordered_json clue_json(const Clue& clue) {
 
 ImageStatus status_of(const ImageRecord& image) {
   if (!image.decoded || !image.errors.empty()) return ImageStatus::failed;
-  if (image.salvage) return ImageStatus::partial;
+  if (!image.warnings.empty()) return ImageStatus::partial;
   for (const auto& result : image.stage_results) {
     if (!result.errors.empty()) return ImageStatus::partial;
   }
@@ -73,6 +73,7 @@ nlohmann::ordered_json make_report(const ImageRecord& image, const ReportContext
     img["width"] = image.width;
     img["height"] = image.height;
   }
+  if (image.frames > 1) img["frames"] = image.frames;  // only the first was analysed
   if (image.salvage) {
     // Boxes are in the file's own pixel grid: the analysed rows are its top `height` rows.
     img["salvaged"] = {{"valid_rows", image.height},
@@ -83,7 +84,7 @@ nlohmann::ordered_json make_report(const ImageRecord& image, const ReportContext
 
   report["status"] = to_string(status_of(image));
   auto errors = nlohmann::ordered_json::array();
-  if (image.salvage) errors.push_back({{"stage", "decode"}, {"message", "damaged file, partly analysed: " + image.salvage->how}});
+  for (const auto& w : image.warnings) errors.push_back({{"stage", w.stage}, {"message", w.message}});
   for (const auto& e : image.errors) errors.push_back({{"stage", e.stage}, {"message", e.message}});
   for (const auto& result : image.stage_results) {
     for (const auto& e : result.errors) errors.push_back({{"stage", e.stage}, {"message", e.message}});

@@ -139,6 +139,7 @@ struct ImageRecord {
     std::string how;
   };
   std::optional<Salvage> salvage;
+  int frames = 0;  // frames or pages the file holds, when known and more than one (the first is analysed)
   // The file's bytes exactly as they were hashed, for stages that parse the file itself (metadata): never read
   // again from disk, where they may have changed since. Released when the parallel branches have joined.
   std::shared_ptr<const std::vector<unsigned char>> file_data;
@@ -153,7 +154,8 @@ struct ImageRecord {
   bool ranked = false;
   ReviewArtefacts review;  // made by the graph after ranking (not by a stage)
 
-  std::vector<StageError> errors;  // decode-level errors (read, format, limits)
+  std::vector<StageError> errors;  // decode-level errors (read, format, limits): the image is `failed`
+  std::vector<StageError> warnings;  // what the analysis of a decoded image lacks (damage, a file that changed): `partial`
   std::map<std::string, double> timings_ms;  // written only by the decode, review and writer nodes
   std::vector<StageResult> stage_results;    // one slot per stage in the graph, indexed by StageSlot
 

@@ -1,9 +1,11 @@
-// Fuzz target: header sniffing, the structural JPEG/PNG walk, the header size readers and the salvage
-// decoder, on any bytes. Must never crash, hang or read out of bounds; salvaged rows never exceed the header.
+// Fuzz target: header sniffing, the structural JPEG/PNG walk, the header size readers, the salvage decoder and
+// the GIF and animated-WebP first-frame decoders, on any bytes. Must never crash, hang or read out of bounds; salvaged rows never exceed the header.
 #include <cstdint>
 #include <cstdlib>
 #include <span>
 
+#include "pipeline/animated_webp.hpp"
+#include "pipeline/gif_decode.hpp"
 #include "pipeline/image_format.hpp"
 #include "pipeline/salvage.hpp"
 
@@ -21,6 +23,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::abort();
       }
     }
+  }
+  std::string error;
+  if (format == cluetrace::ImageFormat::gif) {
+    const auto gif = cluetrace::decode_gif(bytes, 4'000'000, error);
+    if (gif && (gif->pixels.empty() || gif->frames < 1 || gif->pixels.type() != CV_8UC3)) std::abort();
+  }
+  if (format == cluetrace::ImageFormat::webp && cluetrace::is_animated_webp(bytes)) {
+    const auto webp = cluetrace::decode_animated_webp(bytes, 4'000'000, error);
+    if (webp && (webp->first_frame.empty() || webp->first_frame.type() != CV_8UC3)) std::abort();
   }
   return 0;
 }
