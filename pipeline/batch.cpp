@@ -123,7 +123,7 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   const std::string started_utc = utc_now();
   BatchSummary summary;
 
-  const InputSet inputs = collect_inputs(options.inputs);
+  const InputSet inputs = collect_inputs(options.inputs, options.shard);
   for (const auto& p : inputs.problems) spdlog::warn("input: {}: {}", p.path, p.reason);
   summary.images = inputs.images.size();
   summary.skipped = inputs.skipped.size();
@@ -178,6 +178,8 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   run["threads"] = threads;
   run["max_in_flight"] = max_in_flight;
   run["image_timeout_s"] = image_timeout;
+  // What `cluetrace merge` checks shards against each other by: the part, and the INPUTs as given.
+  run["shard"] = {{"index", options.shard.index}, {"count", options.shard.count}, {"inputs", options.inputs}};
   run["started_utc"] = started_utc;
   run["status"] = "running";
   write_file_atomically(summary.run_json_path, dump_json(run));

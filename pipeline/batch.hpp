@@ -10,11 +10,13 @@
 
 #include "pipeline/config.hpp"
 #include "pipeline/report_store.hpp"
+#include "pipeline/shard.hpp"
 
 namespace cluetrace {
 
 struct BatchOptions {
   std::vector<std::string> inputs;  // files, folders, @list.txt
+  ShardSpec shard;                  // one part of the case (--shard K/N); whole by default
   std::filesystem::path out_dir;
   OpenMode mode = OpenMode::fresh;
   std::optional<int> threads;        // overrides run.threads

@@ -47,6 +47,7 @@ std::string printable_path(const std::string& raw) {
 
 class Walker {
  public:
+  explicit Walker(ShardSpec shard) : shard_(shard) {}
   InputSet result;
 
   void add_argument(const std::string& arg) {
@@ -61,13 +62,14 @@ class Walker {
         throw InputError(fmt::format("input '{}' does not exist", arg));
       }
       // Exists but cannot be examined (permission, loop): it was asked for, so it gets a report.
-      result.images.push_back({fs::path(arg), printable_path(arg)});
+      if (mine(fs::path(arg).filename().string())) result.images.push_back({fs::path(arg), printable_path(arg), walk_index_});
+      ++walk_index_;
       return;
     }
     if (S_ISDIR(st.st_mode)) {
-      walk_directory(fs::path(arg), printable_path(arg), st);
+      walk_directory(fs::path(arg), printable_path(arg), st, fs::path());
     } else {
-      add_file(fs::path(arg), printable_path(arg), st, /*explicit_arg=*/true);
+      add_file(fs::path(arg), printable_path(arg), st, /*explicit_arg=*/true, fs::path(arg).filename());
     }
   }
 
@@ -76,6 +78,14 @@ class Walker {
   std::set<FileId> seen_dirs_;
   std::vector<FileId> dir_stack_;  // ancestors of the folder being walked, to tell a loop from a second path
   std::set<std::string> lists_open_;  // @list files being read, to refuse one that includes itself
+  ShardSpec shard_;
+  std::size_t walk_index_ = 0;
+
+  bool mine(const std::string& relative) const { return shard_.whole() || shard_of(relative, shard_.count) == shard_.index; }
+
+  void keep(const fs::path& path, const std::string& display, std::size_t index) {
+    result.images.push_back({path, display, index});
+  }
 
   void add_list_file(const std::string& list_path) {
     std::error_code ec;
@@ -95,46 +105,50 @@ class Walker {
     lists_open_.erase(canonical.string());
   }
 
-  void add_file(const fs::path& path, const std::string& display, const struct stat& st, bool explicit_arg) {
+  // `relative`: the file's path relative to the INPUT argument it came from (its name, for a file argument).
+  void add_file(const fs::path& path, const std::string& display, const struct stat& st, bool explicit_arg, const fs::path& relative) {
+    const std::size_t index = walk_index_++;
     if (!S_ISREG(st.st_mode)) {
       // FIFOs, sockets and devices are never opened: reading a FIFO could block the run forever.
       if (explicit_arg) {
-        result.images.push_back({path, display});
+        if (mine(relative.string())) keep(path, display, index);
       } else {
         result.skipped.push_back({display, "not a regular file"});
       }
       return;
     }
+    // Repeats are recognised before the shard is chosen, so every shard keeps the same one of them.
     const FileId id{st.st_dev, st.st_ino};
     if (!seen_files_.insert(id).second) {
       result.skipped.push_back({display, "the same file was already listed under another path"});
       return;
     }
+    if (!mine(relative.string())) return;  // another shard's (it is examined there)
     if (explicit_arg || st.st_size == 0 || has_image_extension(path.filename().string())) {
-      result.images.push_back({path, display});
+      keep(path, display, index);
       return;
     }
     // Decide by content.
     const EvidenceFile file(path);
     if (file.fd() < 0) {
-      result.images.push_back({path, display});  // unreadable: might be an image, so it gets a failed report
+      keep(path, display, index);  // unreadable: might be an image, so it gets a failed report
       return;
     }
     std::array<unsigned char, kSniffBytes> head{};
     const auto n = ::read(file.fd(), head.data(), head.size());
     if (n < 0) {
-      result.images.push_back({path, display});
+      keep(path, display, index);
       return;
     }
     const auto format = sniff_format(std::span(head.data(), static_cast<std::size_t>(n)));
     if (format != ImageFormat::unknown) {
-      result.images.push_back({path, display});
+      keep(path, display, index);
     } else {
       result.skipped.push_back({display, "not an image (content matches no image format)"});
     }
   }
 
-  void walk_directory(const fs::path& dir, const std::string& display, const struct stat& st) {
+  void walk_directory(const fs::path& dir, const std::string& display, const struct stat& st, const fs::path& relative) {
     const FileId id{st.st_dev, st.st_ino};
     if (std::find(dir_stack_.begin(), dir_stack_.end(), id) != dir_stack_.end()) {
       result.problems.push_back({display, "symbolic link loop: this folder contains itself; not followed"});
@@ -174,10 +188,11 @@ class Walker {
         }
         continue;
       }
+      const fs::path entry_relative = relative / entry.filename();
       if (S_ISDIR(est.st_mode)) {
-        walk_directory(entry, entry_display, est);
+        walk_directory(entry, entry_display, est, entry_relative);
       } else {
-        add_file(entry, entry_display, est, /*explicit_arg=*/false);
+        add_file(entry, entry_display, est, /*explicit_arg=*/false, entry_relative);
       }
     }
     dir_stack_.pop_back();
@@ -186,8 +201,8 @@ class Walker {
 
 }  // namespace
 
-InputSet collect_inputs(const std::vector<std::string>& args) {
-  Walker walker;
+InputSet collect_inputs(const std::vector<std::string>& args, const ShardSpec& shard) {
+  Walker walker(shard);
   for (const auto& arg : args) walker.add_argument(arg);
   return std::move(walker.result);
 }

@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "pipeline/shard.hpp"
 #include "pipeline/types.hpp"
 
 namespace cluetrace {
@@ -29,7 +31,8 @@ class InputError : public std::runtime_error {
 
 // Inside folders a file counts as an image when its content says so, when its name says so (it then
 // gets a `failed` report if the content disagrees), when it is empty, or when it cannot be read:
-// nothing that might be an image is dropped silently. Files named explicitly always count.
-InputSet collect_inputs(const std::vector<std::string>& args);
+// nothing that might be an image is dropped silently. Files named explicitly always count. With a shard,
+// only that part's images are listed (every folder is still walked, so repeats are told apart the same way).
+InputSet collect_inputs(const std::vector<std::string>& args, const ShardSpec& shard = {});
 
 }  // namespace cluetrace

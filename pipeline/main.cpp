@@ -21,6 +21,7 @@
 #include "pipeline/fold.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/inputs.hpp"
+#include "pipeline/merge.hpp"
 #include "pipeline/versions.hpp"
 #include "stages/language/langid_tool.hpp"
 #include "stages/logo/catalogue_tool.hpp"
@@ -98,6 +99,25 @@ int command_report(const std::string& dir, const std::string& config_path) {
   return 1;
 }
 
+int command_merge(const std::string& out, const std::vector<std::string>& shard_dirs, const std::string& config_path,
+                  const std::vector<std::string>& command_line) {
+  try {
+    const auto config = load_config_or_default(config_path);
+    const auto summary = cluetrace::merge_shards(out, {shard_dirs.begin(), shard_dirs.end()}, config.outputs, command_line);
+    fmt::print(stderr, "cluetrace: merged {} shards, {} reports, into {}\n", summary.shards, summary.reports, out);
+    for (const auto& o : summary.outputs) fmt::print(stderr, "cluetrace: wrote {}\n", o.string());
+    for (const auto& p : summary.output_problems) fmt::print(stderr, "cluetrace merge: not written: {}\n", p);
+    return 0;
+  } catch (const cluetrace::MergeError& e) {
+    fmt::print(stderr, "cluetrace merge: {}; nothing was written\n", e.what());
+  } catch (const cluetrace::ConfigError& e) {
+    std::cerr << e.problems().to_string();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cluetrace merge: {}\n", e.what());
+  }
+  return 1;
+}
+
 int command_search(const std::vector<std::string>& args, cluetrace::SearchQuery query, bool json) {
   // DIR... QUERY: the last argument is the query, the others are output folders (or folders holding several).
   std::vector<std::string> dirs(args.begin(), args.end() - 1);
@@ -156,6 +176,8 @@ int main(int argc, char** argv) {
   bool resume = false, overwrite = false;
   int threads = -1, max_in_flight = -1;
   double image_timeout = -1;
+  std::string shard_spec;
+  std::size_t shard_count = 0;
   run->add_option("--config", config_path, "YAML config (default: the built-in config/default.yaml)")
       ->check(CLI::ExistingFile);
   run->add_option("--out", out_dir, "output folder for reports.jsonl and run.json");
@@ -167,6 +189,8 @@ int main(int argc, char** argv) {
   run->add_option("--image-timeout", image_timeout,
                   "seconds an image may take before it is failed as timed out (default: run.image_timeout_s, 0 = none)")
       ->check(CLI::Range(0.0, 1e7));
+  run->add_option("--shard", shard_spec, "process one part of the inputs: K/N (0 <= K < N), or auto (Slurm array, Kubernetes Indexed Job)");
+  run->add_option("--shards", shard_count, "with --shard auto in a Kubernetes Indexed Job: the number of parts N")->check(CLI::Range(1, 1000000));
   run->add_option("--dump-graph", dump_graph, "write the flow graph as Graphviz dot to this file");
   run->add_option("--progress", progress_mode, "progress line on stderr")
       ->check(CLI::IsMember({"auto", "always", "never"}));
@@ -217,6 +241,13 @@ int main(int argc, char** argv) {
   report_cmd->add_option("DIR", report_dir, "output folder of a run")->required()->check(CLI::ExistingDirectory);
   report_cmd->add_option("--config", report_config, "config whose `outputs` settings to use (default: built-in)");
 
+  auto* merge_cmd = app.add_subcommand("merge", "make one case from the finished shards of a --shard K/N run");
+  std::string merge_out, merge_config;
+  std::vector<std::string> merge_shards;
+  merge_cmd->add_option("--out", merge_out, "folder for the merged case")->required();
+  merge_cmd->add_option("--config", merge_config, "config whose `outputs` settings to use (default: built-in)");
+  merge_cmd->add_option("SHARD_DIR", merge_shards, "the shards' output folders, every one of them")->required()->expected(1, -1);
+
   auto* search_cmd = app.add_subcommand("search", "search the clues of one or more cases: cluetrace search DIR... QUERY");
   std::vector<std::string> search_args;
   cluetrace::SearchQuery search_query;
@@ -253,6 +284,7 @@ int main(int argc, char** argv) {
   }
 
   if (*version) return command_version();
+  if (*merge_cmd) return command_merge(merge_out, merge_shards, merge_config, std::vector<std::string>(argv, argv + argc));
   if (*report_cmd) return command_report(report_dir, report_config);
   if (*search_cmd) {
     search_query.raw_fts = search_raw;
@@ -322,6 +354,15 @@ int main(int argc, char** argv) {
     if (threads >= 0) options.threads = threads;
     if (max_in_flight >= 0) options.max_in_flight = max_in_flight;
     if (image_timeout >= 0) options.image_timeout_s = image_timeout;
+    if (!shard_spec.empty()) {
+      try {
+        options.shard = cluetrace::parse_shard(shard_spec, shard_count ? std::optional<std::size_t>(shard_count) : std::nullopt,
+                                               [](const char* name) { return std::getenv(name); });
+      } catch (const cluetrace::ShardError& e) {
+        fmt::print(stderr, "cluetrace run: {}\n", e.what());
+        return 2;
+      }
+    }
     options.progress = progress_mode == "always" || (progress_mode == "auto" && ::isatty(STDERR_FILENO));
     options.stop_requested = &g_stop_requested;
     options.command_line.assign(argv, argv + argc);

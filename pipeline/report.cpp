@@ -129,6 +129,8 @@ nlohmann::ordered_json make_report(const ImageRecord& image, const ReportContext
     }
     report["text_regions"] = regions_json;
   }
+  // Its place in the walk of the run's INPUTs: `cluetrace merge` puts shards' reports back in this order.
+  report["walk_index"] = image.input.walk_index;
   report["config_sha256"] = context.config_sha256;
   if (!context.run_id.empty()) report["run_id"] = context.run_id;
   report["tool"] = {{"name", "cluetrace"}, {"version", context.tool_version}};

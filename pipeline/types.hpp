@@ -105,6 +105,9 @@ struct FileDigests {
 struct InputItem {
   std::filesystem::path path;  // what we open
   std::string display_path;    // as given on the command line or found under a given folder
+  // Its place in the walk of every INPUT (files examined, in order, whichever shard they fall in): the order of
+  // a single run's reports, which `cluetrace merge` restores across shards. Gaps are files that were not images.
+  std::size_t walk_index = 0;
 };
 
 enum class ImageStatus { ok, partial, failed };

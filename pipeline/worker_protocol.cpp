@@ -74,6 +74,7 @@ bool read_exactly(int fd, char* out, std::size_t n) {
 std::string encode_item(const ItemFrame& item) {
   std::string out;
   put_u64(out, item.seq);
+  put_u64(out, item.item.walk_index);
   const std::string path = item.item.path.string();
   put_u32(out, static_cast<std::uint32_t>(path.size()));
   out += path;
@@ -86,6 +87,7 @@ ItemFrame decode_item(std::string_view payload) {
   Cursor c(payload);
   ItemFrame item;
   item.seq = c.u64();
+  item.item.walk_index = c.u64();
   item.item.path = std::string(c.bytes(c.u32()));
   item.item.display_path = std::string(c.bytes(c.u32()));
   return item;
