@@ -13,6 +13,9 @@ std::string fold_key(std::string_view text);
 // written as \xNN or \u00NN. Text read from images and metadata goes through this before a terminal sees it.
 std::string terminal_safe(std::string_view text);
 
+// Whether `text` is well-formed UTF-8 (no stray continuation bytes, overlong forms or surrogates).
+bool is_valid_utf8(std::string_view text);
+
 // The ASCII digits of `text`, in order ("+49 30 123-45" -> "493012345").
 std::string digits_only(std::string_view text);
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/fold.hpp"
+
 namespace cluetrace {
 
 std::string ConfigProblem::to_string() const {
@@ -118,7 +120,10 @@ std::string OptionReader::get_string(std::string_view key, std::string fallback,
   const auto value = lookup(key);
   std::string result = std::move(fallback);
   if (value.IsDefined() && !value.IsNull()) {
-    if (value.IsScalar()) {
+    if (value.IsScalar() && !is_valid_utf8(value.Scalar())) {
+      // Reports, run.json and the config hash are JSON: text in a config must be UTF-8.
+      problem(key, "not valid UTF-8 text (save the config file as UTF-8)");
+    } else if (value.IsScalar()) {
       const auto& text = value.Scalar();
       bool ok = allowed.empty();
       for (const auto& a : allowed) ok = ok || a == text;
@@ -145,6 +150,11 @@ std::vector<std::string> OptionReader::get_string_list(std::string_view key, std
       for (const auto& item : value) {
         if (!item.IsScalar()) {
           problem(key, "every item must be a string, got " + describe_node(item));
+          ok = false;
+          break;
+        }
+        if (!is_valid_utf8(item.Scalar())) {
+          problem(key, "an item is not valid UTF-8 text (save the config file as UTF-8)");
           ok = false;
           break;
         }

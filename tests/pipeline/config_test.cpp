@@ -88,3 +88,16 @@ TEST(Config, MissingFileIsAClearError) {
 }
 
 }  // namespace
+
+namespace {
+
+// Found by fuzz_config (tests/fuzz/regressions/config): a Latin-1 byte in a text value used to escape as a JSON
+// type_error from the config hash.
+TEST(Config, TextThatIsNotUtf8IsAProblemNamingItsKey) {
+  const auto problems = problems_of("outputs:\n  case_name: \"Fall M\xfcller\"\nstages:\n  barcode:\n    formats: [\"EAN\xff\"]\n");
+  EXPECT_EQ(problems.all().size(), 2u) << problems.to_string();
+  EXPECT_TRUE(has_problem(problems, "outputs.case_name", "not valid UTF-8")) << problems.to_string();
+  EXPECT_TRUE(has_problem(problems, "stages.barcode.formats", "not valid UTF-8")) << problems.to_string();
+}
+
+}  // namespace
