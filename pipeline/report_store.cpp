@@ -66,6 +66,36 @@ void write_file_atomically(const fs::path& path, std::string_view content, bool 
   if (sync) fsync_dir(path.parent_path());
 }
 
+AtomicFileWriter::AtomicFileWriter(const fs::path& path)
+    : path_(path), tmp_(path.parent_path() / fmt::format(".{}.tmp.{}", path.filename().string(), ::getpid())) {
+  file_ = std::fopen(tmp_.c_str(), "wb");
+  if (!file_) throw OutputError(fmt::format("cannot create {}: {}", tmp_.string(), std::strerror(errno)));
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (!file_) return;
+  std::fclose(file_);
+  ::unlink(tmp_.c_str());
+}
+
+void AtomicFileWriter::write(std::string_view text) {
+  if (std::fwrite(text.data(), 1, text.size(), file_) != text.size()) {
+    throw OutputError(fmt::format("cannot write {}: {}", tmp_.string(), std::strerror(errno)));
+  }
+}
+
+void AtomicFileWriter::commit() {
+  const bool flushed = std::fflush(file_) == 0;
+  const int err = errno;
+  std::fclose(file_);
+  file_ = nullptr;
+  if (!flushed || ::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const int e = flushed ? errno : err;
+    ::unlink(tmp_.c_str());
+    throw OutputError(fmt::format("cannot write {}: {}", path_.string(), std::strerror(e)));
+  }
+}
+
 ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha256, OpenMode mode)
     : path_(out_dir / "reports.jsonl") {
   std::error_code ec;

@@ -26,6 +26,22 @@ class OutputError : public std::runtime_error {
 // that can be made again from the reports, such as crops): still atomic, not necessarily durable.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content, bool sync = true);
 
+// A file written in pieces (a large CSV or JSON) that appears whole or not at all: a temporary file beside
+// `path`, renamed over it by commit(). Without commit() the temporary file is removed.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(const std::filesystem::path& path);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  void write(std::string_view text);  // buffered; throws OutputError when the disk refuses
+  void commit();
+
+ private:
+  std::filesystem::path path_, tmp_;
+  std::FILE* file_ = nullptr;
+};
+
 // An exclusive flock on <dir>/.cluetrace.lock for as long as the object lives: one run (or `cluetrace report`)
 // per output folder at a time. Throws OutputError when another process holds it.
 class FolderLock {

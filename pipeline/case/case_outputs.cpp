@@ -1,13 +1,14 @@
 #include "pipeline/case/case_outputs.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <functional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "pipeline/case/artefacts.hpp"
-#include "pipeline/case/database.hpp"
+#include "pipeline/case/store.hpp"
 #include "pipeline/case/exchange.hpp"
 #include "pipeline/case/html.hpp"
 #include "pipeline/case/links.hpp"
@@ -142,10 +143,6 @@ std::optional<nlohmann::json> parse_report_line(std::string_view line, std::stri
   return report;
 }
 
-bool CaseData::has_crop(const std::string& sha256, int rank) const {
-  return sha256.size() == 64 && crops.contains(crop_path(sha256, rank).generic_string());
-}
-
 std::string countries_text(const nlohmann::json& clue) {
   std::string out;
   if (!clue.contains("countries")) return out;
@@ -156,33 +153,18 @@ std::string countries_text(const nlohmann::json& clue) {
   return out;
 }
 
-CaseData load_case(const std::filesystem::path& dir, const OutputOptions& options) {
+void for_each_report_line(const std::filesystem::path& dir, const std::function<void(const nlohmann::json&)>& fn) {
   const auto reports = dir / "reports.jsonl";
   if (!std::filesystem::exists(reports)) {
     throw OutputError(fmt::format("{}: no reports.jsonl (not a cluetrace output folder)", dir.string()));
   }
-  CaseData data;
-  data.dir = dir;
-  data.name = options.case_name;
-  if (data.name.empty()) data.name = std::filesystem::absolute(dir).lexically_normal().filename().string();
-  if (data.name.empty()) data.name = std::filesystem::absolute(dir).lexically_normal().parent_path().filename().string();
-  const std::string text = read_file(reports);
-  for_each_complete_line(text, [&](std::string_view line) {
-    if (line.empty()) return;
+  std::ifstream in(reports, std::ios::binary);
+  for (std::string line; std::getline(in, line);) {
+    if (in.eof()) break;  // no newline: a line a kill cut off
+    if (line.empty()) continue;
     std::string problem;
-    if (auto report = parse_report_line(line, problem)) {
-      data.reports.push_back(std::move(*report));
-    } else {
-      spdlog::warn("{}: a line was left out of the case outputs: {}", reports.string(), problem);
-    }
-  });
-  if (std::filesystem::exists(dir / "runs.jsonl")) data.runs = read_jsonl(dir / "runs.jsonl");
-  if (std::filesystem::is_directory(dir / "crops")) {
-    for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "crops")) {
-      if (e.is_regular_file()) data.crops.insert(e.path().lexically_relative(dir).generic_string());
-    }
+    if (auto report = parse_report_line(line, problem)) fn(*report);
   }
-  return data;
 }
 
 void record_run(const std::filesystem::path& dir, const nlohmann::ordered_json& run) {
@@ -202,33 +184,29 @@ void record_run(const std::filesystem::path& dir, const nlohmann::ordered_json& 
 }
 
 CaseOutputs write_case_outputs(const std::filesystem::path& dir, const OutputOptions& options) {
-  CaseData data = load_case(dir, options);
   CaseOutputs out;
-  out.images = data.reports.size();
-  // Each output on its own: one that fails (a broken scene file, a full disk) does not cost the others.
-  auto& problems = out.problems;
+  // The store first: every other output is made from it. Without it nothing else can be written.
+  out.images = build_case_store(dir, options);
+  out.written.push_back(dir / "clues.sqlite");
+  const CaseStore store(dir / "clues.sqlite");
+  // Each output on its own: one that fails (a full disk) does not cost the others.
   auto attempt = [&](const char* name, const std::function<void()>& write) {
     try {
       write();
       out.written.push_back(dir / name);
     } catch (const std::exception& e) {
-      problems.push_back(fmt::format("{}: {}", name, e.what()));
-      spdlog::error("{}: not written: {}", (dir / name).string(), e.what());
+      out.problems.push_back(fmt::format("{}: {}", name, e.what()));
     }
   };
-  constexpr auto dump = [](const nlohmann::ordered_json& j) {
-    return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
-  };
-  if (options.links) {
-    attempt("links.json", [&] {
-      data.links = find_links(data, options);
-      write_file_atomically(dir / "links.json", dump(links_json(data)));
-    });
+  if (options.links) attempt("links.json", [&] { write_links_json(store, dir / "links.json"); });
+  if (options.summary_csv) attempt("summary.csv", [&] { write_summary_csv(store, dir / "summary.csv"); });
+  if (options.vics) attempt("vics.json", [&] { write_vics(store, dir, options); });
+  if (options.html) attempt("index.html", [&] { write_html(store, dir, options); });
+  if (!options.database) {
+    std::error_code ignored;
+    std::filesystem::remove(dir / "clues.sqlite", ignored);
+    std::erase(out.written, dir / "clues.sqlite");
   }
-  if (options.summary_csv) attempt("summary.csv", [&] { write_file_atomically(dir / "summary.csv", summary_csv(data)); });
-  if (options.vics) attempt("vics.json", [&] { write_file_atomically(dir / "vics.json", dump(vics_json(data, options))); });
-  if (options.database) attempt("clues.sqlite", [&] { write_database(data, dir / "clues.sqlite"); });
-  if (options.html) attempt("index.html", [&] { write_html(data, options); });
   return out;
 }
 

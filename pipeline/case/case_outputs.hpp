@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <string>
@@ -10,14 +11,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pipeline/case/case_data.hpp"
 #include "pipeline/config.hpp"
 
 namespace cluetrace {
 
-// Reads <dir>/reports.jsonl (complete lines) and <dir>/runs.jsonl; throws OutputError when there is no
-// reports.jsonl. Does not compute links.
-CaseData load_case(const std::filesystem::path& dir, const OutputOptions& options);
+// Calls `fn` with each report of <dir>/reports.jsonl as the case outputs read it, one line at a time (lines
+// that are not reports are skipped). Throws OutputError when there is no reports.jsonl.
+void for_each_report_line(const std::filesystem::path& dir, const std::function<void(const nlohmann::json&)>& fn);
 
 // One line of reports.jsonl as the case outputs read it: fields of the wrong type dropped or repaired. nullopt,
 // with the reason in `problem`, when the line is not a report at all (not JSON, no image path).
@@ -35,8 +35,9 @@ struct CaseOutputs {
   std::size_t images = 0;
 };
 
-// Writes every output the options enable, each file atomically, each independently of the others. Throws
-// OutputError only when the folder has no reports.jsonl.
+// Builds the case store (clues.sqlite) from the reports, then writes every output the options enable from it,
+// each file atomically, each independently of the others. Throws OutputError when the folder has no
+// reports.jsonl or the store cannot be built. Memory does not grow with the number of reports.
 CaseOutputs write_case_outputs(const std::filesystem::path& dir, const OutputOptions& options);
 
 }  // namespace cluetrace

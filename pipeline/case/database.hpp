@@ -1,5 +1,5 @@
-// clues.sqlite: the case as a database (images, clues, runs, links) with an FTS5 index over the clues' text,
-// and the search behind `cluetrace search`. Schema in docs/review.md.
+// The search behind `cluetrace search` over clues.sqlite (the case store, pipeline/case/store.hpp: images,
+// clues, runs, links and an FTS5 index over the clues' text). Schema in docs/review.md.
 #pragma once
 
 #include <filesystem>
@@ -7,15 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/case/case_data.hpp"
 
 namespace cluetrace {
-
-inline constexpr int kDatabaseSchemaVersion = 1;
-
-// Builds the database in a temporary file beside `path` and renames it over `path` (readers never see half
-// a database). Throws OutputError naming the file.
-void write_database(const CaseData& data, const std::filesystem::path& path);
 
 struct SearchQuery {
   std::string text;                  // words (all must occur; "word*" is a prefix); empty: every clue

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include "pipeline/case/case_outputs.hpp"
 #include "pipeline/digest.hpp"
 #include "pipeline/models.hpp"
@@ -31,8 +33,8 @@ std::string mime_of(const std::string& format) {
 }
 
 // A stable GUID for the case: from the folder and case name, so a regenerated export keeps its CaseID.
-std::string case_guid(const CaseData& data) {
-  const std::string h = sha256_hex(std::filesystem::absolute(data.dir).lexically_normal().string() + "\n" + data.name);
+std::string case_guid(const std::filesystem::path& dir, const std::string& name) {
+  const std::string h = sha256_hex(std::filesystem::absolute(dir).lexically_normal().string() + "\n" + name);
   // RFC 4122 layout, version 5 style (name-based), variant 10xx.
   return fmt::format("{}-{}-5{}-{:x}{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(13, 3),
                      8 + (std::stoi(h.substr(16, 1), nullptr, 16) & 3), h.substr(17, 3), h.substr(20, 12));
@@ -81,16 +83,20 @@ std::string csv_cell(const std::string& value) {
   return quoted + "\"";
 }
 
-std::string summary_csv(const CaseData& data) {
-  std::string out = "path,sha256,md5,status,run_id,rank,kind,value,confidence,score,language,countries,box,stage,explanation\r\n";
-  auto row = [&out](const std::vector<std::string>& cells) {
+void write_summary_csv(const CaseStore& store, const std::filesystem::path& file) {
+  AtomicFileWriter out(file);
+  out.write("path,sha256,md5,status,run_id,rank,kind,value,confidence,score,language,countries,box,stage,explanation\r\n");
+  std::string line;
+  auto row = [&](const std::vector<std::string>& cells) {
+    line.clear();
     for (std::size_t i = 0; i < cells.size(); ++i) {
-      if (i) out += ',';
-      out += csv_cell(cells[i]);
+      if (i) line += ',';
+      line += csv_cell(cells[i]);
     }
-    out += "\r\n";
+    line += "\r\n";
+    out.write(line);
   };
-  for (const auto& report : data.reports) {
+  store.for_each_report([&](std::int64_t, const nlohmann::json& report) {
     const auto& img = report["image"];
     const std::vector<std::string> image_cells{img.value("path", ""), img.value("sha256", ""), img.value("md5", ""),
                                                report.value("status", ""), report.value("run_id", "")};
@@ -100,7 +106,7 @@ std::string summary_csv(const CaseData& data) {
       cells.resize(15);
       if (!report["errors"].empty()) cells[14] = report["errors"][0].value("stage", "") + ": " + report["errors"][0].value("message", "");
       row(cells);
-      continue;
+      return;
     }
     for (const auto& clue : report["clues"]) {
       std::string box;
@@ -117,82 +123,102 @@ std::string summary_csv(const CaseData& data) {
       }
       row(cells);
     }
-  }
-  return out;
+  });
+  out.commit();
 }
 
-nlohmann::ordered_json vics_json(const CaseData& data, const OutputOptions& options) {
-  const std::string case_id = case_guid(data);
-  // One Media per picture (MD5 is its key); every path it was found under is one of its MediaFiles.
-  std::map<std::string, std::vector<std::size_t>> by_md5;
-  std::vector<std::string> order;
-  for (std::size_t i = 0; i < data.reports.size(); ++i) {
-    const auto& img = data.reports[i]["image"];
-    const std::string md5 = img.value("md5", "");
-    if (md5.size() != 32 || !img.value("hashes_complete", true)) continue;
-    if (by_md5[md5].empty()) order.push_back(md5);
-    by_md5[md5].push_back(i);
-  }
-  auto media = nlohmann::ordered_json::array();
-  int media_id = 0, file_id = 0;
-  for (const auto& md5 : order) {
-    const auto& first = data.reports[by_md5[md5].front()];
-    const auto& img = first["image"];
-    nlohmann::ordered_json m;
-    m["MediaID"] = ++media_id;
-    m["MD5"] = upper(md5);
-    if (img.contains("sha1")) m["SHA1"] = upper(img.value("sha1", ""));
-    if (img.contains("bytes")) m["MediaSize"] = img["bytes"];
-    if (const auto mime = mime_of(img.value("format", "")); !mime.empty()) m["MimeType"] = mime;
-    m["IsPrecategorized"] = false;
+namespace {
 
-    std::string comments = fmt::format("cluetrace {} ({}): ", first.contains("tool") ? first["tool"].value("version", "") : "",
-                                       first.value("status", ""));
-    std::vector<std::string> tags{"cluetrace"};
-    if (!first["regions"].empty()) {
-      const auto& top = first["regions"][0];
-      comments += fmt::format("likely country {} ({:.2f}); ", top.value("code", ""), top.value("probability", 0.0));
-      tags.push_back(tag("country", top.value("code", "")));
-    }
-    if (!first["languages"].empty()) tags.push_back(tag("language", first["languages"][0].value("code", "")));
-    std::size_t listed = 0;
-    for (const auto& clue : first["clues"]) {
-      if (listed++ == kCommentClues) break;
-      comments += fmt::format("{}{}. {} \"{}\" score {:.2f}", listed > 1 ? "; " : "", clue.value("rank", 0),
-                              clue.value("kind", ""), clue.value("value", ""), clue.value("score", 0.0));
-      if (clue.value("kind", "") != "text") tags.push_back(tag(clue.value("kind", ""), clue.value("value", "")));
-    }
-    if (first["clues"].empty()) comments += "no clues";
-    m["Comments"] = comments;
-    std::string tag_text;
-    for (const auto& t : tags) tag_text += (tag_text.empty() ? "" : ",") + t;
-    m["Tags"] = tag_text;
-    auto files = nlohmann::ordered_json::array();
-    for (const auto i : by_md5[md5]) {
-      const std::filesystem::path path(data.reports[i]["image"].value("path", ""));
-      files.push_back({{"MD5", upper(md5)},
-                       {"MediaFileID", ++file_id},
-                       {"FileName", path.filename().string()},
-                       {"FilePath", path.parent_path().string()}});
-    }
-    m["MediaFiles"] = files;
-    media.push_back(m);
+// One Media entry: a picture (its first report) and every path it was found under.
+nlohmann::ordered_json media_entry(int media_id, const nlohmann::json& first, const std::vector<std::string>& paths, int& file_id) {
+  const auto& img = first["image"];
+  const std::string md5 = img.value("md5", "");
+  nlohmann::ordered_json m;
+  m["MediaID"] = media_id;
+  m["MD5"] = upper(md5);
+  if (img.contains("sha1")) m["SHA1"] = upper(img.value("sha1", ""));
+  if (img.contains("bytes")) m["MediaSize"] = img["bytes"];
+  if (const auto mime = mime_of(img.value("format", "")); !mime.empty()) m["MimeType"] = mime;
+  m["IsPrecategorized"] = false;
+
+  std::string comments = fmt::format("cluetrace {} ({}): ", first.contains("tool") ? first["tool"].value("version", "") : "",
+                                     first.value("status", ""));
+  std::vector<std::string> tags{"cluetrace"};
+  if (!first["regions"].empty()) {
+    const auto& top = first["regions"][0];
+    comments += fmt::format("likely country {} ({:.2f}); ", top.value("code", ""), top.value("probability", 0.0));
+    tags.push_back(tag("country", top.value("code", "")));
   }
+  if (!first["languages"].empty()) tags.push_back(tag("language", first["languages"][0].value("code", "")));
+  std::size_t listed = 0;
+  for (const auto& clue : first["clues"]) {
+    if (listed++ == kCommentClues) break;
+    comments += fmt::format("{}{}. {} \"{}\" score {:.2f}", listed > 1 ? "; " : "", clue.value("rank", 0), clue.value("kind", ""),
+                            clue.value("value", ""), clue.value("score", 0.0));
+    if (clue.value("kind", "") != "text") tags.push_back(tag(clue.value("kind", ""), clue.value("value", "")));
+  }
+  if (first["clues"].empty()) comments += "no clues";
+  m["Comments"] = comments;
+  std::string tag_text;
+  for (const auto& t : tags) tag_text += (tag_text.empty() ? "" : ",") + t;
+  m["Tags"] = tag_text;
+  auto files = nlohmann::ordered_json::array();
+  for (const auto& p : paths) {
+    const std::filesystem::path path(p);
+    files.push_back({{"MD5", upper(md5)}, {"MediaFileID", ++file_id}, {"FileName", path.filename().string()},
+                     {"FilePath", path.parent_path().string()}});
+  }
+  m["MediaFiles"] = files;
+  return m;
+}
+
+}  // namespace
+
+void write_vics(const CaseStore& store, const std::filesystem::path& dir, const OutputOptions& options) {
+  // One Media per picture (MD5 is its key), in the order pictures first appear; every path it was found under is
+  // one of its MediaFiles. The store gives the pictures in that order with their paths, one picture at a time.
+  const std::string context = odata_context(options);
+  const std::string name = store.name();
+  const auto dump = [](const nlohmann::ordered_json& j) { return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace); };
+  SQLite::Statement pictures(store.database(),
+                             "SELECT md5, MIN(image_id) first, group_concat(path, char(10)) FROM (SELECT md5, image_id, path FROM "
+                             "images WHERE length(md5) = 32 AND hashes_complete = 1 ORDER BY image_id) GROUP BY md5 ORDER BY first");
+  SQLite::Statement report_of(store.database(), "SELECT report, tool_version FROM images WHERE image_id = ?");
   std::string version;
-  if (!data.reports.empty() && data.reports.front().contains("tool")) version = data.reports.front()["tool"].value("version", "");
-  nlohmann::ordered_json c;
-  c["CaseID"] = case_id;
-  c["CaseNumber"] = data.name;
-  c["SourceApplicationName"] = "cluetrace";
-  c["SourceApplicationVersion"] = version;
-  c["TotalMediaFiles"] = file_id;
-  c["TotalPrecategorized"] = 0;
-  c["Media"] = media;
-  nlohmann::ordered_json out;
-  out["@odata.context"] = odata_context(options);
-  // The flat form is the Media list alone, as Project VIC's hash-set distributions are written.
-  out["value"] = options.vics_form == "media" ? media : nlohmann::ordered_json::array({c});
-  return out;
+  {
+    SQLite::Statement q(store.database(), "SELECT tool_version FROM images ORDER BY image_id LIMIT 1");
+    if (q.executeStep()) version = q.getColumn(0).getString();
+  }
+  AtomicFileWriter out(dir / "vics.json");
+  const bool flat = options.vics_form == "media";
+  out.write("{\"@odata.context\":" + dump(context) + ",\"value\":[");
+  if (!flat) {
+    out.write("{\"CaseID\":" + dump(case_guid(dir, name)) + ",\"CaseNumber\":" + dump(name) +
+              ",\"SourceApplicationName\":\"cluetrace\",\"SourceApplicationVersion\":" + dump(version) + ",\"Media\":[");
+  }
+  int media_id = 0, file_id = 0;
+  while (pictures.executeStep()) {
+    report_of.bind(1, pictures.getColumn(1).getInt64());
+    if (!report_of.executeStep()) {
+      report_of.reset();
+      continue;
+    }
+    const auto first = nlohmann::json::parse(report_of.getColumn(0).getString());
+    report_of.reset();
+    std::vector<std::string> paths;
+    std::string all = pictures.getColumn(2).getString();
+    for (std::size_t start = 0; start <= all.size();) {
+      const auto end = std::min(all.find('\n', start), all.size());
+      paths.push_back(all.substr(start, end - start));
+      start = end + 1;
+    }
+    const std::string separator = media_id > 0 ? "," : "";
+    ++media_id;
+    out.write(separator + dump(media_entry(media_id, first, paths, file_id)));
+  }
+  if (!flat) out.write(fmt::format("],\"TotalMediaFiles\":{},\"TotalPrecategorized\":0}}", file_id));
+  out.write("]}\n");
+  out.commit();
 }
 
 }  // namespace cluetrace

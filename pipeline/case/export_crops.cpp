@@ -133,15 +133,13 @@ std::optional<std::string> PersonGuard::reason_to_refuse(const cv::Rect& crop, c
 }
 
 ExportSummary export_crops(const ExportRequest& request, std::ostream& log) {
-  OutputOptions options;
-  const CaseData data = load_case(request.case_dir, options);
   PersonGuard guard(request.cascades_dir.empty() ? default_cascades_dir() : request.cascades_dir);
   std::filesystem::create_directories(request.out);
 
   ExportSummary summary;
   auto manifest = nlohmann::ordered_json::array();
-  for (const auto& report : data.reports) {
-    if (report.value("status", "") == "failed") continue;
+  for_each_report_line(request.case_dir, [&](const nlohmann::json& report) {
+    if (report.value("status", "") == "failed") return;
     const auto& img = report["image"];
     const std::string sha = img.value("sha256", "");
     const std::string path = img.value("path", "");
@@ -161,7 +159,7 @@ ExportSummary export_crops(const ExportRequest& request, std::ostream& log) {
       chosen.push_back(&clue);
       if (request.top > 0 && chosen.size() >= static_cast<std::size_t>(request.top)) break;
     }
-    if (chosen.empty()) continue;
+    if (chosen.empty()) return;
 
     // The original, checked against its report: a crop must come from the very file that was analysed.
     std::filesystem::path source(path);
@@ -223,7 +221,7 @@ ExportSummary export_crops(const ExportRequest& request, std::ostream& log) {
       }
       manifest.push_back(entry);
     }
-  }
+  });
   write_file_atomically(request.out / "manifest.json", manifest.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   log << fmt::format("{} crop(s) written, {} refused; manifest: {}\n", summary.written, summary.refused,
                      (request.out / "manifest.json").string());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <vector>
 
 #include <fmt/format.h>
 #include <unicode/locid.h>
@@ -48,32 +49,12 @@ std::string country_label(const std::string& code) {
   return out.empty() || out == code ? code : code + " (" + out + ")";
 }
 
-const nlohmann::json& image_of(const nlohmann::json& report) { return report["image"]; }
-
-std::string best_clue_text(const nlohmann::json& report) {
-  if (report["clues"].empty()) return "";
-  const auto& c = report["clues"][0];
-  return fmt::format("{}: {}", c.value("kind", ""), c.value("value", ""));
-}
-
-double best_score(const nlohmann::json& report) {
-  return report["clues"].empty() ? 0.0 : report["clues"][0].value("score", 0.0);
-}
-
-std::string top_country(const nlohmann::json& report) {
-  return report["regions"].empty() ? "" : report["regions"][0].value("code", "");
-}
-
-// An <img> of a clue's crop, or a note why there is none. `prefix` leads from the page to the output folder.
-std::string crop_cell(const CaseData& data, const nlohmann::json& report, const nlohmann::json& clue, const std::string& prefix) {
-  if (!clue.contains("box")) return "<span class=\"muted\">no region (whole image or metadata)</span>";
-  const std::string sha = image_of(report).value("sha256", "");
-  const int rank = clue.value("rank", 0);
-  if (!data.has_crop(sha, rank)) {
-    return "<span class=\"muted\">crop not available</span>";
-  }
-  return fmt::format("<img class=\"crop\" src=\"{}{}\" alt=\"crop of clue {}\" data-rank=\"{}\">", prefix,
-                     html_escape(crop_path(sha, rank).generic_string()), rank, rank);
+// An <img> of a clue's crop (its path under the case folder, or empty), or a note why there is none. `prefix`
+// leads from the page to the output folder.
+std::string crop_cell(bool has_box, const std::string& crop, int rank, const std::string& prefix) {
+  if (!has_box) return "<span class=\"muted\">no region (whole image or metadata)</span>";
+  if (crop.empty()) return "<span class=\"muted\">crop not available</span>";
+  return fmt::format("<img class=\"crop\" src=\"{}{}\" alt=\"crop of clue {}\" data-rank=\"{}\">", prefix, html_escape(crop), rank, rank);
 }
 
 std::string status_span(const std::string& status) {
@@ -95,15 +76,39 @@ std::string countries_cell(const nlohmann::json& clue) {
   return out;
 }
 
-std::string image_page(const CaseData& data, std::size_t index, const OutputOptions& options,
-                       const std::map<std::size_t, std::vector<std::string>>& links_of) {
-  const auto& report = data.reports[index];
-  const auto& img = image_of(report);
+std::string image_link(std::int64_t id, const std::string& path, const std::string& prefix) {
+  return fmt::format("<a href=\"{}{}\">{}</a>", prefix, page_path(static_cast<std::size_t>(id - 1)), html_escape(path));
+}
+
+// What links this image to others, one line each; at most kOthers other images are named per link.
+constexpr std::size_t kOthers = 20;
+std::vector<std::string> link_lines(const CaseStore& store, std::int64_t id) {
+  std::vector<std::string> lines;
+  for (const auto& link : store.links_of(id, kOthers)) {
+    std::string others;
+    for (const auto& [other, path] : link.images) others += (others.empty() ? "" : ", ") + image_link(other, path, "../");
+    if (link.image_count > link.images.size() + 1) others += fmt::format(" and {} more", link.image_count - link.images.size() - 1);
+    if (link.type == "clue") {
+      lines.push_back(fmt::format("{} <b>{}</b> (clue #{}) also in {}", html_escape(link.kind), html_escape(link.value),
+                                  link.own_rank, others));
+    } else if (link.type == "scene") {
+      lines.push_back("same scene (matching background) as " + others);
+    } else if (link.type == "identical") {
+      lines.push_back("the same file (same SHA-256) as " + others);
+    }
+  }
+  return lines;
+}
+
+std::string image_page(const CaseStore& store, std::int64_t id, std::size_t total, const nlohmann::json& report,
+                       const std::string& case_name, const std::filesystem::path& dir, const OutputOptions& options) {
+  const auto& img = report["image"];
   const std::string path = img.value("path", "");
-  std::string h = head(fmt::format("{} — {}", path, data.name));
+  const auto index = static_cast<std::size_t>(id - 1);
+  std::string h = head(fmt::format("{} — {}", path, case_name));
   h += "<nav><a href=\"../index.html\">case overview</a>";
   if (index > 0) h += fmt::format("<a href=\"../{}\">previous image</a>", page_path(index - 1));
-  if (index + 1 < data.reports.size()) h += fmt::format("<a href=\"../{}\">next image</a>", page_path(index + 1));
+  if (index + 1 < total) h += fmt::format("<a href=\"../{}\">next image</a>", page_path(index + 1));
   h += "</nav>\n";
   h += fmt::format("<h1 id=\"image-path\">{}</h1>\n", html_escape(path));
   h += "<table class=\"facts\">";
@@ -127,7 +132,7 @@ std::string image_page(const CaseData& data, std::size_t index, const OutputOpti
   }
 
   const std::string sha = img.value("sha256", "");
-  if (options.full_image && sha.size() == 64 && std::filesystem::exists(data.dir / preview_path(sha))) {
+  if (options.full_image && sha.size() == 64 && std::filesystem::exists(dir / preview_path(sha))) {
     h += "<h2>Whole image</h2><div class=\"veil\"><input type=\"checkbox\" id=\"reveal\">"
          "<label for=\"reveal\" title=\"click to show\"><img id=\"full-image\" src=\"../" +
          html_escape(preview_path(sha).generic_string()) +
@@ -147,9 +152,9 @@ std::string image_page(const CaseData& data, std::size_t index, const OutputOpti
           "<tr id=\"clue-{}\" class=\"clue\"><td class=\"num\">{}</td><td>{}</td><td class=\"kind\">{}</td>"
           "<td class=\"value\">{}</td><td class=\"num score\">{:.2f}</td><td class=\"num\">{:.2f}</td><td>{}</td><td>{}</td>"
           "<td class=\"explanation\">{}</td></tr>\n",
-          rank, rank, crop_cell(data, report, c, "../"), html_escape(c.value("kind", "")), html_escape(c.value("value", "")),
-          c.value("score", 0.0), c.value("confidence", 0.0), countries_cell(c), html_escape(c.value("language", "")),
-          html_escape(c.value("explanation", "")));
+          rank, rank, crop_cell(c.contains("box"), c.contains("box") ? store.crop_of(id, rank) : "", rank, "../"),
+          html_escape(c.value("kind", "")), html_escape(c.value("value", "")), c.value("score", 0.0), c.value("confidence", 0.0),
+          countries_cell(c), html_escape(c.value("language", "")), html_escape(c.value("explanation", "")));
     }
     h += "</table>\n";
   }
@@ -194,16 +199,89 @@ std::string image_page(const CaseData& data, std::size_t index, const OutputOpti
     }
     h += "</table>\n";
   }
-  if (const auto it = links_of.find(index); it != links_of.end()) {
+  if (const auto lines = link_lines(store, id); !lines.empty()) {
     h += "<h2>Links to other images</h2><ul id=\"links\">";
-    for (const auto& line : it->second) h += "<li>" + line + "</li>";
+    for (const auto& line : lines) h += "<li>" + line + "</li>";
     h += "</ul>\n";
   }
   return h + "</body></html>\n";
 }
 
-std::string image_link(const CaseData& data, std::size_t i, const std::string& prefix) {
-  return fmt::format("<a href=\"{}{}\">{}</a>", prefix, page_path(i), html_escape(image_of(data.reports[i]).value("path", "")));
+std::string images_table(const std::vector<ImageSummary>& images, const std::string& prefix) {
+  std::string h = "<table class=\"images\"><tr><th>best clue</th><th>crop</th><th>score</th><th>image</th><th>clues</th><th>status</th></tr>\n";
+  for (const auto& i : images) {
+    const std::string best = i.best_kind.empty() ? "" : i.best_kind + ": " + i.best_value;
+    const std::string crop = i.clues == 0 ? "" : (i.best_crop.empty() ? "" : crop_cell(true, i.best_crop, 1, prefix));
+    h += fmt::format("<tr class=\"image\"><td class=\"best\">{}</td><td>{}</td><td class=\"num\">{:.2f}</td><td>{}</td>"
+                     "<td class=\"num\">{}</td><td>{}</td></tr>\n",
+                     html_escape(best), crop, i.best_score, image_link(i.id, i.path, prefix), i.clues, status_span(i.status));
+  }
+  return h + "</table>\n";
+}
+
+std::string problems_table(const std::vector<ImageSummary>& images, const std::string& prefix) {
+  std::string h = "<table id=\"failed\"><tr><th>image</th><th>status</th><th>problem</th></tr>\n";
+  for (const auto& i : images) {
+    std::string problems;
+    const auto errors = nlohmann::json::parse(i.errors, nullptr, false);
+    if (errors.is_array()) {
+      for (const auto& e : errors) {
+        problems += fmt::format("{}<b>{}</b>: {}", problems.empty() ? "" : "<br>", html_escape(e.value("stage", "")),
+                                html_escape(e.value("message", "")));
+      }
+    }
+    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", image_link(i.id, i.path, prefix), status_span(i.status), problems);
+  }
+  return h + "</table>\n";
+}
+
+std::string recurring_table(const std::vector<LinkRow>& links, const std::string& prefix) {
+  std::string h = "<table id=\"recurring\"><tr><th>kind</th><th>value</th><th>images</th></tr>\n";
+  for (const auto& r : links) {
+    std::string images;
+    for (const auto& [id, path] : r.images) images += (images.empty() ? "" : ", ") + image_link(id, path, prefix);
+    if (r.image_count > r.images.size()) images += fmt::format(" and {} more", r.image_count - r.images.size());
+    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", html_escape(r.kind), html_escape(r.value), images);
+  }
+  return h + "</table>\n";
+}
+
+std::string scenes_list(const std::vector<LinkRow>& groups, const std::string& prefix) {
+  std::string h = "<ul id=\"scenes\">\n";
+  for (const auto& g : groups) {
+    std::string images;
+    for (const auto& [id, path] : g.images) images += (images.empty() ? "" : ", ") + image_link(id, path, prefix);
+    if (g.image_count > g.images.size()) images += fmt::format(" and {} more", g.image_count - g.images.size());
+    h += fmt::format("<li>{} <span class=\"muted\">(up to {} matching background features)</span></li>\n", images, g.best_inliers);
+  }
+  return h + "</ul>\n";
+}
+
+// A long list is split over overview/NAME-N.html (kOverviewPage rows each); returns the links to its pages.
+template <typename Fetch, typename Render>
+std::string paged(const std::filesystem::path& dir, const std::string& name, const std::string& title, std::size_t total,
+                  const Fetch& fetch, const Render& render, std::set<std::filesystem::path>& written) {
+  const std::size_t pages = (total + kOverviewPage - 1) / kOverviewPage;
+  std::string nav;
+  for (std::size_t p = 0; p < pages; ++p) {
+    const std::string file = fmt::format("overview/{}-{}.html", name, p + 1);
+    nav += fmt::format("{}<a href=\"{}\">{}</a>", nav.empty() ? "" : " ", file, p + 1);
+    std::string h = head(title + fmt::format(" (page {} of {})", p + 1, pages));
+    h += fmt::format("<nav><a href=\"../index.html\">case overview</a></nav>\n<h1>{}</h1>\n<p>Page {} of {}.</p>\n",
+                     html_escape(title), p + 1, pages);
+    h += render(fetch(p * kOverviewPage, kOverviewPage), "../") + "</body></html>\n";
+    write_file_atomically(dir / file, h, false);
+    written.insert(dir / file);
+  }
+  return nav;
+}
+
+// Files of an earlier, larger case in this folder would show reports that are gone.
+void remove_stale(const std::filesystem::path& folder, const std::set<std::filesystem::path>& keep) {
+  if (!std::filesystem::is_directory(folder)) return;
+  for (const auto& e : std::filesystem::directory_iterator(folder)) {
+    if (e.path().extension() == ".html" && !keep.contains(e.path())) std::filesystem::remove(e.path());
+  }
 }
 
 }  // namespace
@@ -226,130 +304,82 @@ std::string html_escape(std::string_view text) {
 
 std::string page_path(std::size_t index) { return fmt::format("pages/{:05}.html", index + 1); }
 
-void write_html(const CaseData& data, const OutputOptions& options) {
-  std::filesystem::create_directories(data.dir / "pages");
-  // Per image, what links it to others (for its page).
-  std::map<std::size_t, std::vector<std::string>> links_of;
-  for (const auto& r : data.links.recurring) {
-    for (const auto& s : r.sightings) {
-      std::string others;
-      for (const auto& o : r.sightings)
-        if (o.image != s.image) others += (others.empty() ? "" : ", ") + image_link(data, o.image, "../");
-      links_of[s.image].push_back(fmt::format("{} <b>{}</b> (clue #{}) also in {}", html_escape(r.kind),
-                                              html_escape(r.value), s.rank, others));
-    }
-  }
-  for (const auto& g : data.links.scenes) {
-    for (const auto i : g.images) {
-      std::string others;
-      for (const auto o : g.images)
-        if (o != i) others += (others.empty() ? "" : ", ") + image_link(data, o, "../");
-      links_of[i].push_back("same scene (matching background) as " + others);
-    }
-  }
-  std::set<std::filesystem::path> pages;
-  for (std::size_t i = 0; i < data.reports.size(); ++i) {
-    write_file_atomically(data.dir / page_path(i), image_page(data, i, options, links_of), false);
-    pages.insert(data.dir / page_path(i));
-  }
-  // Pages of an earlier, larger run in this folder (--overwrite) would show reports that are gone.
-  for (const auto& e : std::filesystem::directory_iterator(data.dir / "pages")) {
-    if (e.path().extension() == ".html" && !pages.contains(e.path())) std::filesystem::remove(e.path());
-  }
+void write_html(const CaseStore& store, const std::filesystem::path& dir, const OutputOptions& options) {
+  const std::string case_name = store.name();
+  const std::size_t total = store.image_count();
+  std::filesystem::create_directories(dir / "pages");
+  std::filesystem::create_directories(dir / "overview");
+  std::set<std::filesystem::path> pages, overview;
+  store.for_each_report([&](std::int64_t id, const nlohmann::json& report) {
+    const auto file = dir / page_path(static_cast<std::size_t>(id - 1));
+    write_file_atomically(file, image_page(store, id, total, report, case_name, dir, options), false);
+    pages.insert(file);
+  });
+  remove_stale(dir / "pages", pages);
 
-  // The overview.
-  std::size_t ok = 0, partial = 0, failed = 0;
-  for (const auto& r : data.reports) {
-    const auto s = r.value("status", "");
-    ok += s == "ok";
-    partial += s == "partial";
-    failed += s == "failed";
-  }
-  std::string h = head("cluetrace — " + data.name);
-  h += fmt::format("<h1>Case {}</h1>\n<p id=\"counts\">{} images: {} ok, {} partial, {} failed.", html_escape(data.name),
-                   data.reports.size(), ok, partial, failed);
-  if (!data.runs.empty()) {
-    const auto& last = data.runs.back();
-    h += fmt::format(" {} run(s); the last, <code>{}</code>, {} at {}.", data.runs.size(), html_escape(last.value("run_id", "")),
-                     html_escape(last.value("status", "")), html_escape(last.value("finished_utc", "")));
+  // The overview: everything for a small case; for a large one the first rows of each list and its pages.
+  constexpr std::size_t kFirstRows = 100;
+  const std::size_t ok = store.count_status("ok"), partial = store.count_status("partial"), failed = store.count_status("failed");
+  std::string h = head("cluetrace — " + case_name);
+  h += fmt::format("<h1>Case {}</h1>\n<p id=\"counts\">{} images: {} ok, {} partial, {} failed.", html_escape(case_name), total,
+                   ok, partial, failed);
+  if (const auto runs = store.runs(); !runs.empty()) {
+    const auto& last = runs.back();
+    h += fmt::format(" {} run(s); the last, <code>{}</code>, {} at {}.", runs.size(), html_escape(last.run_id), html_escape(last.status),
+                     html_escape(last.finished_utc));
   }
   h += "</p>\n<p class=\"muted\">Pages show only the regions of the clues";
   h += options.full_image ? "; image pages also hold the whole image, blurred until clicked.</p>\n" : ".</p>\n";
 
-  // Images grouped by their likeliest country, each group by its best clue.
-  std::map<std::string, std::vector<std::size_t>> by_country;
-  for (std::size_t i = 0; i < data.reports.size(); ++i) {
-    if (data.reports[i].value("status", "") == "failed") continue;
-    by_country[top_country(data.reports[i])].push_back(i);
-  }
-  std::vector<std::pair<std::string, std::vector<std::size_t>>> groups(by_country.begin(), by_country.end());
-  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
-    if (a.first.empty() != b.first.empty()) return b.first.empty();  // "no country" last
-    return a.second.size() > b.second.size();
-  });
   h += "<h2>Images by likely country</h2>\n";
-  for (auto& [country, images] : groups) {
-    std::stable_sort(images.begin(), images.end(),
-                     [&](std::size_t a, std::size_t b) { return best_score(data.reports[a]) > best_score(data.reports[b]); });
+  for (const auto& [country, count] : store.countries()) {
+    const std::string label = country.empty() ? "No country indicated" : country_label(country);
     h += fmt::format("<h3 class=\"country\" id=\"country-{}\">{}: {} image(s)</h3>\n", country.empty() ? "none" : html_escape(country),
-                     country.empty() ? "No country indicated" : html_escape(country_label(country)), images.size());
-    h += "<table class=\"images\"><tr><th>best clue</th><th>crop</th><th>score</th><th>image</th><th>clues</th><th>status</th></tr>\n";
-    for (const auto i : images) {
-      const auto& report = data.reports[i];
-      const std::string crop = report["clues"].empty() ? "" : crop_cell(data, report, report["clues"][0], "");
-      h += fmt::format("<tr class=\"image\"><td class=\"best\">{}</td><td>{}</td><td class=\"num\">{:.2f}</td><td>{}</td>"
-                       "<td class=\"num\">{}</td><td>{}</td></tr>\n",
-                       html_escape(best_clue_text(report)), crop, best_score(report), image_link(data, i, ""),
-                       report["clues"].size(), status_span(report.value("status", "")));
+                     html_escape(label), count);
+    const auto fetch = [&, c = country](std::size_t offset, std::size_t limit) { return store.images_of_country(c, offset, limit); };
+    h += images_table(fetch(0, kFirstRows), "");
+    if (count > kFirstRows) {
+      const auto nav = paged(dir, "country-" + (country.empty() ? std::string("none") : country), label, count, fetch, images_table, overview);
+      h += fmt::format("<p class=\"more\">All {} images of {}, best clue first: pages {}</p>\n", count, html_escape(label), nav);
     }
-    h += "</table>\n";
   }
 
   h += "<h2>Links across images</h2>\n";
-  if (data.links.recurring.empty() && data.links.scenes.empty()) {
-    h += "<p class=\"muted\">No clue recurs in two pictures, and no two backgrounds match.</p>\n";
-  }
-  if (!data.links.recurring.empty()) {
-    h += "<table id=\"recurring\"><tr><th>kind</th><th>value</th><th>images</th></tr>\n";
-    for (const auto& r : data.links.recurring) {
-      std::string images;
-      for (const auto& s : r.sightings) images += (images.empty() ? "" : ", ") + image_link(data, s.image, "");
-      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", html_escape(r.kind), html_escape(r.value), images);
+  const std::size_t recurring = store.link_count("clue"), scenes = store.link_count("scene");
+  if (recurring == 0 && scenes == 0) h += "<p class=\"muted\">No clue recurs in two pictures, and no two backgrounds match.</p>\n";
+  if (recurring > 0) {
+    const auto fetch = [&](std::size_t offset, std::size_t limit) { return store.links("clue", offset, limit, kOthers); };
+    h += recurring_table(fetch(0, kFirstRows), "");
+    if (recurring > kFirstRows) {
+      h += fmt::format("<p class=\"more\">All {} recurring clues: pages {}</p>\n", recurring,
+                       paged(dir, "recurring", "Clues that recur across images", recurring, fetch, recurring_table, overview));
     }
-    h += "</table>\n";
   }
-  if (!data.links.scenes.empty()) {
-    h += "<h3>Same scene (matching backgrounds)</h3><ul id=\"scenes\">\n";
-    for (const auto& g : data.links.scenes) {
-      std::string images;
-      for (const auto i : g.images) images += (images.empty() ? "" : ", ") + image_link(data, i, "");
-      int best = 0;
-      for (const auto& p : g.pairs) best = std::max(best, p.inliers);
-      h += fmt::format("<li>{} <span class=\"muted\">(up to {} matching background features)</span></li>\n", images, best);
+  if (scenes > 0) {
+    h += "<h3>Same scene (matching backgrounds)</h3>\n";
+    const auto fetch = [&](std::size_t offset, std::size_t limit) { return store.links("scene", offset, limit, kOthers); };
+    h += scenes_list(fetch(0, kFirstRows), "");
+    if (scenes > kFirstRows) {
+      h += fmt::format("<p class=\"more\">All {} groups of the same scene: pages {}</p>\n", scenes,
+                       paged(dir, "scenes", "Same scene (matching backgrounds)", scenes, fetch, scenes_list, overview));
     }
-    h += "</ul>\n";
   }
 
   h += "<h2 id=\"failures\">Failures</h2>\n";
-  if (failed + partial == 0) {
+  const std::size_t problems = store.problem_count();
+  if (problems == 0) {
     h += "<p class=\"muted\">Every image was processed in full.</p>\n";
   } else {
-    h += "<table id=\"failed\"><tr><th>image</th><th>status</th><th>problem</th></tr>\n";
-    for (std::size_t i = 0; i < data.reports.size(); ++i) {
-      const auto& report = data.reports[i];
-      if (report.value("status", "") == "ok") continue;
-      std::string problems;
-      for (const auto& e : report["errors"]) {
-        problems += fmt::format("{}<b>{}</b>: {}", problems.empty() ? "" : "<br>", html_escape(e.value("stage", "")),
-                                html_escape(e.value("message", "")));
-      }
-      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", image_link(data, i, ""),
-                       status_span(report.value("status", "")), problems);
+    const auto fetch = [&](std::size_t offset, std::size_t limit) { return store.problem_images(offset, limit); };
+    h += problems_table(fetch(0, kFirstRows), "");
+    if (problems > kFirstRows) {
+      h += fmt::format("<p class=\"more\">All {} images with problems: pages {}</p>\n", problems,
+                       paged(dir, "problems", "Images with problems", problems, fetch, problems_table, overview));
     }
-    h += "</table>\n";
   }
   h += "</body></html>\n";
-  write_file_atomically(data.dir / "index.html", h);
+  remove_stale(dir / "overview", overview);
+  write_file_atomically(dir / "index.html", h);
 }
 
 }  // namespace cluetrace

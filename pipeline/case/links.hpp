@@ -1,13 +1,12 @@
 // Links across the images of a case: clues that recur in several pictures (the same phone number, brand,
-// barcode, web address, rare word) and pictures of the same scene (pipeline/case/scenes.hpp).
+// barcode, web address, rare word), identical files under several paths and pictures of the same scene
+// (pipeline/case/scenes.hpp). The case store finds them (pipeline/case/store.cpp); links.json lists them.
 #pragma once
 
+#include <filesystem>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
-#include "pipeline/case/case_data.hpp"
-#include "pipeline/config.hpp"
+#include "pipeline/case/store.hpp"
 
 namespace cluetrace {
 
@@ -15,9 +14,7 @@ namespace cluetrace {
 // without scheme and "www."; empty for kinds that do not link images (prices, dates).
 std::string link_key(const std::string& kind, const std::string& value);
 
-// Uses case.reports and the scene signatures under case.dir.
-CaseLinks find_links(const CaseData& data, const OutputOptions& options);
-
-nlohmann::ordered_json links_json(const CaseData& data);
+// <dir>/links.json, written one link at a time.
+void write_links_json(const CaseStore& store, const std::filesystem::path& file);
 
 }  // namespace cluetrace

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
+#include <set>
 #include <mutex>
 
 #include <oneapi/tbb/parallel_for.h>
@@ -234,6 +236,170 @@ std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatur
   std::sort(found.begin(), found.end(), [](const SceneMatch& x, const SceneMatch& y) {
     return std::tie(x.a, x.b) < std::tie(y.a, y.b);
   });
+  return found;
+}
+
+namespace {
+
+constexpr int kSampledFeatures = 64;    // features per picture whose LSH keys find candidates in large cases
+constexpr std::size_t kBucketCap = 48;  // a key shared by more pictures is a common texture: it votes for nothing
+constexpr int kMinKeyVotes = 3;         // collisions that make a pair a candidate
+constexpr std::size_t kHashProbeCap = 256;
+
+// The LSH key of a binary descriptor in table t: kLshKeyBits bits at fixed, spread positions.
+std::uint32_t lsh_key(const unsigned char* descriptor, unsigned table) {
+  std::uint32_t key = 0;
+  for (unsigned bit = 0; bit < kLshKeyBits; ++bit) {
+    const unsigned position = (table * 97u + bit * 61u + 13u) % 256u;
+    key = (key << 1) | ((descriptor[position / 8] >> (position % 8)) & 1u);
+  }
+  return key;
+}
+
+struct Sketch {
+  std::uint64_t phash = 0;
+  bool usable = false;
+  std::vector<std::uint32_t> keys;  // kLshTables per sampled feature: (table << kLshKeyBits) | key
+};
+
+// Pairs of pictures whose features land in the same LSH buckets at least kMinKeyVotes times.
+std::vector<std::pair<std::size_t, std::size_t>> key_candidates(const std::vector<Sketch>& sketches, std::size_t per_image) {
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> entries;  // (key, picture), one table at a time in effect
+  for (std::size_t i = 0; i < sketches.size(); ++i) {
+    for (const auto key : sketches[i].keys) entries.emplace_back(key, static_cast<std::uint32_t>(i));
+  }
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  std::vector<std::uint64_t> votes;  // (a << 32) | b, one per shared key
+  for (std::size_t start = 0; start < entries.size();) {
+    std::size_t end = start;
+    while (end < entries.size() && entries[end].first == entries[start].first) ++end;
+    if (end - start >= 2 && end - start <= kBucketCap) {
+      for (std::size_t x = start; x < end; ++x)
+        for (std::size_t y = x + 1; y < end; ++y) votes.push_back((std::uint64_t{entries[x].second} << 32) | entries[y].second);
+    }
+    start = end;
+  }
+  entries.clear();
+  entries.shrink_to_fit();
+  std::sort(votes.begin(), votes.end());
+  std::vector<std::vector<std::pair<int, std::size_t>>> best(sketches.size());
+  for (std::size_t start = 0; start < votes.size();) {
+    std::size_t end = start;
+    while (end < votes.size() && votes[end] == votes[start]) ++end;
+    const int count = static_cast<int>(end - start);
+    if (count >= kMinKeyVotes) {
+      const std::size_t a = votes[start] >> 32, b = votes[start] & 0xffffffffu;
+      best[a].emplace_back(count, b);
+      best[b].emplace_back(count, a);
+    }
+    start = end;
+  }
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  for (std::size_t a = 0; a < best.size(); ++a) {
+    auto& ranked = best[a];
+    std::sort(ranked.rbegin(), ranked.rend());
+    if (ranked.size() > per_image) ranked.resize(per_image);
+    for (const auto& [count, b] : ranked) out.emplace_back(std::min(a, b), std::max(a, b));
+  }
+  return out;
+}
+
+// Pairs whose perceptual hashes are within max_distance: a close pair agrees exactly on at least one of the
+// four 16-bit quarters up to one bit (pigeonhole, for distances up to 7), so sorted quarters find them.
+std::vector<std::pair<std::size_t, std::size_t>> hash_candidates(const std::vector<Sketch>& sketches, int max_distance,
+                                                                  std::size_t per_image) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  if (max_distance > 7) max_distance = 7;
+  std::vector<std::vector<std::pair<std::uint16_t, std::uint32_t>>> quarters(4);
+  for (std::size_t i = 0; i < sketches.size(); ++i) {
+    if (!sketches[i].usable) continue;
+    for (int q = 0; q < 4; ++q) quarters[q].emplace_back(static_cast<std::uint16_t>(sketches[i].phash >> (16 * q)), static_cast<std::uint32_t>(i));
+  }
+  for (auto& table : quarters) std::sort(table.begin(), table.end());
+  for (std::size_t a = 0; a < sketches.size(); ++a) {
+    if (!sketches[a].usable) continue;
+    std::vector<std::pair<int, std::size_t>> close;
+    std::set<std::size_t> seen;
+    for (int q = 0; q < 4; ++q) {
+      const auto mine = static_cast<std::uint16_t>(sketches[a].phash >> (16 * q));
+      for (int flip = -1; flip < 16; ++flip) {
+        const auto probe = static_cast<std::uint16_t>(flip < 0 ? mine : mine ^ (1u << flip));
+        auto it = std::lower_bound(quarters[q].begin(), quarters[q].end(), std::pair<std::uint16_t, std::uint32_t>{probe, 0});
+        for (std::size_t k = 0; it != quarters[q].end() && it->first == probe && k < kHashProbeCap; ++it, ++k) {
+          const std::size_t b = it->second;
+          if (b == a || !seen.insert(b).second) continue;
+          const int d = hash_distance(sketches[a].phash, sketches[b].phash);
+          if (d <= max_distance) close.emplace_back(d, b);
+        }
+      }
+    }
+    std::sort(close.begin(), close.end());
+    if (close.size() > per_image) close.resize(per_image);
+    for (const auto& [d, b] : close) out.emplace_back(std::min(a, b), std::max(a, b));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<SceneMatch> match_scenes_from(const SignatureLoader& load, std::size_t n, const SceneMatchOptions& options,
+                                          std::size_t* verified_pairs) {
+  if (n <= kScenesInMemory) {
+    std::vector<SceneSignature> signatures(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (auto s = load(i)) signatures[i] = std::move(*s);
+    }
+    return match_scenes(signatures, options, verified_pairs);
+  }
+  // Pass 1: a sketch per picture.
+  std::vector<Sketch> sketches(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto signature = load(i);
+    if (!signature || signature->width <= 0) continue;
+    auto& sketch = sketches[i];
+    sketch.usable = true;
+    sketch.phash = signature->phash;
+    const int rows = std::min(kSampledFeatures, signature->descriptors.rows);
+    for (int r = 0; r < rows; ++r) {
+      for (unsigned t = 0; t < kLshTables; ++t) sketch.keys.push_back((t << kLshKeyBits) | lsh_key(signature->descriptors.ptr<unsigned char>(r), t));
+    }
+  }
+  // Pass 2: candidates.
+  auto candidates = key_candidates(sketches, options.candidates_per_image);
+  const auto close = hash_candidates(sketches, options.max_hash_distance, options.candidates_per_image);
+  candidates.insert(candidates.end(), close.begin(), close.end());
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  if (verified_pairs) *verified_pairs = candidates.size();
+  // Pass 3: verify, each worker reading the signatures it needs (pairs sorted by a: a is read once per run of it).
+  std::vector<SceneMatch> found;
+  std::mutex found_mutex;
+  constexpr std::size_t kChunk = 256;
+  oneapi::tbb::parallel_for(std::size_t{0}, (candidates.size() + kChunk - 1) / kChunk, [&](std::size_t chunk) {
+    std::optional<SceneSignature> a_signature;
+    std::size_t a_index = n;
+    for (std::size_t i = chunk * kChunk; i < std::min(candidates.size(), (chunk + 1) * kChunk); ++i) {
+      const auto [a, b] = candidates[i];
+      if (a != a_index) {
+        a_signature = load(a);
+        a_index = a;
+      }
+      const auto b_signature = load(b);
+      if (!a_signature || !b_signature || a_signature->width <= 0 || b_signature->width <= 0) continue;
+      SceneMatch m{a, b, 0, hash_distance(a_signature->phash, b_signature->phash)};
+      try {
+        m.inliers = verify_scene_pair(*a_signature, *b_signature, options.min_inliers);
+      } catch (const cv::Exception&) {
+        m.inliers = 0;
+      }
+      if (m.inliers >= options.min_inliers) {
+        const std::lock_guard lock(found_mutex);
+        found.push_back(m);
+      }
+    }
+  });
+  std::sort(found.begin(), found.end(), [](const SceneMatch& x, const SceneMatch& y) { return std::tie(x.a, x.b) < std::tie(y.a, y.b); });
   return found;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +50,20 @@ struct SceneMatch {
 // Every pair of images whose backgrounds match, sorted by (a, b). `verified_pairs`: how many pairs were checked.
 std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatures, const SceneMatchOptions& options,
                                      std::size_t* verified_pairs = nullptr);
+
+// Reads signature i of a case (nullopt: unreadable, left out).
+using SignatureLoader = std::function<std::optional<SceneSignature>(std::size_t)>;
+
+// Up to this many signatures are held at once and matched as match_scenes does.
+inline constexpr std::size_t kScenesInMemory = 2000;
+
+// Every matching pair among `n` signatures read through `load`, in bounded memory: up to kScenesInMemory
+// it is match_scenes; beyond, each picture is reduced to its perceptual hash and the LSH keys of its first 64
+// features (about 1 KB), candidate pairs are the pictures whose keys collide in several places or whose
+// hashes are close (sorted lists, no index in memory), and each candidate is verified by reading the two
+// signatures again. Sorted by (a, b).
+std::vector<SceneMatch> match_scenes_from(const SignatureLoader& load, std::size_t n, const SceneMatchOptions& options,
+                                          std::size_t* verified_pairs = nullptr);
 
 // Distinct inliers of the homography between two signatures (0 when there is none, or when fewer than
 // `min_matches` features match at all).
