@@ -152,9 +152,11 @@ def nproc():
 
 
 # ------------------------------------------------------------------------------------------ runs
-def run_cluetrace(args, images, work, index):
+def run_cluetrace(args, images, work, index, cli=None, config=None, tag="cluetrace"):
     """One timed cluetrace run over all images; returns wall s, peak RSS KiB, CPU s, the reports."""
-    run_dir = os.path.join(work, f"cluetrace-{index}")
+    cli = cli or args.cli
+    config = config or args.config
+    run_dir = os.path.join(work, f"{tag}-{index}")
     os.makedirs(run_dir)
     out = os.path.join(run_dir, "out")  # does not exist yet: a fresh output folder
     listing = os.path.join(run_dir, "inputs.txt")
@@ -162,7 +164,7 @@ def run_cluetrace(args, images, work, index):
         f.write("".join(p + "\n" for p in images))
     timing = os.path.join(run_dir, "time.txt")
     stdout_path, stderr_path = os.path.join(run_dir, "stdout.txt"), os.path.join(run_dir, "stderr.txt")
-    cmd = [GNU_TIME, "-f", TIME_FORMAT, "-o", timing, args.cli, "run", "--config", args.config, "--out", out]
+    cmd = [GNU_TIME, "-f", TIME_FORMAT, "-o", timing, cli, "run", "--config", config, "--out", out]
     if args.threads is not None:
         cmd += ["--threads", str(args.threads)]
     cmd += ["--progress", "never"]
@@ -224,7 +226,7 @@ def run_baseline(args, images, work, index):
 
 
 # ------------------------------------------------------------------------------------------ summary
-def summarise(args, images, runs_a, runs_b):
+def summarise(args, images, runs_a, runs_b, runs_c=None):
     n = len(images)
 
     def system(name, runs):
@@ -239,6 +241,7 @@ def summarise(args, images, runs_a, runs_b):
 
     a, b = system("cluetrace", runs_a), system("baseline", runs_b)
     ratio = a["median"] / b["median"] if b["median"] > 0 else float("inf")
+    c = system("compare", runs_c) if runs_c else None
 
     stages, totals = {}, []
     status_runs = []
@@ -263,7 +266,7 @@ def summarise(args, images, runs_a, runs_b):
         rows.append({"stage": stage, "n": len(values), "median": median(values), "p90": p90(values),
                      "share": share})
     failed_b = [r["failed"] for r in runs_b]
-    return {"a": a, "b": b, "ratio": ratio, "stages": rows, "status_runs": status_runs,
+    return {"a": a, "b": b, "c": c, "ratio": ratio, "stages": rows, "status_runs": status_runs,
             "baseline_failed": max(failed_b) if failed_b else 0, "n": n}
 
 
@@ -314,10 +317,14 @@ def print_text(args, images, s, meta):
     print(f"baseline:  {meta['base_cmd']}, {args.baseline_procs} at a time, OMP_THREAD_LIMIT=1")
     print()
     print(f"{'system':<10} {'median s':>9} {'min s':>8} {'max s':>8} {'images/s':>9} {'CPU s':>8} {'peak RSS MiB':>13}")
-    for x in (a, b):
+    for x in (a, b) + ((s["c"],) if s["c"] else ()):
         print(f"{x['name']:<10} {fmt(x['median'], 3):>9} {fmt(x['min'], 3):>8} {fmt(x['max'], 3):>8} "
               f"{fmt(x['rate']):>9} {fmt(x['cpu']):>8} {fmt(x['rss_mib'], 1):>13}")
     print(f"ratio cluetrace/baseline (median wall time): {fmt(s['ratio'])}  (below 1: cluetrace is faster)")
+    if s["c"]:
+        print(f"compare: {meta['compare_cmd']}")
+        print(f"ratio cluetrace/compare (median wall time): {fmt(a['median'] / s['c']['median'], 3)}; "
+              f"peak RSS cluetrace - compare: {fmt(a['rss_mib'] - s['c']['rss_mib'], 1)} MiB")
     print("(baseline peak RSS is its largest single process; up to "
           f"{args.baseline_procs} run at once)")
     print()
@@ -348,12 +355,17 @@ def print_markdown(args, images, s, meta):
     print()
     print("| system | median wall s | min–max s | images/s | CPU s (median) | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|---:|")
-    for x in (a, b):
+    for x in (a, b) + ((s["c"],) if s["c"] else ()):
         print(f"| {x['name']} | {fmt(x['median'], 3)} | {fmt(x['min'], 3)}–{fmt(x['max'], 3)} | "
               f"{fmt(x['rate'])} | {fmt(x['cpu'])} | {fmt(x['rss_mib'], 1)} |")
     print()
     print(f"**cluetrace / baseline, median wall time: {fmt(s['ratio'])}** (below 1: cluetrace is faster). "
           f"Baseline peak RSS is its largest single process; up to {args.baseline_procs} run at once.")
+    if s["c"]:
+        print()
+        print(f"compare: `{meta['compare_cmd']}`. **cluetrace / compare, median wall time: "
+              f"{fmt(a['median'] / s['c']['median'], 3)}**; peak RSS cluetrace − compare: "
+              f"{fmt(a['rss_mib'] - s['c']['rss_mib'], 1)} MiB.")
     print()
     if s["stages"]:
         print("| stage | n | median ms | p90 ms | share of total |")
@@ -388,6 +400,8 @@ def main(argv=None):
                     help="give cluetrace the image paths as arguments instead of one @list file")
     ap.add_argument("--keep", action="store_true", help="keep cluetrace's output folders (their path is printed)")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown block for bench/RESULTS.md")
+    ap.add_argument("--compare-cli", help="a second cluetrace (another build) run in the same repeats, reported as 'compare'")
+    ap.add_argument("--compare-config", help="its config (default: --config); alone, the same cluetrace with another config")
     ap.add_argument("inputs", nargs="+", metavar="FOLDER_OR_FILE")
     args = ap.parse_args(argv)
 
@@ -415,15 +429,19 @@ def main(argv=None):
                 size += len(chunk)
 
     work = tempfile.mkdtemp(prefix="pipeline-bench-")
-    runs_a, runs_b = [], []
+    runs_a, runs_b, runs_c = [], [], []
+    comparing = bool(args.compare_cli or args.compare_config)
     try:
         for i in range(1, args.repeat + 1):
             a = run_cluetrace(args, images, work, i)
             runs_a.append(a)
+            if comparing:
+                c = run_cluetrace(args, images, work, i, cli=args.compare_cli, config=args.compare_config, tag="compare")
+                runs_c.append(c)
             b = run_baseline(args, images, work, i)
             runs_b.append(b)
-            print(f"repeat {i}/{args.repeat}: cluetrace {a['wall']:.3f} s, baseline {b['wall']:.3f} s",
-                  file=sys.stderr, flush=True)
+            print(f"repeat {i}/{args.repeat}: cluetrace {a['wall']:.3f} s, baseline {b['wall']:.3f} s"
+                  + (f", compare {runs_c[-1]['wall']:.3f} s" if comparing else ""), file=sys.stderr, flush=True)
     except BenchError as e:
         print(f"pipeline_bench: {e}", file=sys.stderr)
         print(f"pipeline_bench: outputs kept in {work}", file=sys.stderr)
@@ -448,8 +466,9 @@ def main(argv=None):
         "cli_cmd": shlex.join(cli_cmd), "base_cmd": shlex.join(base_cmd),
         "cli_version": first_line([cli, "version"]),
         "tess_version": first_line([args.tesseract, "--version"]),
+        "compare_cmd": shlex.join([args.compare_cli or args.cli, "run", "--config", args.compare_config or args.config, "..."]),
     }
-    s = summarise(args, images, runs_a, runs_b)
+    s = summarise(args, images, runs_a, runs_b, runs_c)
     (print_markdown if args.markdown else print_text)(args, images, s, meta)
     return 0
 

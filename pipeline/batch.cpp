@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <optional>
 #include <random>
 
 #include <fmt/chrono.h>
@@ -16,7 +17,9 @@
 #include "pipeline/inputs.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/report.hpp"
+#include "pipeline/graph.hpp"
 #include "pipeline/supervisor.hpp"
+#include "pipeline/worker.hpp"
 #include "pipeline/versions.hpp"
 
 namespace cluetrace {
@@ -142,8 +145,13 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   // --overwrite its reports.
   SupervisorOptions supervision{threads, max_in_flight, image_timeout, config.run.crash_window, config.run.crash_limit,
                                 options.stop_requested, options.out_dir};
-  Supervisor supervisor(config, context, supervision);
-  supervisor.start();
+  std::optional<Supervisor> supervisor;
+  if (config.run.isolation) {
+    supervisor.emplace(config, context, supervision);
+    supervisor->start();
+  } else {
+    prepare_stages(config);
+  }
 
   std::vector<std::string> order;
   for (const auto& item : inputs.images) order.push_back(item.display_path);
@@ -204,7 +212,18 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
     }
     progress.image_done(status == ImageStatus::failed);
   };
-  const auto stats = supervisor.run(todo, sink);
+  SupervisorStats stats;
+  if (supervisor) {
+    stats = supervisor->run(todo, sink);
+  } else {
+    // run.isolation: false, for a debugger: the graph in this process, reports in completion order as from a worker.
+    const GraphOptions graph{threads, max_in_flight, options.stop_requested, nullptr};
+    const auto emitted = run_graph(todo, config, graph, [&](ImageRecord& image) {
+      const auto frame = finish_image(image, context, options.out_dir);
+      sink(frame.seq, frame.status, frame.line);
+    });
+    stats.interrupted = emitted < todo.size();
+  }
   progress.finish();
   summary.interrupted = stats.interrupted;
   summary.stopped = stats.stopped;

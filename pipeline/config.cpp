@@ -29,6 +29,7 @@ Config build_config(const YAML::Node& root, const std::string& source) {
   config.run.image_timeout_s = run.get_double("image_timeout_s", config.run.image_timeout_s, 0.0, 1e7);
   config.run.crash_limit = static_cast<int>(run.get_int("crash_limit", config.run.crash_limit, 0, 1'000'000));
   config.run.crash_window = static_cast<int>(run.get_int("crash_window", config.run.crash_window, 1, 1'000'000));
+  config.run.isolation = run.get_bool("isolation", config.run.isolation);
   run.finish();
 
   auto decode = top.child("decode");

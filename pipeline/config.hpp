@@ -22,6 +22,7 @@ struct RunSettings {
   double image_timeout_s = 300;  // an image still in the worker after this long is failed; 0: no limit
   int crash_limit = 20;   // the run stops when more than crash_limit of the last crash_window images
   int crash_window = 50;  // crashed or hung the worker process
+  bool isolation = true;  // false: the graph runs in the run's own process (for a debugger; a crash ends the run)
 };
 
 struct DecodeOptions {

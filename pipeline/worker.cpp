@@ -34,6 +34,22 @@ void set_signals(Journal& journal) {
 
 }  // namespace
 
+ReportFrame finish_image(ImageRecord& image, const ReportContext& context, const std::filesystem::path& out_dir) {
+  const auto status = status_of(image);
+  // total: from the decode node picking the image up to its report being written (queueing included).
+  image.timings_ms["total"] = ms_since(image.started);
+  const auto report = make_report(image, context);
+  try {
+    store_review_artefacts(out_dir, image);
+  } catch (const std::exception& e) {
+    // The report is complete without them; the pages say the crop is missing.
+    spdlog::warn("{}: review crops and scene signature not stored: {}", image.input.display_path, e.what());
+  }
+  image.review = {};
+  // Text from an image or its metadata may not be valid UTF-8: replaced (U+FFFD), never a reason to lose a report.
+  return {image.seq, status, report.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)};
+}
+
 int worker_main(const WorkerSetup& setup) {
   set_signals(*setup.journal);
   std::mutex results_mutex;  // the writer node and this thread both send frames
@@ -60,20 +76,7 @@ int worker_main(const WorkerSetup& setup) {
       return true;
     };
     const ImageSink sink = [&](ImageRecord& image) {
-      const auto status = status_of(image);
-      // total: from the decode node picking the image up to its report being written (queueing included).
-      image.timings_ms["total"] = ms_since(image.started);
-      const auto report = make_report(image, setup.context);
-      try {
-        store_review_artefacts(setup.out_dir, image);
-      } catch (const std::exception& e) {
-        // The report is complete without them; the pages say the crop is missing.
-        spdlog::warn("{}: review crops and scene signature not stored: {}", image.input.display_path, e.what());
-      }
-      image.review = {};
-      // Text from an image or its metadata may not be valid UTF-8: replaced (U+FFFD), never a reason to lose a report.
-      const std::string line = report.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-      send(FrameType::report, encode_report({image.seq, status, line}));
+      send(FrameType::report, encode_report(finish_image(image, setup.context, setup.out_dir)));
     };
     const GraphOptions options{setup.threads, setup.max_in_flight, &g_worker_stop, setup.journal};
     run_graph(source, *setup.config, options, sink);

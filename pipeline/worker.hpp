@@ -8,6 +8,7 @@
 #include "pipeline/config.hpp"
 #include "pipeline/journal.hpp"
 #include "pipeline/report.hpp"
+#include "pipeline/worker_protocol.hpp"
 
 namespace cluetrace {
 
@@ -24,5 +25,9 @@ struct WorkerSetup {
 
 // Runs in the forked child; returns its exit status (0: every image it was sent is reported).
 int worker_main(const WorkerSetup& setup);
+
+// What the writer does with a finished image, in the worker or (run.isolation: false) in the run's own process:
+// its report as one JSON line, its crops and scene signature stored under `out_dir`.
+ReportFrame finish_image(ImageRecord& image, const ReportContext& context, const std::filesystem::path& out_dir);
 
 }  // namespace cluetrace
