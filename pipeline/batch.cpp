@@ -1,6 +1,7 @@
 #include "pipeline/batch.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <ctime>
 #include <optional>
@@ -57,6 +58,7 @@ nlohmann::ordered_json stages_json(const Config& config) {
       j["id"] = s.stage->id();
       j["placeholder"] = s.stage->is_placeholder();
       j["resources"] = s.stage->resources();
+      if (s.prepare_ms > 0) j["prepare_ms"] = std::round(s.prepare_ms * 10) / 10;
     }
     out.push_back(j);
   }
@@ -79,7 +81,9 @@ void prepare_stages(Config& config) {
   for (auto& s : config.stages) {
     if (!s.stage) continue;
     try {
+      const auto start = std::chrono::steady_clock::now();
       s.stage->prepare();
+      s.prepare_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     } catch (const std::exception& e) {
       throw std::runtime_error(fmt::format("stage {} ({}) cannot start: {}", to_string(s.kind), s.stage->id(), e.what()));
     }

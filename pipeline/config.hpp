@@ -59,6 +59,7 @@ struct ConfiguredStage {
   bool enabled = true;
   std::string impl;              // implementation name within the kind
   std::unique_ptr<Stage> stage;  // null when disabled
+  double prepare_ms = 0;         // how long prepare() took (run.json), once prepared
 };
 
 struct Config {

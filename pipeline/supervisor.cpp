@@ -241,7 +241,16 @@ bool Supervisor::read_results() {
 
 void Supervisor::handle_frame(Frame& frame) {
   switch (frame.type) {
-    case FrameType::ready: worker_.ready = true; break;
+    case FrameType::ready: {
+      worker_.ready = true;
+      const auto times = nlohmann::json::parse(frame.payload, nullptr, false);
+      if (times.is_array() && times.size() == config_.stages.size()) {
+        for (std::size_t i = 0; i < times.size(); ++i) {
+          if (times[i].is_number()) config_.stages[i].prepare_ms = times[i].get<double>();
+        }
+      }
+      break;
+    }
     case FrameType::prepare_failed: worker_.prepare_failed = frame.payload; break;
     case FrameType::done: worker_.done = true; break;
     case FrameType::fatal: worker_.fatal = frame.payload; break;

@@ -64,7 +64,10 @@ int worker_main(const WorkerSetup& setup) {
       send(FrameType::prepare_failed, e.what());
       return 3;
     }
-    send(FrameType::ready, {});
+    // The supervisor records how long each stage took to start (run.json).
+    nlohmann::json ready = nlohmann::json::array();
+    for (const auto& stage : setup.config->stages) ready.push_back(stage.prepare_ms);
+    send(FrameType::ready, ready.dump());
 
     const ImageSource source = [&](InputItem& item, std::size_t& seq) {
       const auto frame = read_frame(setup.jobs_fd);
