@@ -6,6 +6,7 @@
 #include <ctime>
 #include <optional>
 #include <random>
+#include <thread>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -78,15 +79,26 @@ int effective_max_in_flight(const Config& config, const BatchOptions& options) {
 }
 
 void prepare_stages(Config& config) {
-  for (auto& s : config.stages) {
+  // Stages start side by side: they load independent models (the detector net, Tesseract, the logo index,
+  // the dictionaries), and a worker that replaces a crashed one starts as fast as the slowest of them.
+  std::vector<std::string> errors(config.stages.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < config.stages.size(); ++i) {
+    auto& s = config.stages[i];
     if (!s.stage) continue;
-    try {
-      const auto start = std::chrono::steady_clock::now();
-      s.stage->prepare();
-      s.prepare_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    } catch (const std::exception& e) {
-      throw std::runtime_error(fmt::format("stage {} ({}) cannot start: {}", to_string(s.kind), s.stage->id(), e.what()));
-    }
+    threads.emplace_back([&s, &error = errors[i]] {
+      try {
+        const auto start = std::chrono::steady_clock::now();
+        s.stage->prepare();
+        s.prepare_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      } catch (const std::exception& e) {
+        error = fmt::format("stage {} ({}) cannot start: {}", to_string(s.kind), s.stage->id(), e.what());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& error : errors) {
+    if (!error.empty()) throw std::runtime_error(error);
   }
 }
 
@@ -109,7 +121,8 @@ std::string write_case_outputs_isolated(const std::filesystem::path& out_dir, co
         for (const auto& p : written.written) j["written"].push_back(p.string());
         return j.dump();
       },
-      0);
+      // A hang in a library here must not keep the run's record from being written: generous, but bounded.
+      600.0 + 0.05 * static_cast<double>(summary.images));
   if (!child.error.empty()) return child.error;
   if (!child.exit.ok()) return "the process making them " + child.exit.describe();
   std::string problems;
@@ -260,7 +273,19 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
 
   // The case outputs cover every report in the folder (also those kept from earlier runs). Every image has its
   // report by now: a failure here is said, in run.json too, and does not fail the run.
-  summary.outputs_error = write_case_outputs_isolated(options.out_dir, config.outputs, threads, summary);
+  if (config.run.isolation) {
+    summary.outputs_error = write_case_outputs_isolated(options.out_dir, config.outputs, threads, summary);
+  } else {
+    // In-process (a debugger's run): this process has run TBB, so it must not fork; the outputs are made here.
+    try {
+      CaseOutputs outputs;
+      oneapi::tbb::task_arena(threads).execute([&] { outputs = write_case_outputs(options.out_dir, config.outputs); });
+      summary.outputs = outputs.written;
+      for (const auto& p : outputs.problems) summary.outputs_error += (summary.outputs_error.empty() ? "" : "; ") + p;
+    } catch (const std::exception& e) {
+      summary.outputs_error = e.what();
+    }
+  }
   if (!summary.outputs_error.empty()) run["outputs_error"] = summary.outputs_error;
   write_file_atomically(summary.run_json_path, dump_json(run));
   return summary;

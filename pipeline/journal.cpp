@@ -24,6 +24,8 @@ struct Slot {
   std::atomic<std::int32_t> last_finished;  // -1: none yet
 };
 
+constexpr std::uint64_t kReserved = ~std::uint64_t{0};  // a slot being filled in
+
 constexpr int kCrashSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
 
 // The crash handler can reach only globals and thread-locals: the journal of this (worker) process, and what
@@ -49,7 +51,10 @@ namespace {
 extern "C" void on_crash_signal(int sig) {
   if (auto* shared = static_cast<JournalShared*>(g_crash_shared)) {
     shared->crash_phase.store(t_phase);
-    if (t_slot >= 0) shared->crash_seq_plus1.store(shared->slots()[t_slot].seq_plus1.load());
+    if (t_slot >= 0) {
+      const auto seq_plus1 = shared->slots()[t_slot].seq_plus1.load();
+      if (seq_plus1 != kReserved) shared->crash_seq_plus1.store(seq_plus1);
+    }
     shared->crash_signal.store(sig);
   }
   // SA_RESETHAND has restored the default action: the signal, raised again, ends the process as it would have.
@@ -107,7 +112,7 @@ std::vector<JournalImage> Journal::in_flight() const {
   for (std::size_t i = 0; i < shared_->capacity; ++i) {
     const auto& slot = shared_->slots()[i];
     const auto seq_plus1 = slot.seq_plus1.load();
-    if (seq_plus1 == 0) continue;
+    if (seq_plus1 == 0 || seq_plus1 == kReserved) continue;
     JournalImage image;
     image.seq = static_cast<std::size_t>(seq_plus1 - 1);
     image.entered_ns = slot.entered_ns.load();
@@ -134,10 +139,12 @@ int Journal::enter_image(std::size_t seq) {
     const auto index = (seq + probe) % capacity;
     auto& slot = shared_->slots()[index];
     std::uint64_t expected = 0;
-    if (slot.seq_plus1.compare_exchange_strong(expected, seq + 1)) {
+    // Reserved first, published last: a reader never sees the image with the previous one's times.
+    if (slot.seq_plus1.compare_exchange_strong(expected, kReserved)) {
       for (auto& since : slot.since_ns) since.store(0);
       slot.last_finished.store(-1);
       slot.entered_ns.store(monotonic_ns());
+      slot.seq_plus1.store(seq + 1);
       return static_cast<int>(index);
     }
   }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -26,6 +27,7 @@ namespace {
 constexpr std::size_t kUnsentHighWater = 64 * 1024;  // item frames kept ready beyond what the pipe holds
 constexpr int kTickMs = 200;                         // how often the clock is looked at
 constexpr int kIdleDeathLimit = 3;                   // worker deaths in a row with no image inside
+constexpr std::int64_t kStopGraceNs = 60'000'000'000;  // after a stop, images inside have this long to finish
 
 void make_pipe(int fds[2]) {
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("cannot make a pipe: {}", std::strerror(errno)));
@@ -99,7 +101,13 @@ void Supervisor::spawn(bool alone) {
   }
   int jobs[2], results[2];
   make_pipe(jobs);
-  make_pipe(results);
+  try {
+    make_pipe(results);
+  } catch (...) {
+    ::close(jobs[0]);
+    ::close(jobs[1]);
+    throw;
+  }
   journal_.clear();
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -134,14 +142,24 @@ void Supervisor::spawn(bool alone) {
 
 bool Supervisor::wait_ready() {
   while (!worker_.ready && !worker_.prepare_failed) {
+    if (stop_requested()) {
+      // A worker that hangs while it prepares must not hold Ctrl-C up.
+      ::kill(worker_.pid, SIGKILL);
+      return false;
+    }
     pollfd p{worker_.results_fd, POLLIN, 0};
-    if (::poll(&p, 1, -1) < 0 && errno != EINTR) break;
-    if (!read_results()) break;
+    const int ready = ::poll(&p, 1, kTickMs);
+    if (ready < 0 && errno != EINTR) break;
+    if (ready > 0 && !read_results()) break;
   }
   return worker_.ready;
 }
 
+bool Supervisor::stop_requested() const { return options_.stop_requested && options_.stop_requested->load(); }
+
 void Supervisor::start() {
+  // A write to a worker that has died must fail with EPIPE (handled), not end the supervisor.
+  std::signal(SIGPIPE, SIG_IGN);
   spawn(false);
   if (wait_ready()) return;
   const auto exit = reap();
@@ -160,11 +178,8 @@ SupervisorStats Supervisor::run(const std::vector<InputItem>& todo, const Report
 
   for (;;) {
     if (worker_.pid < 0) {
-      if (!has_work() || stats_.interrupted || !stats_.stopped.empty()) break;
-      if (options_.stop_requested && options_.stop_requested->load()) {
-        stats_.interrupted = true;
-        break;
-      }
+      release_resolved_suspects();
+      if (!has_work() || stop_requested() || !stats_.stopped.empty()) break;
       spawn(!suspects_.empty());
       if (!wait_ready()) {
         const auto exit = reap();
@@ -179,19 +194,24 @@ SupervisorStats Supervisor::run(const std::vector<InputItem>& todo, const Report
     drive();
     after_exit(reap());
   }
-  if (options_.stop_requested && options_.stop_requested->load() && has_work()) stats_.interrupted = true;
+  // Interrupted: a stop was asked for and images were left without a report (for --resume).
+  stats_.interrupted = stop_requested() && std::find(done_.begin(), done_.end(), false) != done_.end();
   todo_ = nullptr;
   sink_ = nullptr;
   return stats_;
 }
 
 void Supervisor::refill() {
-  const bool stopping = options_.stop_requested && options_.stop_requested->load();
+  const bool stopping = stop_requested();
   if (stopping && !worker_.stop_sent) {
     // Ctrl-C reaches the worker too when it comes from the terminal; a SIGTERM sent to us alone does not.
     ::kill(worker_.pid, SIGTERM);
     worker_.stop_sent = true;
-    stats_.interrupted = true;
+    worker_.stop_sent_ns = monotonic_ns();
+  } else if (stopping && !worker_.stop_killed && monotonic_ns() - worker_.stop_sent_ns > kStopGraceNs) {
+    // The images inside did not finish in the grace period (one may hang): they are left for --resume.
+    ::kill(worker_.pid, SIGKILL);
+    worker_.stop_killed = true;
   }
   if (worker_.jobs_closed) return;
   auto& source = worker_.alone ? suspects_ : queue_;
@@ -262,12 +282,8 @@ void Supervisor::handle_frame(Frame& frame) {
       if (it != worker_.sent.end()) worker_.sent.erase(it);
       (*sink_)(report.seq, report.status, report.line);
       count_outcome(false);
-      if (trying_ == report.seq) {
-        // The one the crash handler named did not crash alone: the others are tried alone too.
-        trying_.reset();
-        suspects_.insert(suspects_.end(), deferred_.begin(), deferred_.end());
-        deferred_.clear();
-      }
+      idle_deaths_ = 0;
+      release_resolved_suspects();
       break;
     }
     case FrameType::item: throw std::runtime_error("the worker sent an item frame");
@@ -275,17 +291,32 @@ void Supervisor::handle_frame(Frame& frame) {
 }
 
 void Supervisor::check_time() {
-  if (options_.image_timeout_s <= 0 || worker_.timed_out) return;
+  if (options_.image_timeout_s <= 0 || worker_.timed_out || !worker_.hung.empty()) return;
   const auto now = monotonic_ns();
   const auto limit = static_cast<std::int64_t>(options_.image_timeout_s * 1e9);
+  // An image is over its time when a phase of it has been running that long: time spent waiting for a thread
+  // between phases is not held against it. One that has been inside three times as long with no phase
+  // running (a hang outside any marked step) is over its time too.
+  std::vector<JournalImage> over;
   for (const auto& image : journal_.in_flight()) {
-    if (image.seq >= done_.size() || done_[image.seq] || now - image.entered_ns <= limit) continue;
-    worker_.timed_out = image.seq;
-    worker_.timed_out_where = where(image, {}).first;
-    // A thread cannot be stopped safely: the whole worker goes, and the other images start again elsewhere.
-    ::kill(worker_.pid, SIGKILL);
-    return;
+    if (image.seq >= done_.size() || done_[image.seq] || image.entered_ns == 0) continue;
+    std::int64_t oldest = 0;
+    for (const auto& [phase, since] : image.running) oldest = oldest == 0 ? since : std::min(oldest, since);
+    const bool phase_over = oldest != 0 && now - oldest > limit;
+    const bool inside_over = oldest == 0 && now - image.entered_ns > 3 * limit;
+    if (phase_over || inside_over) over.push_back(image);
   }
+  if (over.empty()) return;
+  if (over.size() == 1 || worker_.alone) {
+    worker_.timed_out = over.front().seq;
+    worker_.timed_out_where = where(over.front(), {}).first;
+  } else {
+    // Several at once (a thread that helps another image's task while it waits marks both): which one hangs
+    // is learnt by running them alone.
+    for (const auto& image : over) worker_.hung.push_back(image.seq);
+  }
+  // A thread cannot be stopped safely: the whole worker goes, and the other images start again elsewhere.
+  ::kill(worker_.pid, SIGKILL);
 }
 
 void Supervisor::drive() {
@@ -343,6 +374,20 @@ std::pair<std::string, std::string> Supervisor::where(const JournalImage& image,
   return {std::string(kReadStage), std::string(kReadStage)};
 }
 
+void Supervisor::release_resolved_suspects() {
+  if (!trying_ || !done_[*trying_]) return;
+  // The image the crash handler named has its outcome. Failed (it crashed or hung alone): the others it was
+  // with are innocent and go back to the normal queue. Reported: it did not crash alone, so the others are
+  // tried alone too.
+  if (failed_.contains(*trying_)) {
+    queue_.insert(queue_.begin(), deferred_.begin(), deferred_.end());
+  } else {
+    suspects_.insert(suspects_.end(), deferred_.begin(), deferred_.end());
+  }
+  deferred_.clear();
+  trying_.reset();
+}
+
 void Supervisor::count_outcome(bool crashed) {
   outcomes_.push_back(crashed);
   while (outcomes_.size() > static_cast<std::size_t>(std::max(1, options_.crash_window))) outcomes_.pop_front();
@@ -363,6 +408,7 @@ void Supervisor::fail(std::size_t seq, const std::string& stage, const std::stri
   image.errors.push_back({stage, message});
   const auto report = make_report(image, context_);
   done_[seq] = true;
+  failed_.insert(seq);
   (*sink_)(seq, ImageStatus::failed, report.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   (crash ? stats_.crashed_images : stats_.timed_out_images)++;
   count_outcome(true);
@@ -388,7 +434,12 @@ void Supervisor::after_exit(const ChildExit& exit) {
   back_to.insert(back_to.begin(), waiting.begin(), waiting.end());
 
   if (exit.ok() && worker_.done) return;  // a clean end: everything sent was reported
-  if (worker_.stop_sent && !worker_.timed_out) {
+  if (worker_.fatal) {
+    // The worker said why it stopped (a full disk, say): not a crash of any image. The run stops with that.
+    back_to.insert(back_to.begin(), inside_seqs.begin(), inside_seqs.end());
+    return;
+  }
+  if (worker_.stop_sent && !worker_.timed_out && worker_.hung.empty()) {
     // Interrupted: what was inside is left for --resume, as for any image not reported.
     return;
   }
@@ -405,7 +456,18 @@ void Supervisor::after_exit(const ChildExit& exit) {
       if (image.seq != seq) others.push_back(image.seq);
     }
     back_to.insert(back_to.begin(), others.begin(), others.end());
-    idle_deaths_ = 0;
+    release_resolved_suspects();
+    return;
+  }
+  if (!worker_.hung.empty()) {
+    std::vector<std::size_t> others;
+    for (const auto& image : inside) {
+      if (std::find(worker_.hung.begin(), worker_.hung.end(), image.seq) == worker_.hung.end()) others.push_back(image.seq);
+    }
+    back_to.insert(back_to.begin(), others.begin(), others.end());
+    suspects_.insert(suspects_.begin(), worker_.hung.begin(), worker_.hung.end());
+    stats_.retried_alone += worker_.hung.size();
+    spdlog::info("{} images were over their time together; running them one at a time to find the one that hangs", worker_.hung.size());
     return;
   }
   const std::string how = exit.signal != 0 ? "crashed (" + signal_name(exit.signal) + ")" : exit.describe();
@@ -417,27 +479,25 @@ void Supervisor::after_exit(const ChildExit& exit) {
     return;
   }
   idle_deaths_ = 0;
-  if (inside.size() == 1) {
+  const bool named_inside = crash.seq && inside_seqs.contains(*crash.seq);
+  if (inside.size() == 1 && (worker_.alone || named_inside)) {
+    // Alone, or the very image the crashing thread was working on.
     const auto& image = inside.front();
     const auto [stage, words] = where(image, crash);
     fail(image.seq, stage,
          fmt::format("the process {} while running {} on this image; the other images went on in a new worker process",
                      how, words),
          true);
-    if (trying_ == image.seq) {
-      // The image the crash handler named crashes alone: the others it was with are innocent.
-      trying_.reset();
-      queue_.insert(queue_.begin(), deferred_.begin(), deferred_.end());
-      deferred_.clear();
-    }
+    release_resolved_suspects();
     return;
   }
-  // Several images were inside: run them one at a time to learn which one crashes. The image of the thread
-  // that took the signal goes first; if it crashes alone, the others go back to the normal queue.
+  // Several images were inside, or one that the crashing thread was not working on: run them one at a time to
+  // learn which one crashes. The image of the thread that took the signal goes first; if it crashes alone, the
+  // others go back to the normal queue.
   stats_.retried_alone += inside.size();
   std::vector<std::size_t> seqs;
   for (const auto& image : inside) seqs.push_back(image.seq);
-  if (crash.seq && inside_seqs.contains(*crash.seq) && !trying_) {
+  if (named_inside && !trying_) {
     trying_ = *crash.seq;
     suspects_.push_front(*crash.seq);
     for (const auto seq : seqs) {

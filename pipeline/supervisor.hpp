@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,8 @@ class Supervisor {
     bool done = false;
     bool jobs_closed = false;
     bool stop_sent = false;
+    std::int64_t stop_sent_ns = 0;
+    bool stop_killed = false;
     std::string unsent;           // frames not yet taken by the pipe
     std::deque<std::size_t> sent; // images sent and not reported, in the order sent
     FrameBuffer frames;
@@ -80,6 +83,7 @@ class Supervisor {
     std::optional<std::string> fatal;
     std::optional<std::size_t> timed_out;  // the image it was killed for
     std::string timed_out_where;
+    std::vector<std::size_t> hung;         // killed because these were over their time together
   };
 
   void spawn(bool alone);
@@ -94,6 +98,8 @@ class Supervisor {
   void after_exit(const ChildExit& exit);
   void fail(std::size_t seq, const std::string& stage, const std::string& message, bool crash);
   void count_outcome(bool crashed);
+  void release_resolved_suspects();
+  bool stop_requested() const;
   std::string phase_label(Phase phase) const;
   std::pair<std::string, std::string> where(const JournalImage& image, const JournalCrash& crash) const;
   bool has_work() const;
@@ -112,6 +118,7 @@ class Supervisor {
   std::deque<std::size_t> suspects_;  // images to run one at a time
   std::deque<std::size_t> deferred_;  // suspects waiting while the likeliest one is tried alone first
   std::optional<std::size_t> trying_; // that likeliest one (named by the crash handler)
+  std::set<std::size_t> failed_;      // images failed for a crash or a hang
   std::deque<bool> outcomes_;         // the last crash_window images: did they crash the worker
   int idle_deaths_ = 0;               // worker deaths in a row with no image inside
 };
