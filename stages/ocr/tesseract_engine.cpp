@@ -4,6 +4,7 @@
 #include <tesseract/baseapi.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cctype>
 #include <filesystem>
 #include <stdexcept>
@@ -97,11 +98,30 @@ void TesseractEngines::check() {
       throw std::runtime_error(fmt::format("'{}' is not a Tesseract language name", lang));
     }
   }
+  // Loading a model takes a quarter of a second or more per language set and thread: each worker thread loads
+  // its own on first use. Here the files are only looked for, so a missing language still stops the start.
+  const std::string folder = tessdata_folder();
+  bool all_found = !folder.empty();
+  for (const auto& lang : languages_) {
+    std::error_code ec;
+    all_found = all_found && std::filesystem::file_size(std::filesystem::path(folder) / (lang + ".traineddata"), ec) > 0 && !ec;
+  }
+  if (all_found) {
+    datapath_ = folder;
+    return;
+  }
+  // Not where we looked (another packaging of Tesseract): Tesseract itself is asked, by loading once.
   auto api = make();
   datapath_ = api->GetDatapath();
-  // Loading a model takes a quarter of a second: keep this one for the first worker thread.
   const std::lock_guard lock(spare_mutex_);
   spare_ = std::move(api);
+}
+
+std::string TesseractEngines::tessdata_folder() const {
+  if (!tessdata_dir_.empty()) return tessdata_dir_;
+  // Tesseract's own order: TESSDATA_PREFIX, then the folder it was built for (Debian 12: tesseract 5).
+  if (const char* prefix = std::getenv("TESSDATA_PREFIX"); prefix && *prefix) return prefix;
+  return "/usr/share/tesseract-ocr/5/tessdata";
 }
 
 tesseract::TessBaseAPI& TesseractEngines::local() {

@@ -25,7 +25,8 @@ class TesseractEngines {
   TesseractEngines(const TesseractEngines&) = delete;
   TesseractEngines& operator=(const TesseractEngines&) = delete;
 
-  // Loads the languages once to fail at start-up (with the missing language named) rather than per image.
+  // Fails at start-up (with the missing language named) rather than per image; the models themselves are
+  // loaded per thread on first use.
   void check();
   // This thread's instance.
   tesseract::TessBaseAPI& local();
@@ -34,6 +35,7 @@ class TesseractEngines {
 
  private:
   std::unique_ptr<tesseract::TessBaseAPI> make() const;
+  std::string tessdata_folder() const;
 
   std::vector<std::string> languages_;
   std::string tessdata_dir_;
