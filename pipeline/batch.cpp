@@ -27,6 +27,8 @@
 namespace cluetrace {
 namespace {
 
+constexpr std::size_t kListedFailures = 1000;
+
 std::string utc_now() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now));
@@ -189,7 +191,7 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
     if (status == "partial") ++summary.partial;
     if (status == "failed") {
       ++summary.failed;
-      failures.push_back({{"path", item.display_path}, {"status", status}, {"note", "kept from the earlier run"}});
+      if (failures.size() < kListedFailures) failures.push_back({{"path", item.display_path}, {"status", status}, {"note", "kept from the earlier run"}});
     }
   }
 
@@ -218,7 +220,8 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
       case ImageStatus::partial: ++summary.partial; break;
       case ImageStatus::failed: ++summary.failed; break;
     }
-    if (status != ImageStatus::ok) {
+    // run.json lists the first problems only (every report names its own): it must not grow with the case.
+    if (status != ImageStatus::ok && failures.size() < kListedFailures) {
       nlohmann::ordered_json errors = nlohmann::ordered_json::array();
       try {
         errors = nlohmann::ordered_json::parse(line).value("errors", errors);
@@ -263,6 +266,9 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
                       {"crashed_images", stats.crashed_images},  {"timed_out_images", stats.timed_out_images},
                       {"retried_alone", stats.retried_alone}};
   run["failures"] = failures;
+  if (summary.failed + summary.partial > failures.size()) {
+    run["failures_not_listed"] = summary.failed + summary.partial - failures.size();
+  }
   run["skipped"] = notes_json(inputs.skipped);
   run["input_problems"] = notes_json(inputs.problems);
   try {

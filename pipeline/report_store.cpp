@@ -7,6 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <algorithm>
+#include <unordered_set>
+#include <unordered_map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -84,8 +87,8 @@ void AtomicFileWriter::write(std::string_view text) {
   }
 }
 
-void AtomicFileWriter::commit() {
-  const bool flushed = std::fflush(file_) == 0;
+void AtomicFileWriter::commit(bool sync) {
+  const bool flushed = std::fflush(file_) == 0 && (!sync || ::fsync(::fileno(file_)) == 0);
   const int err = errno;
   std::fclose(file_);
   file_ = nullptr;
@@ -94,6 +97,7 @@ void AtomicFileWriter::commit() {
     ::unlink(tmp_.c_str());
     throw OutputError(fmt::format("cannot write {}: {}", path_.string(), std::strerror(e)));
   }
+  if (sync) fsync_dir(path_.parent_path());
 }
 
 ReportStore::ReportStore(const fs::path& out_dir, const std::string& config_sha256, OpenMode mode)
@@ -199,30 +203,58 @@ void ReportStore::append_line(std::string_view line, std::size_t seq) {
 void ReportStore::finish(const std::vector<std::string>& order) {
   if (::fsync(fd_) != 0) throw OutputError(fmt::format("cannot sync {}: {}", path_.string(), std::strerror(errno)));
   if (kept_.empty() && in_order_) return;  // appended in input order already
-  // After a resume the kept reports come first, and images finish out of order; put the file in input order.
-  const std::string text = read_file(path_);
-  std::map<std::string, std::string_view> by_path;
-  std::vector<std::string> file_order;
-  for_each_complete_line(text, [&](std::string_view line) {
-    auto path = nlohmann::json::parse(line).at("image").at("path").get<std::string>();
-    if (by_path.emplace(path, line).second) file_order.push_back(std::move(path));
-  });
-  std::string ordered;
-  ordered.reserve(text.size());
-  for (const auto& path : order) {
-    const auto it = by_path.find(path);
-    if (it == by_path.end()) continue;
-    ordered.append(it->second);
-    ordered.push_back('\n');
-    by_path.erase(it);
-  }
-  for (const auto& path : file_order) {
-    if (const auto it = by_path.find(path); it != by_path.end()) {
-      ordered.append(it->second);
-      ordered.push_back('\n');
+  // After a resume the kept reports come first, and images finish out of order: put the file in input order.
+  // Only where each line is and where it goes are held (a few dozen bytes a report), never the reports.
+  std::unordered_map<std::string_view, std::size_t> place;
+  place.reserve(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) place.emplace(order[i], i);
+  struct Line {
+    std::size_t place;  // in `order`; reports of other paths after, in file order
+    std::uint64_t offset;
+    std::uint32_t length;
+  };
+  std::vector<Line> lines;
+  std::unordered_set<std::string> seen;  // a path reported twice (a resume's leftovers): its first line counts
+  {
+    std::ifstream in(path_, std::ios::binary);
+    std::string line;
+    std::uint64_t offset = 0;
+    std::size_t others = 0;
+    while (std::getline(in, line)) {
+      const auto start = offset;
+      offset += line.size() + 1;
+      if (in.eof()) break;  // a line without its newline is not a report
+      const auto report = nlohmann::json::parse(line, nullptr, false);
+      if (report.is_discarded()) continue;
+      const auto path = report.at("image").at("path").get<std::string>();
+      if (!seen.insert(path).second) continue;
+      const auto it = place.find(path);
+      lines.push_back({it != place.end() ? it->second : order.size() + others++, start, static_cast<std::uint32_t>(line.size())});
     }
   }
-  write_file_atomically(path_, ordered);
+  std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) { return a.place < b.place; });
+  const int in = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) throw OutputError(fmt::format("cannot read {}: {}", path_.string(), std::strerror(errno)));
+  try {
+    AtomicFileWriter out(path_);
+    std::string text;
+    for (const auto& l : lines) {
+      text.resize(l.length);
+      if (::pread(in, text.data(), l.length, static_cast<off_t>(l.offset)) != static_cast<ssize_t>(l.length)) {
+        throw OutputError(fmt::format("cannot read {}: it changed while it was put in order", path_.string()));
+      }
+      text.push_back('\n');
+      out.write(text);
+    }
+    out.commit(true);
+  } catch (...) {
+    ::close(in);
+    throw;
+  }
+  ::close(in);
+  // The file was replaced: appends (none are expected after finish) would go to the old one.
+  ::close(fd_);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
 }
 
 }  // namespace cluetrace

@@ -35,7 +35,7 @@ class AtomicFileWriter {
   AtomicFileWriter(const AtomicFileWriter&) = delete;
   AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
   void write(std::string_view text);  // buffered; throws OutputError when the disk refuses
-  void commit();
+  void commit(bool sync = false);  // sync: fsync the file and its folder (evidence), not only rename
 
  private:
   std::filesystem::path path_, tmp_;
