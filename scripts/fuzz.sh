@@ -32,6 +32,8 @@ for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus/$t" "build-fuzz/artifacts/$t"
   cp -n tests/fuzz/corpus/"$t"/* "build-fuzz/corpus/$t/" 2>/dev/null || true
   log="build-fuzz/fuzz-$t.log"
+  marker="build-fuzz/artifacts/$t/.started"
+  touch "$marker"
   set +e
   build-fuzz/tests/fuzz/fuzz_"$t" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
     -artifact_prefix="build-fuzz/artifacts/$t/" "build-fuzz/corpus/$t" tests/fuzz/regressions/"$t" >"$log" 2>&1
@@ -40,6 +42,6 @@ for t in "${targets[@]}"; do
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
   cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1 || echo "?")
   corpus=$(ls "build-fuzz/corpus/$t" | wc -l)
-  crashes=$(ls "build-fuzz/artifacts/$t" | wc -l)
+  crashes=$(find "build-fuzz/artifacts/$t" -type f -newer "$marker" ! -name .started | wc -l)  # found in this run
   echo "fuzz_$t: ${seconds} s, ${execs} executions, ${cov}, corpus ${corpus} inputs, crashes ${crashes}, exit ${rc}"
 done
