@@ -102,6 +102,8 @@ void ZxingStage::process(ImageRecord& image, StageResult& out) {
   hints.setMaxNumberOfSymbols(static_cast<uint8_t>(options_.max_symbols));
   auto readings = read_codes(gray, hints, 1.0f);
   auto another_look = [&](double scale) {
+    // A strip scaled down would lose a whole side: nothing to read there.
+    if (gray.cols * scale < 8 || gray.rows * scale < 8) return;
     cv::Mat scaled;
     cv::resize(gray, scaled, {}, scale, scale, scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
     for (auto& r : read_codes(scaled, hints, static_cast<float>(scale))) {

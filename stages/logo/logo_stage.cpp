@@ -178,6 +178,16 @@ Clue LogoStage::make_clue(const Brand& brand, double confidence) const {
 
 void LogoStage::process(ImageRecord& image, StageResult& out) {
   if (!matcher_) return;
+  // A mark needs room: strips and icons smaller than this hold none (and MSER refuses them).
+  constexpr int kMinSide = 16;
+  if (image.pixels.cols < kMinSide || image.pixels.rows < kMinSide) {
+    if (options_.wordmarks) {
+      std::vector<Clue> clues;
+      add_wordmarks(image, clues);
+      out.clues = std::move(clues);
+    }
+    return;
+  }
   std::vector<Clue> clues;
   for (const auto& d : matcher_->match(image.pixels)) {
     const Brand* brand = by_id_.at(d.brand);

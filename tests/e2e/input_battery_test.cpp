@@ -293,7 +293,7 @@ TEST(InputBattery, StripsZeroSizesGrowingFilesAndLongNames) {
   const auto by_name = reports_by_name(dir / "out");
   ASSERT_EQ(by_name.size(), 7u) << result.output;
   for (const char* name : {"strip_tall.png", "strip_wide.png"}) {
-    EXPECT_NE(by_name.at(name)["status"], "failed") << by_name.at(name).dump();
+    EXPECT_EQ(by_name.at(name)["status"], "ok") << by_name.at(name).dump();
   }
   for (const char* name : {"zero_height.jpg", "zero_size.png"}) {
     const auto& r = by_name.at(name);
