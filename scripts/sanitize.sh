@@ -14,10 +14,8 @@ if [[ ${#need[@]} -gt 0 ]]; then
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 scripts/setup.sh packages
-if [[ ! -f build-asan/build.ninja ]]; then
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-    -DCLUETRACE_SANITIZE=address,undefined -DCLUETRACE_BUILD_TESTS=ON >/dev/null
-fi
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+  -DCLUETRACE_SANITIZE=address,undefined -DCLUETRACE_BUILD_TESTS=ON -DCLUETRACE_TEST_TIMEOUT=1800 >/dev/null
 ninja -C build-asan -j "${SANITIZE_JOBS:-$(nproc)}" >build-asan/ninja.log 2>&1 || { grep -v '^\[' build-asan/ninja.log | tail -n 40; exit 1; }
 # The logo catalogue's index, built by this build's CLI (same format as the normal build's).
 build-asan/cluetrace catalogue build models/logos/catalogue.yaml >/dev/null
