@@ -5,10 +5,12 @@
 #include <complex>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
 #include <fmt/format.h>
+#include <oneapi/tbb/parallel_for.h>
 #include <opencv2/features2d.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/video/tracking.hpp>
@@ -167,56 +169,67 @@ ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) 
     auto& n = best_features[{r.brand, r.label}];
     n = std::max(n, r.keypoints.size());
   }
-  for (const auto& r : index.references) {
-    if (r.silhouette.empty() || best_features[{r.brand, r.label}] >= static_cast<std::size_t>(options_.max_brand_features)) continue;
-    // The anchor: the largest connected part of the silhouette (one stripe of three, the apple without its leaf).
-    cv::Mat labels, stats, centroids;
-    const int n = cv::connectedComponentsWithStats(r.silhouette, labels, stats, centroids, 8);
-    int best = 0, total = 0;
-    for (int i = 1; i < n; ++i) {
-      total += stats.at<int>(i, cv::CC_STAT_AREA);
-      if (best == 0 || stats.at<int>(i, cv::CC_STAT_AREA) > stats.at<int>(best, cv::CC_STAT_AREA)) best = i;
-    }
-    if (best == 0 || stats.at<int>(best, cv::CC_STAT_AREA) < total / 4) continue;
-    const auto pts = mask_points(labels == best);
-    // Only shapes a background does not produce by chance: several parts (the rest must land on ink
-    // too), one part with deep concavities (a swoosh), or one whose hull holds details large enough to
-    // check (a bitten apple, a disc with a hole). A lone triangle, disc or rounded square would match
-    // every sticker and window.
-    std::vector<cv::Point> hull;
-    cv::convexHull(pts, hull);
-    const double solidity = stats.at<int>(best, cv::CC_STAT_AREA) / std::max(1.0, cv::contourArea(hull));
-    const bool several_parts = total - stats.at<int>(best, cv::CC_STAT_AREA) >= total * 15 / 100;
-    // The details: what the whole mark's hull holds besides the mark (concavities, holes, the gaps between
-    // parts). Where the mark is placed, the gaps in the ink must have their shape.
-    std::vector<cv::Point> whole_hull;
-    cv::convexHull(mask_points(r.silhouette), whole_hull);
-    cv::Mat detail = cv::Mat::zeros(r.silhouette.size(), CV_8U);
-    cv::fillConvexPoly(detail, whole_hull, cv::Scalar(255));
-    const double hull_area = std::max(1, cv::countNonZero(detail));
-    detail &= ~r.silhouette;
-    const double detail_share = cv::countNonZero(detail) / hull_area;
-    if (!several_parts && solidity > kMaxSolidity && detail_share < kMinDetail) continue;
-    const Frame f = frame_of(pts, 1);
-    if (!f.ok) continue;
-    Model m;
-    m.brand = r.brand;
-    m.label = r.label;
-    m.silhouette = r.silhouette;
-    if (detail_share >= kMinDetail / 2) m.detail = detail;
-    m.centroid = f.centroid;
-    m.whiten = f.whiten;
-    m.ratios = ratios_of(labels == best);
-    if (!signature_of(pts, 1, f, m.signature)) continue;
-    m.spectrum = spectrum_of(m.signature);
-    // A plain anchor (one bar of three, a disc) is allowed when other parts or details are there to be
-    // checked.
-    if (trivial(m.spectrum) && !several_parts && detail_share < kMinDetail) continue;
-    // One part whose outline is plain (convex, or a disc or square after whitening) is told apart by its
-    // holes and notches alone.
-    m.detail_decides = !several_parts && (m.ratios.outline_solidity() > kMaxSolidity || trivial(m.spectrum));
-    models_.push_back(std::move(m));
+  // Each reference's model on its own (in parallel: this is most of the logo stage's start-up), kept in
+  // reference order.
+  std::vector<std::optional<Model>> built(index.references.size());
+  oneapi::tbb::parallel_for(std::size_t{0}, index.references.size(), [&](std::size_t i) {
+    const auto& r = index.references[i];
+    if (r.silhouette.empty() || best_features.at({r.brand, r.label}) >= static_cast<std::size_t>(options_.max_brand_features)) return;
+    built[i] = model_of(r);
+  });
+  for (auto& m : built) {
+    if (m) models_.push_back(std::move(*m));
   }
+}
+
+std::optional<ShapeMatcher::Model> ShapeMatcher::model_of(const ReferenceFeatures& r) {
+  // The anchor: the largest connected part of the silhouette (one stripe of three, the apple without its leaf).
+  cv::Mat labels, stats, centroids;
+  const int n = cv::connectedComponentsWithStats(r.silhouette, labels, stats, centroids, 8);
+  int best = 0, total = 0;
+  for (int i = 1; i < n; ++i) {
+    total += stats.at<int>(i, cv::CC_STAT_AREA);
+    if (best == 0 || stats.at<int>(i, cv::CC_STAT_AREA) > stats.at<int>(best, cv::CC_STAT_AREA)) best = i;
+  }
+  if (best == 0 || stats.at<int>(best, cv::CC_STAT_AREA) < total / 4) return std::nullopt;
+  const auto pts = mask_points(labels == best);
+  // Only shapes a background does not produce by chance: several parts (the rest must land on ink
+  // too), one part with deep concavities (a swoosh), or one whose hull holds details large enough to
+  // check (a bitten apple, a disc with a hole). A lone triangle, disc or rounded square would match
+  // every sticker and window.
+  std::vector<cv::Point> hull;
+  cv::convexHull(pts, hull);
+  const double solidity = stats.at<int>(best, cv::CC_STAT_AREA) / std::max(1.0, cv::contourArea(hull));
+  const bool several_parts = total - stats.at<int>(best, cv::CC_STAT_AREA) >= total * 15 / 100;
+  // The details: what the whole mark's hull holds besides the mark (concavities, holes, the gaps between
+  // parts). Where the mark is placed, the gaps in the ink must have their shape.
+  std::vector<cv::Point> whole_hull;
+  cv::convexHull(mask_points(r.silhouette), whole_hull);
+  cv::Mat detail = cv::Mat::zeros(r.silhouette.size(), CV_8U);
+  cv::fillConvexPoly(detail, whole_hull, cv::Scalar(255));
+  const double hull_area = std::max(1, cv::countNonZero(detail));
+  detail &= ~r.silhouette;
+  const double detail_share = cv::countNonZero(detail) / hull_area;
+  if (!several_parts && solidity > kMaxSolidity && detail_share < kMinDetail) return std::nullopt;
+  const Frame f = frame_of(pts, 1);
+  if (!f.ok) return std::nullopt;
+  Model m;
+  m.brand = r.brand;
+  m.label = r.label;
+  m.silhouette = r.silhouette;
+  if (detail_share >= kMinDetail / 2) m.detail = detail;
+  m.centroid = f.centroid;
+  m.whiten = f.whiten;
+  m.ratios = ratios_of(labels == best);
+  if (!signature_of(pts, 1, f, m.signature)) return std::nullopt;
+  m.spectrum = spectrum_of(m.signature);
+  // A plain anchor (one bar of three, a disc) is allowed when other parts or details are there to be
+  // checked.
+  if (trivial(m.spectrum) && !several_parts && detail_share < kMinDetail) return std::nullopt;
+  // One part whose outline is plain (convex, or a disc or square after whitening) is told apart by its
+  // holes and notches alone.
+  m.detail_decides = !several_parts && (m.ratios.outline_solidity() > kMaxSolidity || trivial(m.spectrum));
+  return m;
 }
 
 namespace {

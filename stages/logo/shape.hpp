@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,9 @@ class ShapeMatcher {
     Signature signature;
     Spectrum spectrum;
   };
+  // The model of one reference's silhouette, or none when its shape is one a background makes by chance.
+  static std::optional<Model> model_of(const ReferenceFeatures& reference);
+
   std::vector<Model> models_;
   ShapeOptions options_;
 };
