@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <oneapi/tbb/parallel_for.h>
 #include <hunspell/hunspell.hxx>
 #include <nlohmann/json.hpp>
 #include <unicode/locid.h>
@@ -125,53 +126,69 @@ std::string hunspell_locale(std::string_view language) {
 
 LanguageIdentifier::LanguageIdentifier(LangIdOptions options) : options_(std::move(options)) {
   if (options_.languages.empty()) throw std::runtime_error("no languages configured");
-  for (const auto& code : options_.languages) {
-    auto model = std::make_unique<Model>();
-    model->code = code;
-    const auto words_file = options_.model_dir / "words" / (code + ".txt");
-    std::ifstream words(words_file);
-    if (!words) throw std::runtime_error(fmt::format("{}: missing (language '{}'; run scripts/fetch-models.sh)", words_file.string(), code));
-    std::string line;
-    int rank = 0;
-    while (std::getline(words, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty()) continue;
-      ++rank;
-      model->rank.emplace(lower(line), rank);  // keeps the first (best) rank of each lower-case form
-    }
-    if (model->rank.empty()) throw std::runtime_error(fmt::format("{}: no words", words_file.string()));
-    model->rank_norm = 0;
-    for (const auto& [w, r] : model->rank) model->rank_norm += 1.0 / (r + Model::kRankOffset);
-
-    const auto grams_file = options_.model_dir / "ngrams" / (code + ".json");
-    std::ifstream grams_in(grams_file);
-    if (!grams_in) throw std::runtime_error(fmt::format("{}: missing (language '{}'; run scripts/fetch-models.sh)", grams_file.string(), code));
+  // Each language's word list, n-gram profile and dictionary are loaded on their own, in parallel (the
+  // dictionaries are most of the start-up); the first error, in language order, is the one reported.
+  std::vector<std::unique_ptr<Model>> models(options_.languages.size());
+  std::vector<std::string> errors(options_.languages.size());
+  oneapi::tbb::parallel_for(std::size_t{0}, options_.languages.size(), [&](std::size_t i) {
     try {
-      const auto profile = nlohmann::json::parse(grams_in);
-      for (const auto& [gram, count] : profile.at("freq").items()) model->grams[lower(gram)] += count.get<double>();
-      model->unigram_total = profile.at("n_words").at(0).get<double>();
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error(fmt::format("{}: not an n-gram profile: {}", grams_file.string(), e.what()));
+      models[i] = load_model(options_.languages[i]);
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
     }
-
-    const std::string locale = hunspell_locale(code);
-    const auto aff = options_.hunspell_dir / (locale + ".aff"), dic = options_.hunspell_dir / (locale + ".dic");
-    if (locale.empty() || !std::filesystem::exists(aff) || !std::filesystem::exists(dic)) {
-      throw std::runtime_error(fmt::format("no hunspell dictionary for '{}' in {} (Debian package hunspell-{})",
-                                           code, options_.hunspell_dir.string(), code));
-    }
-    model->dictionary = std::make_unique<Hunspell>(aff.c_str(), dic.c_str());
-    model->dictionary_encoding = model->dictionary->get_dict_encoding();
-    if (model->dictionary_encoding.empty()) model->dictionary_encoding = "ISO8859-1";
-    if (model->dictionary_encoding != "UTF-8") {
-      model->to_dictionary = iconv_open(model->dictionary_encoding.c_str(), "UTF-8");
-      if (model->to_dictionary == reinterpret_cast<iconv_t>(-1)) {
-        throw std::runtime_error(fmt::format("{}: cannot convert UTF-8 to its charset {}", aff.string(), model->dictionary_encoding));
-      }
-    }
-    model->source = fmt::format("{} words, {} n-grams, hunspell {}", model->rank.size(), model->grams.size(), locale);
-    models_.push_back(std::move(model));
+  });
+  for (const auto& error : errors) {
+    if (!error.empty()) throw std::runtime_error(error);
   }
+  models_ = std::move(models);
+}
+
+std::unique_ptr<LanguageIdentifier::Model> LanguageIdentifier::load_model(const std::string& code) const {
+  auto model = std::make_unique<Model>();
+  model->code = code;
+  const auto words_file = options_.model_dir / "words" / (code + ".txt");
+  std::ifstream words(words_file);
+  if (!words) throw std::runtime_error(fmt::format("{}: missing (language '{}'; run scripts/fetch-models.sh)", words_file.string(), code));
+  std::string line;
+  int rank = 0;
+  while (std::getline(words, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    ++rank;
+    model->rank.emplace(lower(line), rank);  // keeps the first (best) rank of each lower-case form
+  }
+  if (model->rank.empty()) throw std::runtime_error(fmt::format("{}: no words", words_file.string()));
+  model->rank_norm = 0;
+  for (const auto& [w, r] : model->rank) model->rank_norm += 1.0 / (r + Model::kRankOffset);
+
+  const auto grams_file = options_.model_dir / "ngrams" / (code + ".json");
+  std::ifstream grams_in(grams_file);
+  if (!grams_in) throw std::runtime_error(fmt::format("{}: missing (language '{}'; run scripts/fetch-models.sh)", grams_file.string(), code));
+  try {
+    const auto profile = nlohmann::json::parse(grams_in);
+    for (const auto& [gram, count] : profile.at("freq").items()) model->grams[lower(gram)] += count.get<double>();
+    model->unigram_total = profile.at("n_words").at(0).get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: not an n-gram profile: {}", grams_file.string(), e.what()));
+  }
+
+  const std::string locale = hunspell_locale(code);
+  const auto aff = options_.hunspell_dir / (locale + ".aff"), dic = options_.hunspell_dir / (locale + ".dic");
+  if (locale.empty() || !std::filesystem::exists(aff) || !std::filesystem::exists(dic)) {
+    throw std::runtime_error(fmt::format("no hunspell dictionary for '{}' in {} (Debian package hunspell-{})",
+                                         code, options_.hunspell_dir.string(), code));
+  }
+  model->dictionary = std::make_unique<Hunspell>(aff.c_str(), dic.c_str());
+  model->dictionary_encoding = model->dictionary->get_dict_encoding();
+  if (model->dictionary_encoding.empty()) model->dictionary_encoding = "ISO8859-1";
+  if (model->dictionary_encoding != "UTF-8") {
+    model->to_dictionary = iconv_open(model->dictionary_encoding.c_str(), "UTF-8");
+    if (model->to_dictionary == reinterpret_cast<iconv_t>(-1)) {
+      throw std::runtime_error(fmt::format("{}: cannot convert UTF-8 to its charset {}", aff.string(), model->dictionary_encoding));
+    }
+  }
+  model->source = fmt::format("{} words, {} n-grams, hunspell {}", model->rank.size(), model->grams.size(), locale);
+  return model;
 }
 
 LanguageIdentifier::~LanguageIdentifier() = default;

@@ -61,6 +61,7 @@ class LanguageIdentifier {
 
  private:
   struct Model;
+  std::unique_ptr<Model> load_model(const std::string& code) const;
   LangIdOptions options_;
   std::vector<std::unique_ptr<Model>> models_;
 };
