@@ -19,5 +19,19 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_
 ninja -C build-asan -j "${SANITIZE_JOBS:-$(nproc)}" >build-asan/ninja.log 2>&1 || { grep -v '^\[' build-asan/ninja.log | tail -n 40; exit 1; }
 # The logo catalogue's index, built by this build's CLI (same format as the normal build's).
 build-asan/cluetrace catalogue build models/logos/catalogue.yaml >/dev/null
-export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-ctest --test-dir build-asan --output-on-failure -j "$(nproc)" --timeout 1800 "$@"
+# Every report also goes to a file: a worker process whose memory error the supervisor turns into a `failed`
+# image (exit 0) must still fail this run. The tests' own injected crashes (SIGSEGV, SIGFPE) are left to the
+# program's handlers (handle_segv=0 ...), as in a normal build.
+logs="$PWD/build-asan/sanitizer-logs"
+rm -rf "$logs"
+mkdir -p "$logs"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:handle_segv=0:handle_sigbus=0:handle_sigfpe=0:log_path=$logs/asan"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"
+status=0
+ctest --test-dir build-asan --output-on-failure -j "$(nproc)" --timeout 1800 "$@" || status=$?
+if compgen -G "$logs/*" >/dev/null; then
+  echo "sanitize: reports from the sanitizers (also from worker processes):" >&2
+  head -n 60 "$logs"/* >&2
+  status=1
+fi
+exit "$status"

@@ -41,13 +41,25 @@ fs::path write_file(const fs::path& p, const std::string& text) {
 cv::Mat scene(int seed, cv::Size size = {1200, 900}) {
   std::mt19937 rng(static_cast<unsigned>(seed));
   auto r = [&](int a, int b) { return std::uniform_int_distribution<int>(a, b)(rng); };
-  cv::Mat img(size, CV_8UC3, cv::Scalar(r(60, 200), r(60, 200), r(60, 200)));
-  for (int i = 0; i < 25; ++i)
-    cv::rectangle(img, cv::Rect(r(0, size.width), r(0, size.height), r(20, 300), r(20, 300)), cv::Scalar(r(0, 255), r(0, 255), r(0, 255)),
-                  cv::FILLED);
-  for (int i = 0; i < 30; ++i)
-    cv::line(img, {r(0, size.width), r(0, size.height)}, {r(0, size.width), r(0, size.height)}, cv::Scalar(r(0, 255), r(0, 255), r(0, 255)), r(1, 5));
-  cv::putText(img, "Shampoo 250 ml", {r(0, 600), r(50, 850)}, cv::FONT_HERSHEY_SIMPLEX, 1.4, cv::Scalar(10, 10, 10), 3);
+  // Every draw in a statement of its own: the order a compiler evaluates function arguments in is not fixed
+  // (GCC goes right to left, clang left to right), and the scene must be the same whoever builds the test.
+  // The draws follow GCC's order, in which the scenes were first made.
+  const int c3 = r(60, 200), c2 = r(60, 200), c1 = r(60, 200);
+  cv::Mat img(size, CV_8UC3, cv::Scalar(c1, c2, c3));
+  for (int i = 0; i < 25; ++i) {
+    const int b3 = r(0, 255), b2 = r(0, 255), b1 = r(0, 255);
+    const int h = r(20, 300), w = r(20, 300), y = r(0, size.height), x = r(0, size.width);
+    cv::rectangle(img, cv::Rect(x, y, w, h), cv::Scalar(b1, b2, b3), cv::FILLED);
+  }
+  for (int i = 0; i < 30; ++i) {
+    const int thickness = r(1, 5);
+    const int b3 = r(0, 255), b2 = r(0, 255), b1 = r(0, 255);
+    const int x2 = r(0, size.width), y2 = r(0, size.height);
+    const int x1 = r(0, size.width), y1 = r(0, size.height);
+    cv::line(img, {x1, y1}, {x2, y2}, cv::Scalar(b1, b2, b3), thickness);
+  }
+  const int tx = r(0, 600), ty = r(50, 850);
+  cv::putText(img, "Shampoo 250 ml", {tx, ty}, cv::FONT_HERSHEY_SIMPLEX, 1.4, cv::Scalar(10, 10, 10), 3);
   cv::Mat noise(size, CV_16SC3);
   cv::randn(noise, cv::Scalar::all(0), cv::Scalar::all(6));
   cv::Mat out;
