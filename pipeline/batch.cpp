@@ -8,6 +8,8 @@
 #include <random>
 #include <thread>
 
+#include <sys/resource.h>
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <oneapi/tbb/info.h>
@@ -28,6 +30,17 @@ namespace cluetrace {
 namespace {
 
 constexpr std::size_t kListedFailures = 1000;
+
+// Peak resident memory of this process (the supervisor; the whole run when in-process) and of the largest
+// child it waited for (a worker or the case outputs): with isolation the run's peak is about their sum, as the
+// worker is forked before it loads any model.
+nlohmann::ordered_json peak_memory_json() {
+  rusage self{};
+  rusage children{};
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  return {{"this_process_peak_kib", self.ru_maxrss}, {"largest_child_peak_kib", children.ru_maxrss}};
+}
 
 std::string utc_now() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -293,6 +306,7 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
     }
   }
   if (!summary.outputs_error.empty()) run["outputs_error"] = summary.outputs_error;
+  run["memory"] = peak_memory_json();
   write_file_atomically(summary.run_json_path, dump_json(run));
   return summary;
 }
