@@ -1,4 +1,5 @@
 // cluetrace command line: parses arguments and calls the library; no logic of its own.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -40,6 +41,16 @@ void ensure_single_threaded_openmp(char** argv) {
   ::setenv("OMP_THREAD_LIMIT", "1", 1);
   ::execv("/proc/self/exe", argv);
   // exec failed (no /proc): go on; Tesseract then may use more threads than asked.
+}
+
+// glibc hands blocks over 128 KiB back to the kernel when they are freed (and raises that bound only as far as
+// the blocks it has seen), so every image's pyramids, float copies and network buffers had their pages faulted
+// in again: a fifth of the CPU time of a run on real photos went to page faults. Fixed bounds keep freed blocks
+// up to 32 MiB (glibc's largest) in the heap for the next image, and the heap is trimmed only above 256 MiB of
+// free space; peak memory is the same (bench/RESULTS.md, issue 16). Forked workers inherit the settings.
+void keep_freed_memory_for_reuse() {
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 cluetrace::Config load_config_or_default(const std::string& path) {
@@ -164,6 +175,7 @@ int command_search(const std::vector<std::string>& args, cluetrace::SearchQuery 
 
 int main(int argc, char** argv) {
   ensure_single_threaded_openmp(argv);
+  keep_freed_memory_for_reuse();
   spdlog::set_default_logger(spdlog::stderr_color_mt("cluetrace"));
   spdlog::set_pattern("cluetrace: %^%l%$: %v");
 

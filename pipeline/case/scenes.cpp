@@ -155,6 +155,56 @@ int verify_scene_pair(const SceneSignature& a, const SceneSignature& b, int min_
   return static_cast<int>(std::unique(seen.begin(), seen.end()) - seen.begin());
 }
 
+namespace {
+
+constexpr int kSampledFeatures = 64;    // features per picture whose LSH keys find candidates in large cases
+constexpr std::size_t kBucketCap = 48;  // a key shared by more pictures is a common texture: it votes for nothing
+constexpr int kMinKeyVotes = 3;         // collisions that make a pair a candidate
+constexpr std::size_t kHashProbeCap = 256;
+
+// The LSH key of a binary descriptor in table t: kLshKeyBits bits at fixed, spread positions.
+std::uint32_t lsh_key(const unsigned char* descriptor, unsigned table) {
+  std::uint32_t key = 0;
+  for (unsigned bit = 0; bit < kLshKeyBits; ++bit) {
+    const unsigned position = (table * 97u + bit * 61u + 13u) % 256u;
+    key = (key << 1) | ((descriptor[position / 8] >> (position % 8)) & 1u);
+  }
+  return key;
+}
+
+// The features of each picture whose LSH key, in any table, is shared by more than kBucketCap pictures: a
+// common texture, or the same frame stored thousands of times. In the index they would put the whole case in one
+// bucket and make every search scan it (a case of near-identical frames went quadratic); they vote for nothing,
+// and near-identical pictures still meet by their hash.
+std::vector<std::set<int>> common_features(const std::vector<SceneSignature>& signatures) {
+  struct Entry {
+    std::uint32_t key, picture;
+    int row;
+  };
+  std::vector<Entry> entries;
+  for (std::size_t i = 0; i < signatures.size(); ++i) {
+    const auto& d = signatures[i].descriptors;
+    for (int r = 0; r < d.rows; ++r)
+      for (unsigned t = 0; t < kLshTables; ++t)
+        entries.push_back({(t << kLshKeyBits) | lsh_key(d.ptr<unsigned char>(r), t), static_cast<std::uint32_t>(i), r});
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return std::tie(a.key, a.picture) < std::tie(b.key, b.picture); });
+  std::vector<std::set<int>> common(signatures.size());
+  for (std::size_t start = 0; start < entries.size();) {
+    std::size_t end = start, pictures = 0;
+    for (; end < entries.size() && entries[end].key == entries[start].key; ++end) {
+      if (end == start || entries[end].picture != entries[end - 1].picture) ++pictures;
+    }
+    if (pictures > kBucketCap) {
+      for (std::size_t e = start; e < end; ++e) common[entries[e].picture].insert(entries[e].row);
+    }
+    start = end;
+  }
+  return common;
+}
+
+}  // namespace
+
 std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatures, const SceneMatchOptions& options,
                                      std::size_t* verified_pairs) {
   const std::size_t n = signatures.size();
@@ -163,13 +213,17 @@ std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatur
     for (std::size_t a = 0; a < n; ++a)
       for (std::size_t b = a + 1; b < n; ++b) candidates.emplace_back(a, b);
   } else {
-    // One LSH index over every background feature; each image votes for the images its features land in.
+    // One LSH index over every distinctive background feature; each image votes for the images its features
+    // land in.
+    const auto common = common_features(signatures);
     cv::Mat all;
     std::vector<std::size_t> owner;
     for (std::size_t i = 0; i < n; ++i) {
-      if (signatures[i].descriptors.empty()) continue;
-      all.push_back(signatures[i].descriptors);
-      owner.insert(owner.end(), static_cast<std::size_t>(signatures[i].descriptors.rows), i);
+      for (int r = 0; r < signatures[i].descriptors.rows; ++r) {
+        if (common[i].count(r)) continue;
+        all.push_back(signatures[i].descriptors.row(r));
+        owner.push_back(i);
+      }
     }
     if (!all.empty()) {
       cv::flann::Index index(all, cv::flann::LshIndexParams(kLshTables, kLshKeyBits, 1), cvflann::FLANN_DIST_HAMMING);
@@ -240,21 +294,6 @@ std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatur
 }
 
 namespace {
-
-constexpr int kSampledFeatures = 64;    // features per picture whose LSH keys find candidates in large cases
-constexpr std::size_t kBucketCap = 48;  // a key shared by more pictures is a common texture: it votes for nothing
-constexpr int kMinKeyVotes = 3;         // collisions that make a pair a candidate
-constexpr std::size_t kHashProbeCap = 256;
-
-// The LSH key of a binary descriptor in table t: kLshKeyBits bits at fixed, spread positions.
-std::uint32_t lsh_key(const unsigned char* descriptor, unsigned table) {
-  std::uint32_t key = 0;
-  for (unsigned bit = 0; bit < kLshKeyBits; ++bit) {
-    const unsigned position = (table * 97u + bit * 61u + 13u) % 256u;
-    key = (key << 1) | ((descriptor[position / 8] >> (position % 8)) & 1u);
-  }
-  return key;
-}
 
 struct Sketch {
   std::uint64_t phash = 0;

@@ -136,12 +136,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string html = write_case(dir, s);
   // Markup from an image must arrive in the HTML as text, never as markup. A string holding '&' can be matched
   // by our own tags next to text we escaped ("<td>" then "&lt;"): such strings are judged by the second check.
+  // A string our own markup spells (say "clue #3) also in <a href=") is found in the pages of the same case
+  // with every '<' of the strings replaced, too: that is not an injection.
+  std::optional<std::string> defused_html;
   for (const auto& text : s) {
     if (text.size() < 4 || text.find('<') == std::string::npos || text.find('&') != std::string::npos ||
-        templates.find(text) != std::string::npos) {
+        templates.find(text) != std::string::npos || html.find(text) == std::string::npos) {
       continue;
     }
-    if (html.find(text) != std::string::npos) std::abort();
+    if (!defused_html) {
+      auto defused = s;
+      for (auto& d : defused) std::replace(d.begin(), d.end(), '<', '_');
+      defused_html = write_case(dir, defused);
+    }
+    if (defused_html->find(text) == std::string::npos) {
+      std::fprintf(stderr, "unescaped in a page: %s\n", text.c_str());
+      std::abort();
+    }
   }
   // Our pages hold no script and no event handler at all (their Content-Security-Policy forbids them too). Text
   // may say " onclick=" (it is text); a tag or attribute may not.
