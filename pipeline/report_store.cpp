@@ -214,7 +214,10 @@ void ReportStore::finish(const std::vector<std::string>& order) {
     std::uint32_t length;
   };
   std::vector<Line> lines;
-  std::unordered_set<std::string> seen;  // a path reported twice (a resume's leftovers): its first line counts
+  // A path reported twice (a resume's leftovers): its first line counts. Paths of this run by their place (a
+  // bit each), others (kept for other inputs, few) by name.
+  std::vector<bool> seen_place(order.size(), false);
+  std::unordered_set<std::string> seen_other;
   {
     std::ifstream in(path_, std::ios::binary);
     std::string line;
@@ -227,9 +230,15 @@ void ReportStore::finish(const std::vector<std::string>& order) {
       const auto report = nlohmann::json::parse(line, nullptr, false);
       if (report.is_discarded()) continue;
       const auto path = report.at("image").at("path").get<std::string>();
-      if (!seen.insert(path).second) continue;
       const auto it = place.find(path);
-      lines.push_back({it != place.end() ? it->second : order.size() + others++, start, static_cast<std::uint32_t>(line.size())});
+      if (it != place.end()) {
+        if (seen_place[it->second]) continue;
+        seen_place[it->second] = true;
+        lines.push_back({it->second, start, static_cast<std::uint32_t>(line.size())});
+      } else {
+        if (!seen_other.insert(path).second) continue;
+        lines.push_back({order.size() + others++, start, static_cast<std::uint32_t>(line.size())});
+      }
     }
   }
   std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) { return a.place < b.place; });

@@ -67,9 +67,10 @@ CREATE INDEX images_status ON images(status);
 )sql";
 
 constexpr const char* kLinkIndexes = R"sql(
-CREATE INDEX link_images_image ON link_images(image_id);
-CREATE INDEX link_images_link ON link_images(link_id);
+CREATE INDEX link_images_image ON link_images(image_id, link_id);
+CREATE INDEX link_images_link ON link_images(link_id, image_id);
 CREATE INDEX links_type ON links(type, best_score DESC, image_count DESC);
+CREATE INDEX scene_pairs_link ON scene_pairs(link_id, a, b);
 )sql";
 
 // A word in text clues that recurs in more than this share of a larger case's pictures is the case's
@@ -413,7 +414,11 @@ std::size_t build_case_store(const fs::path& dir, const OutputOptions& options) 
 // ------------------------------------------------------------------------------------------------ queries
 
 CaseStore::CaseStore(const fs::path& database)
-    : db_(std::make_unique<SQLite::Database>(database.string(), SQLite::OPEN_READONLY)) {}
+    : db_(std::make_unique<SQLite::Database>(database.string(), SQLite::OPEN_READONLY)) {
+  // The pages of a large case are made one image at a time, each from a few indexed lookups: with SQLite's
+  // default 2 MB cache nearly every lookup went back to the file (a read system call per page). Bounded still.
+  db_->exec("PRAGMA cache_size = -65536");
+}
 
 CaseStore::~CaseStore() = default;
 
