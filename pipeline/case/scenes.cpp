@@ -298,42 +298,60 @@ namespace {
 struct Sketch {
   std::uint64_t phash = 0;
   bool usable = false;
-  std::vector<std::uint32_t> keys;  // kLshTables per sampled feature: (table << kLshKeyBits) | key
 };
 
-// Pairs of pictures whose features land in the same LSH buckets at least kMinKeyVotes times.
-std::vector<std::pair<std::size_t, std::size_t>> key_candidates(const std::vector<Sketch>& sketches, std::size_t per_image) {
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> entries;  // (key, picture), one table at a time in effect
-  for (std::size_t i = 0; i < sketches.size(); ++i) {
-    for (const auto key : sketches[i].keys) entries.emplace_back(key, static_cast<std::uint32_t>(i));
-  }
+// Pairs of pictures whose features land in the same LSH buckets at least kMinKeyVotes times. The keys are one
+// sorted list (8 bytes each, 2 KB a picture); the votes (a pair of pictures per shared key: mostly chance
+// collisions, tens of millions in a case of 100,000) are counted in as many passes over the list as keep each
+// pass's votes within kVoteBudget, each pass taking the pairs whose first picture falls in it.
+// `entries`: (key << 32) | picture for kLshTables keys of each sampled feature, key = (table << kLshKeyBits) | bits.
+std::vector<std::pair<std::size_t, std::size_t>> key_candidates(std::vector<std::uint64_t> entries, std::size_t pictures,
+                                                                std::size_t per_image) {
   std::sort(entries.begin(), entries.end());
   entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
-  std::vector<std::uint64_t> votes;  // (a << 32) | b, one per shared key
-  for (std::size_t start = 0; start < entries.size();) {
-    std::size_t end = start;
-    while (end < entries.size() && entries[end].first == entries[start].first) ++end;
-    if (end - start >= 2 && end - start <= kBucketCap) {
-      for (std::size_t x = start; x < end; ++x)
-        for (std::size_t y = x + 1; y < end; ++y) votes.push_back((std::uint64_t{entries[x].second} << 32) | entries[y].second);
+  // The buckets that vote: [start, end) ranges of entries sharing a key, 2 to kBucketCap pictures.
+  const auto for_each_bucket = [&](const auto& visit) {
+    for (std::size_t start = 0; start < entries.size();) {
+      std::size_t end = start;
+      while (end < entries.size() && (entries[end] >> 32) == (entries[start] >> 32)) ++end;
+      if (end - start >= 2 && end - start <= kBucketCap) visit(start, end);
+      start = end;
     }
-    start = end;
-  }
-  entries.clear();
-  entries.shrink_to_fit();
-  std::sort(votes.begin(), votes.end());
-  std::vector<std::vector<std::pair<int, std::size_t>>> best(sketches.size());
-  for (std::size_t start = 0; start < votes.size();) {
-    std::size_t end = start;
-    while (end < votes.size() && votes[end] == votes[start]) ++end;
-    const int count = static_cast<int>(end - start);
-    if (count >= kMinKeyVotes) {
-      const std::size_t a = votes[start] >> 32, b = votes[start] & 0xffffffffu;
-      best[a].emplace_back(count, b);
-      best[b].emplace_back(count, a);
+  };
+  std::uint64_t total_votes = 0;
+  for_each_bucket([&](std::size_t start, std::size_t end) { total_votes += (end - start) * (end - start - 1) / 2; });
+  constexpr std::uint64_t kVoteBudget = std::uint64_t{8} << 20;  // votes per pass (64 MiB)
+  const std::uint64_t passes = std::max<std::uint64_t>(1, (total_votes + kVoteBudget - 1) / kVoteBudget);
+  const std::size_t span = (pictures + passes - 1) / passes;  // first pictures per pass
+
+  std::vector<std::vector<std::pair<int, std::size_t>>> best(pictures);
+  std::vector<std::uint64_t> votes;  // (a << 32) | b, a < b, one per shared key
+  for (std::uint64_t pass = 0; pass < passes; ++pass) {
+    const std::size_t lo = pass * span, hi = lo + span;
+    votes.clear();
+    votes.reserve(static_cast<std::size_t>(std::min(total_votes, kVoteBudget + kVoteBudget / 4)));
+    for_each_bucket([&](std::size_t start, std::size_t end) {
+      for (std::size_t x = start; x < end; ++x) {
+        const std::uint64_t a = entries[x] & 0xffffffffu;
+        if (a < lo || a >= hi) continue;
+        for (std::size_t y = x + 1; y < end; ++y) votes.push_back((a << 32) | (entries[y] & 0xffffffffu));
+      }
+    });
+    std::sort(votes.begin(), votes.end());
+    for (std::size_t start = 0; start < votes.size();) {
+      std::size_t end = start;
+      while (end < votes.size() && votes[end] == votes[start]) ++end;
+      const int count = static_cast<int>(end - start);
+      if (count >= kMinKeyVotes) {
+        const std::size_t a = votes[start] >> 32, b = votes[start] & 0xffffffffu;
+        best[a].emplace_back(count, b);
+        best[b].emplace_back(count, a);
+      }
+      start = end;
     }
-    start = end;
   }
+  entries = {};
+  votes = {};
   std::vector<std::pair<std::size_t, std::size_t>> out;
   for (std::size_t a = 0; a < best.size(); ++a) {
     auto& ranked = best[a];
@@ -391,8 +409,10 @@ std::vector<SceneMatch> match_scenes_from(const SignatureLoader& load, std::size
     }
     return match_scenes(signatures, options, verified_pairs);
   }
-  // Pass 1: a sketch per picture.
+  // Pass 1: a sketch per picture (its hash) and the LSH keys of its first features, in one list.
   std::vector<Sketch> sketches(n);
+  std::vector<std::uint64_t> entries;
+  entries.reserve(n * kSampledFeatures * kLshTables);
   for (std::size_t i = 0; i < n; ++i) {
     const auto signature = load(i);
     if (!signature || signature->width <= 0) continue;
@@ -401,11 +421,14 @@ std::vector<SceneMatch> match_scenes_from(const SignatureLoader& load, std::size
     sketch.phash = signature->phash;
     const int rows = std::min(kSampledFeatures, signature->descriptors.rows);
     for (int r = 0; r < rows; ++r) {
-      for (unsigned t = 0; t < kLshTables; ++t) sketch.keys.push_back((t << kLshKeyBits) | lsh_key(signature->descriptors.ptr<unsigned char>(r), t));
+      for (unsigned t = 0; t < kLshTables; ++t) {
+        const std::uint64_t key = (t << kLshKeyBits) | lsh_key(signature->descriptors.ptr<unsigned char>(r), t);
+        entries.push_back((key << 32) | i);
+      }
     }
   }
   // Pass 2: candidates.
-  auto candidates = key_candidates(sketches, options.candidates_per_image);
+  auto candidates = key_candidates(std::move(entries), n, options.candidates_per_image);
   const auto close = hash_candidates(sketches, options.max_hash_distance, options.candidates_per_image);
   candidates.insert(candidates.end(), close.begin(), close.end());
   std::sort(candidates.begin(), candidates.end());

@@ -59,7 +59,7 @@ inline constexpr std::size_t kScenesInMemory = 2000;
 
 // Every matching pair among `n` signatures read through `load`, in bounded memory: up to kScenesInMemory
 // it is match_scenes; beyond, each picture is reduced to its perceptual hash and the LSH keys of its first 64
-// features (about 1 KB), candidate pairs are the pictures whose keys collide in several places or whose
+// features (about 2 KB, 8 bytes a key), candidate pairs are the pictures whose keys collide in several places or whose
 // hashes are close (sorted lists, no index in memory), and each candidate is verified by reading the two
 // signatures again. Sorted by (a, b).
 std::vector<SceneMatch> match_scenes_from(const SignatureLoader& load, std::size_t n, const SceneMatchOptions& options,
