@@ -57,6 +57,8 @@ Config build_config(const YAML::Node& root, const std::string& source) {
   out.scenes = outputs.get_bool("scenes", out.scenes);
   out.scene_features = static_cast<int>(outputs.get_int("scene_features", out.scene_features, 50, 10000));
   out.scene_min_inliers = static_cast<int>(outputs.get_int("scene_min_inliers", out.scene_min_inliers, 8, 10000));
+  out.objects = outputs.get_bool("objects", out.objects);
+  out.object_features = static_cast<int>(outputs.get_int("object_features", out.object_features, 50, 10000));
   out.scene_max_hash_distance = static_cast<int>(outputs.get_int("scene_max_hash_distance", out.scene_max_hash_distance, 0, 64));
   outputs.finish();
 

@@ -23,6 +23,8 @@
 #include "pipeline/graph.hpp"
 #include "pipeline/inputs.hpp"
 #include "pipeline/merge.hpp"
+#include "pipeline/report_store.hpp"
+#include "pipeline/review/review_server.hpp"
 #include "pipeline/versions.hpp"
 #include "stages/language/langid_tool.hpp"
 #include "stages/logo/catalogue_tool.hpp"
@@ -154,12 +156,12 @@ int command_search(const std::vector<std::string>& args, cluetrace::SearchQuery 
                                          {"sha256", h.sha256},     {"rank", h.rank},          {"kind", h.kind},
                                          {"value", h.value},       {"score", h.score},        {"confidence", h.confidence},
                                          {"countries", h.countries}, {"image_country", h.top_country},
-                                         {"explanation", h.explanation}};
+                                         {"explanation", h.explanation}, {"decision", h.decision}, {"note", h.note}};
           fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
         } else {
-          fmt::print("{:.2f}  {:<8} {}  [{}]  {} #{}  (run {})\n", h.score, h.kind, cluetrace::terminal_safe(h.value),
+          fmt::print("{:.2f}  {:<8} {}  [{}]  {} #{}  (run {}){}\n", h.score, h.kind, cluetrace::terminal_safe(h.value),
                      h.countries.empty() ? h.top_country : h.countries, cluetrace::terminal_safe(h.path), h.rank,
-                     cluetrace::terminal_safe(h.run_id));
+                     cluetrace::terminal_safe(h.run_id), h.decision.empty() ? "" : "  [" + h.decision + "]");
         }
       }
     }
@@ -169,6 +171,68 @@ int command_search(const std::vector<std::string>& args, cluetrace::SearchQuery 
   }
   fmt::print(stderr, "cluetrace: {} clue(s) in {} database(s)\n", total, databases.size());
   return 0;
+}
+
+int command_review(const std::vector<std::string>& dirs, cluetrace::ServeOptions options) {
+  for (const auto& d : dirs) options.review.cases.emplace_back(d);
+  if (options.review.analyst.empty()) {
+    const char* user = std::getenv("USER");
+    options.review.analyst = user && *user ? user : "analyst";
+  }
+  if (options.review.root.empty()) options.review.root = std::filesystem::current_path();
+  options.on_ready = [](const std::string& url) {
+    fmt::print("{}\n", url);
+    std::fflush(stdout);
+    fmt::print(stderr, "cluetrace review: open the address above in a browser on this machine; Ctrl-C stops the server\n");
+  };
+  try {
+    cluetrace::serve_review(options);
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cluetrace review: {}\n", e.what());
+    return 1;
+  }
+}
+
+int command_find_object(const std::vector<std::string>& dirs, int case_index, const std::string& image, const std::string& box,
+                        const std::string& crop, const std::string& root, bool json) {
+  try {
+    cluetrace::ReviewOptions options;
+    for (const auto& d : dirs) options.cases.emplace_back(d);
+    options.root = root.empty() ? std::filesystem::current_path() : std::filesystem::path(root);
+    if (case_index >= static_cast<int>(dirs.size())) throw std::runtime_error(fmt::format("--case {}: only {} case(s) given", case_index, dirs.size()));
+    cluetrace::ReviewApi api(options);
+    nlohmann::json answer;
+    if (!crop.empty()) {
+      answer = api.query_crop(cluetrace::read_file(crop));
+    } else {
+      if (image.empty() || box.empty()) throw std::runtime_error("give --image and --box, or --crop");
+      const auto id = api.find_image(case_index, image);
+      if (!id) throw std::runtime_error(fmt::format("{}: no image '{}' in the case", dirs[static_cast<std::size_t>(case_index)], image));
+      std::vector<int> b;
+      std::stringstream in(box);
+      for (std::string part; std::getline(in, part, ',');) b.push_back(std::stoi(part));
+      if (b.size() != 4) throw std::runtime_error("--box: x,y,width,height");
+      answer = api.query_region({{"case", case_index}, {"id", *id}, {"box", b}});
+    }
+    if (json) {
+      fmt::print("{}\n", answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    } else {
+      for (const auto& r : answer["results"]) {
+        fmt::print("{:>4} inliers  case {} image {}  {}\n", r["inliers"].get<int>(), r["case"].get<int>(), r["id"].get<std::int64_t>(),
+                   cluetrace::terminal_safe(r["path"].get<std::string>()));
+      }
+      fmt::print(stderr, "cluetrace: {} picture(s) hold the object; {} pictures scanned, {} verified, {:.0f} ms + {:.0f} ms\n",
+                 answer["results"].size(), answer["pictures"].get<std::size_t>(), answer["verified"].get<std::size_t>(),
+                 answer["scan_ms"].get<double>(), answer["verify_ms"].get<double>());
+    }
+    return 0;
+  } catch (const cluetrace::ReviewError& e) {
+    fmt::print(stderr, "cluetrace find-object: {}\n", e.what());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cluetrace find-object: {}\n", e.what());
+  }
+  return 1;
 }
 
 }  // namespace
@@ -271,6 +335,8 @@ int main(int argc, char** argv) {
   search_cmd->add_option("--country", search_query.countries, "only clues pointing to this ISO code, or in images likeliest there (repeatable)");
   search_cmd->add_option("--min-score", search_min_score, "only clues scoring at least this");
   search_cmd->add_option("--limit", search_query.limit, "at most this many hits per database")->check(CLI::Range(1, 1000000));
+  search_cmd->add_option("--decision", search_query.decisions, "only clues the analyst marked so: confirm, dismiss, publish, none (repeatable)")
+      ->check(CLI::IsMember({"confirm", "dismiss", "publish", "none"}));
   search_cmd->add_flag("--fts", search_raw, "the query is SQLite FTS5 syntax (OR, NEAR, column filters)");
   search_cmd->add_flag("--json", search_json, "one JSON object per hit");
 
@@ -282,9 +348,34 @@ int main(int argc, char** argv) {
   export_cmd->add_option("--kind", export_request.kinds, "only clues of this kind (repeatable)");
   export_cmd->add_option("--min-score", export_request.min_score, "only clues scoring at least this");
   export_cmd->add_option("--top", export_request.top, "per image, at most this many clues (best first)");
+  export_cmd->add_option("--decision", export_request.decisions, "only clues the analyst marked so (publish: the publication candidates; repeatable)")
+      ->check(CLI::IsMember({"confirm", "dismiss", "publish"}));
   export_cmd->add_option("--clue", export_request.clues, "SHA256-PREFIX:RANK of one clue (repeatable; only these)");
   export_cmd->add_option("--margin", export_request.margin, "margin around the clue's box, as a share of its size")->check(CLI::Range(0.0, 3.0));
   export_cmd->add_option("--root", export_request.root, "folder the reports' relative image paths start from (default: here)");
+
+  auto* review_cmd = app.add_subcommand("review", "review cases in the browser: triage, find an object elsewhere, publication (127.0.0.1 only)");
+  cluetrace::ServeOptions review_options;
+  std::vector<std::string> review_dirs;
+  review_cmd->add_option("CASE", review_dirs, "output folders of runs (each with clues.sqlite)")->required()->expected(1, -1)
+      ->check(CLI::ExistingDirectory);
+  review_cmd->add_option("--port", review_options.port, "port on 127.0.0.1 (default: any free one)")->check(CLI::Range(0, 65535));
+  review_cmd->add_option("--root", review_options.review.root, "folder the reports' relative image paths start from (default: here)");
+  review_cmd->add_option("--analyst", review_options.review.analyst, "name recorded with each decision (default: $USER)");
+
+  auto* find_cmd = app.add_subcommand("find-object", "find an object (a region of an image, or a crop) in the pictures of cases");
+  std::vector<std::string> find_dirs;
+  std::string find_image, find_box, find_crop, find_root;
+  int find_case = 0;
+  bool find_json = false;
+  find_cmd->add_option("CASE", find_dirs, "output folders of runs (each with clues.sqlite and objects.keys)")->required()->expected(1, -1)
+      ->check(CLI::ExistingDirectory);
+  find_cmd->add_option("--image", find_image, "the image the region is in: its number in the case, its path or a SHA-256 prefix");
+  find_cmd->add_option("--case", find_case, "which of the CASE folders holds --image (0 = the first)")->check(CLI::NonNegativeNumber);
+  find_cmd->add_option("--box", find_box, "the region: x,y,width,height in the image's pixels");
+  find_cmd->add_option("--crop", find_crop, "an image file of the object instead of --image/--box")->check(CLI::ExistingFile);
+  find_cmd->add_option("--root", find_root, "folder the reports' relative image paths start from (default: here)");
+  find_cmd->add_flag("--json", find_json, "the answer as one JSON object");
 
   try {
     app.parse(argc, argv);
@@ -303,6 +394,8 @@ int main(int argc, char** argv) {
     if (search_min_score >= 0) search_query.min_score = search_min_score;
     return command_search(search_args, search_query, search_json);
   }
+  if (*review_cmd) return command_review(review_dirs, review_options);
+  if (*find_cmd) return command_find_object(find_dirs, find_case, find_image, find_box, find_crop, find_root, find_json);
   if (*export_cmd) {
     try {
       export_request.case_dir = export_dir;

@@ -157,7 +157,7 @@ void write_merged_reports(const std::vector<Shard>& shards, const std::vector<Re
 
 // Crops, scene signatures and previews: linked where the file system allows, else copied.
 void gather_artefacts(const std::vector<Shard>& shards, const fs::path& out) {
-  for (const char* folder : {"crops", "scenes", "previews"}) {
+  for (const char* folder : {"crops", "scenes", "objects", "previews"}) {
     for (const auto& s : shards) {
       const auto from = s.dir / folder;
       if (!fs::is_directory(from)) continue;
@@ -269,7 +269,10 @@ MergeSummary merge_shards(const fs::path& out, const std::vector<fs::path>& shar
   MergeSummary summary;
   summary.shards = shards.size();
   summary.reports = refs.size();
-  const auto written = write_case_outputs(out, outputs);
+  // Decisions an analyst made on a shard's own case carry into the merged one.
+  std::vector<fs::path> decision_sources;
+  for (const auto& s : shards) decision_sources.push_back(s.dir / "clues.sqlite");
+  const auto written = write_case_outputs(out, outputs, decision_sources);
   summary.outputs = written.written;
   summary.output_problems = written.problems;
   return summary;

@@ -94,6 +94,7 @@ struct LineWords {
 struct ReviewArtefacts {
   std::vector<std::pair<int, std::string>> crops;  // clue rank -> JPEG of the clue's region with a margin
   std::string scene;    // background signature for matching scenes across images (empty: none)
+  std::string objects;  // features of the whole image for query by example (pipeline/case/objects.hpp; empty: none)
   std::string preview;  // JPEG of the whole image, only when the config asks for it
 };
 

@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "pipeline/case/objects.hpp"
 #include "pipeline/case/scenes.hpp"
 #include "pipeline/imaging.hpp"
 #include "pipeline/report_store.hpp"
@@ -46,6 +47,7 @@ ReviewArtefacts make_review_artefacts(const ImageRecord& image, const OutputOpti
   if (options.links && options.scenes) {
     out.scene = encode_signature(scene_signature(image.pixels, boxes, options.scene_features));
   }
+  if (options.objects) out.objects = encode_objects(object_features(image.pixels, options.object_features));
   if (options.html && options.full_image) out.preview = jpeg_of(image.pixels, kPreviewSide);
   return out;
 }
@@ -56,6 +58,10 @@ std::filesystem::path crop_path(const std::string& sha256, int rank) {
 
 std::filesystem::path scene_path(const std::string& sha256) {
   return std::filesystem::path("scenes") / sha256.substr(0, 2) / (sha256 + ".scene");
+}
+
+std::filesystem::path objects_path(const std::string& sha256) {
+  return std::filesystem::path("objects") / sha256.substr(0, 2) / (sha256 + ".orb");
 }
 
 std::filesystem::path preview_path(const std::string& sha256) {
@@ -80,6 +86,7 @@ void store_review_artefacts(const std::filesystem::path& out_dir, const ImageRec
   }
   for (const auto& [rank, jpeg] : image.review.crops) store(crop_path(sha, rank), jpeg);
   if (!image.review.scene.empty()) store(scene_path(sha), image.review.scene);
+  if (!image.review.objects.empty()) store(objects_path(sha), image.review.objects);
   if (!image.review.preview.empty()) store(preview_path(sha), image.review.preview);
 }
 

@@ -23,6 +23,7 @@ cv::Rect crop_rect(const Box& box, double margin, cv::Size image);
 std::filesystem::path crop_path(const std::string& sha256, int rank);
 std::filesystem::path scene_path(const std::string& sha256);
 std::filesystem::path preview_path(const std::string& sha256);
+std::filesystem::path objects_path(const std::string& sha256);
 
 // Writes the artefacts of `image` under `out_dir` (atomically, each file).
 void store_review_artefacts(const std::filesystem::path& out_dir, const ImageRecord& image);

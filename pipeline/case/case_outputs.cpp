@@ -183,10 +183,11 @@ void record_run(const std::filesystem::path& dir, const nlohmann::ordered_json& 
   write_file_atomically(path, text);
 }
 
-CaseOutputs write_case_outputs(const std::filesystem::path& dir, const OutputOptions& options) {
+CaseOutputs write_case_outputs(const std::filesystem::path& dir, const OutputOptions& options,
+                               const std::vector<std::filesystem::path>& decision_sources) {
   CaseOutputs out;
   // The store first: every other output is made from it. Without it nothing else can be written.
-  out.images = build_case_store(dir, options);
+  out.images = build_case_store(dir, options, decision_sources);
   out.written.push_back(dir / "clues.sqlite");
   const CaseStore store(dir / "clues.sqlite");
   // Each output on its own: one that fails (a full disk) does not cost the others.

@@ -38,6 +38,8 @@ struct CaseOutputs {
 // Builds the case store (clues.sqlite) from the reports, then writes every output the options enable from it,
 // each file atomically, each independently of the others. Throws OutputError when the folder has no
 // reports.jsonl or the store cannot be built. Memory does not grow with the number of reports.
-CaseOutputs write_case_outputs(const std::filesystem::path& dir, const OutputOptions& options);
+// `decision_sources`: other case databases whose analyst decisions the new store takes over (a merge's shards).
+CaseOutputs write_case_outputs(const std::filesystem::path& dir, const OutputOptions& options,
+                               const std::vector<std::filesystem::path>& decision_sources = {});
 
 }  // namespace cluetrace

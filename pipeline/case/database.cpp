@@ -8,6 +8,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
 
+#include "pipeline/case/decisions.hpp"
 #include "pipeline/fold.hpp"
 #include "pipeline/report_store.hpp"
 
@@ -44,7 +45,16 @@ std::vector<SearchHit> search_database(const std::filesystem::path& database, co
     SQLite::Database db(database.string(), SQLite::OPEN_READONLY);
     std::string sql =
         "SELECT i.run_id, i.path, i.sha256, c.rank, c.kind, c.value, c.score, c.confidence, c.countries, "
-        "i.top_country, c.explanation FROM clues c JOIN images i ON i.image_id = c.image_id WHERE 1";
+        "i.top_country, c.explanation, d.decision, d.note FROM clues c JOIN images i ON i.image_id = c.image_id ";
+    // The analyst's decisions: a store written before they existed (schema 2) has none.
+    const bool has_decisions = db.tableExists("decisions");
+    if (has_decisions) {
+      sql += "LEFT JOIN current_decisions d ON d.image_sha256 = i.sha256 AND d.clue_kind = c.kind AND d.clue_value = c.value "
+             "AND d.clue_box = c.box ";
+    } else {
+      sql += "LEFT JOIN (SELECT NULL decision, NULL note) d ON 0 ";
+    }
+    sql += "WHERE 1";
     std::vector<std::string> binds;
     const std::string digits = digits_only(query.text);
     bool has_letter = false;
@@ -77,6 +87,20 @@ std::vector<SearchHit> search_database(const std::filesystem::path& database, co
       for (int pass = 0; pass < 2; ++pass)
         for (const auto& c : query.countries) binds.push_back(c);
     }
+    if (!query.decisions.empty()) {
+      std::string any;
+      for (const auto& d : query.decisions) {
+        if (d != "none" && !is_decision(d)) throw std::runtime_error(fmt::format("'{}' is not a decision (confirm, dismiss, publish, none)", d));
+        if (!any.empty()) any += " OR ";
+        if (d == "none") {
+          any += "COALESCE(d.decision, '') = ''";
+        } else {
+          any += "d.decision = ?";
+          binds.push_back(d);
+        }
+      }
+      sql += " AND (" + any + ")";
+    }
     if (query.min_score) sql += " AND c.score >= ?";
     sql += fmt::format(" ORDER BY c.score DESC, i.path, c.rank LIMIT {}", std::max(1, query.limit));
     SQLite::Statement st(db, sql);
@@ -96,6 +120,8 @@ std::vector<SearchHit> search_database(const std::filesystem::path& database, co
       h.countries = st.getColumn(8).getString();
       h.top_country = st.getColumn(9).getString();
       h.explanation = st.getColumn(10).getString();
+      h.decision = st.getColumn(11).isNull() ? "" : st.getColumn(11).getString();
+      h.note = st.getColumn(12).isNull() ? "" : st.getColumn(12).getString();
       hits.push_back(std::move(h));
     }
   } catch (const SQLite::Exception& e) {

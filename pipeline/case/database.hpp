@@ -16,6 +16,7 @@ struct SearchQuery {
   std::vector<std::string> kinds;    // clue kinds; empty: all
   std::vector<std::string> countries;  // ISO codes: the clue points there or it is the image's likeliest country
   std::optional<double> min_score;
+  std::vector<std::string> decisions;  // the analyst's: confirm, dismiss, publish, none (undecided); empty: all
   int limit = 100;                   // per database
 };
 
@@ -29,6 +30,7 @@ struct SearchHit {
   std::string countries;    // "DE:0.90;AT:0.10"
   std::string top_country;  // of the image
   std::string explanation;
+  std::string decision, note;  // the analyst's, when there is one
 };
 
 // Hits from one database, best score first. Throws std::runtime_error naming the file on a broken

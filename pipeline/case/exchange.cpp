@@ -10,6 +10,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "pipeline/case/case_outputs.hpp"
+#include "pipeline/case/decisions.hpp"
 #include "pipeline/digest.hpp"
 #include "pipeline/models.hpp"
 #include "pipeline/report_store.hpp"
@@ -85,7 +86,10 @@ std::string csv_cell(const std::string& value) {
 
 void write_summary_csv(const CaseStore& store, const std::filesystem::path& file) {
   AtomicFileWriter out(file);
-  out.write("path,sha256,md5,status,run_id,rank,kind,value,confidence,score,language,countries,box,stage,explanation\r\n");
+  // The analyst's decisions (decisions.hpp) last: columns are only ever added at the end.
+  const auto decisions = current_decisions(store.database());
+  out.write("path,sha256,md5,status,run_id,rank,kind,value,confidence,score,language,countries,box,stage,explanation,"
+            "decision,note,decided_by,decided_utc\r\n");
   std::string line;
   auto row = [&](const std::vector<std::string>& cells) {
     line.clear();
@@ -103,7 +107,7 @@ void write_summary_csv(const CaseStore& store, const std::filesystem::path& file
     if (report["clues"].empty()) {
       // An image without clues (a failed one among them) still has its row, with the clue columns empty.
       auto cells = image_cells;
-      cells.resize(15);
+      cells.resize(19);
       if (!report["errors"].empty()) cells[14] = report["errors"][0].value("stage", "") + ": " + report["errors"][0].value("message", "");
       row(cells);
       return;
@@ -121,6 +125,12 @@ void write_summary_csv(const CaseStore& store, const std::filesystem::path& file
                         clue.value("explanation", "")}) {
         cells.push_back(std::move(cell));
       }
+      const auto d = decisions.find({img.value("sha256", ""), clue.value("kind", ""), clue.value("value", ""), decision_box_key(clue)});
+      if (d != decisions.end()) {
+        for (const std::string* v : {&d->second.decision, &d->second.note, &d->second.analyst, &d->second.at_utc}) cells.push_back(*v);
+      } else {
+        cells.resize(19);
+      }
       row(cells);
     }
   });
@@ -130,7 +140,8 @@ void write_summary_csv(const CaseStore& store, const std::filesystem::path& file
 namespace {
 
 // One Media entry: a picture (its first report) and every path it was found under.
-nlohmann::ordered_json media_entry(int media_id, const nlohmann::json& first, const std::vector<std::string>& paths, int& file_id) {
+nlohmann::ordered_json media_entry(int media_id, const nlohmann::json& first, const std::vector<std::string>& paths, int& file_id,
+                                   const std::map<ClueKey, Decision>& decisions) {
   const auto& img = first["image"];
   const std::string md5 = img.value("md5", "");
   nlohmann::ordered_json m;
@@ -158,6 +169,15 @@ nlohmann::ordered_json media_entry(int media_id, const nlohmann::json& first, co
     if (clue.value("kind", "") != "text") tags.push_back(tag(clue.value("kind", ""), clue.value("value", "")));
   }
   if (first["clues"].empty()) comments += "no clues";
+  // What the analyst decided: a tag per decided clue, and the decision with its note in the comments.
+  for (const auto& clue : first["clues"]) {
+    const auto d = decisions.find({img.value("sha256", ""), clue.value("kind", ""), clue.value("value", ""), decision_box_key(clue)});
+    if (d == decisions.end() || (d->second.decision.empty() && d->second.note.empty())) continue;
+    if (!d->second.decision.empty()) tags.push_back(tag("analyst-" + d->second.decision, clue.value("kind", "") + ":" + clue.value("value", "")));
+    comments += fmt::format("; analyst {} {} clue {} ({} \"{}\"){}{}", d->second.analyst, d->second.decision.empty() ? "noted" : d->second.decision,
+                            clue.value("rank", 0), clue.value("kind", ""), clue.value("value", ""),
+                            d->second.note.empty() ? "" : ": ", d->second.note);
+  }
   m["Comments"] = comments;
   std::string tag_text;
   for (const auto& t : tags) tag_text += (tag_text.empty() ? "" : ",") + t;
@@ -196,6 +216,7 @@ void write_vics(const CaseStore& store, const std::filesystem::path& dir, const 
     out.write("{\"CaseID\":" + dump(case_guid(dir, name)) + ",\"CaseNumber\":" + dump(name) +
               ",\"SourceApplicationName\":\"cluetrace\",\"SourceApplicationVersion\":" + dump(version) + ",\"Media\":[");
   }
+  const auto decisions = current_decisions(store.database());
   int media_id = 0, file_id = 0;
   while (pictures.executeStep()) {
     report_of.bind(1, pictures.getColumn(1).getInt64());
@@ -214,7 +235,7 @@ void write_vics(const CaseStore& store, const std::filesystem::path& dir, const 
     }
     const std::string separator = media_id > 0 ? "," : "";
     ++media_id;
-    out.write(separator + dump(media_entry(media_id, first, paths, file_id)));
+    out.write(separator + dump(media_entry(media_id, first, paths, file_id, decisions)));
   }
   if (!flat) out.write(fmt::format("],\"TotalMediaFiles\":{},\"TotalPrecategorized\":0}}", file_id));
   out.write("]}\n");

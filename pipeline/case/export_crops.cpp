@@ -1,8 +1,10 @@
 #include "pipeline/case/export_crops.hpp"
 
 #include <cstdlib>
+#include <map>
 #include <ostream>
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -10,6 +12,7 @@
 
 #include "pipeline/case/artefacts.hpp"
 #include "pipeline/case/case_outputs.hpp"
+#include "pipeline/case/decisions.hpp"
 #include "pipeline/digest.hpp"
 #include "pipeline/evidence_file.hpp"
 #include "pipeline/fold.hpp"
@@ -132,9 +135,44 @@ std::optional<std::string> PersonGuard::reason_to_refuse(const cv::Rect& crop, c
   return std::nullopt;
 }
 
+cv::Mat read_analysed_image(const std::filesystem::path& source, const std::string& sha256, std::int64_t max_bytes) {
+  std::string bytes;
+  try {
+    // No more bytes than were analysed: a file that grew has changed.
+    bytes = read_evidence(source, max_bytes);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("the source image has changed or cannot be read: {}", e.what()));
+  }
+  if (sha256_hex(bytes) != sha256) {
+    throw std::runtime_error(fmt::format("{} has changed since it was analysed (SHA-256 differs from the report)", source.string()));
+  }
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    // decode.max_file_bytes allows up to 2^40 bytes; OpenCV's decoder takes an int-sized buffer.
+    throw std::runtime_error(fmt::format("{} is {} bytes, too large to cut a crop from", source.string(), bytes.size()));
+  }
+  cv::Mat pixels = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, bytes.data()), cv::IMREAD_COLOR);
+  if (pixels.empty()) throw std::runtime_error(fmt::format("{} cannot be decoded", source.string()));
+  return pixels;
+}
+
 ExportSummary export_crops(const ExportRequest& request, std::ostream& log) {
   PersonGuard guard(request.cascades_dir.empty() ? default_cascades_dir() : request.cascades_dir);
   std::filesystem::create_directories(request.out);
+
+  // The analyst's decisions, when the export is chosen by them (a publication: the clues marked "publish").
+  std::map<ClueKey, Decision> decisions;
+  if (!request.decisions.empty()) {
+    const auto database = request.case_dir / "clues.sqlite";
+    if (!std::filesystem::is_regular_file(database)) {
+      throw std::runtime_error(fmt::format("{}: no case database, so no decisions to export by (run `cluetrace report` first)", database.string()));
+    }
+    SQLite::Database db(database.string(), SQLite::OPEN_READONLY);
+    decisions = current_decisions(db);
+  }
+  auto decision_of = [&](const std::string& sha, const nlohmann::json& clue) -> const Decision* {
+    const auto d = decisions.find({sha, clue.value("kind", ""), clue.value("value", ""), decision_box_key(clue)});
+    return d == decisions.end() ? nullptr : &d->second;
+  };
 
   ExportSummary summary;
   auto manifest = nlohmann::ordered_json::array();
@@ -150,6 +188,10 @@ ExportSummary export_crops(const ExportRequest& request, std::ostream& log) {
       if (!request.clues.empty()) {
         if (selected_by_pick(request.clues, sha, rank)) chosen.push_back(&clue);
         continue;
+      }
+      if (!request.decisions.empty()) {
+        const Decision* d = decision_of(sha, clue);
+        if (!d || std::find(request.decisions.begin(), request.decisions.end(), d->decision) == request.decisions.end()) continue;
       }
       if (clue.value("score", 0.0) < request.min_score) continue;
       if (!request.kinds.empty() &&
@@ -167,26 +209,20 @@ ExportSummary export_crops(const ExportRequest& request, std::ostream& log) {
     std::string problem;
     cv::Mat pixels;
     try {
-      // No more bytes than were analysed: a file that grew has changed.
-      const std::string bytes = read_evidence(source, img.value("bytes", std::int64_t{0}));
-      if (sha256_hex(bytes) != sha) {
-        problem = fmt::format("{} has changed since it was analysed (SHA-256 differs from the report)", source.string());
-      } else if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-        // decode.max_file_bytes allows up to 2^40 bytes; OpenCV's decoder takes an int-sized buffer.
-        problem = fmt::format("{} is {} bytes, too large to cut a crop from", source.string(), bytes.size());
-      } else {
-        pixels = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())), cv::IMREAD_COLOR);
-        if (pixels.empty()) problem = fmt::format("{} cannot be decoded", source.string());
-      }
+      pixels = read_analysed_image(source, sha, img.value("bytes", std::int64_t{0}));
     } catch (const std::exception& e) {
-      problem = fmt::format("the source image has changed or cannot be read: {}", e.what());
+      problem = e.what();
     }
     const auto in_image = pixels.empty() ? std::vector<PersonGuard::Detection>{} : guard.find(pixels);
     for (const auto* clue : chosen) {
       const int rank = clue->value("rank", 0);
       const auto& b = (*clue)["box"];
       nlohmann::ordered_json entry{{"image", path}, {"sha256", sha}, {"rank", rank}, {"kind", clue->value("kind", "")},
-                                   {"value", clue->value("value", "")}, {"score", clue->value("score", 0.0)}};
+                                   {"value", clue->value("value", "")}, {"score", clue->value("score", 0.0)},
+                                   {"md5", img.value("md5", "")}, {"sha1", img.value("sha1", "")}, {"box", b}};
+      if (const Decision* d = decision_of(sha, *clue)) {
+        entry["decision"] = {{"decision", d->decision}, {"note", d->note}, {"analyst", d->analyst}, {"at_utc", d->at_utc}};
+      }
       std::string refused = problem;
       cv::Rect r;
       if (refused.empty()) {

@@ -24,6 +24,7 @@ struct ExportRequest {
   double min_score = 0.0;
   int top = 0;                     // per image, the best N selected clues; 0: all
   std::vector<std::string> clues;  // SHA256-prefix:RANK picks; when given, only these
+  std::vector<std::string> decisions;  // only clues the analyst marked so in clues.sqlite (publish, confirm, ...)
   double margin = 0.25;            // of the box's size on every side
   std::filesystem::path cascades_dir;  // empty: $CLUETRACE_HAAR_DIR or /usr/share/opencv4/haarcascades
 };
@@ -52,6 +53,10 @@ class PersonGuard {
 };
 
 std::filesystem::path default_cascades_dir();
+
+// The original image a report describes, decoded, after checking it is still the very file that was analysed
+// (its SHA-256, no more bytes than were read). Throws std::runtime_error naming the file otherwise.
+cv::Mat read_analysed_image(const std::filesystem::path& source, const std::string& sha256, std::int64_t bytes);
 
 struct ExportSummary {
   std::size_t written = 0, refused = 0;

@@ -14,7 +14,9 @@
 
 #include "pipeline/case/artefacts.hpp"
 #include "pipeline/case/case_outputs.hpp"
+#include "pipeline/case/decisions.hpp"
 #include "pipeline/case/links.hpp"
+#include "pipeline/case/objects.hpp"
 #include "pipeline/case/scenes.hpp"
 #include "pipeline/fold.hpp"
 #include "pipeline/report_store.hpp"
@@ -64,6 +66,7 @@ CREATE INDEX images_sha256 ON images(sha256);
 CREATE INDEX images_md5 ON images(md5);
 CREATE INDEX images_country ON images(top_country, best_score DESC);
 CREATE INDEX images_status ON images(status);
+CREATE INDEX images_score ON images(best_score DESC, image_id);
 )sql";
 
 constexpr const char* kLinkIndexes = R"sql(
@@ -355,7 +358,7 @@ std::size_t scene_links(SQLite::Database& db, const fs::path& dir, const OutputO
 
 }  // namespace
 
-std::size_t build_case_store(const fs::path& dir, const OutputOptions& options) {
+std::size_t build_case_store(const fs::path& dir, const OutputOptions& options, const std::vector<fs::path>& decision_sources) {
   if (!fs::exists(dir / "reports.jsonl")) {
     throw OutputError(fmt::format("{}: no reports.jsonl (not a cluetrace output folder)", dir.string()));
   }
@@ -370,6 +373,11 @@ std::size_t build_case_store(const fs::path& dir, const OutputOptions& options) 
       // A file made again from the reports whenever needed: no journal; bounded page cache; sorts spill to disk.
       db.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536; PRAGMA temp_store = FILE;");
       db.exec(kSchema);
+      // The analyst's decisions outlive the store they were made in: the one this replaces, and a merge's shards.
+      std::vector<fs::path> sources{path};
+      sources.insert(sources.end(), decision_sources.begin(), decision_sources.end());
+      const std::size_t carried = carry_decisions(db, sources);
+      if (carried) spdlog::info("{}: {} decisions and review marks carried over", path.string(), carried);
       SQLite::Transaction tx(db);
       Ingest ingest(db, dir);
       ingest_reports(db, dir, ingest);
@@ -400,6 +408,15 @@ std::size_t build_case_store(const fs::path& dir, const OutputOptions& options) 
         insert(db, meta, std::string("scene_signatures"), std::to_string(signatures));
       }
       db.exec(kLinkIndexes);
+      if (options.objects) {
+        // The index for query by example (objects.hpp): one record per picture, in the order pictures first appear.
+        std::vector<ObjectPicture> pictures;
+        SQLite::Statement q(db, "SELECT MIN(image_id), sha256 FROM images WHERE status != 'failed' AND length(sha256) = 64 "
+                                "GROUP BY sha256 ORDER BY 1");
+        while (q.executeStep()) pictures.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString()});
+        const std::size_t indexed = build_object_index(dir, pictures);
+        insert(db, meta, std::string("object_pictures"), std::to_string(indexed));
+      }
       db.exec("INSERT INTO clue_text(clue_text) VALUES ('rebuild')");
       tx.commit();
     }

@@ -21,12 +21,14 @@ class Database;
 
 namespace cluetrace {
 
-inline constexpr int kDatabaseSchemaVersion = 2;
+inline constexpr int kDatabaseSchemaVersion = 3;  // 3: decisions, image_reviews
 
 // Builds <dir>/clues.sqlite from <dir>/reports.jsonl and runs.jsonl (a temporary file renamed over it: readers
 // never see half a database), with the links across images (recurring clues, identical files, same scenes).
-// Returns the number of reports. Throws OutputError naming the file.
-std::size_t build_case_store(const std::filesystem::path& dir, const OutputOptions& options);
+// The analyst's decisions (decisions.hpp) of the store it replaces and of `decision_sources` (other case
+// databases: a merge's shards) are carried into it. Returns the number of reports. Throws OutputError naming the file.
+std::size_t build_case_store(const std::filesystem::path& dir, const OutputOptions& options,
+                             const std::vector<std::filesystem::path>& decision_sources = {});
 
 // One image as the overview lists it.
 struct ImageSummary {
