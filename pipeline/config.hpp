@@ -53,7 +53,7 @@ struct OutputOptions {
   int scene_min_inliers = 20;  // matches agreeing on one homography to call two backgrounds the same scene
   int scene_max_hash_distance = 6;  // in large cases, pairs with hashes this close are always verified
   bool objects = true;         // a feature store per picture and its index, for query by example (review)
-  int object_features = 600;   // ORB features per picture for query by example
+  int object_features = 1000;  // ORB features per picture for query by example
 };
 
 struct ConfiguredStage {

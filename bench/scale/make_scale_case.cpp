@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/case/artefacts.hpp"
+#include "pipeline/case/objects.hpp"
 #include "pipeline/case/scenes.hpp"
 #include "pipeline/digest.hpp"
 #include "pipeline/shard.hpp"
@@ -131,6 +132,19 @@ struct Generator {
     return s;
   }
 
+  cluetrace::ObjectFeatures objects() {
+    cluetrace::ObjectFeatures f;
+    f.width = 1600;
+    f.height = 1200;
+    f.descriptors = cv::Mat(1000, 32, CV_8U);
+    for (int r = 0; r < 1000; ++r) {
+      f.points.emplace_back(static_cast<float>(real(0, f.width)), static_cast<float>(real(0, f.height)));
+      for (int c = 0; c < 32; ++c) f.descriptors.at<unsigned char>(r, c) = static_cast<unsigned char>(uniform(0, 255));
+    }
+    if (const auto* vocabulary = cluetrace::object_vocabulary()) f.words = vocabulary->words(f.descriptors);
+    return f;
+  }
+
   // Another view of the same scene: the points shifted and scaled a little, a few bits of each feature flipped,
   // some features lost.
   cluetrace::SceneSignature second_view(const cluetrace::SceneSignature& a) {
@@ -204,6 +218,8 @@ int main(int argc, char** argv) {
       last_signature = second ? gen.second_view(last_signature) : gen.signature();
       second_views += second ? 1 : 0;
       write_text(dirs[shard] / cluetrace::scene_path(sha), cluetrace::encode_signature(last_signature));
+      // The picture's object store for query by example (1,000 features, as the default config keeps), with words.
+      write_text(dirs[shard] / cluetrace::objects_path(sha), cluetrace::encode_objects(gen.objects()));
       ++made_signatures;
     }
     last_sha = sha;

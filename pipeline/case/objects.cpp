@@ -3,17 +3,20 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <numeric>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <opencv2/calib3d.hpp>
 #include <opencv2/features2d.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/case/artefacts.hpp"
+#include "pipeline/models.hpp"
 #include "pipeline/report_store.hpp"
 
 namespace fs = std::filesystem;
@@ -21,9 +24,11 @@ namespace fs = std::filesystem;
 namespace cluetrace {
 namespace {
 
-constexpr char kMagic[8] = {'C', 'T', 'O', 'B', 'J', '0', '0', '1'};
-constexpr char kIndexMagic[8] = {'C', 'T', 'O', 'K', 'E', 'Y', '0', '1'};
+constexpr char kMagic[8] = {'C', 'T', 'O', 'B', 'J', '0', '0', '2'};
+constexpr char kIndexMagic[8] = {'C', 'T', 'O', 'W', 'R', 'D', '0', '1'};
+constexpr char kVocabularyMagic[8] = {'C', 'T', 'V', 'O', 'C', '0', '0', '1'};
 constexpr int kGrid = 8;  // cells per side over which the features are spread
+
 
 cv::Mat grey_of(const cv::Mat& image) {
   if (image.channels() == 1) return image;
@@ -84,32 +89,6 @@ cv::Mat scaled(const cv::Mat& grey, double scale) {
   return out;
 }
 
-// The bit positions each LSH table reads, the same in every build: a fixed permutation of the 256 bits.
-const std::array<std::array<std::uint8_t, kObjectKeyBits>, kObjectTables>& key_bits() {
-  static const auto bits = [] {
-    std::array<std::array<std::uint8_t, kObjectKeyBits>, kObjectTables> out{};
-    std::array<int, 256> order;
-    std::iota(order.begin(), order.end(), 0);
-    std::uint64_t state = 0x9E3779B97F4A7C15ull;
-    for (int i = 255; i > 0; --i) {  // Fisher-Yates with a fixed xorshift: no dependence on the library's RNG
-      state ^= state << 13;
-      state ^= state >> 7;
-      state ^= state << 17;
-      std::swap(order[i], order[static_cast<int>(state % static_cast<std::uint64_t>(i + 1))]);
-    }
-    for (int t = 0; t < kObjectTables; ++t)
-      for (int b = 0; b < kObjectKeyBits; ++b) out[t][b] = static_cast<std::uint8_t>(order[t * kObjectKeyBits + b]);
-    return out;
-  }();
-  return bits;
-}
-
-std::uint32_t key_of(const std::uint8_t* d, int table) {
-  std::uint32_t k = 0;
-  for (const auto bit : key_bits()[table]) k = (k << 1) | ((d[bit >> 3] >> (bit & 7)) & 1u);
-  return (static_cast<std::uint32_t>(table) << kObjectKeyBits) | k;
-}
-
 template <typename T>
 void put(std::string& out, const T& v) {
   out.append(reinterpret_cast<const char*>(&v), sizeof(T));
@@ -153,12 +132,150 @@ bool plausible(const std::vector<cv::Point2f>& poly, cv::Size frame) {
   return shortest > 0 && longest / shortest < 10.0;
 }
 
+int hamming(const std::uint8_t* a, const std::uint8_t* b) {
+  int d = 0;
+  for (int i = 0; i < 32; i += 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    d += __builtin_popcountll(x ^ y);
+  }
+  return d;
+}
+
+int nearest_row(const cv::Mat& centroids, const std::uint8_t* d) {
+  int best = 0, best_d = 257;
+  for (int r = 0; r < centroids.rows; ++r) {
+    const int dist = hamming(centroids.ptr<std::uint8_t>(r), d);
+    if (dist < best_d) {
+      best_d = dist;
+      best = r;
+    }
+  }
+  return best;
+}
+
+// k-majority: k-means for binary vectors (each centroid bit is the majority of its members' bits).
+cv::Mat k_majority(const cv::Mat& data, int k, std::uint64_t seed) {
+  k = std::min(k, data.rows);
+  cv::Mat centroids(k, 32, CV_8U);
+  std::uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  for (int c = 0; c < k; ++c) data.row(static_cast<int>(next() % static_cast<std::uint64_t>(data.rows))).copyTo(centroids.row(c));
+  std::vector<int> owner(static_cast<std::size_t>(data.rows), -1);
+  for (int iteration = 0; iteration < 8; ++iteration) {
+    bool moved = false;
+    for (int r = 0; r < data.rows; ++r) {
+      const int c = nearest_row(centroids, data.ptr<std::uint8_t>(r));
+      moved = moved || owner[static_cast<std::size_t>(r)] != c;
+      owner[static_cast<std::size_t>(r)] = c;
+    }
+    if (!moved) break;
+    std::vector<std::array<int, 256>> ones(static_cast<std::size_t>(k));
+    std::vector<int> members(static_cast<std::size_t>(k), 0);
+    for (auto& o : ones) o.fill(0);
+    for (int r = 0; r < data.rows; ++r) {
+      const auto c = static_cast<std::size_t>(owner[static_cast<std::size_t>(r)]);
+      ++members[c];
+      const std::uint8_t* d = data.ptr<std::uint8_t>(r);
+      for (int bit = 0; bit < 256; ++bit) ones[c][static_cast<std::size_t>(bit)] += (d[bit >> 3] >> (bit & 7)) & 1;
+    }
+    for (int c = 0; c < k; ++c) {
+      if (members[static_cast<std::size_t>(c)] == 0) {  // an empty cluster takes a random member elsewhere
+        data.row(static_cast<int>(next() % static_cast<std::uint64_t>(data.rows))).copyTo(centroids.row(c));
+        continue;
+      }
+      std::uint8_t* out = centroids.ptr<std::uint8_t>(c);
+      std::memset(out, 0, 32);
+      for (int bit = 0; bit < 256; ++bit) {
+        if (2 * ones[static_cast<std::size_t>(c)][static_cast<std::size_t>(bit)] > members[static_cast<std::size_t>(c)]) {
+          out[bit >> 3] = static_cast<std::uint8_t>(out[bit >> 3] | (1u << (bit & 7)));
+        }
+      }
+    }
+  }
+  return centroids;
+}
+
 }  // namespace
+
+Vocabulary Vocabulary::train(const cv::Mat& sample, int branching, std::uint64_t seed) {
+  Vocabulary v;
+  v.branching_ = branching;
+  if (sample.rows == 0) return v;
+  v.top_ = k_majority(sample, branching, seed);
+  std::vector<cv::Mat> members(static_cast<std::size_t>(v.top_.rows));
+  for (int r = 0; r < sample.rows; ++r) members[static_cast<std::size_t>(nearest_row(v.top_, sample.ptr<std::uint8_t>(r)))].push_back(sample.row(r));
+  for (std::size_t c = 0; c < members.size(); ++c) {
+    v.leaves_.push_back(members[c].empty() ? v.top_.row(static_cast<int>(c)).clone() : k_majority(members[c], branching, seed + c + 1));
+  }
+  return v;
+}
+
+std::vector<std::uint32_t> Vocabulary::words(const cv::Mat& descriptors) const {
+  std::vector<std::uint32_t> out;
+  if (top_.empty()) return out;
+  out.reserve(static_cast<std::size_t>(descriptors.rows));
+  for (int r = 0; r < descriptors.rows; ++r) {
+    const std::uint8_t* d = descriptors.ptr<std::uint8_t>(r);
+    const int top = nearest_row(top_, d);
+    const int leaf = nearest_row(leaves_[static_cast<std::size_t>(top)], d);
+    out.push_back(static_cast<std::uint32_t>(top * branching_ + leaf));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::string Vocabulary::encode() const {
+  std::string out;
+  put(out, static_cast<std::int32_t>(branching_));
+  put(out, static_cast<std::int32_t>(top_.rows));
+  out.append(reinterpret_cast<const char*>(top_.data), static_cast<std::size_t>(top_.rows) * 32);
+  for (const auto& leaf : leaves_) {
+    put(out, static_cast<std::int32_t>(leaf.rows));
+    out.append(reinterpret_cast<const char*>(leaf.data), static_cast<std::size_t>(leaf.rows) * 32);
+  }
+  return out;
+}
+
+std::optional<Vocabulary> Vocabulary::decode(std::string_view in) {
+  Vocabulary v;
+  std::int32_t branching = 0, rows = 0;
+  if (!get(in, branching) || !get(in, rows) || branching < 1 || branching > 4096 || rows < 0 || rows > branching) return std::nullopt;
+  auto matrix = [&](std::int32_t n) -> std::optional<cv::Mat> {
+    if (in.size() < static_cast<std::size_t>(n) * 32) return std::nullopt;
+    cv::Mat m(n, 32, CV_8U);
+    if (n) std::memcpy(m.data, in.data(), static_cast<std::size_t>(n) * 32);
+    in.remove_prefix(static_cast<std::size_t>(n) * 32);
+    return m;
+  };
+  v.branching_ = branching;
+  auto top = matrix(rows);
+  if (!top) return std::nullopt;
+  v.top_ = *top;
+  for (std::int32_t c = 0; c < rows; ++c) {
+    std::int32_t n = 0;
+    if (!get(in, n) || n < 1 || n > branching) return std::nullopt;
+    auto leaf = matrix(n);
+    if (!leaf) return std::nullopt;
+    v.leaves_.push_back(*leaf);
+  }
+  if (!in.empty()) return std::nullopt;
+  return v;
+}
 
 ObjectFeatures object_features(const cv::Mat& image, int features) {
   const cv::Mat grey = grey_of(image);
   const double scale = frame_scale(grey.size(), kObjectSide);
-  return detect(scaled(grey, scale), scale, features, cv::Mat());
+  ObjectFeatures f = detect(scaled(grey, scale), scale, features, cv::Mat());
+  if (const Vocabulary* vocabulary = object_vocabulary()) f.words = vocabulary->words(f.descriptors);
+  return f;
 }
 
 std::string encode_objects(const ObjectFeatures& f) {
@@ -172,6 +289,8 @@ std::string encode_objects(const ObjectFeatures& f) {
     put(out, p.y);
   }
   if (!f.points.empty()) out.append(reinterpret_cast<const char*>(f.descriptors.data), f.points.size() * 32);
+  put(out, static_cast<std::uint32_t>(f.words.size()));
+  out.append(reinterpret_cast<const char*>(f.words.data()), f.words.size() * sizeof(std::uint32_t));
   return out;
 }
 
@@ -182,7 +301,7 @@ std::optional<ObjectFeatures> decode_objects(std::string_view in) {
   std::int32_t w = 0, h = 0;
   std::uint32_t n = 0;
   if (!get(in, w) || !get(in, h) || !get(in, f.scale) || !get(in, n)) return std::nullopt;
-  if (w <= 0 || h <= 0 || !(f.scale > 0) || in.size() != static_cast<std::size_t>(n) * 40) return std::nullopt;
+  if (w <= 0 || h <= 0 || !(f.scale > 0) || in.size() < static_cast<std::size_t>(n) * 40 + 4) return std::nullopt;
   f.width = w;
   f.height = h;
   f.points.resize(n);
@@ -192,41 +311,71 @@ std::optional<ObjectFeatures> decode_objects(std::string_view in) {
   }
   f.descriptors = cv::Mat(static_cast<int>(n), 32, CV_8U);
   if (n) std::memcpy(f.descriptors.data, in.data(), static_cast<std::size_t>(n) * 32);
+  in.remove_prefix(static_cast<std::size_t>(n) * 32);
+  std::uint32_t words = 0;
+  if (!get(in, words) || in.size() != static_cast<std::size_t>(words) * 4) return std::nullopt;
+  f.words.resize(words);
+  if (words) std::memcpy(f.words.data(), in.data(), in.size());
   return f;
 }
 
-std::vector<std::uint32_t> object_keys(const cv::Mat& descriptors) {
-  std::vector<std::uint32_t> keys;
-  keys.reserve(static_cast<std::size_t>(descriptors.rows) * kObjectTables);
-  for (int r = 0; r < descriptors.rows; ++r)
-    for (int t = 0; t < kObjectTables; ++t) keys.push_back(key_of(descriptors.ptr<std::uint8_t>(r), t));
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  return keys;
+const Vocabulary* object_vocabulary() {
+  static const std::optional<Vocabulary> vocabulary = []() -> std::optional<Vocabulary> {
+    const auto file = models_dir() / "objects" / "vocabulary.bin";
+    const std::string bytes = read_file(file);
+    if (bytes.size() < sizeof(kVocabularyMagic) || std::memcmp(bytes.data(), kVocabularyMagic, sizeof(kVocabularyMagic)) != 0) {
+      spdlog::warn("{}: no visual vocabulary; query by example is off", file.string());
+      return std::nullopt;
+    }
+    auto v = Vocabulary::decode(std::string_view(bytes).substr(sizeof(kVocabularyMagic)));
+    if (!v) spdlog::warn("{}: not a vocabulary of this cluetrace; query by example is off", file.string());
+    return v;
+  }();
+  return vocabulary ? &*vocabulary : nullptr;
+}
+
+std::string encode_vocabulary_file(const Vocabulary& vocabulary) {
+  return std::string(kVocabularyMagic, sizeof(kVocabularyMagic)) + vocabulary.encode();
 }
 
 std::size_t build_object_index(const fs::path& dir, const std::vector<ObjectPicture>& pictures) {
-  // Record per picture: int64 image id, 32 bytes of SHA-256, uint32 key count, the keys. Written as it goes.
+  // Record per picture: int64 image id, 32 bytes of SHA-256, uint32 word count, its distinct words. Written as
+  // it goes; then each word's picture count (for its weight) and a footer: the vocabulary's size, the pictures,
+  // the records' length.
+  const Vocabulary* vocabulary = object_vocabulary();
   AtomicFileWriter out(dir / "objects.keys");
   out.write(std::string(kIndexMagic, sizeof(kIndexMagic)));
+  std::uint64_t written = sizeof(kIndexMagic);
+  std::vector<std::uint32_t> pictures_with(vocabulary ? vocabulary->size() : 0, 0);
   std::size_t indexed = 0;
   std::string record;
   for (const auto& p : pictures) {
-    if (p.sha256.size() != 64) continue;
+    if (!vocabulary || p.sha256.size() != 64) continue;
     std::error_code ec;
     const auto file = dir / objects_path(p.sha256);
     if (!fs::is_regular_file(file, ec)) continue;
     const auto features = decode_objects(read_file(file));
     if (!features) continue;
-    const auto keys = object_keys(features->descriptors);
+    // Words are made by the run with the same vocabulary; a store made without one gets them now.
+    const auto words = features->words.empty() && features->descriptors.rows > 0 ? vocabulary->words(features->descriptors) : features->words;
     record.clear();
     put(record, p.image_id);
     record += sha_bytes(p.sha256);
-    put(record, static_cast<std::uint32_t>(keys.size()));
-    record.append(reinterpret_cast<const char*>(keys.data()), keys.size() * sizeof(std::uint32_t));
+    put(record, static_cast<std::uint32_t>(words.size()));
+    record.append(reinterpret_cast<const char*>(words.data()), words.size() * sizeof(std::uint32_t));
     out.write(record);
+    written += record.size();
+    for (const auto w : words) {
+      if (w < pictures_with.size()) ++pictures_with[w];
+    }
     ++indexed;
   }
+  const auto words = static_cast<std::uint32_t>(pictures_with.size());
+  out.write(std::string_view(reinterpret_cast<const char*>(pictures_with.data()), pictures_with.size() * sizeof(std::uint32_t)));
+  const auto count = static_cast<std::uint64_t>(indexed);
+  out.write(std::string_view(reinterpret_cast<const char*>(&words), sizeof(words)));
+  out.write(std::string_view(reinterpret_cast<const char*>(&count), sizeof(count)));
+  out.write(std::string_view(reinterpret_cast<const char*>(&written), sizeof(written)));
   out.commit();
   return indexed;
 }
@@ -316,17 +465,40 @@ std::vector<ObjectHit> find_object(const fs::path& dir, const ObjectQuery& query
   const auto file = dir / "objects.keys";
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("{}: no object index (run `cluetrace report` on the case)", file.string()));
+  const Vocabulary* vocabulary = object_vocabulary();
+  if (!vocabulary) throw std::runtime_error("no visual vocabulary (models/objects/vocabulary.bin): query by example is off");
   char magic[sizeof(kIndexMagic)];
-  if (!in.read(magic, sizeof(magic)) || std::memcmp(magic, kIndexMagic, sizeof(magic)) != 0) {
+  std::uint64_t records_end = 0;
+  std::uint64_t total = 0;
+  std::uint32_t words = 0;
+  constexpr std::streamoff kFooter = 20;
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0);
+  if (!in.read(magic, sizeof(magic)) || std::memcmp(magic, kIndexMagic, sizeof(magic)) != 0 ||
+      size < static_cast<std::streamoff>(sizeof(magic)) + kFooter) {
     throw std::runtime_error(fmt::format("{}: not an object index of this cluetrace", file.string()));
   }
-  // The query's keys as a bitmap over every table's key space: one lookup per key of each picture.
-  std::vector<std::uint64_t> wanted((static_cast<std::size_t>(kObjectTables) << kObjectKeyBits) / 64, 0);
-  for (const auto k : object_keys(query.features.descriptors)) wanted[k >> 6] |= 1ull << (k & 63);
+  in.seekg(size - kFooter);
+  in.read(reinterpret_cast<char*>(&words), sizeof(words));
+  in.read(reinterpret_cast<char*>(&total), sizeof(total));
+  in.read(reinterpret_cast<char*>(&records_end), sizeof(records_end));
+  if (!in || words != vocabulary->size() || static_cast<std::streamoff>(records_end) != size - kFooter - static_cast<std::streamoff>(words) * 4) {
+    throw std::runtime_error(fmt::format("{}: damaged, or made with another vocabulary (run `cluetrace report` again)", file.string()));
+  }
+  std::vector<std::uint32_t> pictures_with(words);
+  in.seekg(static_cast<std::streamoff>(records_end));
+  in.read(reinterpret_cast<char*>(pictures_with.data()), static_cast<std::streamsize>(words) * 4);
+  in.seekg(sizeof(magic));
+  // The query's words with their weights (rarer words say more), as a table over the vocabulary.
+  std::vector<float> weight(words, 0.0f);
+  for (const auto w : vocabulary->words(query.features.descriptors)) {
+    if (w < words && pictures_with[w] > 0) weight[w] = static_cast<float>(std::log((static_cast<double>(total) + 1.0) / pictures_with[w]));
+  }
   const std::string exclude = query.exclude_sha256.size() == 64 ? sha_bytes(query.exclude_sha256) : std::string();
 
   struct Candidate {
-    int votes;
+    float votes;
     std::int64_t image_id;
     std::string sha;
   };
@@ -334,7 +506,8 @@ std::vector<ObjectHit> find_object(const fs::path& dir, const ObjectQuery& query
   auto worse = [](const Candidate& a, const Candidate& b) { return a.votes > b.votes; };
   std::vector<std::uint32_t> keys;
   std::size_t pictures = 0;
-  for (;;) {
+  const float min_score = static_cast<float>(options.min_votes);
+  while (static_cast<std::uint64_t>(in.tellg()) < records_end) {
     std::int64_t image_id = 0;
     char sha[32];
     std::uint32_t n = 0;
@@ -347,12 +520,11 @@ std::vector<ObjectHit> find_object(const fs::path& dir, const ObjectQuery& query
       throw std::runtime_error(fmt::format("{}: cut short after {} pictures", file.string(), pictures));
     }
     ++pictures;
-    int votes = 0;
+    float votes = 0;
     for (const auto k : keys) {
-      if (k >= (static_cast<std::uint32_t>(kObjectTables) << kObjectKeyBits)) continue;
-      votes += static_cast<int>((wanted[k >> 6] >> (k & 63)) & 1u);
+      if (k < words) votes += weight[k];
     }
-    if (votes < options.min_votes) continue;
+    if (votes < min_score) continue;
     if (!exclude.empty() && std::memcmp(sha, exclude.data(), 32) == 0) continue;
     if (best.size() < options.candidates) {
       best.push_back({votes, image_id, std::string(sha, 32)});

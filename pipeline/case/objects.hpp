@@ -1,11 +1,12 @@
 // Query by example: "where else in this case does this object appear?" asked of a region, not of a whole image.
 //
 // Every picture of a case keeps a compact feature store: ORB features of the whole image (scaled so its long
-// side is at most kObjectSide, spread over a grid so plain areas get some too), about 20 KB a picture. An index
-// beside the case database (objects.keys) holds each picture's LSH keys of those features, sorted: a query
-// region's features are hashed the same way, every picture is scored by how many of its keys the query holds
-// (one sequential pass over the file, no index in memory), and the best-scoring pictures are verified as the
-// logo matcher verifies a mark: matched features must agree on one homography, which also outlines the region.
+// side is at most kObjectSide, spread over a grid so plain areas get some too) and their visual words, about
+// 40 bytes a feature. An index beside the case database (objects.keys) holds each picture's distinct words: a
+// query region's features are turned into words the same way, every picture is scored by the weight of the
+// words it shares with the query (rare words weigh more; one sequential pass over the file, no index in memory),
+// and the best-scoring pictures are verified as the logo matcher verifies a mark: matched features must agree
+// on one homography, which also outlines the region.
 #pragma once
 
 #include <cstdint>
@@ -25,11 +26,10 @@ struct ObjectFeatures {
   double scale = 1.0;         // frame pixels per original pixel
   std::vector<cv::Point2f> points;
   cv::Mat descriptors;  // one 32-byte ORB descriptor per point (CV_8U)
+  std::vector<std::uint32_t> words;  // the features' distinct visual words (empty without a vocabulary)
 };
 
-inline constexpr int kObjectSide = 1024;
-inline constexpr int kObjectTables = 4;     // LSH tables
-inline constexpr int kObjectKeyBits = 20;   // bits of a descriptor per key
+inline constexpr int kObjectSide = 1600;
 
 // The features of a whole image (BGR or grey).
 ObjectFeatures object_features(const cv::Mat& image, int features);
@@ -37,8 +37,31 @@ std::string encode_objects(const ObjectFeatures& features);
 // Empty on anything that is not a feature store this version wrote.
 std::optional<ObjectFeatures> decode_objects(std::string_view bytes);
 
-// Sorted, distinct LSH keys of descriptors: (table << kObjectKeyBits) | the table's bits.
-std::vector<std::uint32_t> object_keys(const cv::Mat& descriptors);
+// Visual words: a two-level tree of binary centroids (k-majority clustering of ORB descriptors), trained on a
+// sample of a case's own features. A feature's word is its nearest centroid at each level.
+class Vocabulary {
+ public:
+  Vocabulary() = default;
+  // `sample`: descriptors (CV_8U, 32 bytes a row); `branching` centroids per node (words = branching^2).
+  static Vocabulary train(const cv::Mat& sample, int branching, std::uint64_t seed = 1);
+  // Sorted, distinct words of descriptors.
+  std::vector<std::uint32_t> words(const cv::Mat& descriptors) const;
+  std::uint32_t size() const { return static_cast<std::uint32_t>(branching_ * branching_); }
+  int branching() const { return branching_; }
+  std::string encode() const;
+  static std::optional<Vocabulary> decode(std::string_view bytes);
+
+ private:
+  int branching_ = 0;
+  cv::Mat top_;                  // branching rows
+  std::vector<cv::Mat> leaves_;  // per top centroid, its branching rows (fewer when it had fewer members)
+};
+
+// The vocabulary cluetrace ships (models/objects/vocabulary.bin, made by bench/objects/train_vocabulary), loaded
+// once; nullptr when it is missing (query by example is then off, with a warning).
+const Vocabulary* object_vocabulary();
+// A vocabulary as that file holds it.
+std::string encode_vocabulary_file(const Vocabulary& vocabulary);
 
 // A picture of the case for the index: its first image id and its SHA-256 (whose feature store is read).
 struct ObjectPicture {
@@ -64,15 +87,16 @@ ObjectQuery query_from_crop(const cv::Mat& crop, int features = 500);
 
 struct ObjectSearchOptions {
   std::size_t candidates = 64;  // best-scoring pictures verified
-  int min_votes = 3;            // keys in common for a picture to be a candidate at all
-  int min_inliers = 12;         // distinct matches on one homography that make it the same object
+  double min_votes = 2.0;       // weight of shared words for a picture to be a candidate at all
+  int min_inliers = 10;         // distinct matches on one homography that make it the same object
   std::size_t limit = 50;       // answers returned
 };
 
 struct ObjectHit {
   std::int64_t image_id = 0;
   std::string sha256;
-  int votes = 0, inliers = 0;
+  double votes = 0;
+  int inliers = 0;
   std::vector<cv::Point2f> polygon;  // the query's outline in this picture, original pixels
 };
 
