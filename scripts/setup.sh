@@ -63,8 +63,20 @@ install_npm() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends npm >/dev/null
 }
 
+install_browser_driver() {
+  # The browser test of the review app drives Debian's chromium with playwright-core (tests/browser, pinned in
+  # its package-lock.json); installed again only when the lock file changed.
+  local dir=tests/browser
+  if [[ ! -f $dir/node_modules/.package-lock.json || $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+    log "installing playwright-core for the browser tests"
+    (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null)
+  fi
+}
+
 install_packages
 install_npm
 scripts/fetch-models.sh
+# The whole build (./test.sh) includes the tests: their browser driver too.
+[[ "${1:-all}" == all ]] && install_browser_driver
 # `setup.sh packages`: only the packages and models (for the sanitizer and fuzzing builds, which build elsewhere).
 [[ "${1:-all}" == packages ]] || build "${1:-all}"

@@ -378,11 +378,14 @@ async function screens(page, base, out, expect) {
   await press(page, 'g');
   await page.waitForFunction(() => document.querySelector('#grid-list > li') || !document.querySelector('#grid-empty').hidden);
   await shot('review-grid.png');
-  // A query: the --expect box, or the first clue of the image that has a box.
-  await openByHash(page, base, target.case, target.id);
-  if (expect && Array.isArray(expect.box)) {
-    await runQueryUI(page, expect.box);
+  // A query: the --expect box (or its "query" member, beside a triage's "image"), or the first clue of the image
+  // that has a box.
+  const query = expect && expect.query && Array.isArray(expect.query.box) ? expect.query : expect && Array.isArray(expect.box) ? expect : null;
+  if (query) {
+    await openByHash(page, base, query.case || 0, query.id);
+    await runQueryUI(page, query.box);
   } else {
+    await openByHash(page, base, target.case, target.id);
     const answered = page.waitForResponse((r) => r.url().includes('api/query'));
     await press(page, 'f');
     await answered;

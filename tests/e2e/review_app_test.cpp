@@ -309,7 +309,8 @@ TEST(ReviewApp, BrowserTriageSurvivesARestartAndQueryByExampleFindsTheObject) {
   const json query{{"case", 0}, {"id", *api.find_image(0, (s.scenes / views[0]["file"].get<std::string>()).string())}, {"box", views[0]["box"]}, {"want_ids", want}};
   write_text(dir / "query.json", query.dump());
   node(server.url(), "query", dir / "query.json", dir / "query-answer.json");
-  node(server.url(), "screens", dir / "triage.json", dir / "screens.json");
+  write_text(dir / "screens-expect.json", json{{"image", triage["image"]}, {"query", query}}.dump());
+  node(server.url(), "screens", dir / "screens-expect.json", dir / "screens.json");
   EXPECT_EQ(server.stop(), 0);
   if (const char* keep = std::getenv("CLUETRACE_SCREENSHOTS")) {
     fs::create_directories(keep);
