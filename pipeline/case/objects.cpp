@@ -14,6 +14,7 @@
 #include <opencv2/calib3d.hpp>
 #include <opencv2/features2d.hpp>
 #include <opencv2/imgproc.hpp>
+#include <oneapi/tbb/parallel_for.h>
 
 #include "pipeline/case/artefacts.hpp"
 #include "pipeline/models.hpp"
@@ -77,8 +78,12 @@ ObjectFeatures detect(const cv::Mat& grey, double scale, int wanted, const cv::M
   return f;
 }
 
+// The frame features are taken in: at most `side` pixels a side, and a small picture enlarged to kObjectMinSide
+// (a product in a 350-pixel photo holds too few corners at its own size: on the GroceryStore photos enlarging
+// them found 3.7 times more of the product's photos, bench/RESULTS.md).
 double frame_scale(cv::Size size, int side) {
   const int longest = std::max(size.width, size.height);
+  if (longest < kObjectMinSide) return static_cast<double>(kObjectMinSide) / std::max(1, longest);
   return longest > side ? static_cast<double>(side) / longest : 1.0;
 }
 
@@ -319,6 +324,19 @@ std::optional<ObjectFeatures> decode_objects(std::string_view in) {
   return f;
 }
 
+std::optional<std::vector<std::uint32_t>> read_object_words(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  char header[sizeof(kMagic) + 4 + 4 + 8 + 4];
+  if (!in.read(header, sizeof(header)) || std::memcmp(header, kMagic, sizeof(kMagic)) != 0) return std::nullopt;
+  std::uint32_t points = 0, count = 0;
+  std::memcpy(&points, header + sizeof(header) - 4, 4);
+  in.seekg(static_cast<std::streamoff>(sizeof(header)) + static_cast<std::streamoff>(points) * 40);
+  if (!in.read(reinterpret_cast<char*>(&count), 4) || count > points) return std::nullopt;
+  std::vector<std::uint32_t> words(count);
+  if (count && !in.read(reinterpret_cast<char*>(words.data()), static_cast<std::streamsize>(count) * 4)) return std::nullopt;
+  return words;
+}
+
 const Vocabulary* object_vocabulary() {
   static const std::optional<Vocabulary> vocabulary = []() -> std::optional<Vocabulary> {
     const auto file = models_dir() / "objects" / "vocabulary.bin";
@@ -354,18 +372,23 @@ std::size_t build_object_index(const fs::path& dir, const std::vector<ObjectPict
     std::error_code ec;
     const auto file = dir / objects_path(p.sha256);
     if (!fs::is_regular_file(file, ec)) continue;
-    const auto features = decode_objects(read_file(file));
-    if (!features) continue;
-    // Words are made by the run with the same vocabulary; a store made without one gets them now.
-    const auto words = features->words.empty() && features->descriptors.rows > 0 ? vocabulary->words(features->descriptors) : features->words;
+    // Only the words are read (they are at the end of the file, after the features); a store made without a
+    // vocabulary gets them now from its descriptors.
+    auto words = read_object_words(file);
+    if (!words) continue;
+    if (words->empty()) {
+      const auto features = decode_objects(read_file(file));
+      if (!features || features->descriptors.empty()) continue;
+      words = vocabulary->words(features->descriptors);
+    }
     record.clear();
     put(record, p.image_id);
     record += sha_bytes(p.sha256);
-    put(record, static_cast<std::uint32_t>(words.size()));
-    record.append(reinterpret_cast<const char*>(words.data()), words.size() * sizeof(std::uint32_t));
+    put(record, static_cast<std::uint32_t>(words->size()));
+    record.append(reinterpret_cast<const char*>(words->data()), words->size() * sizeof(std::uint32_t));
     out.write(record);
     written += record.size();
-    for (const auto w : words) {
+    for (const auto w : *words) {
       if (w < pictures_with.size()) ++pictures_with[w];
     }
     ++indexed;
@@ -388,7 +411,7 @@ ObjectQuery query_from_region(const cv::Mat& image, const cv::Rect& box, int fea
   // The frame the case's features were taken in; finer when the region would be too small there to hold features.
   double scale = frame_scale(grey.size(), kObjectSide);
   const int short_side = std::min(inside.width, inside.height);
-  if (short_side * scale < 96) scale = std::min(2.0, 96.0 / std::max(1, short_side));
+  if (short_side * scale < 96) scale = std::max(scale, std::min(4.0, 96.0 / std::max(1, short_side)));
   // Only the region and a margin for the descriptors' patches are scaled.
   const int margin = static_cast<int>(std::ceil(40 / scale));
   const cv::Rect around = cv::Rect(inside.x - margin, inside.y - margin, inside.width + 2 * margin, inside.height + 2 * margin) &
@@ -409,7 +432,7 @@ ObjectQuery query_from_crop(const cv::Mat& crop, int features) {
   const cv::Mat grey = grey_of(crop);
   if (grey.empty()) throw std::invalid_argument("the crop has no pixels");
   double scale = frame_scale(grey.size(), kObjectSide);
-  if (std::min(grey.cols, grey.rows) * scale < 96) scale = std::min(4.0, 96.0 / std::max(1, std::min(grey.cols, grey.rows)));
+  if (std::min(grey.cols, grey.rows) * scale < 96) scale = std::max(scale, std::min(4.0, 96.0 / std::max(1, std::min(grey.cols, grey.rows))));
   const cv::Mat frame = scaled(grey, scale);
   // The crop's own border: features need a patch around them, so the frame gets a reflected margin.
   cv::Mat padded;
@@ -538,21 +561,27 @@ std::vector<ObjectHit> find_object(const fs::path& dir, const ObjectQuery& query
   const auto scanned = clock::now();
   std::sort(best.begin(), best.end(), [](const auto& a, const auto& b) { return a.votes > b.votes || (a.votes == b.votes && a.image_id < b.image_id); });
 
-  std::vector<ObjectHit> hits;
-  std::size_t verified = 0;
-  for (const auto& c : best) {
+  // Each candidate verified on its own: in parallel.
+  std::vector<ObjectHit> checked(best.size());
+  std::vector<char> read(best.size(), 0);
+  oneapi::tbb::parallel_for(std::size_t{0}, best.size(), [&](std::size_t i) {
+    const auto& c = best[i];
     const std::string hex = sha_hex(c.sha);
     std::error_code ec;
     const auto features_file = dir / objects_path(hex);
-    if (!fs::is_regular_file(features_file, ec)) continue;
+    if (!fs::is_regular_file(features_file, ec)) return;
     const auto target = decode_objects(read_file(features_file));
-    if (!target) continue;
-    ++verified;
-    ObjectHit hit;
+    if (!target) return;
+    read[i] = 1;
+    ObjectHit& hit = checked[i];
     hit.image_id = c.image_id;
     hit.sha256 = hex;
     hit.votes = c.votes;
     hit.inliers = verify_object(query, *target, options.min_inliers, &hit.polygon);
+  });
+  std::vector<ObjectHit> hits;
+  const auto verified = static_cast<std::size_t>(std::count(read.begin(), read.end(), 1));
+  for (auto& hit : checked) {
     if (hit.inliers > 0) hits.push_back(std::move(hit));
   }
   std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.inliers > b.inliers || (a.inliers == b.inliers && a.image_id < b.image_id); });

@@ -29,13 +29,16 @@ struct ObjectFeatures {
   std::vector<std::uint32_t> words;  // the features' distinct visual words (empty without a vocabulary)
 };
 
-inline constexpr int kObjectSide = 1600;
+inline constexpr int kObjectSide = 1600;    // pictures larger than this are scaled down to it
+inline constexpr int kObjectMinSide = 800;  // smaller ones are enlarged to it
 
 // The features of a whole image (BGR or grey).
 ObjectFeatures object_features(const cv::Mat& image, int features);
 std::string encode_objects(const ObjectFeatures& features);
 // Empty on anything that is not a feature store this version wrote.
 std::optional<ObjectFeatures> decode_objects(std::string_view bytes);
+// Only the visual words of a stored picture (a few KB of the file); nullopt when it is not a store.
+std::optional<std::vector<std::uint32_t>> read_object_words(const std::filesystem::path& file);
 
 // Visual words: a two-level tree of binary centroids (k-majority clustering of ORB descriptors), trained on a
 // sample of a case's own features. A feature's word is its nearest centroid at each level.

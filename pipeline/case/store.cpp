@@ -60,11 +60,11 @@ CREATE VIRTUAL TABLE clue_text USING fts5(value, explanation, content='clues', c
 
 constexpr const char* kIndexes = R"sql(
 CREATE INDEX clues_image ON clues(image_id, rank);
-CREATE INDEX clues_kind ON clues(kind);
+CREATE INDEX clues_kind ON clues(kind, score DESC);
 CREATE INDEX clue_countries_code ON clue_countries(code, clue_id);
 CREATE INDEX images_sha256 ON images(sha256);
 CREATE INDEX images_md5 ON images(md5);
-CREATE INDEX images_country ON images(top_country, best_score DESC);
+CREATE INDEX images_country ON images(top_country, best_score DESC, status);  -- status: the country counts read no rows
 CREATE INDEX images_status ON images(status);
 CREATE INDEX images_score ON images(best_score DESC, image_id);
 )sql";
