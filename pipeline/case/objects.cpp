@@ -530,14 +530,17 @@ std::vector<ObjectHit> find_object(const fs::path& dir, const ObjectQuery& query
   std::vector<std::uint32_t> keys;
   std::size_t pictures = 0;
   const float min_score = static_cast<float>(options.min_votes);
-  while (static_cast<std::uint64_t>(in.tellg()) < records_end) {
+  std::uint64_t at = sizeof(magic);
+  while (at < records_end) {
     std::int64_t image_id = 0;
     char sha[32];
     std::uint32_t n = 0;
-    if (!in.read(reinterpret_cast<char*>(&image_id), sizeof(image_id))) break;
-    if (!in.read(sha, sizeof(sha)) || !in.read(reinterpret_cast<char*>(&n), sizeof(n)) || n > (1u << 24)) {
+    // A record lies wholly before the word counts, and holds no more words than the vocabulary has.
+    if (records_end - at < 44 || !in.read(reinterpret_cast<char*>(&image_id), sizeof(image_id)) || !in.read(sha, sizeof(sha)) ||
+        !in.read(reinterpret_cast<char*>(&n), sizeof(n)) || n > words || records_end - at - 44 < static_cast<std::uint64_t>(n) * 4) {
       throw std::runtime_error(fmt::format("{}: cut short or damaged after {} pictures", file.string(), pictures));
     }
+    at += 44 + static_cast<std::uint64_t>(n) * 4;
     keys.resize(n);
     if (!in.read(reinterpret_cast<char*>(keys.data()), static_cast<std::streamsize>(n) * 4)) {
       throw std::runtime_error(fmt::format("{}: cut short after {} pictures", file.string(), pictures));

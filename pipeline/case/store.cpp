@@ -1,8 +1,10 @@
 #include "pipeline/case/store.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <numeric>
@@ -25,6 +27,14 @@ namespace fs = std::filesystem;
 
 namespace cluetrace {
 namespace {
+
+// fsync of a file or folder (errors ignored: the rename that follows is what readers see).
+void sync_file(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
 
 using json = nlohmann::json;
 
@@ -373,6 +383,7 @@ std::size_t build_case_store(const fs::path& dir, const OutputOptions& options, 
       // A file made again from the reports whenever needed: no journal; bounded page cache; sorts spill to disk.
       db.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536; PRAGMA temp_store = FILE;");
       db.exec(kSchema);
+      db.exec("PRAGMA busy_timeout = 10000");  // a review server may be writing a decision into a source
       // The analyst's decisions outlive the store they were made in: the one this replaces, and a merge's shards.
       std::vector<fs::path> sources{path};
       sources.insert(sources.end(), decision_sources.begin(), decision_sources.end());
@@ -414,13 +425,22 @@ std::size_t build_case_store(const fs::path& dir, const OutputOptions& options, 
         SQLite::Statement q(db, "SELECT MIN(image_id), sha256 FROM images WHERE status != 'failed' AND length(sha256) = 64 "
                                 "GROUP BY sha256 ORDER BY 1");
         while (q.executeStep()) pictures.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString()});
+        const auto start = std::chrono::steady_clock::now();
         const std::size_t indexed = build_object_index(dir, pictures);
         insert(db, meta, std::string("object_pictures"), std::to_string(indexed));
+        spdlog::info("{}: object index of {} pictures made in {:.1f} s", (dir / "objects.keys").string(), indexed,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       }
       db.exec("INSERT INTO clue_text(clue_text) VALUES ('rebuild')");
       tx.commit();
+      // Decisions a review server saved while this store was being made: copied again just before it replaces the
+      // old one (the copy skips rows it already has). The server notices the new file and reopens it.
+      carry_decisions(db, sources);
     }
+    // Decisions cannot be made again from the reports: the new file is on disk before it replaces the old one.
+    sync_file(tmp);
     fs::rename(tmp, path);
+    sync_file(dir);
   } catch (const std::exception& e) {
     fs::remove(tmp, ignored);
     throw OutputError(fmt::format("cannot write {}: {}", path.string(), e.what()));

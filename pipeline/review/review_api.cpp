@@ -1,7 +1,11 @@
 #include "pipeline/review/review_api.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -11,6 +15,7 @@
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <spdlog/spdlog.h>
 
 #include "pipeline/case/decisions.hpp"
 #include "pipeline/case/export_crops.hpp"
@@ -29,6 +34,29 @@ struct ReviewApi::Case {
   std::mutex mutex;                      // one request at a time on this case's connections
   std::unique_ptr<SQLite::Database> db;  // read-write: the decisions
   std::unique_ptr<CaseStore> store;      // the store's own queries (links)
+  ino_t inode = 0;                       // of the clues.sqlite the connections are to
+
+  void open() {
+    const auto database = dir / "clues.sqlite";
+    struct stat st {};
+    if (::stat(database.c_str(), &st) != 0) throw std::runtime_error(fmt::format("{}: no case database (clues.sqlite)", dir.string()));
+    store.reset();
+    db = std::make_unique<SQLite::Database>(database.string(), SQLite::OPEN_READWRITE);
+    db->exec("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536");
+    db->exec(kDecisionSchema);  // a store made before decisions existed gets the (empty) tables
+    store = std::make_unique<CaseStore>(database);
+    name = store->name();
+    inode = st.st_ino;
+  }
+  // `cluetrace report` (or a resumed run) replaces clues.sqlite with a new file: follow it, so decisions go into
+  // the store that is kept. Called with the mutex held.
+  void follow() {
+    struct stat st {};
+    if (::stat((dir / "clues.sqlite").c_str(), &st) == 0 && st.st_ino != inode) {
+      spdlog::info("{}: the case store was made again; reopened", (dir / "clues.sqlite").string());
+      open();
+    }
+  }
 };
 
 namespace {
@@ -57,7 +85,7 @@ std::optional<double> real_param(const Params& p, const std::string& name) {
   try {
     std::size_t used = 0;
     const double v = std::stod(text, &used);
-    if (used == text.size()) return v;
+    if (used == text.size() && std::isfinite(v)) return v;
   } catch (const std::exception&) {
   }
   throw ReviewError(400, fmt::format("parameter {}: '{}' is not a number", name, text));
@@ -95,7 +123,9 @@ std::string jpeg(const cv::Mat& image, int side) {
 int json_int(const json& body, const char* key, int fallback) {
   if (!body.contains(key)) return fallback;
   if (!body[key].is_number_integer()) throw ReviewError(400, fmt::format("'{}' must be a whole number", key));
-  return body[key].get<int>();
+  const auto v = body[key].get<std::int64_t>();
+  if (v < -1 || v > std::numeric_limits<int>::max()) throw ReviewError(400, fmt::format("'{}' is out of range", key));
+  return static_cast<int>(v);
 }
 
 }  // namespace
@@ -109,6 +139,7 @@ struct ReviewApi::Original {
 
 ReviewApi::Original ReviewApi::original_of(Case& c, int index, long long id, const fs::path& root) {
   const std::lock_guard lock(c.mutex);
+  c.follow();
   SQLite::Statement q(*c.db, "SELECT path, sha256, bytes FROM images WHERE image_id = ? AND status != 'failed'");
   q.bind(1, static_cast<std::int64_t>(id));
   if (!q.executeStep()) throw ReviewError(404, fmt::format("case {} has no readable image {}", index, id));
@@ -126,11 +157,7 @@ ReviewApi::ReviewApi(ReviewOptions options) : options_(std::move(options)) {
     auto c = std::make_unique<Case>();
     c->dir = dir;
     try {
-      c->db = std::make_unique<SQLite::Database>(database.string(), SQLite::OPEN_READWRITE);
-      c->db->exec("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536");
-      c->db->exec(kDecisionSchema);  // a store made before decisions existed gets the (empty) tables
-      c->store = std::make_unique<CaseStore>(database);
-      c->name = c->store->name();
+      c->open();
     } catch (const std::exception& e) {
       throw std::runtime_error(fmt::format("{}: cannot open the case database: {}", database.string(), e.what()));
     }
@@ -158,6 +185,7 @@ json ReviewApi::case_info() {
   for (std::size_t i = 0; i < cases_.size(); ++i) {
     auto& c = *cases_[i];
     const std::lock_guard lock(c.mutex);
+    c.follow();
     const auto images = c.db->execAndGet("SELECT COUNT(*) FROM images").getInt64();
     const auto reviewed = c.db->execAndGet("SELECT COUNT(*) FROM images WHERE sha256 IN (SELECT image_sha256 FROM current_reviews WHERE reviewed = 1)").getInt64();
     const auto objects = c.db->execAndGet("SELECT COALESCE((SELECT value FROM meta WHERE key = 'object_pictures'), 0)").getInt64();
@@ -179,6 +207,7 @@ json ReviewApi::case_info() {
 std::optional<long long> ReviewApi::find_image(int case_index, const std::string& which) {
   auto& c = case_at(case_index);
   const std::lock_guard lock(c.mutex);
+  c.follow();
   SQLite::Statement q(*c.db, "SELECT image_id FROM images WHERE CAST(image_id AS TEXT) = ?1 OR path = ?1 OR "
                              "(length(?1) >= 8 AND substr(sha256, 1, length(?1)) = lower(?1)) ORDER BY image_id LIMIT 1");
   q.bind(1, which);
@@ -203,8 +232,9 @@ json ReviewApi::images(const Params& p) {
   const auto min_score = real_param(p, "min_score");
   if (min_score) where += fmt::format(" AND i.best_score >= {:.6f}", *min_score);
   if (const auto decision = decision_param(p("decision")); decision == "none") {
-    // An image with a clue nobody has decided on yet.
-    where += " AND i.clue_count > (SELECT COUNT(*) FROM current_decisions d WHERE d.image_sha256 = i.sha256 AND d.decision != '')";
+    // An image with a clue nobody has decided on yet (decisions on clues a re-run no longer finds do not count).
+    where += " AND EXISTS (SELECT 1 FROM clues c LEFT JOIN current_decisions d ON d.image_sha256 = i.sha256 AND d.clue_kind = c.kind "
+             "AND d.clue_value = c.value AND d.clue_box = c.box WHERE c.image_id = i.image_id AND COALESCE(d.decision, '') = '')";
   } else if (!decision.empty()) {
     where += " AND i.sha256 IN (SELECT image_sha256 FROM current_decisions WHERE decision = ?)";
     binds.push_back(decision);
@@ -214,6 +244,7 @@ json ReviewApi::images(const Params& p) {
     where += fmt::format(" AND i.sha256 {} IN (SELECT image_sha256 FROM current_reviews WHERE reviewed = 1)", reviewed == "1" ? "" : "NOT");
   }
   const std::lock_guard lock(c.mutex);
+  c.follow();
   SQLite::Statement count(*c.db, "SELECT COUNT(*) FROM images i" + where);
   for (std::size_t i = 0; i < binds.size(); ++i) count.bind(static_cast<int>(i + 1), binds[i]);
   count.executeStep();
@@ -242,6 +273,7 @@ json ReviewApi::image(const Params& p) {
   const auto id = int_param(p, "id", -1, 1, 1LL << 40);
   if (id < 0) throw ReviewError(400, "parameter id: the image's number is missing");
   const std::lock_guard lock(c.mutex);
+  c.follow();
   SQLite::Statement img(*c.db, "SELECT path, sha256, md5, sha1, status, width, height, top_country, errors, format, bytes FROM images WHERE image_id = ?");
   img.bind(1, static_cast<std::int64_t>(id));
   if (!img.executeStep()) throw ReviewError(404, fmt::format("case {} has no image {}", index, id));
@@ -317,6 +349,7 @@ json ReviewApi::clues(const Params& p) {
       " FROM clues c JOIN images i ON i.image_id = c.image_id LEFT JOIN current_decisions d ON d.image_sha256 = i.sha256 "
       "AND d.clue_kind = c.kind AND d.clue_value = c.value AND d.clue_box = c.box";
   const std::lock_guard lock(c.mutex);
+  c.follow();
   SQLite::Statement count(*c.db, "SELECT COUNT(*)" + from + where);
   for (std::size_t i = 0; i < binds.size(); ++i) count.bind(static_cast<int>(i + 1), binds[i]);
   count.executeStep();
@@ -347,6 +380,7 @@ json ReviewApi::decide(const json& body) {
   }
   if (body.contains("note") && !body["note"].is_string() && !body["note"].is_null()) throw ReviewError(400, "'note' must be text");
   const std::lock_guard lock(c.mutex);
+  c.follow();
   SQLite::Statement q(*c.db, "SELECT i.sha256, c.kind, c.value, c.box FROM clues c JOIN images i ON i.image_id = c.image_id "
                              "WHERE c.image_id = ? AND c.rank = ?");
   q.bind(1, id);
@@ -374,10 +408,14 @@ json ReviewApi::mark_reviewed(const json& body) {
   const int id = json_int(body, "id", -1);
   if (!body.contains("reviewed") || !body["reviewed"].is_boolean()) throw ReviewError(400, "'reviewed' must be true or false");
   const std::lock_guard lock(c.mutex);
+  c.follow();
   SQLite::Statement q(*c.db, "SELECT sha256 FROM images WHERE image_id = ?");
   q.bind(1, id);
   if (!q.executeStep()) throw ReviewError(404, fmt::format("case {} has no image {}", index, id));
-  const Decision d = DecisionWriter(*c.db).mark_reviewed(text_of(q.getColumn(0)), body["reviewed"].get<bool>(), options_.analyst);
+  const std::string sha = text_of(q.getColumn(0));
+  // Marks are kept by the picture's hash: an image that could not be hashed has none to keep them by.
+  if (sha.size() != 64) throw ReviewError(409, fmt::format("case {} image {} has no SHA-256 (it could not be read)", index, id));
+  const Decision d = DecisionWriter(*c.db).mark_reviewed(sha, body["reviewed"].get<bool>(), options_.analyst);
   return {{"ok", true}, {"reviewed", body["reviewed"]}, {"reviewed_by", d.analyst}, {"reviewed_at", d.at_utc}};
 }
 
@@ -462,6 +500,7 @@ json ReviewApi::run_query(const ObjectQuery& query) {
     total.scan_ms += stats.scan_ms;
     total.verify_ms += stats.verify_ms;
     const std::lock_guard lock(c.mutex);
+    c.follow();
     SQLite::Statement path_of(*c.db, "SELECT path FROM images WHERE image_id = ?");
     for (const auto& h : hits) {
       path_of.bind(1, static_cast<std::int64_t>(h.image_id));
@@ -527,8 +566,12 @@ json ReviewApi::export_publication(const json& body) {
   request.decisions = {"publish"};
   std::ostringstream log;
   ExportSummary summary;
+  // A fresh folder each time: a crop the analyst no longer marks "publish" must not stay beside the new ones.
+  std::error_code ec;
+  fs::remove_all(request.out, ec);
   {
     const std::lock_guard lock(c.mutex);
+    c.follow();
     try {
       summary = export_crops(request, log);
     } catch (const std::runtime_error& e) {

@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 
@@ -179,15 +181,27 @@ void serve_review(const ServeOptions& options) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::atomic<bool> ended{false};
   std::thread watcher([&] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
+    // A signal before the server is listening: stop() would be lost, so wait until it listens (or has ended).
+    while (!server.is_running() && !ended) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     server.stop();
   });
-  const std::string url = fmt::format("http://127.0.0.1:{}{}/", port, base);
-  if (options.on_ready) options.on_ready(url);
-  const bool listened = server.listen_after_bind();
+  bool listened = false;
+  try {
+    const std::string url = fmt::format("http://127.0.0.1:{}{}/", port, base);
+    if (options.on_ready) options.on_ready(url);
+    listened = server.listen_after_bind();
+  } catch (...) {
+    ended = true;
+    pthread_kill(watcher.native_handle(), SIGTERM);
+    watcher.join();
+    throw;
+  }
   // Ended on its own (not by a signal): wake the watcher so it can be joined.
+  ended = true;
   pthread_kill(watcher.native_handle(), SIGTERM);
   watcher.join();
   if (!listened) throw std::runtime_error(fmt::format("the server on 127.0.0.1:{} stopped unexpectedly", port));

@@ -149,9 +149,19 @@ TEST(ReviewApp, DecisionsSurviveReportResumeAndMergeAndReachEveryOutput) {
     EXPECT_TRUE(image["image"]["reviewed"].get<bool>()) << when;
   };
 
-  // The case outputs made again, and the run resumed: the decisions stay.
+  // The case outputs made again, and the run resumed: the decisions stay. A review still open while the store is
+  // made again writes its next decision into the new store, not into the replaced one.
+  ReviewApi open_review(options);
   ASSERT_EQ(run_cli({"report", out.string()}).exit_code, 0);
   check_decisions(out, "after report");
+  const long long shop = open_review.find_image(0, (in / "shop.png").string()).value_or(0);
+  const json shop_url = clue_holding(open_review, shop, "kettenblatt");
+  ASSERT_FALSE(shop_url.is_null());
+  open_review.decide({{"id", shop}, {"rank", shop_url["rank"]}, {"decision", "dismiss"}});
+  {
+    ReviewApi fresh(options);
+    EXPECT_EQ(clue_holding(fresh, shop, "kettenblatt")["decision"], "dismiss") << "a decision made after the store was replaced was lost";
+  }
   ASSERT_EQ(run_cli({"run", "--resume", "--out", out.string(), in.string()}).exit_code, 0);
   check_decisions(out, "after run --resume");
 
