@@ -348,9 +348,12 @@ json ReviewApi::clues(const Params& p) {
   const std::string from =
       " FROM clues c JOIN images i ON i.image_id = c.image_id LEFT JOIN current_decisions d ON d.image_sha256 = i.sha256 "
       "AND d.clue_kind = c.kind AND d.clue_value = c.value AND d.clue_box = c.box";
+  // Counted from the clues alone when no filter needs the image or the decision (the joins read every image row:
+  // 1.3 s for the phone clues of 100,000 images).
+  const bool clues_only = p("country").empty() && p("decision").empty();
   const std::lock_guard lock(c.mutex);
   c.follow();
-  SQLite::Statement count(*c.db, "SELECT COUNT(*)" + from + where);
+  SQLite::Statement count(*c.db, "SELECT COUNT(*)" + (clues_only ? std::string(" FROM clues c") : from) + where);
   for (std::size_t i = 0; i < binds.size(); ++i) count.bind(static_cast<int>(i + 1), binds[i]);
   count.executeStep();
   json out{{"total", count.getColumn(0).getInt64()}, {"clues", json::array()}};
