@@ -10,10 +10,12 @@
            confirm clue 1, dismiss clue 2, mark clue 3 as publication candidate, note "seen in case 12"
            on clue 1, mark the image reviewed; checks the page and the API show it. Prints the decisions.
   verify   (after a server restart) --expect = what triage printed: the images filter decision=confirm
-           lists the image, and the image shows the decisions, the note and the reviewed state.
-  query    --expect = {"case":0,"id":N,"box":[x,y,w,h],"want_ids":[...]}: shows the whole image
+           lists the image, and the image shows the decisions, the note and the reviewed state; when a clue
+           was marked "publish", the Export publication button exports it (written or refused).
+  query    --expect = {"case":0,"id":N,"box":[x,y,w,h],"want_ids":[...],"crop":FILE?}: shows the whole image
            (checks it is blurred and grey until clicked), draws the box with the mouse, runs the query
-           with the exact box, and checks the result ids equal want_ids as a set.
+           with the exact box, and checks the result ids equal want_ids as a set; with "crop", uploads that
+           file and checks every answer is a view of the object (N or want_ids).
   screens  PNG screenshots for the docs into --out (--expect optional: a triage or query JSON).
 
   Every phase also checks: the token-less root and a wrong token answer 403/404; the page carries the
@@ -279,8 +281,22 @@ async function verify(page, base, expect) {
     const r = await page.$eval('#view-image', (v) => v.dataset.reviewed);
     check(r === String(expect.reviewed), 'after the restart the image shows reviewed=' + r);
   }
+  // The publication export from its button: the clues marked "publish" go through export-crops.
+  let exported = null;
+  if (expect.decisions.some((d) => d.decision === 'publish')) {
+    const answered = page.waitForResponse((r) => r.url().includes('api/export'));
+    await page.click('#export-run');
+    const res = await answered;
+    check(res.ok(), 'api/export answered ' + res.status());
+    await visible(page, '#export-result');
+    const text = await page.textContent('#export-summary');
+    const m = /(\d+) crops written, (\d+) refused/.exec(text);
+    check(m && Number(m[1]) + Number(m[2]) >= 1, 'the export wrote and refused nothing: ' + text);
+    exported = {written: Number(m[1]), refused: Number(m[2]), text};
+    await press(page, 'Escape');
+  }
   await statusIsNotError(page);
-  return {image: {case: found.row.case, id: found.row.id, sha256}, checked, reviewed: true, listed_by_filter: 'decision=confirm'};
+  return {image: {case: found.row.case, id: found.row.id, sha256}, checked, reviewed: true, listed_by_filter: 'decision=confirm', exported};
 }
 
 // Shows the whole image: veiled first, clear after a click.
@@ -345,7 +361,25 @@ async function query(page, base, expect) {
   }
   await statusIsNotError(page);
   const summary = await page.textContent('#query-summary');
-  return {ids, inliers: results.map((r) => r.inliers), drawn_box: got, box: expect.box, veil: filter, summary};
+  // An uploaded crop of the object (--expect "crop": a file): every answer is a view of it (the crop's own
+  // picture among them), at least one.
+  let uploaded = null;
+  if (expect.crop) {
+    await openByHash(page, base, c, expect.id);
+    const answered = page.waitForResponse((r) => r.url().includes('api/query'));
+    await page.setInputFiles('#query-upload', expect.crop);
+    const res = await answered;
+    check(res.ok(), 'api/query (upload) answered ' + res.status());
+    await page.waitForSelector('#view-query:not([hidden])');
+    await imagesLoaded(page);
+    const up = await page.$$eval('#query-list > li', (ls) => ls.map((l) => Number(l.dataset.imageId)));
+    const views = new Set([...want, Number(expect.id)]);
+    check(up.length >= 1, 'the uploaded crop found nothing');
+    check(up.every((i) => views.has(i)), 'the uploaded crop found ' + JSON.stringify(up) + ', not only views of the object ' + JSON.stringify([...views]));
+    uploaded = up;
+    await statusIsNotError(page);
+  }
+  return {ids, inliers: results.map((r) => r.inliers), drawn_box: got, box: expect.box, veil: filter, summary, uploaded};
 }
 
 async function screens(page, base, out, expect) {

@@ -5,8 +5,9 @@
 //  - `find-object` answers the other views of a generated object placed in several rooms, and nothing else, from
 //    a region of one view and from an uploaded crop.
 //  - The browser app (tests/browser/review_browser.mjs, playwright-core driving Debian's chromium): keyboard
-//    triage, a server restart, the decisions still shown and in summary.csv; query by example from a drawn box;
-//    a request without the token refused; no request leaving 127.0.0.1.
+//    triage, a server restart, the decisions still shown and in summary.csv; the Export publication button;
+//    query by example from a drawn box and from an uploaded crop; a request without the token refused; no
+//    request leaving 127.0.0.1.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -309,16 +310,29 @@ TEST(ReviewApp, BrowserTriageSurvivesARestartAndQueryByExampleFindsTheObject) {
   ASSERT_TRUE(triage.contains("decisions")) << triage.dump(1);
   ReviewServer server({out.string()}, dir / "server2.log");
   ASSERT_FALSE(server.url().empty());
-  node(server.url(), "verify", dir / "triage.json", dir / "verify.json");
+  const json verified = node(server.url(), "verify", dir / "triage.json", dir / "verify.json");
+  // The Export publication button wrote the publication folder with its manifest.
+  ASSERT_FALSE(verified["exported"].is_null()) << "triage marked no clue for publication: " << triage.dump(1);
+  {
+    const json manifest = read_json(out / "publication" / "manifest.json");
+    EXPECT_GE(manifest.size(), 1u);
+    EXPECT_EQ(manifest.size(), verified["exported"]["written"].get<std::size_t>() + verified["exported"]["refused"].get<std::size_t>());
+  }
 
   // Query by example: a box drawn on the first view; the other two views, nothing else.
   ReviewApi api({{out}, source_dir(), "tester"});
   const auto& views = s.truth["objects"][0]["placements"];
   json want = json::array();
   for (std::size_t v = 1; v < views.size(); ++v) want.push_back(*api.find_image(0, (s.scenes / views[v]["file"].get<std::string>()).string()));
-  const json query{{"case", 0}, {"id", *api.find_image(0, (s.scenes / views[0]["file"].get<std::string>()).string())}, {"box", views[0]["box"]}, {"want_ids", want}};
+  // The same view also cut out and uploaded as a crop.
+  const cv::Mat first = cv::imread((s.scenes / views[0]["file"].get<std::string>()).string());
+  const cv::Rect first_box(views[0]["box"][0].get<int>(), views[0]["box"][1].get<int>(), views[0]["box"][2].get<int>(), views[0]["box"][3].get<int>());
+  cv::imwrite((dir / "object-crop.png").string(), first(first_box & cv::Rect(0, 0, first.cols, first.rows)));
+  const json query{{"case", 0}, {"id", *api.find_image(0, (s.scenes / views[0]["file"].get<std::string>()).string())}, {"box", views[0]["box"]},
+                   {"want_ids", want}, {"crop", (dir / "object-crop.png").string()}};
   write_text(dir / "query.json", query.dump());
-  node(server.url(), "query", dir / "query.json", dir / "query-answer.json");
+  const json answered = node(server.url(), "query", dir / "query.json", dir / "query-answer.json");
+  EXPECT_TRUE(answered["uploaded"].is_array() && !answered["uploaded"].empty()) << answered.dump(1);
   write_text(dir / "screens-expect.json", json{{"image", triage["image"]}, {"query", query}}.dump());
   node(server.url(), "screens", dir / "screens-expect.json", dir / "screens.json");
   EXPECT_EQ(server.stop(), 0);
