@@ -198,6 +198,7 @@ int command_find_object(const std::vector<std::string>& dirs, int case_index, co
                         const std::string& crop, const std::string& root, bool json) {
   try {
     cluetrace::ReviewOptions options;
+    options.read_only = true;
     for (const auto& d : dirs) options.cases.emplace_back(d);
     options.root = root.empty() ? std::filesystem::current_path() : std::filesystem::path(root);
     if (case_index >= static_cast<int>(dirs.size())) throw std::runtime_error(fmt::format("--case {}: only {} case(s) given", case_index, dirs.size()));

@@ -35,15 +35,16 @@ struct ReviewApi::Case {
   std::unique_ptr<SQLite::Database> db;  // read-write: the decisions
   std::unique_ptr<CaseStore> store;      // the store's own queries (links)
   ino_t inode = 0;                       // of the clues.sqlite the connections are to
+  bool read_only = false;
 
   void open() {
     const auto database = dir / "clues.sqlite";
     struct stat st {};
     if (::stat(database.c_str(), &st) != 0) throw std::runtime_error(fmt::format("{}: no case database (clues.sqlite)", dir.string()));
     store.reset();
-    db = std::make_unique<SQLite::Database>(database.string(), SQLite::OPEN_READWRITE);
+    db = std::make_unique<SQLite::Database>(database.string(), read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE);
     db->exec("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536");
-    db->exec(kDecisionSchema);  // a store made before decisions existed gets the (empty) tables
+    if (!read_only) db->exec(kDecisionSchema);  // a store made before decisions existed gets the (empty) tables
     store = std::make_unique<CaseStore>(database);
     name = store->name();
     inode = st.st_ino;
@@ -156,6 +157,7 @@ ReviewApi::ReviewApi(ReviewOptions options) : options_(std::move(options)) {
     }
     auto c = std::make_unique<Case>();
     c->dir = dir;
+    c->read_only = options_.read_only;
     try {
       c->open();
     } catch (const std::exception& e) {

@@ -26,6 +26,7 @@ struct ReviewOptions {
   std::vector<std::filesystem::path> cases;  // output folders, each with clues.sqlite
   std::filesystem::path root;                // relative image paths in the reports start here
   std::string analyst;                       // recorded with every decision
+  bool read_only = false;                    // only look (find-object): the case may be on read-only storage
 };
 
 // A parameter of the request by name ("" when absent).
