@@ -175,8 +175,8 @@ ReviewApi::Case& ReviewApi::case_at(int index) {
   return *cases_[static_cast<std::size_t>(index)];
 }
 
-ReviewApi::Case& ReviewApi::case_of(const Params& p) {
-  return case_at(static_cast<int>(int_param(p, "case", 0, 0, static_cast<long long>(cases_.size()) - 1)));
+int ReviewApi::case_param(const Params& p) const {
+  return static_cast<int>(int_param(p, "case", 0, 0, static_cast<long long>(cases_.size()) - 1));
 }
 
 json ReviewApi::case_info() {
@@ -218,7 +218,7 @@ std::optional<long long> ReviewApi::find_image(int case_index, const std::string
 }
 
 json ReviewApi::images(const Params& p) {
-  const int index = static_cast<int>(int_param(p, "case", 0, 0, static_cast<long long>(cases_.size()) - 1));
+  const int index = case_param(p);
   auto& c = case_at(index);
   const auto offset = int_param(p, "offset", 0, 0, 1LL << 40), limit = int_param(p, "limit", 50, 1, 1000);
   std::string where = " WHERE 1";
@@ -270,7 +270,7 @@ json ReviewApi::images(const Params& p) {
 }
 
 json ReviewApi::image(const Params& p) {
-  const int index = static_cast<int>(int_param(p, "case", 0, 0, static_cast<long long>(cases_.size()) - 1));
+  const int index = case_param(p);
   auto& c = case_at(index);
   const auto id = int_param(p, "id", -1, 1, 1LL << 40);
   if (id < 0) throw ReviewError(400, "parameter id: the image's number is missing");
@@ -326,7 +326,7 @@ json ReviewApi::image(const Params& p) {
 }
 
 json ReviewApi::clues(const Params& p) {
-  const int index = static_cast<int>(int_param(p, "case", 0, 0, static_cast<long long>(cases_.size()) - 1));
+  const int index = case_param(p);
   auto& c = case_at(index);
   const auto offset = int_param(p, "offset", 0, 0, 1LL << 40), limit = int_param(p, "limit", 100, 1, 1000);
   std::string where = " WHERE 1";
@@ -438,7 +438,7 @@ Bytes ReviewApi::crop(int case_index, const std::string& relative) {
 }
 
 Bytes ReviewApi::whole(const Params& p) {
-  const int index = static_cast<int>(int_param(p, "case", 0, 0, static_cast<long long>(cases_.size()) - 1));
+  const int index = case_param(p);
   auto& c = case_at(index);
   const auto id = int_param(p, "id", -1, 1, 1LL << 40);
   const Original original = original_of(c, index, id, options_.root);
@@ -450,7 +450,7 @@ Bytes ReviewApi::whole(const Params& p) {
 }
 
 Bytes ReviewApi::region(const Params& p) {
-  const int index = static_cast<int>(int_param(p, "case", 0, 0, static_cast<long long>(cases_.size()) - 1));
+  const int index = case_param(p);
   std::vector<cv::Point> polygon;
   {
     std::stringstream in(p("poly"));

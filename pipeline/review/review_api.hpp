@@ -71,7 +71,7 @@ class ReviewApi {
   struct Original;
   static Original original_of(Case& c, int index, long long id, const std::filesystem::path& root);
   Case& case_at(int index);
-  Case& case_of(const Params& p);
+  int case_param(const Params& p) const;  // the request's "case" (default 0), checked
   nlohmann::json run_query(const ObjectQuery& query);  // over every case
   ReviewOptions options_;
   std::vector<std::unique_ptr<Case>> cases_;
