@@ -17,6 +17,7 @@
 #include <oneapi/tbb/parallel_for.h>
 
 #include "pipeline/case/artefacts.hpp"
+#include "pipeline/case/binary_io.hpp"
 #include "pipeline/models.hpp"
 #include "pipeline/report_store.hpp"
 
@@ -94,18 +95,8 @@ cv::Mat scaled(const cv::Mat& grey, double scale) {
   return out;
 }
 
-template <typename T>
-void put(std::string& out, const T& v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
-}
-
-template <typename T>
-bool get(std::string_view& in, T& v) {
-  if (in.size() < sizeof(T)) return false;
-  std::memcpy(&v, in.data(), sizeof(T));
-  in.remove_prefix(sizeof(T));
-  return true;
-}
+using binary_io::put;
+using binary_io::take;
 
 std::string sha_bytes(const std::string& hex) {
   std::string out;
@@ -252,7 +243,7 @@ std::string Vocabulary::encode() const {
 std::optional<Vocabulary> Vocabulary::decode(std::string_view in) {
   Vocabulary v;
   std::int32_t branching = 0, rows = 0;
-  if (!get(in, branching) || !get(in, rows) || branching < 1 || branching > 4096 || rows < 0 || rows > branching) return std::nullopt;
+  if (!take(in, branching) || !take(in, rows) || branching < 1 || branching > 4096 || rows < 0 || rows > branching) return std::nullopt;
   auto matrix = [&](std::int32_t n) -> std::optional<cv::Mat> {
     if (in.size() < static_cast<std::size_t>(n) * 32) return std::nullopt;
     cv::Mat m(n, 32, CV_8U);
@@ -266,7 +257,7 @@ std::optional<Vocabulary> Vocabulary::decode(std::string_view in) {
   v.top_ = *top;
   for (std::int32_t c = 0; c < rows; ++c) {
     std::int32_t n = 0;
-    if (!get(in, n) || n < 1 || n > branching) return std::nullopt;
+    if (!take(in, n) || n < 1 || n > branching) return std::nullopt;
     auto leaf = matrix(n);
     if (!leaf) return std::nullopt;
     v.leaves_.push_back(*leaf);
@@ -305,20 +296,20 @@ std::optional<ObjectFeatures> decode_objects(std::string_view in) {
   ObjectFeatures f;
   std::int32_t w = 0, h = 0;
   std::uint32_t n = 0;
-  if (!get(in, w) || !get(in, h) || !get(in, f.scale) || !get(in, n)) return std::nullopt;
+  if (!take(in, w) || !take(in, h) || !take(in, f.scale) || !take(in, n)) return std::nullopt;
   if (w <= 0 || h <= 0 || !(f.scale > 0) || in.size() < static_cast<std::size_t>(n) * 40 + 4) return std::nullopt;
   f.width = w;
   f.height = h;
   f.points.resize(n);
   for (auto& p : f.points) {
-    get(in, p.x);
-    get(in, p.y);
+    take(in, p.x);
+    take(in, p.y);
   }
   f.descriptors = cv::Mat(static_cast<int>(n), 32, CV_8U);
   if (n) std::memcpy(f.descriptors.data, in.data(), static_cast<std::size_t>(n) * 32);
   in.remove_prefix(static_cast<std::size_t>(n) * 32);
   std::uint32_t words = 0;
-  if (!get(in, words) || in.size() != static_cast<std::size_t>(words) * 4) return std::nullopt;
+  if (!take(in, words) || in.size() != static_cast<std::size_t>(words) * 4) return std::nullopt;
   f.words.resize(words);
   if (words) std::memcpy(f.words.data(), in.data(), in.size());
   return f;

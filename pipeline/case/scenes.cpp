@@ -16,6 +16,7 @@
 #include <opencv2/img_hash.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "pipeline/case/binary_io.hpp"
 #include "pipeline/imaging.hpp"
 
 namespace cluetrace {
@@ -31,18 +32,8 @@ constexpr unsigned kLshTables = 4, kLshKeyBits = 20;
 constexpr int kLshNeighbours = 4;
 constexpr int kLshMaxDistance = 48;  // of 256 bits: farther neighbours do not vote
 
-template <typename T>
-void put(std::string& out, const T& value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof(T));
-}
-
-template <typename T>
-bool take(std::string_view& in, T& value) {
-  if (in.size() < sizeof(T)) return false;
-  std::memcpy(&value, in.data(), sizeof(T));
-  in.remove_prefix(sizeof(T));
-  return true;
-}
+using binary_io::put;
+using binary_io::take;
 
 // Ratio-test matches from a to b (query a, train b).
 std::vector<cv::DMatch> good_matches(const SceneSignature& a, const SceneSignature& b) {
