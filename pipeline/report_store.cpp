@@ -18,6 +18,14 @@
 namespace fs = std::filesystem;
 
 namespace cluetrace {
+void sync_to_disk(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
 namespace {
 
 void write_all(int fd, std::string_view data, const fs::path& path) {
@@ -31,13 +39,7 @@ void write_all(int fd, std::string_view data, const fs::path& path) {
   }
 }
 
-void fsync_dir(const fs::path& dir) {
-  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
+void fsync_dir(const fs::path& dir) { sync_to_disk(dir.empty() ? fs::path(".") : dir); }
 
 }  // namespace
 

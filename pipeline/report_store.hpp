@@ -55,6 +55,9 @@ class FolderLock {
   int fd_ = -1;
 };
 
+// fsync of a file or a folder (a rename in it); errors are ignored: what follows is what readers see.
+void sync_to_disk(const std::filesystem::path& path);
+
 // The whole of a file this tool wrote (reports, runs, signatures); empty when it cannot be read.
 std::string read_file(const std::filesystem::path& path);
 

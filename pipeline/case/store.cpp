@@ -1,6 +1,5 @@
 #include "pipeline/case/store.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,14 +26,6 @@ namespace fs = std::filesystem;
 
 namespace cluetrace {
 namespace {
-
-// fsync of a file or folder (errors ignored: the rename that follows is what readers see).
-void sync_file(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
 
 using json = nlohmann::json;
 
@@ -438,9 +429,9 @@ std::size_t build_case_store(const fs::path& dir, const OutputOptions& options, 
       carry_decisions(db, sources);
     }
     // Decisions cannot be made again from the reports: the new file is on disk before it replaces the old one.
-    sync_file(tmp);
+    sync_to_disk(tmp);
     fs::rename(tmp, path);
-    sync_file(dir);
+    sync_to_disk(dir);
   } catch (const std::exception& e) {
     fs::remove(tmp, ignored);
     throw OutputError(fmt::format("cannot write {}: {}", path.string(), e.what()));
