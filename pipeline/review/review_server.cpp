@@ -21,6 +21,9 @@ namespace {
 
 using json = nlohmann::json;
 
+// The only address the server listens on: this machine's loopback.
+constexpr const char* kLoopback = "127.0.0.1";
+
 constexpr const char* kPolicy =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -84,12 +87,12 @@ void serve_review(const ServeOptions& options) {
 
   int port = options.port;
   if (port == 0) {
-    port = server.bind_to_any_port("127.0.0.1");
-    if (port < 0) throw std::runtime_error("cannot listen on 127.0.0.1");
-  } else if (!server.bind_to_port("127.0.0.1", port)) {
-    throw std::runtime_error(fmt::format("cannot listen on 127.0.0.1:{} (in use?)", port));
+    port = server.bind_to_any_port(kLoopback);
+    if (port < 0) throw std::runtime_error(fmt::format("cannot listen on {}", kLoopback));
+  } else if (!server.bind_to_port(kLoopback, port)) {
+    throw std::runtime_error(fmt::format("cannot listen on {}:{} (in use?)", kLoopback, port));
   }
-  const std::string hosts[] = {fmt::format("127.0.0.1:{}", port), fmt::format("localhost:{}", port)};
+  const std::string hosts[] = {fmt::format("{}:{}", kLoopback, port), fmt::format("localhost:{}", port)};
 
   server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
     // Another host name is a page elsewhere reaching us through DNS it controls: refused, whatever the path.
@@ -191,7 +194,7 @@ void serve_review(const ServeOptions& options) {
   });
   bool listened = false;
   try {
-    const std::string url = fmt::format("http://127.0.0.1:{}{}/", port, base);
+    const std::string url = fmt::format("http://{}:{}{}/", kLoopback, port, base);
     if (options.on_ready) options.on_ready(url);
     listened = server.listen_after_bind();
   } catch (...) {
@@ -204,7 +207,7 @@ void serve_review(const ServeOptions& options) {
   ended = true;
   pthread_kill(watcher.native_handle(), SIGTERM);
   watcher.join();
-  if (!listened) throw std::runtime_error(fmt::format("the server on 127.0.0.1:{} stopped unexpectedly", port));
+  if (!listened) throw std::runtime_error(fmt::format("the server on {}:{} stopped unexpectedly", kLoopback, port));
 }
 
 }  // namespace cluetrace
