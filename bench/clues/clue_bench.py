@@ -74,6 +74,23 @@ def main():
         print(f"| {country} | " + " | ".join(cells) + " |")
     print("| **all** | " + " | ".join(f"**{h / n:.3f}**" if n else "–" for h, n in overall.values()) + " |")
     print()
+    # Logo precision: every brand reported on a scene that the truth does not name there is false (the scenes
+    # print regional brands' names among ordinary words, product text and web addresses).
+    reported = right = 0
+    false_marks = []
+    for t in truth:
+        named = set(t.get("brands", []))
+        for c in reports[t["image"]]["clues"]:
+            if c["kind"] != "logo":
+                continue
+            reported += 1
+            if c["value"] in named:
+                right += 1
+            else:
+                false_marks.append(f"{c['value']} ({c.get('details', {}).get('method', '?')}) on {t['image']}")
+    print(f"Logo clues: {reported} reported, {right} right, precision {right / reported if reported else 1:.3f}"
+          + (": false " + "; ".join(false_marks) if false_marks else "") + ".")
+    print()
     stages = ["barcode", "metadata", "language", "clues", "region", "total"]
     medians = []
     for stage in stages:

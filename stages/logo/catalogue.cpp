@@ -361,17 +361,27 @@ void extract_features(const cv::Mat& grey, int max_features, std::vector<cv::Key
   // or both at once on a busy background. Each keypoint's orientation is taken modulo 180 degrees and
   // each gradient orientation bin is folded onto its opposite, so a patch and its negative give the same
   // 64-value descriptor.
+  //
+  // One pass builds the scale space (detecting and then describing would build it twice). A keypoint
+  // whose orientation is 180 degrees or more is described at that orientation and then turned by half a
+  // circle: the descriptor of the same patch at orientation - 180 is the same histogram with its 4 x 4
+  // cells in reverse order and every orientation bin moved by half the circle, which folding cancels.
   auto sift = cv::SIFT::create(max_features, 3, contrast_threshold, 10, 1.6);
-  sift->detect(grey, keypoints);
-  for (auto& k : keypoints) k.angle = std::fmod(k.angle, 180.0f);
   cv::Mat d;
-  if (!keypoints.empty()) sift->compute(grey, keypoints, d);
+  sift->detectAndCompute(grey, cv::noArray(), keypoints, d);
   descriptors = cv::Mat(d.rows, kDescriptorSize, CV_8U);
+  constexpr int kCells = 16, kBins = 8, kFolded = kBins / 2;
   for (int r = 0; r < d.rows; ++r) {
+    cv::KeyPoint& k = keypoints[static_cast<std::size_t>(r)];
+    const bool turned = k.angle >= 180.0f;
+    if (turned) k.angle -= 180.0f;
     const float* in = d.ptr<float>(r);
     uchar* out = descriptors.ptr<uchar>(r);
-    for (int cell = 0; cell < 16; ++cell)
-      for (int o = 0; o < 4; ++o) out[cell * 4 + o] = cv::saturate_cast<uchar>(in[cell * 8 + o] + in[cell * 8 + o + 4]);
+    for (int cell = 0; cell < kCells; ++cell) {
+      const int to = turned ? kCells - 1 - cell : cell;
+      for (int o = 0; o < kFolded; ++o)
+        out[to * kFolded + o] = cv::saturate_cast<uchar>(in[cell * kBins + o] + in[cell * kBins + o + kFolded]);
+    }
   }
 }
 

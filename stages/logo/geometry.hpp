@@ -1,5 +1,5 @@
-// Plane geometry the logo matchers share: a quadrilateral's bounds, how much two boxes overlap, and
-// keeping one detection per place.
+// Plane geometry the logo matchers share: a quadrilateral's bounds, how much two boxes overlap, whether
+// a box is one glyph of a line of text, and keeping one detection per place.
 #pragma once
 
 #include <algorithm>
@@ -20,6 +20,14 @@ inline cv::Rect2f quad_bounds(const std::array<cv::Point2f, 4>& q) {
 inline double overlap_share(const cv::Rect2f& a, const cv::Rect2f& b) {
   const double inter = (a & b).area();
   return inter / std::max(1e-6, static_cast<double>(std::min(a.area(), b.area())));
+}
+
+// One glyph of a line of text: mostly inside a text line at least twice its length. (A line drawn
+// around the box alone says nothing: text detectors fire on marks too.)
+inline bool inside_text_line(const cv::Rect2f& box, const std::vector<cv::Rect2f>& lines) {
+  return std::any_of(lines.begin(), lines.end(), [&](const cv::Rect2f& line) {
+    return (box & line).area() > 0.5 * box.area() && std::max(line.width, line.height) >= 2 * std::max(box.width, box.height);
+  });
 }
 
 // Keeps, from detections ordered best first, each one that overlaps no kept one by more than `share`.

@@ -11,6 +11,7 @@
 #include "pipeline/models.hpp"
 #include "pipeline/timing.hpp"
 #include "stages/logo/geometry.hpp"
+#include "stages/logo/text_conflict.hpp"
 
 namespace cluetrace::logo {
 namespace {
@@ -31,14 +32,11 @@ Box box_of(const std::array<cv::Point2f, 4>& q, int width, int height) {
   return {ix0, iy0, ix1 - ix0, iy1 - iy0};
 }
 
-// One glyph of a line of text: mostly inside a text region at least twice its length. (A region the
-// text detector drew around the mark alone says nothing: detectors fire on marks too.)
-bool inside_text(const std::array<cv::Point2f, 4>& quad, const std::vector<TextRegion>& regions) {
-  const cv::Rect2f box = quad_bounds(quad);
-  return std::any_of(regions.begin(), regions.end(), [&](const TextRegion& r) {
-    const cv::Rect2f line = quad_bounds(r.quad);
-    return (box & line).area() > 0.5 * box.area() && std::max(line.width, line.height) >= 2 * std::max(box.width, box.height);
-  });
+std::vector<cv::Rect2f> text_lines(const std::vector<TextRegion>& regions) {
+  std::vector<cv::Rect2f> lines;
+  lines.reserve(regions.size());
+  for (const auto& r : regions) lines.push_back(quad_bounds(r.quad));
+  return lines;
 }
 
 bool boxes_touch(const Box& a, const Box& b) {
@@ -99,6 +97,10 @@ LogoOptions LogoOptions::read(OptionReader& o) {
   opts.wordmarks = o.get_bool("wordmarks", opts.wordmarks);
   opts.wordmark_min_length = static_cast<int>(o.get_int("wordmark_min_length", opts.wordmark_min_length, 2, 100));
   opts.wordmark_min_confidence = o.get_double("wordmark_min_confidence", opts.wordmark_min_confidence, 0.0, 1.0);
+  opts.text_check = o.get_bool("text_check", opts.text_check);
+  opts.text_check_min_confidence = o.get_double("text_check_min_confidence", opts.text_check_min_confidence, 0.0, 1.0);
+  opts.text_check_min_coverage = o.get_double("text_check_min_coverage", opts.text_check_min_coverage, 0.0, 1.0);
+  opts.text_check_keep_inliers = static_cast<int>(o.get_int("text_check_keep_inliers", opts.text_check_keep_inliers, 5, 100000));
   return opts;
 }
 
@@ -137,6 +139,11 @@ void LogoStage::prepare() {
   matcher_ = std::make_unique<Matcher>(std::move(index), options_.match);
   for (const auto& b : catalogue_.brands) {
     by_id_[b.id] = &b;
+    auto& folded = folded_names_[b.id];
+    for (const auto& n : b.aliases) folded.push_back(fold_name(n));
+    folded.push_back(fold_name(b.name));
+    folded.push_back(fold_name(b.id));
+    std::erase_if(folded, [](const std::string& f) { return f.size() < 3; });
     if (!b.wordmark) continue;
     std::vector<std::string> names{b.name};
     names.insert(names.end(), b.aliases.begin(), b.aliases.end());
@@ -189,11 +196,20 @@ void LogoStage::process(ImageRecord& image, StageResult& out) {
     return;
   }
   std::vector<Clue> clues;
-  for (const auto& d : matcher_->match(image.pixels)) {
+  // A letter is a concave one-part shape too: a silhouette inside a line of text (the text detector's
+  // regions) is a glyph, not a mark. The matcher does not try silhouettes on the glyphs of these lines,
+  // and a silhouette placed across one is dropped here.
+  const auto lines = text_lines(image.text_regions);
+  const auto& ocr = image.stage_results[static_cast<std::size_t>(StageKind::ocr)].clues;
+  for (const auto& d : matcher_->match(image.pixels, nullptr, lines)) {
     const Brand* brand = by_id_.at(d.brand);
-    // A letter is a concave one-part shape too: a silhouette found inside a line of text (the text
-    // detector's regions) is a glyph, not a mark.
-    if (d.method == "shape" && inside_text(d.quad, image.text_regions)) continue;
+    if (d.method == "shape" && inside_text_line(quad_bounds(d.quad), lines)) continue;
+    // A wordmark matched by its letter shapes onto printed words that OCR read as something else.
+    if (d.method == "features" && options_.text_check && d.inliers < options_.text_check_keep_inliers &&
+        text_conflict(quad_bounds(d.quad), folded_names_.at(d.brand), ocr, options_.text_check_min_confidence,
+                      options_.text_check_min_coverage)
+            .contradicts)
+      continue;
     Clue c = make_clue(*brand, d.confidence);
     c.quad = d.quad;
     c.box = box_of(d.quad, image.width, image.height);

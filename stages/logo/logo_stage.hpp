@@ -21,6 +21,11 @@ struct LogoOptions {
   bool wordmarks = true;              // brand names read by OCR count as sightings
   int wordmark_min_length = 4;        // shorter names (letters and digits) are too easily read by chance
   double wordmark_min_confidence = 0.4;  // OCR confidence of the words that spell the name (exactly)
+  // A feature match where OCR read other words (text_conflict.hpp) is dropped unless this well supported.
+  bool text_check = true;
+  double text_check_min_confidence = 0.6;  // OCR confidence of the words that count
+  double text_check_min_coverage = 0.3;    // share of the mark's box those words cover
+  int text_check_keep_inliers = 30;        // matches agreeing on the placement that keep it anyway
   static LogoOptions read(OptionReader& options);
 };
 
@@ -47,6 +52,7 @@ class LogoStage final : public Stage {
   std::unique_ptr<Matcher> matcher_;
   std::unordered_map<std::string, const Brand*> by_id_;
   std::unordered_map<std::string, const Brand*> by_wordmark_;
+  std::unordered_map<std::string, std::vector<std::string>> folded_names_;  // brand id -> name and aliases, folded
   std::size_t longest_wordmark_words_ = 1;
   double prepare_ms_ = 0;
 };

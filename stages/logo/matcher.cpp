@@ -143,7 +143,8 @@ Matcher::Matcher(FeatureIndexFile index, MatchOptions options) : index_(std::mov
   flann_ = std::make_unique<cv::flann::Index>(all_, cv::flann::KDTreeIndexParams(4), cvflann::FLANN_DIST_L2);
 }
 
-std::vector<Detection> Matcher::match(const cv::Mat& bgr, std::vector<std::string>* trace) const {
+std::vector<Detection> Matcher::match(const cv::Mat& bgr, std::vector<std::string>* trace,
+                                      const std::vector<cv::Rect2f>& text_lines) const {
   if (!flann_ || bgr.empty()) return {};
   cv::Mat grey;
   if (bgr.channels() == 3) cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
@@ -157,7 +158,10 @@ std::vector<Detection> Matcher::match(const cv::Mat& bgr, std::vector<std::strin
   auto found = match_features(keypoints, descriptors, {}, trace);
   if (shapes_) {
     // Plain marks by their silhouette, where no feature match is already.
-    auto shaped = shapes_->match(grey, trace);
+    std::vector<cv::Rect2f> lines;
+    lines.reserve(text_lines.size());
+    for (const auto& l : text_lines) lines.emplace_back(l.x * scale, l.y * scale, l.width * scale, l.height * scale);
+    auto shaped = shapes_->match(grey, trace, lines);
     std::sort(shaped.begin(), shaped.end(), [](const ShapeDetection& a, const ShapeDetection& b) { return a.iou > b.iou; });
     for (auto& s : shaped) {
       const auto box = quad_bounds(s.quad);

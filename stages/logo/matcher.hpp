@@ -47,7 +47,9 @@ class Matcher {
  public:
   Matcher(FeatureIndexFile index, MatchOptions options);
   // `trace`, when given, receives one line per verified candidate (for bench/logo/inspect_logos).
-  std::vector<Detection> match(const cv::Mat& bgr, std::vector<std::string>* trace = nullptr) const;
+  // `text_lines` (image pixels): lines of text whose glyphs are not tried as silhouettes.
+  std::vector<Detection> match(const cv::Mat& bgr, std::vector<std::string>* trace = nullptr,
+                               const std::vector<cv::Rect2f>& text_lines = {}) const;
   // The same search for a grey image and its own features (used by `catalogue check`), skipping one brand.
   std::vector<Detection> match_features(const std::vector<cv::KeyPoint>& keypoints, const cv::Mat& descriptors,
                                         const std::string& skip_brand = {}, std::vector<std::string>* trace = nullptr) const;

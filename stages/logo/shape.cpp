@@ -389,7 +389,8 @@ Placement settle(const Mark& mark, const cv::Mat& grey, int area, const Placemen
 
 }  // namespace
 
-std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector<std::string>* trace) const {
+std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector<std::string>* trace,
+                                                const std::vector<cv::Rect2f>& text_lines) const {
   if (models_.empty() || full.empty()) return {};
   // Silhouettes need no fine detail: a smaller image keeps the cost of the region search down.
   const double scale = std::min(1.0, static_cast<double>(options_.max_side) / std::max(full.cols, full.rows));
@@ -400,8 +401,11 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
   std::vector<std::vector<cv::Point>> regions;
   std::vector<cv::Rect> boxes;
   mser->detectRegions(grey, regions, boxes);
+  std::vector<cv::Rect2f> lines;
+  lines.reserve(text_lines.size());
+  for (const auto& l : text_lines) lines.emplace_back(l.x * scale, l.y * scale, l.width * scale, l.height * scale);
   std::vector<ShapeDetection> found;
-  int candidates = 0, by_details = 0;
+  int candidates = 0, by_details = 0, glyphs = 0;
   // MSER returns the same region many times over (nested thresholds that differ by a few pixels): one
   // look per box and size is enough.
   std::set<std::tuple<int, int, int, int, int>> seen;
@@ -426,6 +430,10 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
     const auto& pts = regions[ri];
     const cv::Rect& box = boxes[ri];
     if (box.width < 16 || box.height < 16) continue;
+    if (inside_text_line(cv::Rect2f(box), lines)) {
+      ++glyphs;
+      continue;
+    }
     if (!seen.emplace(box.x / 2, box.y / 2, box.width / 2, box.height / 2, static_cast<int>(pts.size()) / 16).second) continue;
     const int stride = std::max<int>(1, static_cast<int>(pts.size() / 800));
     const Frame f = frame_of(pts, stride);
@@ -525,7 +533,9 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
   // Nested regions of one mark give the same placement many times: keep the best of each place.
   std::sort(found.begin(), found.end(), [](const ShapeDetection& a, const ShapeDetection& b) { return a.iou > b.iou; });
   found = keep_apart(std::move(found), 0.3);
-  if (trace) trace->push_back(fmt::format("shape: {} regions, {} candidates ({} by their details), {} kept", regions.size(), candidates, by_details, found.size()));
+  if (trace)
+    trace->push_back(fmt::format("shape: {} regions ({} glyphs of text lines), {} candidates ({} by their details), {} kept",
+                                 regions.size(), glyphs, candidates, by_details, found.size()));
   return found;
 }
 

@@ -36,8 +36,10 @@ struct ShapeDetection {
 class ShapeMatcher {
  public:
   ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options);
-  // `grey` is the (already scaled) image the feature matcher also uses.
-  std::vector<ShapeDetection> match(const cv::Mat& grey, std::vector<std::string>* trace = nullptr) const;
+  // `grey` is the (already scaled) image the feature matcher also uses; regions that are glyphs of
+  // `text_lines` (in its pixels) are not tried.
+  std::vector<ShapeDetection> match(const cv::Mat& grey, std::vector<std::string>* trace = nullptr,
+                                    const std::vector<cv::Rect2f>& text_lines = {}) const;
   std::size_t model_count() const { return models_.size(); }
 
   static constexpr int kBins = 64;

@@ -1,12 +1,14 @@
 // The logo catalogue and matcher on generated marks: real rsvg-convert, real OpenCV SIFT/FLANN/RANSAC,
 // real files. Marks are drawn here (an SVG written by the test, a raster mark drawn with OpenCV), then
 // placed in generated scenes scaled, rotated, in perspective and in the opposite polarity.
+#include <cmath>
 #include <fstream>
 #include <random>
 
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <opencv2/features2d.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -15,6 +17,7 @@
 #include "stages/logo/logo_stage.hpp"
 #include "stages/logo/matcher.hpp"
 #include "stages/logo/shape.hpp"
+#include "stages/logo/text_conflict.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace cluetrace::logo {
@@ -376,6 +379,86 @@ TEST(LogoShapes, APlainOutlineIsToldFromADiscAndALetterOByItsHole) {
   const auto none = shapes.match(other_grey, &trace);
   const std::string why = lines(trace);
   EXPECT_TRUE(none.empty()) << why;
+}
+
+// The one-pass features (the scale space built once, keypoints of 180 degrees or more turned afterwards)
+// against the way they were first made: keypoints detected, turned, then described in a second pass. The
+// same keypoints, and descriptors that differ by at most float rounding.
+TEST(LogoFeatures, OnePassDescriptorsEqualThoseOfDescribingTurnedKeypoints) {
+  const cv::Mat photo = cv::imread((test::source_dir() / "tests" / "data" / "astronaut.jpg").string(), cv::IMREAD_GRAYSCALE);
+  ASSERT_FALSE(photo.empty());
+  std::vector<cv::KeyPoint> keypoints;
+  cv::Mat descriptors;
+  extract_features(photo, 2000, keypoints, descriptors, 0.02);
+  ASSERT_GT(keypoints.size(), 500u);
+
+  auto sift = cv::SIFT::create(2000, 3, 0.02, 10, 1.6);
+  std::vector<cv::KeyPoint> two_pass;
+  sift->detect(photo, two_pass);
+  for (auto& k : two_pass) k.angle = std::fmod(k.angle, 180.0f);
+  cv::Mat raw;
+  sift->compute(photo, two_pass, raw);
+  ASSERT_EQ(two_pass.size(), keypoints.size());
+  int turned = 0, off_by_more = 0;
+  for (int r = 0; r < raw.rows; ++r) {
+    const auto& a = keypoints[static_cast<std::size_t>(r)];
+    const auto& b = two_pass[static_cast<std::size_t>(r)];
+    ASSERT_EQ(a.pt, b.pt);
+    ASSERT_NEAR(a.angle, b.angle, 1e-3);
+    ASSERT_LT(a.angle, 180.0f);
+    for (int cell = 0; cell < 16; ++cell)
+      for (int o = 0; o < 4; ++o) {
+        const int folded = cv::saturate_cast<uchar>(raw.at<float>(r, cell * 8 + o) + raw.at<float>(r, cell * 8 + o + 4));
+        if (std::abs(folded - descriptors.at<uchar>(r, cell * 4 + o)) > 1) ++off_by_more;
+      }
+  }
+  // About half the keypoints point the other way before the turn: the check covers the reversal.
+  std::vector<cv::KeyPoint> plain;
+  sift->detect(photo, plain);
+  for (const auto& k : plain) turned += k.angle >= 180.0f;
+  EXPECT_GT(turned, static_cast<int>(plain.size()) / 4);
+  EXPECT_EQ(off_by_more, 0);
+}
+
+Clue read_line(std::vector<std::pair<std::string, cv::Rect2f>> words, double confidence = 0.95) {
+  Clue line;
+  line.kind = ClueKind::text;
+  for (const auto& [text, r] : words) {
+    line.value += (line.value.empty() ? "" : " ") + text;
+    line.words.push_back({text, confidence, {cv::Point2f(r.x, r.y), {r.x + r.width, r.y}, {r.x + r.width, r.y + r.height}, {r.x, r.y + r.height}}});
+  }
+  return line;
+}
+
+// A wordmark placed on part of a long word OCR read as something else is contradicted; the brand's own
+// name read there (whole, in part or inside a longer word), weak or short reads, and words that barely
+// touch the mark are not.
+TEST(LogoTextConflict, WordsReadAsSomethingElseContradictAMarkAndItsOwnNameDoesNot) {
+  const cv::Rect2f mark(100, 100, 100, 30);
+  const std::vector<std::string> cora{"cora"};
+  const auto on = [&](const std::vector<Clue>& lines, double confidence = 0.6, double coverage = 0.3) {
+    return text_conflict(mark, cora, lines, confidence, coverage);
+  };
+  const auto hit = on({read_line({{"Bahnhofstrasse", {40, 98, 260, 34}}})});
+  EXPECT_TRUE(hit.contradicts);
+  EXPECT_EQ(hit.read, "Bahnhofstrasse");
+  EXPECT_NEAR(hit.coverage, 1.0, 0.01);
+  EXPECT_FALSE(on({read_line({{"CORA", {105, 102, 90, 26}}})}).contradicts);
+  EXPECT_FALSE(text_conflict(mark, {"theguardian"}, {read_line({{"Guardian", {105, 102, 90, 26}}})}, 0.6, 0.3).contradicts);  // in part
+  EXPECT_FALSE(on({read_line({{"cora.fr", {105, 102, 90, 26}}})}).contradicts);       // a web address of the brand
+  EXPECT_TRUE(on({read_line({{"Coração", {60, 100, 200, 30}}})}).contradicts);        // a word that holds the name
+  EXPECT_TRUE(text_conflict(mark, {"intel"}, {read_line({{"tel.", {100, 100, 60, 30}}})}, 0.6, 0.3).contradicts);  // 3 letters
+  EXPECT_FALSE(text_conflict(mark, {"albertheijn"}, {read_line({{"Albert", {105, 102, 40, 26}}, {"Heijn", {150, 102, 40, 26}}})}, 0.6, 0.3)
+                   .contradicts);  // a name of two words
+  EXPECT_TRUE(text_conflict(mark, {"albertheijn"}, {read_line({{"Alpen", {105, 102, 40, 26}}, {"Heide", {150, 102, 40, 26}}})}, 0.6, 0.3)
+                  .contradicts);
+  EXPECT_FALSE(on({read_line({{"Bahnhofstrasse", {40, 98, 260, 34}}}, 0.3)}).contradicts);  // a weak read
+  EXPECT_FALSE(on({read_line({{"ab", {105, 102, 90, 26}}})}).contradicts);             // too short to be a word
+  EXPECT_FALSE(on({read_line({{"Milch", {190, 100, 80, 30}}})}).contradicts);          // covers a tenth of it
+  EXPECT_FALSE(on({}).contradicts);
+  Clue phone = read_line({{"Bahnhofstrasse", {40, 98, 260, 34}}});
+  phone.kind = ClueKind::phone;  // only text clues are read
+  EXPECT_FALSE(on({phone}).contradicts);
 }
 
 TEST(LogoNames, FoldingMatchesWordmarksAcrossCaseAndDiacritics) {
