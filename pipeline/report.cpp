@@ -34,7 +34,10 @@ nlohmann::ordered_json clue_json(const Clue& clue) {
   if (!clue.words.empty()) {
     auto words = nlohmann::ordered_json::array();
     for (const auto& w : clue.words) {
-      words.push_back({{"text", w.text}, {"confidence", round_to(w.confidence, 1e-4)}, {"quad", quad_json(w.quad)}});
+      words.push_back({{"text", w.text},
+                       {"confidence", round_to(w.confidence, 1e-4)},
+                       {"quad", quad_json(w.quad)},
+                       {"dictionary", w.dictionary}});
     }
     j["words"] = words;
   }

@@ -41,6 +41,7 @@ struct Word {
   std::string text;
   double confidence = 0;
   std::array<cv::Point2f, 4> quad;  // original pixels
+  bool dictionary = false;  // the OCR engine found the word in its dictionary (a real word, not letters guessed one by one)
 };
 
 struct Clue {

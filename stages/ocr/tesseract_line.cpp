@@ -117,7 +117,8 @@ LineReading TesseractLineStage::read_line(TesseractEngines& engines, const cv::M
       it->BoundingBox(tesseract::RIL_WORD, &x1, &y1, &x2, &y2);
       const auto fx1 = static_cast<float>(x1), fy1 = static_cast<float>(y1);
       const auto fx2 = static_cast<float>(x2), fy2 = static_cast<float>(y2);
-      reading.words.push_back({word, conf, {cv::Point2f(fx1, fy1), {fx2, fy1}, {fx2, fy2}, {fx1, fy2}}});
+      reading.words.push_back(
+          {word, conf, {cv::Point2f(fx1, fy1), {fx2, fy1}, {fx2, fy2}, {fx1, fy2}}, it->WordIsFromDictionary()});
       if (!reading.text.empty()) reading.text += ' ';
       reading.text += word;
       weighted += conf * static_cast<double>(word.size());

@@ -420,12 +420,13 @@ TEST(LogoFeatures, OnePassDescriptorsEqualThoseOfDescribingTurnedKeypoints) {
   EXPECT_EQ(off_by_more, 0);
 }
 
-Clue read_line(std::vector<std::pair<std::string, cv::Rect2f>> words, double confidence = 0.95) {
+Clue read_line(std::vector<std::pair<std::string, cv::Rect2f>> words, double confidence = 0.95, bool dictionary = true) {
   Clue line;
   line.kind = ClueKind::text;
   for (const auto& [text, r] : words) {
     line.value += (line.value.empty() ? "" : " ") + text;
-    line.words.push_back({text, confidence, {cv::Point2f(r.x, r.y), {r.x + r.width, r.y}, {r.x + r.width, r.y + r.height}, {r.x, r.y + r.height}}});
+    line.words.push_back(
+        {text, confidence, {cv::Point2f(r.x, r.y), {r.x + r.width, r.y}, {r.x + r.width, r.y + r.height}, {r.x, r.y + r.height}}, dictionary});
   }
   return line;
 }
@@ -447,7 +448,10 @@ TEST(LogoTextConflict, WordsReadAsSomethingElseContradictAMarkAndItsOwnNameDoesN
   EXPECT_FALSE(text_conflict(mark, {"theguardian"}, {read_line({{"Guardian", {105, 102, 90, 26}}})}, 0.6, 0.3).contradicts);  // in part
   EXPECT_FALSE(on({read_line({{"cora.fr", {105, 102, 90, 26}}})}).contradicts);       // a web address of the brand
   EXPECT_TRUE(on({read_line({{"Coração", {60, 100, 200, 30}}})}).contradicts);        // a word that holds the name
-  EXPECT_TRUE(text_conflict(mark, {"intel"}, {read_line({{"tel.", {100, 100, 60, 30}}})}, 0.6, 0.3).contradicts);  // 3 letters
+  EXPECT_TRUE(text_conflict(mark, {"intel"}, {read_line({{"Hotel", {100, 100, 90, 30}}})}, 0.6, 0.3).contradicts);  // as close as another word
+  EXPECT_FALSE(text_conflict(mark, {"zabka"}, {read_line({{"tabka", {100, 100, 90, 30}}})}, 0.6, 0.3).contradicts);  // a letter misread
+  EXPECT_FALSE(text_conflict(mark, {"vestel"}, {read_line({{"VESI", {100, 100, 90, 30}}})}, 0.6, 0.3).contradicts);  // in part, misread
+  EXPECT_FALSE(text_conflict(mark, {"allegro"}, {read_line({{"Meg", {100, 100, 90, 30}}})}, 0.6, 0.3).contradicts);  // a short word inside
   EXPECT_FALSE(text_conflict(mark, {"albertheijn"}, {read_line({{"Albert", {105, 102, 40, 26}}, {"Heijn", {150, 102, 40, 26}}})}, 0.6, 0.3)
                    .contradicts);  // a name of two words
   EXPECT_TRUE(text_conflict(mark, {"albertheijn"}, {read_line({{"Alpen", {105, 102, 40, 26}}, {"Heide", {150, 102, 40, 26}}})}, 0.6, 0.3)
@@ -456,6 +460,10 @@ TEST(LogoTextConflict, WordsReadAsSomethingElseContradictAMarkAndItsOwnNameDoesN
   EXPECT_FALSE(on({read_line({{"ab", {105, 102, 90, 26}}})}).contradicts);             // too short to be a word
   EXPECT_FALSE(on({read_line({{"Milch", {190, 100, 80, 30}}})}).contradicts);          // covers a tenth of it
   EXPECT_FALSE(on({}).contradicts);
+  // A misreading of the mark itself (no dictionary word, inside the mark) says nothing; the same letters
+  // running far beyond the mark are part of ordinary text.
+  EXPECT_FALSE(on({read_line({{"Cxrq", {102, 101, 96, 28}}}, 0.95, false)}).contradicts);
+  EXPECT_TRUE(on({read_line({{"Cxrqwvzt", {20, 101, 260, 28}}}, 0.95, false)}).contradicts);
   Clue phone = read_line({{"Bahnhofstrasse", {40, 98, 260, 34}}});
   phone.kind = ClueKind::phone;  // only text clues are read
   EXPECT_FALSE(on({phone}).contradicts);
