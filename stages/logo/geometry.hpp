@@ -30,6 +30,15 @@ inline bool inside_text_line(const cv::Rect2f& box, const std::vector<cv::Rect2f
   });
 }
 
+// Boxes scaled by `factor` (into an image resized by it).
+inline std::vector<cv::Rect2f> scaled(const std::vector<cv::Rect2f>& boxes, double factor) {
+  const auto f = static_cast<float>(factor);
+  std::vector<cv::Rect2f> out;
+  out.reserve(boxes.size());
+  for (const auto& b : boxes) out.emplace_back(b.x * f, b.y * f, b.width * f, b.height * f);
+  return out;
+}
+
 // Keeps, from detections ordered best first, each one that overlaps no kept one by more than `share`.
 template <typename Detection>
 std::vector<Detection> keep_apart(std::vector<Detection> best_first, double share) {

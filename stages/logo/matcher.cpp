@@ -158,10 +158,7 @@ std::vector<Detection> Matcher::match(const cv::Mat& bgr, std::vector<std::strin
   auto found = match_features(keypoints, descriptors, {}, trace);
   if (shapes_) {
     // Plain marks by their silhouette, where no feature match is already.
-    std::vector<cv::Rect2f> lines;
-    lines.reserve(text_lines.size());
-    for (const auto& l : text_lines) lines.emplace_back(l.x * scale, l.y * scale, l.width * scale, l.height * scale);
-    auto shaped = shapes_->match(grey, trace, lines);
+    auto shaped = shapes_->match(grey, trace, scaled(text_lines, scale));
     std::sort(shaped.begin(), shaped.end(), [](const ShapeDetection& a, const ShapeDetection& b) { return a.iou > b.iou; });
     for (auto& s : shaped) {
       const auto box = quad_bounds(s.quad);

@@ -401,9 +401,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
   std::vector<std::vector<cv::Point>> regions;
   std::vector<cv::Rect> boxes;
   mser->detectRegions(grey, regions, boxes);
-  std::vector<cv::Rect2f> lines;
-  lines.reserve(text_lines.size());
-  for (const auto& l : text_lines) lines.emplace_back(l.x * scale, l.y * scale, l.width * scale, l.height * scale);
+  const auto lines = scaled(text_lines, scale);
   std::vector<ShapeDetection> found;
   int candidates = 0, by_details = 0, glyphs = 0;
   // MSER returns the same region many times over (nested thresholds that differ by a few pixels): one

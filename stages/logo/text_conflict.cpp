@@ -81,13 +81,14 @@ TextConflict text_conflict(const cv::Rect2f& mark, const std::vector<std::string
     for (const auto& word : line.words) {
       const cv::Rect2f box = quad_bounds(word.quad);
       const double shared = (box & mark).area();
-      if (shared <= 0 || word.confidence < min_confidence || fold_name(word.text).size() < kMinLetters) continue;
+      const std::size_t letters = fold_name(word.text).size();
+      if (shared <= 0 || word.confidence < min_confidence || letters < kMinLetters) continue;
       const auto parts = tokens_of(word.text);
       tokens.insert(tokens.end(), parts.begin(), parts.end());
       // OCR misreads stylised marks all the time ("REWc", "NO<IA", "tabka" for Żabka): only a word the
       // engine found in its dictionary, or one running well beyond the mark (the mark lies on part of
       // it), says that ordinary text is there.
-      const bool ordinary_word = word.dictionary && fold_name(word.text).size() >= kMinDictionaryWord;
+      const bool ordinary_word = word.dictionary && letters >= kMinDictionaryWord;
       if (!ordinary_word && shared >= kMostlyInside * box.area()) continue;
       result.read += (result.read.empty() ? "" : " ") + word.text;
       const cv::Rect local = cv::Rect(cv::Rect2f(box.x - mark.x, box.y - mark.y, box.width, box.height)) & cv::Rect(0, 0, covered.cols, covered.rows);
