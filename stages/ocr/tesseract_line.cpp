@@ -7,11 +7,17 @@
 #include <cmath>
 
 #include <opencv2/imgproc.hpp>
+#include <spdlog/spdlog.h>
+
+#include "pipeline/fold.hpp"
+#include "pipeline/models.hpp"
 
 namespace cluetrace::ocr {
 namespace {
 
 double distance(cv::Point2f a, cv::Point2f b) { return std::hypot(a.x - b.x, a.y - b.y); }
+
+constexpr int kPpocrHeight = 48;  // the height PP-OCR's recogniser reads lines at
 
 // The white border prepare_line() puts around a line of this height.
 int line_margin(int height) { return std::max(8, height / 3); }
@@ -28,6 +34,11 @@ TesseractLineOptions TesseractLineOptions::read(OptionReader& o) {
   opts.min_region_height = static_cast<int>(o.get_int("min_region_height", opts.min_region_height, 1, 1000));
   opts.reread_languages = o.get_string_list("reread_languages", opts.reread_languages);
   opts.reread_below = o.get_double("reread_below", opts.reread_below, 0.0, 1.0);
+  opts.second_reader = o.get_string("second_reader", opts.second_reader, {"ppocr", "none"});
+  opts.ppocr_models = o.get_string("ppocr_models", opts.ppocr_models);
+  opts.if_ppocr_missing = o.get_string("if_ppocr_missing", opts.if_ppocr_missing, {"tesseract", "error"});
+  opts.vote.sure = o.get_double("ppocr_sure", opts.vote.sure, 0.0, 1.0);
+  opts.vote.doubt = o.get_double("ppocr_doubt", opts.vote.doubt, 0.0, 1.0);
   return opts;
 }
 
@@ -41,11 +52,23 @@ TesseractLineStage::TesseractLineStage(TesseractLineOptions options)
 void TesseractLineStage::prepare() {
   engines_.check();
   if (reread_engines_) reread_engines_->check();
+  if (options_.second_reader != "ppocr") return;
+  ppocr_ = std::make_unique<PpocrReader>(resolve_model_path(options_.ppocr_models, "ppocr-rec"));
+  try {
+    ppocr_->prepare();
+  } catch (const std::runtime_error& e) {
+    if (options_.if_ppocr_missing == "error") throw;
+    ppocr_missing_ = e.what();
+    ppocr_.reset();
+    spdlog::warn("ocr: second reader off: {}", ppocr_missing_);
+  }
 }
 
 nlohmann::ordered_json TesseractLineStage::resources() const {
   auto j = engines_.resources();
   if (reread_engines_) j["reread"] = reread_engines_->resources();
+  if (ppocr_) j["ppocr"] = ppocr_->resources();
+  if (!ppocr_missing_.empty()) j["ppocr"] = {{"off", ppocr_missing_}};
   return j;
 }
 
@@ -123,11 +146,73 @@ LineReading TesseractLineStage::read_line(TesseractEngines& engines, const cv::M
       reading.text += word;
       weighted += conf * static_cast<double>(word.size());
       weight += static_cast<double>(word.size());
+      reading.weakest = reading.words.size() == 1 ? conf : std::min(reading.weakest, conf);
     } while (it->Next(tesseract::RIL_WORD));
   }
   api.Clear();
   reading.confidence = weight > 0 ? weighted / weight : 0;
   return reading;
+}
+
+LineReading TesseractLineStage::read_with_tesseract(const cv::Mat& gray, const std::array<cv::Point2f, 4>& quad) {
+  const cv::Mat line = rectify_line(gray, quad, options_.line_height);
+  if (line.empty()) return {};
+  const bool dark = dark_background(line);
+  cv::Mat best = prepare_line(line, dark);
+  auto reading = read_line(engines_, best);
+  if (reading.confidence < options_.reread_below) {
+    // The polarity guess can be wrong on textured or two-tone signs: try the other one too.
+    cv::Mat flipped = prepare_line(line, !dark);
+    auto second = read_line(engines_, flipped);
+    if (second.confidence > reading.confidence) {
+      reading = std::move(second);
+      best = flipped;
+    }
+  }
+  if (reread_engines_ && reading.confidence < options_.reread_below) {
+    auto second = read_line(*reread_engines_, best);
+    if (second.confidence > reading.confidence) reading = std::move(second);
+  }
+  // Word boxes come in the padded line's pixels: undo the margin, then the rectification.
+  const cv::Mat to_original = line_transform(quad, options_.line_height).inv();
+  const auto margin = static_cast<float>(line_margin(options_.line_height));
+  for (auto& word : reading.words) {
+    std::vector<cv::Point2f> corners(word.quad.begin(), word.quad.end()), mapped;
+    for (auto& p : corners) p -= cv::Point2f(margin, margin);
+    cv::perspectiveTransform(corners, mapped, to_original);
+    std::copy(mapped.begin(), mapped.end(), word.quad.begin());
+  }
+  return reading;
+}
+
+LineReading TesseractLineStage::read_with_ppocr(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& quad) {
+  const cv::Mat line = rectify_line(bgr, quad, kPpocrHeight);
+  if (line.empty()) return {};
+  auto reading = words_from_steps(ppocr_->read(line), kPpocrHeight, options_.min_word_confidence);
+  const cv::Mat to_original = line_transform(quad, kPpocrHeight).inv();
+  for (auto& word : reading.words) {
+    std::vector<cv::Point2f> corners(word.quad.begin(), word.quad.end()), mapped;
+    cv::perspectiveTransform(corners, mapped, to_original);
+    std::copy(mapped.begin(), mapped.end(), word.quad.begin());
+  }
+  return reading;
+}
+
+LineReading TesseractLineStage::read_region(const cv::Mat& bgr, const cv::Mat& gray,
+                                            const std::array<cv::Point2f, 4>& quad) {
+  auto tesseract = read_with_tesseract(gray, quad);
+  if (!ppocr_) return tesseract;
+  auto ppocr = read_with_ppocr(bgr, quad);
+  const auto& chosen = choose_reading(tesseract, ppocr, [this](const std::string& c) { return ppocr_->spells(c); },
+                                      options_.vote);
+  if (&chosen == &tesseract) return tesseract;
+  // Tesseract knows which words are in its dictionary: a word both read alike keeps that knowledge.
+  for (auto& word : ppocr.words) {
+    for (const auto& other : tesseract.words) {
+      if (fold_key(other.text) == fold_key(word.text)) word.dictionary = other.dictionary;
+    }
+  }
+  return ppocr;
 }
 
 void TesseractLineStage::process(ImageRecord& image, StageResult& out) {
@@ -137,24 +222,7 @@ void TesseractLineStage::process(ImageRecord& image, StageResult& out) {
   for (const auto& region : image.text_regions) {
     const double height = std::max(distance(region.quad[0], region.quad[3]), distance(region.quad[1], region.quad[2]));
     if (height < options_.min_region_height) continue;
-    const cv::Mat line = rectify_line(gray, region.quad, options_.line_height);
-    if (line.empty()) continue;
-    const bool dark = dark_background(line);
-    cv::Mat best = prepare_line(line, dark);
-    auto reading = read_line(engines_, best);
-    if (reading.confidence < options_.reread_below) {
-      // The polarity guess can be wrong on textured or two-tone signs: try the other one too.
-      cv::Mat flipped = prepare_line(line, !dark);
-      auto second = read_line(engines_, flipped);
-      if (second.confidence > reading.confidence) {
-        reading = std::move(second);
-        best = flipped;
-      }
-    }
-    if (reread_engines_ && reading.confidence < options_.reread_below) {
-      auto second = read_line(*reread_engines_, best);
-      if (second.confidence > reading.confidence) reading = std::move(second);
-    }
+    auto reading = read_region(image.pixels, gray, region.quad);
     if (reading.text.empty() || reading.confidence < options_.min_confidence ||
         !plausible_text(reading.text, options_.min_alnum)) {
       continue;
@@ -164,16 +232,7 @@ void TesseractLineStage::process(ImageRecord& image, StageResult& out) {
     clue.value = reading.text;
     clue.confidence = reading.confidence;
     clue.quad = region.quad;
-    // Word boxes come in the padded line's pixels: undo the margin, then the rectification.
-    const cv::Mat to_original = line_transform(region.quad, options_.line_height).inv();
-    const auto margin = static_cast<float>(line_margin(options_.line_height));
-    for (auto word : reading.words) {
-      std::vector<cv::Point2f> corners(word.quad.begin(), word.quad.end()), mapped;
-      for (auto& p : corners) p -= cv::Point2f(margin, margin);
-      cv::perspectiveTransform(corners, mapped, to_original);
-      std::copy(mapped.begin(), mapped.end(), word.quad.begin());
-      clue.words.push_back(std::move(word));
-    }
+    clue.words = std::move(reading.words);
     const cv::Rect box =
         cv::boundingRect(std::vector<cv::Point2f>(region.quad.begin(), region.quad.end())) & frame;
     clue.box = Box{box.x, box.y, box.width, box.height};

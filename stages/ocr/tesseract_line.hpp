@@ -1,5 +1,6 @@
 // ocr.tesseract_line: each detected text region rectified, height-normalised, polarity-corrected and read
-// by Tesseract's LSTM as a single line; word boxes mapped back to original pixels.
+// by Tesseract's LSTM as a single line, and read again by PP-OCRv4's recogniser; the surer reading is kept
+// (line_vote.hpp). Word boxes mapped back to original pixels.
 #pragma once
 
 #include <memory>
@@ -7,6 +8,8 @@
 #include <vector>
 
 #include "pipeline/stage.hpp"
+#include "stages/ocr/line_vote.hpp"
+#include "stages/ocr/ppocr_reader.hpp"
 #include "stages/ocr/tesseract_engine.hpp"
 
 namespace cluetrace::ocr {
@@ -21,13 +24,11 @@ struct TesseractLineOptions {
   int min_region_height = 6;       // regions lower than this (original pixels) are not read
   std::vector<std::string> reread_languages{"eng", "deu", "fra"};  // re-read doubtful lines (empty: off)
   double reread_below = 0.8;       // lines read with less confidence than this are read again
+  std::string second_reader = "ppocr";     // ppocr: PP-OCRv4's recogniser reads every line too | none
+  std::string ppocr_models;                // folder with rec-<width>.onnx and keys.txt; empty: models/ppocr-rec
+  std::string if_ppocr_missing = "tesseract";  // tesseract: read with Tesseract alone (run.json says why) | error
+  VoteOptions vote;
   static TesseractLineOptions read(OptionReader& options);
-};
-
-struct LineReading {
-  std::string text;
-  double confidence = 0;
-  std::vector<Word> words;  // quads in the coordinates of the image that was read
 };
 
 class TesseractLineStage final : public Stage {
@@ -37,13 +38,19 @@ class TesseractLineStage final : public Stage {
   void prepare() override;
   nlohmann::ordered_json resources() const override;
   void process(ImageRecord& image, StageResult& out) override;
+  // One region of the image read as a line: word quads in the image's pixels.
+  LineReading read_region(const cv::Mat& bgr, const cv::Mat& gray, const std::array<cv::Point2f, 4>& quad);
 
  private:
   LineReading read_line(TesseractEngines& engines, const cv::Mat& line_gray);
+  LineReading read_with_tesseract(const cv::Mat& gray, const std::array<cv::Point2f, 4>& quad);
+  LineReading read_with_ppocr(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& quad);
 
   TesseractLineOptions options_;
   TesseractEngines engines_;
   std::unique_ptr<TesseractEngines> reread_engines_;
+  std::unique_ptr<PpocrReader> ppocr_;
+  std::string ppocr_missing_;  // why the second reader is off, when if_ppocr_missing let the run go on
 };
 
 // The region cut out of `gray` and warped to an upright line `height` pixels high.

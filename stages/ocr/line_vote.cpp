@@ -1,0 +1,89 @@
+#include "stages/ocr/line_vote.hpp"
+
+#include <algorithm>
+
+namespace cluetrace::ocr {
+namespace {
+
+// The UTF-8 code points of `s`, each as its own string.
+std::vector<std::string> code_points(const std::string& s) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const std::size_t n = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+    out.push_back(s.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+bool is_letter(const std::string& cp) {
+  if (cp.size() == 1) return std::isalpha(static_cast<unsigned char>(cp[0])) != 0;
+  // Two-byte code points from U+00C0 to U+024F are Latin letters (with the exceptions × and ÷).
+  if (cp.size() != 2) return false;
+  const auto b0 = static_cast<unsigned char>(cp[0]);
+  const auto b1 = static_cast<unsigned char>(cp[1]);
+  const unsigned value = ((b0 & 0x1Fu) << 6) | (b1 & 0x3Fu);
+  return value >= 0xC0 && value < 0x250 && value != 0xD7 && value != 0xF7;
+}
+
+}  // namespace
+
+bool has_unspellable_letter(const std::string& utf8, const CanSpell& can_spell) {
+  const auto points = code_points(utf8);
+  return std::any_of(points.begin(), points.end(), [&](const auto& cp) { return is_letter(cp) && !can_spell(cp); });
+}
+
+const LineReading& choose_reading(const LineReading& tesseract, const LineReading& ppocr, const CanSpell& can_spell,
+                                  const VoteOptions& options) {
+  if (ppocr.words.empty()) return tesseract;
+  if (tesseract.words.empty()) return ppocr;
+  if (has_unspellable_letter(tesseract.text, can_spell)) return tesseract;
+  if (ppocr.weakest >= options.sure || tesseract.confidence < options.doubt) return ppocr;
+  return tesseract;
+}
+
+LineReading words_from_steps(const PpocrReading& reading, double height, double min_word_confidence) {
+  LineReading line;
+  line.weakest = 1;
+  double weighted = 0, weight = 0;
+  const auto h = static_cast<float>(height);
+  std::size_t i = 0;
+  const auto& chars = reading.characters;
+  while (i < chars.size()) {
+    if (chars[i].utf8 == " ") {
+      ++i;
+      continue;
+    }
+    std::size_t end = i;
+    Word word;
+    double sum = 0, least = 1;
+    while (end < chars.size() && chars[end].utf8 != " ") {
+      word.text += chars[end].utf8;
+      sum += chars[end].probability;
+      least = std::min(least, static_cast<double>(chars[end].probability));
+      ++end;
+    }
+    const auto count = static_cast<double>(end - i);
+    word.confidence = sum / count;
+    // A character is centred on its step: the word spans from half a step before its first character to
+    // half a step after its last.
+    const auto x0 = static_cast<float>(std::max(0.0, (chars[i].step - 0.5) * reading.pixels_per_step));
+    const auto x1 = static_cast<float>((chars[end - 1].step + 1.5) * reading.pixels_per_step);
+    word.quad = {cv::Point2f(x0, 0), {x1, 0}, {x1, h}, {x0, h}};
+    if (word.confidence >= min_word_confidence) {
+      if (!line.text.empty()) line.text += ' ';
+      line.text += word.text;
+      weighted += sum;
+      weight += count;
+      line.weakest = std::min(line.weakest, least);
+      line.words.push_back(std::move(word));
+    }
+    i = end;
+  }
+  line.confidence = weight > 0 ? weighted / weight : 0;
+  if (line.words.empty()) line.weakest = 0;
+  return line;
+}
+
+}  // namespace cluetrace::ocr

@@ -1,0 +1,173 @@
+#include "stages/ocr/ppocr_reader.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <opencv2/imgproc.hpp>
+
+#include "pipeline/digest.hpp"
+
+namespace cluetrace::ocr {
+namespace {
+
+constexpr int kHeight = 48;
+constexpr int kStride = 8;  // input pixels per output step
+
+// The first code point of a UTF-8 string.
+char32_t first_code_point(const std::string& s) {
+  if (s.empty()) return 0;
+  const auto b = static_cast<unsigned char>(s[0]);
+  if (b < 0x80) return b;
+  const int extra = b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : 1;
+  char32_t cp = b & (0x3F >> extra);
+  for (int i = 1; i <= extra && i < static_cast<int>(s.size()); ++i) cp = (cp << 6) | (static_cast<unsigned char>(s[i]) & 0x3F);
+  return cp;
+}
+
+// Latin letters (with their accents), digits, punctuation and currency signs: what European text is written
+// with. The dictionary's CJK characters, full-width forms and circled digits are never output.
+bool latin_symbol(const std::string& symbol) {
+  const char32_t cp = first_code_point(symbol);
+  return (cp >= 0x20 && cp < 0x7F) || (cp >= 0xA0 && cp < 0x250) || (cp >= 0x2010 && cp < 0x2060) ||
+         (cp >= 0x20A0 && cp < 0x20D0);
+}
+
+std::vector<char> read_bytes(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("cannot read {} (scripts/fetch-models.sh prepares it)", file.string()));
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+void PpocrReader::prepare() {
+  const auto keys_file = folder_ / "keys.txt";
+  const auto keys = read_bytes(keys_file);
+  keys_sha256_ = sha256_hex(std::string_view(keys.data(), keys.size()));
+  symbols_.clear();
+  std::string line;
+  for (char c : keys) {
+    if (c == '\n') {
+      symbols_.push_back(line);
+      line.clear();
+    } else if (c != '\r') {
+      line += c;
+    }
+  }
+  if (!line.empty()) symbols_.push_back(line);
+  charset_.clear();
+  allowed_.assign(symbols_.size() + 2, 1);  // CTC blank first, space last: both always allowed
+  for (std::size_t i = 0; i < symbols_.size(); ++i) {
+    if (latin_symbol(symbols_[i])) {
+      charset_.insert(symbols_[i]);
+    } else {
+      allowed_[i + 1] = 0;
+    }
+  }
+
+  models_.clear();
+  const std::regex name(R"(rec-(\d+)\.onnx)");
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder_, ec)) {
+    std::smatch m;
+    const std::string file = entry.path().filename().string();
+    if (!std::regex_match(file, m, name)) continue;
+    Model model;
+    model.width = std::stoi(m[1]);
+    model.bytes = read_bytes(entry.path());
+    model.sha256 = sha256_hex(std::string_view(model.bytes.data(), model.bytes.size()));
+    models_.push_back(std::move(model));
+  }
+  if (ec || models_.empty()) {
+    throw std::runtime_error(
+        fmt::format("no recognition model rec-<width>.onnx in {} (scripts/fetch-models.sh prepares them)", folder_.string()));
+  }
+  std::sort(models_.begin(), models_.end(), [](const auto& a, const auto& b) { return a.width < b.width; });
+  const auto classes = static_cast<int>(symbols_.size()) + 2;  // CTC blank first, space last
+  for (std::size_t i = 0; i < models_.size(); ++i) {
+    const auto& model = models_[i];
+    cv::Mat out;
+    try {
+      auto& n = net(i);
+      n.setInput(cv::Mat(std::vector<int>{1, 3, kHeight, model.width}, CV_32F, cv::Scalar(0)));
+      out = n.forward();
+    } catch (const cv::Exception& e) {
+      throw std::runtime_error(fmt::format("{} cannot be loaded: {}", (folder_ / fmt::format("rec-{}.onnx", model.width)).string(), e.err));
+    }
+    if (out.dims != 3 || out.size[1] != model.width / kStride || out.size[2] != classes) {
+      throw std::runtime_error(fmt::format("{} does not output [1, {}, {}] for {}",
+                                           (folder_ / fmt::format("rec-{}.onnx", model.width)).string(),
+                                           model.width / kStride, classes, keys_file.string()));
+    }
+  }
+}
+
+nlohmann::ordered_json PpocrReader::resources() const {
+  nlohmann::ordered_json j;
+  j["folder"] = folder_.string();
+  j["keys_sha256"] = keys_sha256_;
+  for (const auto& m : models_) j["models"].push_back({{"width", m.width}, {"sha256", m.sha256}});
+  return j;
+}
+
+cv::dnn::Net& PpocrReader::net(std::size_t model) {
+  auto& nets = nets_.local();
+  if (nets.size() < models_.size()) nets.resize(models_.size());
+  if (nets[model].empty()) nets[model] = cv::dnn::readNetFromONNX(models_[model].bytes.data(), models_[model].bytes.size());
+  return nets[model];
+}
+
+PpocrReading PpocrReader::read(const cv::Mat& line) {
+  PpocrReading reading;
+  if (line.empty() || models_.empty()) return reading;
+  cv::Mat bgr;
+  if (line.channels() == 1) {
+    cv::cvtColor(line, bgr, cv::COLOR_GRAY2BGR);
+  } else {
+    bgr = line;
+  }
+  // Height 48 at the line's own aspect ratio; the narrowest net it fits, squeezed into the widest otherwise.
+  const int natural = std::max(kStride, static_cast<int>(std::lround(static_cast<double>(bgr.cols) * kHeight / bgr.rows)));
+  std::size_t chosen = models_.size() - 1;
+  for (std::size_t i = 0; i < models_.size(); ++i) {
+    if (models_[i].width >= natural) {
+      chosen = i;
+      break;
+    }
+  }
+  const int width = models_[chosen].width;
+  const int content = std::min(natural, width);
+  cv::Mat resized, scaled;
+  cv::resize(bgr, resized, cv::Size(content, kHeight), 0, 0, content < bgr.cols ? cv::INTER_AREA : cv::INTER_LINEAR);
+  resized.convertTo(scaled, CV_32F, 1.0 / 127.5, -1.0);  // PaddleOCR's (x / 255 - 0.5) / 0.5
+  cv::Mat padded;
+  cv::copyMakeBorder(scaled, padded, 0, 0, 0, width - content, cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  const cv::Mat blob = cv::dnn::blobFromImage(padded);
+  auto& n = net(chosen);
+  n.setInput(blob);
+  const cv::Mat out = n.forward();
+  const int steps = out.size[1], classes = out.size[2];
+  const cv::Mat probs(steps, classes, CV_32F, const_cast<float*>(out.ptr<float>()));
+  reading.pixels_per_step = static_cast<double>(kStride) * bgr.cols / content;
+  const int space = classes - 1;
+  int previous = 0;
+  for (int t = 0; t < steps; ++t) {
+    const float* row = probs.ptr<float>(t);
+    int k = 0;
+    for (int c = 1; c < classes; ++c) {
+      if (row[c] > row[k] && allowed_[static_cast<std::size_t>(c)]) k = c;
+    }
+    const double p = row[k];
+    if (k != 0 && k != previous) {
+      std::string symbol = k == space ? " " : (k - 1 < static_cast<int>(symbols_.size()) ? symbols_[k - 1] : "");
+      if (!symbol.empty()) reading.characters.push_back({std::move(symbol), static_cast<float>(p), t});
+    }
+    previous = k;
+  }
+  return reading;
+}
+
+}  // namespace cluetrace::ocr

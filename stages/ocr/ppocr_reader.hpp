@@ -1,0 +1,61 @@
+// The OCR stage's second line reader: PP-OCRv4's recognition network (SVTR-LCNet, CTC) through OpenCV DNN,
+// with greedy CTC decoding. The model comes frozen to a few input widths (scripts/patch_onnx_rec.py); a line
+// is scaled to the network's height of 48 pixels and read by the narrowest net it fits.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+
+namespace cluetrace::ocr {
+
+struct PpocrCharacter {
+  std::string utf8;          // one character, or " " between words
+  float probability = 0;     // the network's probability for it at the step it was read
+  int step = 0;              // the output step (each covers pixels_per_step of the line given to read())
+};
+
+struct PpocrReading {
+  std::vector<PpocrCharacter> characters;
+  double pixels_per_step = 0;
+};
+
+class PpocrReader {
+ public:
+  // `folder` holds rec-<width>.onnx files and keys.txt (the dictionary, one character per line).
+  explicit PpocrReader(std::filesystem::path folder) : folder_(std::move(folder)) {}
+
+  // Loads the dictionary and the models' bytes and runs each net once; throws naming the file that is
+  // missing or unusable.
+  void prepare();
+  // Reads one upright line of text (8-bit, 1 or 3 channels, dark or light text).
+  PpocrReading read(const cv::Mat& line) ;
+  // Whether it can output this character (UTF-8, one code point): the dictionary's Latin-script letters,
+  // digits, punctuation and currency signs.
+  bool spells(const std::string& character) const { return charset_.count(character) > 0; }
+  nlohmann::ordered_json resources() const;
+
+ private:
+  struct Model {
+    int width = 0;
+    std::vector<char> bytes;
+    std::string sha256;
+  };
+  cv::dnn::Net& net(std::size_t model);
+
+  std::filesystem::path folder_;
+  std::vector<std::string> symbols_;  // output class k (1-based) is symbols_[k - 1]; the class after them is a space
+  std::unordered_set<std::string> charset_;  // what it may output
+  std::vector<unsigned char> allowed_;       // per output class
+  std::string keys_sha256_;
+  std::vector<Model> models_;  // ascending width
+  oneapi::tbb::enumerable_thread_specific<std::vector<cv::dnn::Net>> nets_;
+};
+
+}  // namespace cluetrace::ocr
