@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include <fmt/format.h>
+#include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 
@@ -15,6 +16,25 @@ std::string fold_key(std::string_view text) {
   for (int32_t i = 0; i < u.length(); i = u.moveIndex32(i, 1)) {
     const UChar32 c = u.char32At(i);
     if (u_isalnum(c)) kept.append(c);
+  }
+  std::string out;
+  kept.toUTF8String(out);
+  return out;
+}
+
+std::string letters_key(std::string_view text) {
+  auto u = icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
+  u.foldCase();
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(status);
+  if (U_SUCCESS(status)) {
+    const icu::UnicodeString decomposed = nfd->normalize(u, status);
+    if (U_SUCCESS(status)) u = decomposed;
+  }
+  icu::UnicodeString kept;
+  for (int32_t i = 0; i < u.length(); i = u.moveIndex32(i, 1)) {
+    const UChar32 c = u.char32At(i);
+    if (u_isalnum(c)) kept.append(c);  // combining accents (category Mn) are not alphanumeric: dropped
   }
   std::string out;
   kept.toUTF8String(out);

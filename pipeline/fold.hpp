@@ -8,6 +8,9 @@ namespace cluetrace {
 
 // "Café de Sterre!" and "CAFÉ DE STERRE" give the same key; punctuation and spaces are dropped (ICU).
 std::string fold_key(std::string_view text);
+// fold_key() without accents too: "Fermé", "FERME" and "ferme!" give the same key (letters that decompose;
+// ł, ø and ß stay as they are).
+std::string letters_key(std::string_view text);
 
 // `text` safe to print on a terminal: control characters (C0, DEL, C1: what escape sequences are made of)
 // written as \xNN or \u00NN. Text read from images and metadata goes through this before a terminal sees it.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "pipeline/fold.hpp"
+
 namespace cluetrace::ocr {
 namespace {
 
@@ -34,12 +36,88 @@ bool has_unspellable_letter(const std::string& utf8, const CanSpell& can_spell) 
   return std::any_of(points.begin(), points.end(), [&](const auto& cp) { return is_letter(cp) && !can_spell(cp); });
 }
 
-const LineReading& choose_reading(const LineReading& tesseract, const LineReading& ppocr, const CanSpell& can_spell,
-                                  const VoteOptions& options) {
+namespace {
+
+bool has_accented_letter(const std::string& utf8) {
+  const auto points = code_points(utf8);
+  return std::any_of(points.begin(), points.end(), [](const auto& cp) { return cp.size() > 1 && is_letter(cp); });
+}
+
+// Levenshtein distance of at most 1, over bytes (the keys compared are letters_key()s: accents are gone).
+bool within_one_edit(const std::string& a, const std::string& b) {
+  if (a.size() > b.size() + 1 || b.size() > a.size() + 1) return false;
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()] <= 1;
+}
+
+// Tesseract's spelling put back into PP-OCR's reading: a word of PP-OCR's whose letters (folded: no case,
+// accents, punctuation) equal those of one to four consecutive Tesseract words is replaced by them; so is
+// one a letter away from a Tesseract word with an accent. PP-OCR drops accents (or reads ü as i) and the
+// spaces of tightly set text; Tesseract keeps both.
+LineReading with_tesseract_spelling(const LineReading& tesseract, const LineReading& ppocr) {
+  constexpr std::size_t kMaxRun = 4;
+  std::vector<std::string> keys;
+  keys.reserve(tesseract.words.size());
+  for (const auto& w : tesseract.words) keys.push_back(letters_key(w.text));
+  LineReading out;
+  out.weakest = ppocr.weakest;
+  for (const auto& word : ppocr.words) {
+    const std::string key = letters_key(word.text);
+    std::size_t first = 0, count = 0;
+    for (std::size_t i = 0; i < keys.size() && count == 0 && !key.empty(); ++i) {
+      std::string run;
+      for (std::size_t n = 1; n <= kMaxRun && i + n <= keys.size() && run.size() < key.size(); ++n) {
+        run += keys[i + n - 1];
+        if (run == key) {
+          first = i;
+          count = n;
+          break;
+        }
+      }
+    }
+    for (std::size_t i = 0; i < keys.size() && count == 0 && key.size() >= 4; ++i) {
+      if (has_accented_letter(tesseract.words[i].text) && within_one_edit(keys[i], key)) {
+        first = i;
+        count = 1;
+      }
+    }
+    if (count == 0) {
+      out.words.push_back(word);
+    } else {
+      out.words.insert(out.words.end(), tesseract.words.begin() + static_cast<long>(first),
+                       tesseract.words.begin() + static_cast<long>(first + count));
+    }
+  }
+  double weighted = 0, weight = 0;
+  for (const auto& w : out.words) {
+    if (!out.text.empty()) out.text += ' ';
+    out.text += w.text;
+    weighted += w.confidence * static_cast<double>(w.text.size());
+    weight += static_cast<double>(w.text.size());
+  }
+  out.confidence = weight > 0 ? weighted / weight : 0;
+  return out;
+}
+
+}  // namespace
+
+LineReading combine_readings(const LineReading& tesseract, const LineReading& ppocr, const CanSpell& can_spell,
+                             const VoteOptions& options) {
   if (ppocr.words.empty()) return tesseract;
   if (tesseract.words.empty()) return ppocr;
   if (has_unspellable_letter(tesseract.text, can_spell)) return tesseract;
-  if (ppocr.weakest >= options.sure || tesseract.confidence < options.doubt) return ppocr;
+  if (letters_key(tesseract.text) == letters_key(ppocr.text)) return tesseract;  // the same letters: Tesseract's spelling
+  if (ppocr.weakest >= options.sure || tesseract.confidence < options.doubt) {
+    return with_tesseract_spelling(tesseract, ppocr);
+  }
   return tesseract;
 }
 

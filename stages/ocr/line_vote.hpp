@@ -28,11 +28,13 @@ using CanSpell = std::function<bool(const std::string&)>;
 // Whether `utf8` holds a letter `can_spell` rejects.
 bool has_unspellable_letter(const std::string& utf8, const CanSpell& can_spell);
 
-// Which reading to keep. PP-OCR's, as a rule (on real word crops it reads far more words right), unless it
-// is unsure of a character while Tesseract is sure of the line. Tesseract's is kept whenever it holds a
-// letter PP-OCR cannot spell (ß, ö, ł, å, ø, ç, ñ …): PP-OCR would have erased it.
-const LineReading& choose_reading(const LineReading& tesseract, const LineReading& ppocr, const CanSpell& can_spell,
-                                  const VoteOptions& options);
+// The reading kept. PP-OCR's, as a rule (on real word crops it reads far more words right), unless it is
+// unsure of a character while Tesseract is sure of the line. Tesseract's spelling wins wherever both read
+// the same letters: for the whole line, or for single words (PP-OCR drops accents it could spell and the
+// spaces of tightly set text). Tesseract's reading is kept whenever it holds a letter PP-OCR cannot spell
+// (ß, ö, ł, å, ø, ç, ñ …): PP-OCR would have erased it.
+LineReading combine_readings(const LineReading& tesseract, const LineReading& ppocr, const CanSpell& can_spell,
+                             const VoteOptions& options);
 
 // PP-OCR's characters as words split at spaces, in the pixels of the line image it read (`height` high):
 // each word's confidence is the mean probability of its characters, its box spans their output steps.

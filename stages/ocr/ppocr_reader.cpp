@@ -129,8 +129,10 @@ PpocrReading PpocrReader::read(const cv::Mat& line) {
   } else {
     bgr = line;
   }
-  // Height 48 at the line's own aspect ratio; the narrowest net it fits, squeezed into the widest otherwise.
+  // Height 48 at the line's own aspect ratio, in the narrowest net it fits. A line longer than the widest is
+  // not read: squeezed, its letters become unreadable (Tesseract reads it alone).
   const int natural = std::max(kStride, static_cast<int>(std::lround(static_cast<double>(bgr.cols) * kHeight / bgr.rows)));
+  if (natural > models_.back().width * 9 / 8) return reading;
   std::size_t chosen = models_.size() - 1;
   for (std::size_t i = 0; i < models_.size(); ++i) {
     if (models_[i].width >= natural) {

@@ -34,7 +34,8 @@ class PpocrReader {
   // Loads the dictionary and the models' bytes and runs each net once; throws naming the file that is
   // missing or unusable.
   void prepare();
-  // Reads one upright line of text (8-bit, 1 or 3 channels, dark or light text).
+  // Reads one upright line of text (8-bit, 1 or 3 channels, dark or light text). Nothing when the line, 48
+  // pixels high, is more than 1/8 wider than the widest net (squeezing it further garbles the letters).
   PpocrReading read(const cv::Mat& line) ;
   // Whether it can output this character (UTF-8, one code point): the dictionary's Latin-script letters,
   // digits, punctuation and currency signs.

@@ -203,16 +203,15 @@ LineReading TesseractLineStage::read_region(const cv::Mat& bgr, const cv::Mat& g
   auto tesseract = read_with_tesseract(gray, quad);
   if (!ppocr_) return tesseract;
   auto ppocr = read_with_ppocr(bgr, quad);
-  const auto& chosen = choose_reading(tesseract, ppocr, [this](const std::string& c) { return ppocr_->spells(c); },
-                                      options_.vote);
-  if (&chosen == &tesseract) return tesseract;
+  auto reading = combine_readings(tesseract, ppocr, [this](const std::string& c) { return ppocr_->spells(c); },
+                                  options_.vote);
   // Tesseract knows which words are in its dictionary: a word both read alike keeps that knowledge.
-  for (auto& word : ppocr.words) {
+  for (auto& word : reading.words) {
     for (const auto& other : tesseract.words) {
-      if (fold_key(other.text) == fold_key(word.text)) word.dictionary = other.dictionary;
+      if (other.text == word.text) word.dictionary = other.dictionary;
     }
   }
-  return ppocr;
+  return reading;
 }
 
 void TesseractLineStage::process(ImageRecord& image, StageResult& out) {

@@ -1,0 +1,228 @@
+// Contract: the PP-OCRv4 second reader loads the frozen models prepared at set-up, reads rendered and degraded
+// words, outputs only Latin-script characters, and the OCR stage keeps its reading unless Tesseract is surer
+// or read a letter PP-OCR cannot spell.
+#include <gtest/gtest.h>
+#include <opencv2/freetype.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "pipeline/models.hpp"
+#include "stages/ocr/line_vote.hpp"
+#include "stages/ocr/ppocr_reader.hpp"
+#include "stages/ocr/tesseract_line.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace cluetrace;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+// `text` in dark ink on a light label, `height` pixels high, with a margin of half that around it.
+cv::Mat render(const std::string& text, int height) {
+  auto face = cv::freetype::createFreeType2();
+  face->loadFontData(kFont, 0);
+  int baseline = 0;
+  const cv::Size size = face->getTextSize(text, height, -1, &baseline);
+  cv::Mat img(height * 2, size.width + height, CV_8UC3, cv::Scalar(225, 232, 236));
+  face->putText(img, text, cv::Point(height / 2, height / 2), height, cv::Scalar(40, 30, 30), -1, cv::LINE_AA, false);
+  return img;
+}
+
+// What a small, soft, JPEG-compressed word in a photo looks like: scaled down, blurred, re-encoded.
+cv::Mat degrade(const cv::Mat& img, double scale) {
+  cv::Mat small, blurred;
+  cv::resize(img, small, cv::Size(), scale, scale, cv::INTER_AREA);
+  cv::GaussianBlur(small, blurred, cv::Size(3, 3), 0.9);
+  std::vector<unsigned char> jpeg;
+  cv::imencode(".jpg", blurred, jpeg, {cv::IMWRITE_JPEG_QUALITY, 45});
+  return cv::imdecode(jpeg, cv::IMREAD_COLOR);
+}
+
+// The characters read, without leading or trailing spaces.
+std::string text_of(const ocr::PpocrReading& r) {
+  std::string s;
+  for (const auto& c : r.characters) s += c.utf8;
+  const auto first = s.find_first_not_of(' ');
+  return first == std::string::npos ? "" : s.substr(first, s.find_last_not_of(' ') - first + 1);
+}
+
+class Ppocr : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    reader_ = new ocr::PpocrReader(models_dir() / "ppocr-rec");
+    reader_->prepare();  // scripts/fetch-models.sh (run by ./test.sh) prepares the models
+  }
+  static void TearDownTestSuite() { delete reader_; }
+  static ocr::PpocrReader* reader_;
+};
+ocr::PpocrReader* Ppocr::reader_ = nullptr;
+
+TEST_F(Ppocr, ReadsRenderedWordsAtEveryFrozenWidth) {
+  // Lines of every length land in the 160-, 320-, 640- and 1280-pixel nets.
+  for (const std::string text : {"PARKING", "Opening hours 9-18", "Fresh bread and cakes every morning",
+                                 "Bahnhofstrasse 12, 8001 Zurich, Tel. 044 123 45 67, www.example.ch"}) {
+    const auto reading = reader_->read(render(text, 40));
+    EXPECT_EQ(text_of(reading), text);
+    for (const auto& c : reading.characters) EXPECT_GT(c.probability, 0.3) << text << ": " << c.utf8;
+  }
+  // A line longer than the widest net is left to Tesseract: squeezed, it would be garbled.
+  std::string longest;
+  for (int i = 0; i < 4; ++i) longest += "Bahnhofstrasse 12, 8001 Zurich, ";
+  EXPECT_TRUE(reader_->read(render(longest, 40)).characters.empty());
+}
+
+TEST_F(Ppocr, ReadsSmallBlurredWords) {
+  for (const std::string text : {"PHARMACY", "Bakery", "SALE"}) {
+    EXPECT_EQ(text_of(reader_->read(degrade(render(text, 60), 0.3))), text);  // about 18 pixels high
+  }
+}
+
+TEST_F(Ppocr, OutputsOnlyWhatItCanSpell) {
+  // Noise and a picture make the network guess: whatever it outputs must be Latin script, never the CJK
+  // characters, full-width forms or circled digits of its dictionary.
+  cv::RNG rng(7);
+  for (int i = 0; i < 12; ++i) {
+    cv::Mat noise(48, 80 + 40 * i, CV_8UC3);
+    rng.fill(noise, cv::RNG::UNIFORM, 0, 255);
+    cv::GaussianBlur(noise, noise, cv::Size(0, 0), 1 + i % 3);
+    for (const auto& c : reader_->read(noise).characters) {
+      EXPECT_TRUE(c.utf8 == " " || reader_->spells(c.utf8)) << c.utf8;
+    }
+  }
+  EXPECT_TRUE(reader_->spells("é"));
+  EXPECT_TRUE(reader_->spells("ü"));
+  EXPECT_FALSE(reader_->spells("ß"));
+  EXPECT_FALSE(reader_->spells("ł"));
+  EXPECT_FALSE(reader_->spells("东"));
+}
+
+TEST_F(Ppocr, StepsGiveWordBoxesInReadingOrder) {
+  const cv::Mat img = render("Fresh bread daily", 40);
+  cv::Mat line;
+  cv::resize(img, line, cv::Size(img.cols * 48 / img.rows, 48));
+  const auto reading = ocr::words_from_steps(reader_->read(line), 48, 0.3);
+  ASSERT_EQ(reading.words.size(), 3u);
+  EXPECT_EQ(reading.text, "Fresh bread daily");
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto& q = reading.words[i].quad;
+    EXPECT_LT(q[0].x, q[1].x);
+    EXPECT_GE(q[0].x, 0);
+    EXPECT_LE(q[1].x, line.cols + 16);
+    if (i > 0) EXPECT_LE(reading.words[i - 1].quad[0].x, q[0].x);
+  }
+  // "bread" lies in the middle third of the line.
+  EXPECT_GT(reading.words[1].quad[0].x, line.cols * 0.2);
+  EXPECT_LT(reading.words[1].quad[1].x, line.cols * 0.8);
+  EXPECT_GT(reading.confidence, 0.8);
+  EXPECT_LE(reading.weakest, reading.confidence);
+}
+
+TEST(LineVote, WordsFromStepsDropsUnsureWords) {
+  ocr::PpocrReading r;
+  r.pixels_per_step = 8;
+  for (const auto& [c, p, step] : std::vector<std::tuple<std::string, float, int>>{
+           {"O", 0.9f, 1}, {"K", 0.95f, 3}, {" ", 0.9f, 5}, {"x", 0.1f, 7}, {"y", 0.2f, 8}}) {
+    r.characters.push_back({c, p, step});
+  }
+  const auto line = ocr::words_from_steps(r, 48, 0.3);
+  ASSERT_EQ(line.words.size(), 1u);
+  EXPECT_EQ(line.text, "OK");
+  EXPECT_NEAR(line.confidence, 0.925, 1e-6);
+  EXPECT_NEAR(line.weakest, 0.9, 1e-6);
+  EXPECT_NEAR(line.words[0].quad[0].x, 4, 1e-6);   // half a step before step 1
+  EXPECT_NEAR(line.words[0].quad[1].x, 36, 1e-6);  // half a step after step 3
+}
+
+ocr::LineReading reading(const std::string& text, double confidence, double weakest) {
+  ocr::LineReading r;
+  r.text = text;
+  r.confidence = confidence;
+  r.weakest = weakest;
+  r.words.push_back({text, confidence, {}, false});
+  return r;
+}
+
+TEST(LineVote, PrefersTheSureReadingAndKeepsUnspellableLetters) {
+  const ocr::CanSpell can_spell = [](const std::string& c) { return c.size() == 1 || c == "é" || c == "ü"; };
+  const ocr::VoteOptions o;  // sure 0.5, doubt 0.8
+  const auto choose = [&](const ocr::LineReading& t, const ocr::LineReading& p) {
+    return ocr::combine_readings(t, p, can_spell, o).text;
+  };
+  const auto sure_pp = reading("PARKING", 0.95, 0.7);
+  const auto unsure_pp = reading("PARKlNG", 0.8, 0.3);
+  EXPECT_EQ(choose(reading("PARKINC", 0.9, 0.9), sure_pp), "PARKING");       // PP-OCR sure of every letter
+  EXPECT_EQ(choose(reading("PARKING", 0.9, 0.9), unsure_pp), "PARKING");     // Tesseract sure, PP-OCR not
+  EXPECT_EQ(choose(reading("PARK1NG", 0.6, 0.6), unsure_pp), "PARKlNG");     // neither sure: PP-OCR
+  EXPECT_EQ(choose(reading("Straße", 0.7, 0.7), reading("Strasse", 0.99, 0.9)), "Straße");   // ß kept
+  EXPECT_EQ(choose(reading("Łódź", 0.5, 0.5), reading("Lodz", 0.99, 0.9)), "Łódź");          // Ł, ó, ź kept
+  EXPECT_EQ(choose(reading("Café", 0.9, 0.9), reading("Cafe", 0.99, 0.98)), "Café");   // same letters: accent kept
+  EXPECT_EQ(choose(reading("Würstchen", 0.7, 0.7), reading("Wirstchen", 0.95, 0.9)), "Würstchen");  // ü read as i
+  EXPECT_EQ(choose(reading("Wärstchem", 0.7, 0.7), reading("Wirstchen", 0.95, 0.9)), "Wirstchen");  // two letters off
+  EXPECT_EQ(choose(reading("Tel.035 98450", 0.9, 0.9), reading("Tel.03598450", 0.99, 0.98)), "Tel.035 98450");
+  EXPECT_EQ(choose(ocr::LineReading{}, sure_pp), "PARKING");                  // one reader saw nothing
+  EXPECT_EQ(choose(reading("EXIT", 0.9, 0.9), ocr::LineReading{}), "EXIT");
+  // Where the readings differ, PP-OCR's words take Tesseract's spelling when the letters agree, alone or as a
+  // run of words PP-OCR read without spaces.
+  ocr::LineReading t;
+  t.text = "Entrée Lait Fermé Rue";
+  t.confidence = t.weakest = 0.7;
+  for (const std::string w : {"Entrée", "Lait", "Fermé", "Rue"}) t.words.push_back({w, 0.7, {}, true});
+  ocr::LineReading p;
+  p.text = "Entree LaitFerme Rues";
+  p.confidence = 0.9;
+  p.weakest = 0.6;
+  for (const std::string w : {"Entree", "LaitFerme", "Rues"}) p.words.push_back({w, 0.9, {}, false});
+  const auto merged = ocr::combine_readings(t, p, can_spell, o);
+  EXPECT_EQ(merged.text, "Entrée Lait Fermé Rues");
+  ASSERT_EQ(merged.words.size(), 4u);
+  EXPECT_TRUE(merged.words[1].dictionary);
+
+  EXPECT_TRUE(ocr::has_unspellable_letter("Smørrebrød", can_spell));
+  EXPECT_FALSE(ocr::has_unspellable_letter("Café 12 × 4 €", can_spell));  // no letter it cannot spell
+}
+
+TEST(LineStage, SecondReaderMissingIsNamedOrRefused) {
+  const auto empty = fs::temp_directory_path() / "cluetrace_no_ppocr_models";
+  fs::create_directories(empty);
+  ocr::TesseractLineStage lenient(
+      test::options_from_yaml<ocr::TesseractLineOptions>("ppocr_models: " + empty.string()));
+  lenient.prepare();
+  const auto resources = lenient.resources();
+  ASSERT_TRUE(resources.contains("ppocr"));
+  EXPECT_NE(resources["ppocr"]["off"].get<std::string>().find(empty.string()), std::string::npos);
+
+  ocr::TesseractLineStage strict(test::options_from_yaml<ocr::TesseractLineOptions>(
+      "ppocr_models: " + empty.string() + "\nif_ppocr_missing: error"));
+  try {
+    strict.prepare();
+    FAIL() << "prepare() accepted a folder without models";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(empty.string()), std::string::npos) << e.what();
+  }
+  fs::remove_all(empty);
+}
+
+TEST(LineStage, ReadsASmallSoftWordWithBothReaders) {
+  // A word about 20 pixels high, soft and JPEG-compressed, as in a photo: read exactly, its word box in
+  // original pixels.
+  const cv::Mat word = degrade(render("WISTERIA", 70), 0.28);
+  auto image = test::decoded_record(word);
+  const auto w = static_cast<float>(word.cols), h = static_cast<float>(word.rows);
+  image.text_regions = {TextRegion{{cv::Point2f(0, 0), {w, 0}, {w, h}, {0, h}}, 0.9}};
+  ocr::TesseractLineStage both(test::options_from_yaml<ocr::TesseractLineOptions>("languages: [Latin]"));
+  both.prepare();
+  StageResult out;
+  both.process(image, out);
+  ASSERT_EQ(out.clues.size(), 1u);
+  EXPECT_EQ(out.clues[0].value, "WISTERIA");
+  ASSERT_EQ(out.clues[0].words.size(), 1u);
+  for (const auto& p : out.clues[0].words[0].quad) {
+    EXPECT_GE(p.x, -2);
+    EXPECT_LE(p.x, w + 2);
+  }
+  EXPECT_EQ(both.resources()["ppocr"]["models"].size(), 4u);
+}
+
+}  // namespace
