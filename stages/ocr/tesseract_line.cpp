@@ -39,6 +39,7 @@ TesseractLineOptions TesseractLineOptions::read(OptionReader& o) {
   opts.if_ppocr_missing = o.get_string("if_ppocr_missing", opts.if_ppocr_missing, {"tesseract", "error"});
   opts.vote.sure = o.get_double("ppocr_sure", opts.vote.sure, 0.0, 1.0);
   opts.vote.doubt = o.get_double("ppocr_doubt", opts.vote.doubt, 0.0, 1.0);
+  opts.ppocr_skip_above = o.get_double("ppocr_skip_above", opts.ppocr_skip_above, 0.0, 1.01);
   return opts;
 }
 
@@ -154,35 +155,36 @@ LineReading TesseractLineStage::read_line(TesseractEngines& engines, const cv::M
   return reading;
 }
 
-LineReading TesseractLineStage::read_with_tesseract(const cv::Mat& gray, const std::array<cv::Point2f, 4>& quad) {
-  const cv::Mat line = rectify_line(gray, quad, options_.line_height);
-  if (line.empty()) return {};
-  const bool dark = dark_background(line);
+void TesseractLineStage::reread(const cv::Mat& line, bool dark, LineReading& reading) {
+  // The polarity guess can be wrong on textured or two-tone signs: try the other one too.
   cv::Mat best = prepare_line(line, dark);
-  auto reading = read_line(engines_, best);
-  if (reading.confidence < options_.reread_below) {
-    // The polarity guess can be wrong on textured or two-tone signs: try the other one too.
-    cv::Mat flipped = prepare_line(line, !dark);
-    auto second = read_line(engines_, flipped);
-    if (second.confidence > reading.confidence) {
-      reading = std::move(second);
-      best = flipped;
-    }
+  cv::Mat flipped = prepare_line(line, !dark);
+  auto second = read_line(engines_, flipped);
+  if (second.confidence > reading.confidence) {
+    reading = std::move(second);
+    best = flipped;
   }
   if (reread_engines_ && reading.confidence < options_.reread_below) {
-    auto second = read_line(*reread_engines_, best);
-    if (second.confidence > reading.confidence) reading = std::move(second);
+    auto third = read_line(*reread_engines_, best);
+    if (third.confidence > reading.confidence) reading = std::move(third);
   }
+}
+
+void TesseractLineStage::to_original(std::vector<Word>& words, const std::array<cv::Point2f, 4>& quad) const {
   // Word boxes come in the padded line's pixels: undo the margin, then the rectification.
   const cv::Mat to_original = line_transform(quad, options_.line_height).inv();
   const auto margin = static_cast<float>(line_margin(options_.line_height));
-  for (auto& word : reading.words) {
+  for (auto& word : words) {
     std::vector<cv::Point2f> corners(word.quad.begin(), word.quad.end()), mapped;
     for (auto& p : corners) p -= cv::Point2f(margin, margin);
     cv::perspectiveTransform(corners, mapped, to_original);
     std::copy(mapped.begin(), mapped.end(), word.quad.begin());
   }
-  return reading;
+}
+
+bool TesseractLineStage::sure_of_itself(const LineReading& reading) const {
+  return !reading.words.empty() && reading.confidence >= options_.ppocr_skip_above &&
+         std::all_of(reading.words.begin(), reading.words.end(), [](const Word& w) { return w.dictionary; });
 }
 
 LineReading TesseractLineStage::read_with_ppocr(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& quad) {
@@ -200,9 +202,18 @@ LineReading TesseractLineStage::read_with_ppocr(const cv::Mat& bgr, const std::a
 
 LineReading TesseractLineStage::read_region(const cv::Mat& bgr, const cv::Mat& gray,
                                             const std::array<cv::Point2f, 4>& quad) {
-  auto tesseract = read_with_tesseract(gray, quad);
-  if (!ppocr_) return tesseract;
-  auto ppocr = read_with_ppocr(bgr, quad);
+  const cv::Mat line = rectify_line(gray, quad, options_.line_height);
+  if (line.empty()) return {};
+  const bool dark = dark_background(line);
+  auto tesseract = read_line(engines_, prepare_line(line, dark));
+  // PP-OCR reads every line Tesseract is not sure of; Tesseract reads a doubtful line again (other
+  // polarity, other models) unless PP-OCR was sure of it: PP-OCR's reading would be kept anyway.
+  LineReading ppocr;
+  if (ppocr_ && !sure_of_itself(tesseract)) ppocr = read_with_ppocr(bgr, quad);
+  const bool ppocr_sure = !ppocr.words.empty() && ppocr.weakest >= options_.vote.sure;
+  if (tesseract.confidence < options_.reread_below && !ppocr_sure) reread(line, dark, tesseract);
+  to_original(tesseract.words, quad);
+  if (ppocr.words.empty()) return tesseract;
   auto reading = combine_readings(tesseract, ppocr, [this](const std::string& c) { return ppocr_->spells(c); },
                                   options_.vote);
   // Tesseract knows which words are in its dictionary: a word both read alike keeps that knowledge.

@@ -28,6 +28,7 @@ struct TesseractLineOptions {
   std::string ppocr_models;                // folder with rec-<width>.onnx and keys.txt; empty: models/ppocr-rec
   std::string if_ppocr_missing = "tesseract";  // tesseract: read with Tesseract alone (run.json says why) | error
   VoteOptions vote;
+  double ppocr_skip_above = 0.95;  // PP-OCR skips lines Tesseract read this surely, every word in its dictionary
   static TesseractLineOptions read(OptionReader& options);
 };
 
@@ -43,7 +44,13 @@ class TesseractLineStage final : public Stage {
 
  private:
   LineReading read_line(TesseractEngines& engines, const cv::Mat& line_gray);
-  LineReading read_with_tesseract(const cv::Mat& gray, const std::array<cv::Point2f, 4>& quad);
+  // A doubtful reading of `line` (grey, rectified) read again in the other polarity, then by the re-read
+  // models; the surest reading is left in `reading`.
+  void reread(const cv::Mat& line, bool dark, LineReading& reading);
+  // Word quads from the padded line's pixels to the image's.
+  void to_original(std::vector<Word>& words, const std::array<cv::Point2f, 4>& quad) const;
+  // Whether Tesseract's first reading is sure enough that PP-OCR need not read the line.
+  bool sure_of_itself(const LineReading& reading) const;
   LineReading read_with_ppocr(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& quad);
 
   TesseractLineOptions options_;
