@@ -40,6 +40,7 @@ def load_set(path):
 
 
 OPTIONS = []  # extra logo options from --option KEY=VALUE
+OCR_OPTIONS = []  # extra OCR options from --ocr-option KEY=VALUE (with --text)
 
 
 def write_config(tmp, catalogue, text):
@@ -48,6 +49,8 @@ def write_config(tmp, catalogue, text):
              "    if_catalogue_missing: error"] + [f"    {k}: {v}" for k, v in (o.split("=", 1) for o in OPTIONS)]
     if not text:
         lines += ["  text_detect:", "    enabled: false", "  ocr:", "    enabled: false"]
+    elif OCR_OPTIONS:
+        lines += ["  ocr:"] + [f"    {k}: {v}" for k, v in (o.split("=", 1) for o in OCR_OPTIONS)]
     with open(cfg, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     return cfg
@@ -164,8 +167,10 @@ def main():
     ap.add_argument("--package", default="models/downloads/simple-icons-16.37.0.tgz")
     ap.add_argument("--brands", default="data/logos/brands.yaml")
     ap.add_argument("--option", action="append", default=[], help="logo stage option KEY=VALUE (tuning)")
+    ap.add_argument("--ocr-option", action="append", default=[], help="OCR stage option KEY=VALUE (with --text)")
     args = ap.parse_args()
     OPTIONS.extend(args.option)
+    OCR_OPTIONS.extend(args.ocr_option)
 
     print(f"cluetrace: {args.cli}, text stages {'on' if args.text else 'off'}, threads {args.threads}")
     print(HEADER)

@@ -43,9 +43,9 @@ bool has_accented_letter(const std::string& utf8) {
   return std::any_of(points.begin(), points.end(), [](const auto& cp) { return cp.size() > 1 && is_letter(cp); });
 }
 
-// Levenshtein distance of at most 1, over bytes (the keys compared are letters_key()s: accents are gone).
-bool within_one_edit(const std::string& a, const std::string& b) {
-  if (a.size() > b.size() + 1 || b.size() > a.size() + 1) return false;
+// Levenshtein distance between two strings, counted in code points.
+std::size_t edit_distance(const std::string& a_utf8, const std::string& b_utf8) {
+  const auto a = code_points(a_utf8), b = code_points(b_utf8);
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
@@ -55,7 +55,7 @@ bool within_one_edit(const std::string& a, const std::string& b) {
     }
     std::swap(prev, cur);
   }
-  return prev[b.size()] <= 1;
+  return prev[b.size()];
 }
 
 // Tesseract's spelling put back into PP-OCR's reading: a word of PP-OCR's whose letters (folded: no case,
@@ -84,7 +84,7 @@ LineReading with_tesseract_spelling(const LineReading& tesseract, const LineRead
       }
     }
     for (std::size_t i = 0; i < keys.size() && count == 0 && key.size() >= 4; ++i) {
-      if (has_accented_letter(tesseract.words[i].text) && within_one_edit(keys[i], key)) {
+      if (has_accented_letter(tesseract.words[i].text) && edit_distance(keys[i], key) <= 1) {
         first = i;
         count = 1;
       }
@@ -113,8 +113,13 @@ LineReading combine_readings(const LineReading& tesseract, const LineReading& pp
                              const VoteOptions& options) {
   if (ppocr.words.empty()) return tesseract;
   if (tesseract.words.empty()) return ppocr;
-  if (has_unspellable_letter(tesseract.text, can_spell)) return tesseract;
-  if (letters_key(tesseract.text) == letters_key(ppocr.text)) return tesseract;  // the same letters: Tesseract's spelling
+  const std::string tesseract_key = letters_key(tesseract.text), ppocr_key = letters_key(ppocr.text);
+  if (tesseract_key == ppocr_key) return tesseract;  // the same letters: Tesseract's spelling
+  // Roughly the same letters, and Tesseract read one PP-OCR could not have: PP-OCR's would erase it.
+  const std::size_t letters = code_points(ppocr_key).size();
+  if (has_unspellable_letter(tesseract.text, can_spell) && 3 * edit_distance(tesseract_key, ppocr_key) <= letters) {
+    return tesseract;
+  }
   if (ppocr.weakest >= options.sure || tesseract.confidence < options.doubt) {
     return with_tesseract_spelling(tesseract, ppocr);
   }

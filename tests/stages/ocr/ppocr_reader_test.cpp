@@ -157,6 +157,7 @@ TEST(LineVote, PrefersTheSureReadingAndKeepsUnspellableLetters) {
   EXPECT_EQ(choose(reading("PARK1NG", 0.6, 0.6), unsure_pp), "PARKlNG");     // neither sure: PP-OCR
   EXPECT_EQ(choose(reading("Straße", 0.7, 0.7), reading("Strasse", 0.99, 0.9)), "Straße");   // ß kept
   EXPECT_EQ(choose(reading("Łódź", 0.5, 0.5), reading("Lodz", 0.99, 0.9)), "Łódź");          // Ł, ó, ź kept
+  EXPECT_EQ(choose(reading("Łąę ßx", 0.5, 0.5), reading("PARKING", 0.99, 0.9)), "PARKING");  // not the same word
   EXPECT_EQ(choose(reading("Café", 0.9, 0.9), reading("Cafe", 0.99, 0.98)), "Café");   // same letters: accent kept
   EXPECT_EQ(choose(reading("Würstchen", 0.7, 0.7), reading("Wirstchen", 0.95, 0.9)), "Würstchen");  // ü read as i
   EXPECT_EQ(choose(reading("Würstchem", 0.7, 0.7), reading("Wirstchen", 0.95, 0.9)), "Wirstchen");  // two letters off
