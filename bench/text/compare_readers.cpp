@@ -39,7 +39,7 @@ ocr::TesseractLineOptions tesseract_alone() {
 
 struct Readers {
   ocr::TesseractLineStage tesseract{tesseract_alone()};
-  ocr::PpocrReader ppocr{models_dir() / "ppocr-rec"};
+  ocr::PpocrReader ppocr{models_dir() / "ppocr-rec", {160, 320, 640}};
 };
 
 void compare(Readers& r, const std::string& id, const cv::Mat& bgr, cv::Rect box, const std::string& truth) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <regex>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -69,22 +68,17 @@ void PpocrReader::prepare() {
   }
 
   models_.clear();
-  const std::regex name(R"(rec-(\d+)\.onnx)");
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(folder_, ec)) {
-    std::smatch m;
-    const std::string file = entry.path().filename().string();
-    if (!std::regex_match(file, m, name)) continue;
+  for (const int width : widths_) {
+    if (width <= 0 || width % kStride != 0) {
+      throw std::runtime_error(fmt::format("recognition width {} is not a positive multiple of {}", width, kStride));
+    }
     Model model;
-    model.width = std::stoi(m[1]);
-    model.bytes = read_bytes(entry.path());
+    model.width = width;
+    model.bytes = read_bytes(folder_ / fmt::format("rec-{}.onnx", width));
     model.sha256 = sha256_hex(std::string_view(model.bytes.data(), model.bytes.size()));
     models_.push_back(std::move(model));
   }
-  if (ec || models_.empty()) {
-    throw std::runtime_error(
-        fmt::format("no recognition model rec-<width>.onnx in {} (scripts/fetch-models.sh prepares them)", folder_.string()));
-  }
+  if (models_.empty()) throw std::runtime_error(fmt::format("no recognition width given for {}", folder_.string()));
   std::sort(models_.begin(), models_.end(), [](const auto& a, const auto& b) { return a.width < b.width; });
   const auto classes = static_cast<int>(symbols_.size()) + 2;  // CTC blank first, space last
   for (std::size_t i = 0; i < models_.size(); ++i) {

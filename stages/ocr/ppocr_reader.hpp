@@ -28,8 +28,10 @@ struct PpocrReading {
 
 class PpocrReader {
  public:
-  // `folder` holds rec-<width>.onnx files and keys.txt (the dictionary, one character per line).
-  explicit PpocrReader(std::filesystem::path folder) : folder_(std::move(folder)) {}
+  // `folder` holds rec-<width>.onnx files and keys.txt (the dictionary, one character per line); the nets of
+  // `widths` are used (each costs memory in every worker thread, more the wider it is).
+  PpocrReader(std::filesystem::path folder, std::vector<int> widths)
+      : folder_(std::move(folder)), widths_(std::move(widths)) {}
 
   // Loads the dictionary and the models' bytes and runs each net once; throws naming the file that is
   // missing or unusable.
@@ -51,6 +53,7 @@ class PpocrReader {
   cv::dnn::Net& net(std::size_t model);
 
   std::filesystem::path folder_;
+  std::vector<int> widths_;
   std::vector<std::string> symbols_;  // output class k (1-based) is symbols_[k - 1]; the class after them is a space
   std::unordered_set<std::string> charset_;  // what it may output
   std::vector<unsigned char> allowed_;       // per output class

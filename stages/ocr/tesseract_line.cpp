@@ -4,6 +4,7 @@
 #include <tesseract/resultiterator.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include <opencv2/imgproc.hpp>
@@ -36,6 +37,19 @@ TesseractLineOptions TesseractLineOptions::read(OptionReader& o) {
   opts.reread_below = o.get_double("reread_below", opts.reread_below, 0.0, 1.0);
   opts.second_reader = o.get_string("second_reader", opts.second_reader, {"ppocr", "none"});
   opts.ppocr_models = o.get_string("ppocr_models", opts.ppocr_models);
+  std::vector<std::string> widths;
+  for (const int w : opts.ppocr_widths) widths.push_back(std::to_string(w));
+  widths = o.get_string_list("ppocr_widths", widths);
+  opts.ppocr_widths.clear();
+  for (const auto& w : widths) {
+    int value = 0;
+    const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), value);
+    if (ec != std::errc() || end != w.data() + w.size() || value < 8 || value > 4096 || value % 8 != 0) {
+      o.problem("ppocr_widths", "each width must be a multiple of 8 from 8 to 4096");
+    } else {
+      opts.ppocr_widths.push_back(value);
+    }
+  }
   opts.if_ppocr_missing = o.get_string("if_ppocr_missing", opts.if_ppocr_missing, {"tesseract", "error"});
   opts.vote.sure = o.get_double("ppocr_sure", opts.vote.sure, 0.0, 1.0);
   opts.vote.doubt = o.get_double("ppocr_doubt", opts.vote.doubt, 0.0, 1.0);
@@ -54,7 +68,7 @@ void TesseractLineStage::prepare() {
   engines_.check();
   if (reread_engines_) reread_engines_->check();
   if (options_.second_reader != "ppocr") return;
-  ppocr_ = std::make_unique<PpocrReader>(resolve_model_path(options_.ppocr_models, "ppocr-rec"));
+  ppocr_ = std::make_unique<PpocrReader>(resolve_model_path(options_.ppocr_models, "ppocr-rec"), options_.ppocr_widths);
   try {
     ppocr_->prepare();
   } catch (const std::runtime_error& e) {

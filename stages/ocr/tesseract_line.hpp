@@ -26,6 +26,7 @@ struct TesseractLineOptions {
   double reread_below = 0.8;       // lines read with less confidence than this are read again
   std::string second_reader = "ppocr";     // ppocr: PP-OCRv4's recogniser reads every line too | none
   std::string ppocr_models;                // folder with rec-<width>.onnx and keys.txt; empty: models/ppocr-rec
+  std::vector<int> ppocr_widths{160, 320, 640};  // the frozen widths used; wider lines are Tesseract's alone
   std::string if_ppocr_missing = "tesseract";  // tesseract: read with Tesseract alone (run.json says why) | error
   VoteOptions vote;
   double ppocr_skip_above = 0.95;  // PP-OCR skips lines Tesseract read this surely, every word in its dictionary

@@ -51,7 +51,7 @@ std::string text_of(const ocr::PpocrReading& r) {
 class Ppocr : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    reader_ = new ocr::PpocrReader(models_dir() / "ppocr-rec");
+    reader_ = new ocr::PpocrReader(models_dir() / "ppocr-rec", {160, 320, 640, 1280});
     reader_->prepare();  // scripts/fetch-models.sh (run by ./test.sh) prepares the models
   }
   static void TearDownTestSuite() { delete reader_; }
@@ -205,6 +205,13 @@ TEST(LineStage, SecondReaderMissingIsNamedOrRefused) {
   fs::remove_all(empty);
 }
 
+TEST(LineStage, WidthsMustBeMultiplesOfEight) {
+  EXPECT_ANY_THROW(test::options_from_yaml<ocr::TesseractLineOptions>("ppocr_widths: [160, 100]"));
+  EXPECT_ANY_THROW(test::options_from_yaml<ocr::TesseractLineOptions>("ppocr_widths: [wide]"));
+  const auto o = test::options_from_yaml<ocr::TesseractLineOptions>("ppocr_widths: [320, 1280]");
+  EXPECT_EQ(o.ppocr_widths, (std::vector<int>{320, 1280}));
+}
+
 TEST(LineStage, ReadsASmallSoftWordWithBothReaders) {
   // A word about 20 pixels high, soft and JPEG-compressed, as in a photo: read exactly, its word box in
   // original pixels.
@@ -223,7 +230,7 @@ TEST(LineStage, ReadsASmallSoftWordWithBothReaders) {
     EXPECT_GE(p.x, -2);
     EXPECT_LE(p.x, w + 2);
   }
-  EXPECT_EQ(both.resources()["ppocr"]["models"].size(), 4u);
+  EXPECT_EQ(both.resources()["ppocr"]["models"].size(), 3u);  // 160, 320, 640 by default
 }
 
 }  // namespace
