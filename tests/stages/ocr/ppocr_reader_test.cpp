@@ -206,8 +206,13 @@ TEST(LineStage, SecondReaderMissingIsNamedOrRefused) {
 }
 
 TEST(LineStage, WidthsMustBeMultiplesOfEight) {
-  EXPECT_ANY_THROW(test::options_from_yaml<ocr::TesseractLineOptions>("ppocr_widths: [160, 100]"));
-  EXPECT_ANY_THROW(test::options_from_yaml<ocr::TesseractLineOptions>("ppocr_widths: [wide]"));
+  for (const std::string bad : {"ppocr_widths: [160, 100]", "ppocr_widths: [wide]"}) {
+    ConfigProblems problems;
+    OptionReader reader(YAML::Load(bad), "stages.ocr", "test", problems);
+    ocr::TesseractLineOptions::read(reader);
+    reader.finish();
+    EXPECT_NE(problems.to_string().find("stages.ocr.ppocr_widths"), std::string::npos) << bad;
+  }
   const auto o = test::options_from_yaml<ocr::TesseractLineOptions>("ppocr_widths: [320, 1280]");
   EXPECT_EQ(o.ppocr_widths, (std::vector<int>{320, 1280}));
 }
