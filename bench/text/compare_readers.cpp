@@ -39,6 +39,7 @@ ocr::TesseractLineOptions tesseract_alone() {
 
 struct Readers {
   ocr::TesseractLineStage tesseract{tesseract_alone()};
+  ocr::TesseractLineStage stage{ocr::TesseractLineOptions{}};  // both readers, as the pipeline runs them
   ocr::PpocrReader ppocr{models_dir() / "ppocr-rec", {160, 320, 640}};
 };
 
@@ -68,10 +69,11 @@ void compare(Readers& r, const std::string& id, const cv::Mat& bgr, cv::Rect box
     sum += c.probability;
     lowest = std::min(lowest, static_cast<double>(c.probability));
   }
+  const auto combined = r.stage.read_region(bgr, gray, {cv::Point2f(x0, y0), {x1, y0}, {x1, y1}, {x0, y1}});
   const double mean = pp.characters.empty() ? 0 : sum / static_cast<double>(pp.characters.size());
   std::cout << id << '\t' << clean(truth) << '\t' << clean(tess.text) << '\t' << tess.confidence << '\t' << min_word
             << '\t' << all_dictionary << '\t' << clean(text) << '\t' << mean << '\t' << lowest << '\t' << box.width
-            << '\t' << box.height << '\t' << tess_ms << '\t' << pp_ms << '\n';
+            << '\t' << box.height << '\t' << tess_ms << '\t' << pp_ms << '\t' << clean(combined.text) << '\n';
 }
 
 }  // namespace
@@ -85,8 +87,9 @@ int main(int argc, char** argv) {
   const std::filesystem::path dir = argv[2];
   Readers r;
   r.tesseract.prepare();
+  r.stage.prepare();
   r.ppocr.prepare();
-  std::cout << "id\ttruth\ttess\ttess_conf\ttess_min_word\ttess_dict\tpp\tpp_mean\tpp_min\tw\th\ttess_ms\tpp_ms\n";
+  std::cout << "id\ttruth\ttess\ttess_conf\ttess_min_word\ttess_dict\tpp\tpp_mean\tpp_min\tw\th\ttess_ms\tpp_ms\tcombined\n";
   if (kind == "words") {
     std::ifstream in(dir / "labels.tsv");
     std::string line;

@@ -220,12 +220,12 @@ LineReading TesseractLineStage::read_region(const cv::Mat& bgr, const cv::Mat& g
   if (line.empty()) return {};
   const bool dark = dark_background(line);
   auto tesseract = read_line(engines_, prepare_line(line, dark));
-  // PP-OCR reads every line Tesseract is not sure of; Tesseract reads a doubtful line again (other
-  // polarity, other models) unless PP-OCR was sure of it: PP-OCR's reading would be kept anyway.
+  // Tesseract reads a doubtful line again (other polarity, other models). Skipping that where PP-OCR is
+  // sure lost currency signs PP-OCR cannot spell ("€ 61,69" read as "61,69"): the re-read is kept.
+  if (tesseract.confidence < options_.reread_below) reread(line, dark, tesseract);
+  // PP-OCR reads every line Tesseract is not sure of.
   LineReading ppocr;
   if (ppocr_ && !sure_of_itself(tesseract)) ppocr = read_with_ppocr(bgr, quad);
-  const bool ppocr_sure = !ppocr.words.empty() && ppocr.weakest >= options_.vote.sure;
-  if (tesseract.confidence < options_.reread_below && !ppocr_sure) reread(line, dark, tesseract);
   to_original(tesseract.words, quad);
   if (ppocr.words.empty()) return tesseract;
   auto reading = combine_readings(tesseract, ppocr, [this](const std::string& c) { return ppocr_->spells(c); },
