@@ -1,6 +1,7 @@
 #include "stages/ocr/line_vote.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "pipeline/fold.hpp"
 
@@ -28,15 +29,6 @@ bool is_letter(const std::string& cp) {
   const unsigned value = ((b0 & 0x1Fu) << 6) | (b1 & 0x3Fu);
   return value >= 0xC0 && value < 0x250 && value != 0xD7 && value != 0xF7;
 }
-
-}  // namespace
-
-bool has_unspellable_letter(const std::string& utf8, const CanSpell& can_spell) {
-  const auto points = code_points(utf8);
-  return std::any_of(points.begin(), points.end(), [&](const auto& cp) { return is_letter(cp) && !can_spell(cp); });
-}
-
-namespace {
 
 bool has_accented_letter(const std::string& utf8) {
   const auto points = code_points(utf8);
@@ -108,6 +100,11 @@ LineReading with_tesseract_spelling(const LineReading& tesseract, const LineRead
 }
 
 }  // namespace
+
+bool has_unspellable_letter(const std::string& utf8, const CanSpell& can_spell) {
+  const auto points = code_points(utf8);
+  return std::any_of(points.begin(), points.end(), [&](const auto& cp) { return is_letter(cp) && !can_spell(cp); });
+}
 
 LineReading combine_readings(const LineReading& tesseract, const LineReading& ppocr, const CanSpell& can_spell,
                              const VoteOptions& options) {
