@@ -71,9 +71,9 @@ nlohmann::ordered_json stages_json(const Config& config) {
   for (const auto& s : config.stages) {
     nlohmann::ordered_json j{{"kind", to_string(s.kind)}, {"enabled", s.enabled}, {"impl", s.impl}};
     if (s.stage) {
-      j["id"] = s.stage->id();
+      j["id"] = s.prepared_id.empty() ? std::string(s.stage->id()) : s.prepared_id;
       j["placeholder"] = s.stage->is_placeholder();
-      j["resources"] = s.stage->resources();
+      j["resources"] = s.prepared_resources.is_null() ? s.stage->resources() : s.prepared_resources;
       if (s.prepare_ms > 0) j["prepare_ms"] = std::round(s.prepare_ms * 10) / 10;
     }
     out.push_back(j);

@@ -62,6 +62,10 @@ struct ConfiguredStage {
   std::string impl;              // implementation name within the kind
   std::unique_ptr<Stage> stage;  // null when disabled
   double prepare_ms = 0;         // how long prepare() took (run.json), once prepared
+  // What the stage that ran said of itself after prepare() (its id and resources: model paths, hashes,
+  // fallbacks), when it was prepared in another process (the worker); run.json records these.
+  std::string prepared_id;
+  nlohmann::ordered_json prepared_resources;
 };
 
 struct Config {

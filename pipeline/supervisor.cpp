@@ -263,10 +263,15 @@ void Supervisor::handle_frame(Frame& frame) {
   switch (frame.type) {
     case FrameType::ready: {
       worker_.ready = true;
-      const auto times = nlohmann::json::parse(frame.payload, nullptr, false);
-      if (times.is_array() && times.size() == config_.stages.size()) {
-        for (std::size_t i = 0; i < times.size(); ++i) {
-          if (times[i].is_number()) config_.stages[i].prepare_ms = times[i].get<double>();
+      const auto stages = nlohmann::ordered_json::parse(frame.payload, nullptr, false);
+      if (stages.is_array() && stages.size() == config_.stages.size()) {
+        for (std::size_t i = 0; i < stages.size(); ++i) {
+          const auto& j = stages[i];
+          if (!j.is_object()) continue;
+          auto& slot = config_.stages[i];
+          if (j.contains("prepare_ms") && j["prepare_ms"].is_number()) slot.prepare_ms = j["prepare_ms"].get<double>();
+          if (j.contains("id") && j["id"].is_string()) slot.prepared_id = j["id"].get<std::string>();
+          if (j.contains("resources")) slot.prepared_resources = j["resources"];
         }
       }
       break;

@@ -64,9 +64,17 @@ int worker_main(const WorkerSetup& setup) {
       send(FrameType::prepare_failed, e.what());
       return 3;
     }
-    // The supervisor records how long each stage took to start (run.json).
-    nlohmann::json ready = nlohmann::json::array();
-    for (const auto& stage : setup.config->stages) ready.push_back(stage.prepare_ms);
+    // The supervisor records how long each stage took to start, and what each prepared stage says of itself
+    // (model paths and hashes, fallbacks), in run.json: its own stages were never prepared.
+    nlohmann::ordered_json ready = nlohmann::ordered_json::array();
+    for (const auto& stage : setup.config->stages) {
+      nlohmann::ordered_json j{{"prepare_ms", stage.prepare_ms}};
+      if (stage.stage) {
+        j["id"] = stage.stage->id();
+        j["resources"] = stage.stage->resources();
+      }
+      ready.push_back(std::move(j));
+    }
     send(FrameType::ready, ready.dump());
 
     const ImageSource source = [&](InputItem& item, std::size_t& seq) {

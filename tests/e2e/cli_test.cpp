@@ -1,6 +1,8 @@
 // Contract: the cluetrace command line — version, config check with every problem and its key path,
 // --dump-graph, @list inputs, and exit codes (0 when every image got a report, non-zero when the run
 // could not proceed).
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "pipeline/json_schema.hpp"
@@ -75,6 +77,15 @@ TEST(Cli, ListFileInputAndReportsValidate) {
   const auto run = read_json(dir / "out" / "run.json");
   EXPECT_EQ(run["config"]["sha256"], reports[0]["config_sha256"]);
   EXPECT_FALSE(run["libraries"]["tesseract"].get<std::string>().empty());
+  // The stages ran in the worker process; run.json still records what they loaded: model files with their
+  // SHA-256, not the empty fields of the supervisor's unprepared stages.
+  std::map<std::string, nlohmann::json> resources;
+  for (const auto& stage : run["stages"]) resources[stage["kind"].get<std::string>()] = stage["resources"];
+  EXPECT_EQ(resources["text_detect"]["sha256"].get<std::string>().size(), 64u) << resources["text_detect"].dump();
+  EXPECT_EQ(resources["ocr"]["ppocr"]["models"].size(), 3u) << resources["ocr"].dump();
+  EXPECT_EQ(resources["ocr"]["ppocr"]["keys_sha256"].get<std::string>().size(), 64u);
+  EXPECT_GT(resources["ocr"]["traineddata"]["Latin"]["bytes"].get<double>(), 1e6);
+  EXPECT_GT(resources["logo"]["brands"].get<int>(), 0);
 }
 
 TEST(Cli, RunThatCannotProceedExitsNonZero) {
