@@ -25,6 +25,17 @@ int line_margin(int height) { return std::max(8, height / 3); }
 
 }  // namespace
 
+void map_words_back(std::vector<Word>& words, const std::array<cv::Point2f, 4>& quad, int height, cv::Point2f offset) {
+  if (words.empty()) return;
+  const cv::Mat to_original = line_transform(quad, height).inv();
+  for (auto& word : words) {
+    std::vector<cv::Point2f> corners(word.quad.begin(), word.quad.end()), mapped;
+    for (auto& p : corners) p -= offset;
+    cv::perspectiveTransform(corners, mapped, to_original);
+    std::copy(mapped.begin(), mapped.end(), word.quad.begin());
+  }
+}
+
 TesseractLineOptions TesseractLineOptions::read(OptionReader& o) {
   TesseractLineOptions opts;
   read_language_options(o, opts.languages, opts.tessdata_dir);
@@ -186,14 +197,8 @@ void TesseractLineStage::reread(const cv::Mat& line, bool dark, LineReading& rea
 
 void TesseractLineStage::to_original(std::vector<Word>& words, const std::array<cv::Point2f, 4>& quad) const {
   // Word boxes come in the padded line's pixels: undo the margin, then the rectification.
-  const cv::Mat to_original = line_transform(quad, options_.line_height).inv();
   const auto margin = static_cast<float>(line_margin(options_.line_height));
-  for (auto& word : words) {
-    std::vector<cv::Point2f> corners(word.quad.begin(), word.quad.end()), mapped;
-    for (auto& p : corners) p -= cv::Point2f(margin, margin);
-    cv::perspectiveTransform(corners, mapped, to_original);
-    std::copy(mapped.begin(), mapped.end(), word.quad.begin());
-  }
+  map_words_back(words, quad, options_.line_height, cv::Point2f(margin, margin));
 }
 
 bool TesseractLineStage::sure_of_itself(const LineReading& reading) const {
@@ -205,12 +210,7 @@ LineReading TesseractLineStage::read_with_ppocr(const cv::Mat& bgr, const std::a
   const cv::Mat line = rectify_line(bgr, quad, kPpocrHeight);
   if (line.empty()) return {};
   auto reading = words_from_steps(ppocr_->read(line), kPpocrHeight, options_.min_word_confidence);
-  const cv::Mat to_original = line_transform(quad, kPpocrHeight).inv();
-  for (auto& word : reading.words) {
-    std::vector<cv::Point2f> corners(word.quad.begin(), word.quad.end()), mapped;
-    cv::perspectiveTransform(corners, mapped, to_original);
-    std::copy(mapped.begin(), mapped.end(), word.quad.begin());
-  }
+  map_words_back(reading.words, quad, kPpocrHeight, cv::Point2f(0, 0));
   return reading;
 }
 

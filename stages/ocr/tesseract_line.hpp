@@ -66,6 +66,10 @@ cv::Mat rectify_line(const cv::Mat& gray, const std::array<cv::Point2f, 4>& quad
 // The perspective transform rectify_line() applies (line pixels from original pixels).
 cv::Mat line_transform(const std::array<cv::Point2f, 4>& quad, int height, int* width = nullptr);
 
+// Word quads read in a line rectified from `quad` at `height` pixels (shifted by `offset` within it, e.g. a
+// margin) mapped back into the image's pixels.
+void map_words_back(std::vector<Word>& words, const std::array<cv::Point2f, 4>& quad, int height, cv::Point2f offset);
+
 // Whether a rectified line's background is darker than its text (light text on a dark sign).
 bool dark_background(const cv::Mat& line);
 // The line made ready for Tesseract: inverted if asked, contrast stretched, a white margin added.
