@@ -9,36 +9,39 @@
 
 namespace cluetrace {
 
-std::string fold_key(std::string_view text) {
-  auto u = icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
-  u.foldCase();
+namespace {
+
+// The letters and digits of `u`, as UTF-8.
+std::string alphanumerics(const icu::UnicodeString& u) {
   icu::UnicodeString kept;
   for (int32_t i = 0; i < u.length(); i = u.moveIndex32(i, 1)) {
     const UChar32 c = u.char32At(i);
-    if (u_isalnum(c)) kept.append(c);
+    if (u_isalnum(c)) kept.append(c);  // combining accents (category Mn) are not alphanumeric
   }
   std::string out;
   kept.toUTF8String(out);
   return out;
 }
 
-std::string letters_key(std::string_view text) {
+icu::UnicodeString case_folded(std::string_view text) {
   auto u = icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
   u.foldCase();
+  return u;
+}
+
+}  // namespace
+
+std::string fold_key(std::string_view text) { return alphanumerics(case_folded(text)); }
+
+std::string letters_key(std::string_view text) {
+  icu::UnicodeString u = case_folded(text);
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(status);
   if (U_SUCCESS(status)) {
     const icu::UnicodeString decomposed = nfd->normalize(u, status);
     if (U_SUCCESS(status)) u = decomposed;
   }
-  icu::UnicodeString kept;
-  for (int32_t i = 0; i < u.length(); i = u.moveIndex32(i, 1)) {
-    const UChar32 c = u.char32At(i);
-    if (u_isalnum(c)) kept.append(c);  // combining accents (category Mn) are not alphanumeric: dropped
-  }
-  std::string out;
-  kept.toUTF8String(out);
-  return out;
+  return alphanumerics(u);  // the accents NFD split off are dropped with the other non-alphanumerics
 }
 
 std::string terminal_safe(std::string_view text) {
