@@ -77,7 +77,7 @@ def run(cli, catalogue, items, text, threads):
     return reports, wall
 
 
-def score(items, reports, wall):
+def score(items, reports, wall, false_marks=None):
     tp = fp = fn = 0
     empty_images = empty_fp = 0
     logo_ms = []
@@ -93,6 +93,10 @@ def score(items, reports, wall):
             m = (c.get("details") or {}).get("method", "?")
             ok = b in truth
             methods.setdefault(m, [0, 0])[0 if ok else 1] += 1
+            if not ok and false_marks is not None:
+                details = c.get("details") or {}
+                said = details.get("wordmark") or details.get("reference") or ""
+                false_marks.append(f"{it['image']}: {b} by {m} (truth: {', '.join(sorted(truth)) or 'none'}) {said}")
         tp += len(truth & set(pred))
         fp += len(set(pred) - truth)
         fn += len(truth - set(pred))
@@ -114,6 +118,13 @@ def row(name, s):
     fpe = "—" if s["empty_images"] == 0 else f"{s['fp_per_empty']:.3f} ({s['empty_images']})"
     return (f"| {name} | {s['images']} | {s['truth']} | {s['recall']:.3f} | {s['precision']:.3f} | {fpe} | "
             f"{s['s_per_image']:.3f} | {s['logo_ms_median']:.0f} | {methods} |")
+
+
+def print_scored(name, items, reports, wall, list_false):
+    false_marks = [] if list_false else None
+    print(row(name, score(items, reports, wall, false_marks)), flush=True)
+    for line in false_marks or []:
+        print(f"  false: {line}", flush=True)
 
 
 HEADER = ("| set | images | brand sightings | recall | precision | false marks per mark-free image (images) | "
@@ -168,6 +179,7 @@ def main():
     ap.add_argument("--brands", default="data/logos/brands.yaml")
     ap.add_argument("--option", action="append", default=[], help="logo stage option KEY=VALUE (tuning)")
     ap.add_argument("--ocr-option", action="append", default=[], help="OCR stage option KEY=VALUE (with --text)")
+    ap.add_argument("--list-false", action="store_true", help="after each row, the false marks: image, brand, method, evidence")
     args = ap.parse_args()
     OPTIONS.extend(args.option)
     OCR_OPTIONS.extend(args.ocr_option)
@@ -180,19 +192,19 @@ def main():
         if args.scaling:
             continue
         reports, wall = run(args.cli, args.catalogue, items, args.text, args.threads)
-        print(row(name, score(items, reports, wall)), flush=True)
+        print_scored(name, items, reports, wall, args.list_false)
 
     if args.flickr:
         items = load_set(args.flickr)
         reports, wall = run(args.cli, args.catalogue, items, args.text, args.threads)
-        print(row("flickrlogos27: catalogue alone, all photos", score(items, reports, wall)), flush=True)
+        print_scored("flickrlogos27: catalogue alone, all photos", items, reports, wall, args.list_false)
         a, b = flickr_halves(items)
         with tempfile.TemporaryDirectory() as tmp:
             for train, test, label in ((a, b, "A→B"), (b, a, "B→A")):
                 cat, boxes = add_from(args.cli, args.catalogue, train, tmp, "cat-" + label[0])
                 reports, wall = run(args.cli, cat, test, args.text, args.threads)
-                print(row(f"flickrlogos27: + {boxes} boxes added from half {label[0]}, scored on half {label[2]}",
-                          score(test, reports, wall)), flush=True)
+                print_scored(f"flickrlogos27: + {boxes} boxes added from half {label[0]}, scored on half {label[2]}",
+                             test, reports, wall, args.list_false)
 
     if args.scaling:
         sets = [(s.split("=", 1)[0], load_set(s.split("=", 1)[1])) for s in args.set]

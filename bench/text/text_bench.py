@@ -150,10 +150,29 @@ def run_cluetrace(cli, config, items, threads):
     preds = []
     for item in items:
         r = reports.get(item["image"], {})
-        lines = [{"text": c["value"], "box": c.get("box")} for c in r.get("clues", []) if c["kind"] == "text"]
+        lines = readings_of(r, TEXT_CLUES_ONLY)
         regions = [box_of_quad(t["quad"]) for t in r.get("text_regions", [])] or [l["box"] for l in lines if l["box"]]
         preds.append({"lines": lines, "regions": regions, "status": r.get("status", "missing")})
     return preds, wall
+
+
+TEXT_CLUES_ONLY = False
+
+
+def readings_of(report, text_clues_only=False):
+    """What OCR read in one report: its text clues, and the readings merged into clues of other kinds (a
+    word read as a brand's name, a price, a web address or a phone number becomes that clue, and its
+    reading is kept in the clue's details.merged). With text_clues_only, the text clues alone (the measure
+    of RESULTS before 2026-12-02's second session)."""
+    lines = []
+    for c in report.get("clues", []):
+        if c["kind"] == "text":
+            lines.append({"text": c["value"], "box": c.get("box")})
+        elif not text_clues_only:
+            for m in (c.get("details") or {}).get("merged", []):
+                if m.get("kind") == "text" and str(m.get("stage", "")).startswith("ocr."):
+                    lines.append({"text": m["value"], "box": m.get("box")})
+    return lines
 
 
 def tesseract_one(path):
@@ -236,7 +255,11 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--limit", type=int, default=0, help="use only the first N items of each set")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--text-clues-only", action="store_true",
+                    help="score the text clues alone, leaving out readings merged into logo, price, web-address ... clues")
     args = ap.parse_args()
+    global TEXT_CLUES_ONLY
+    TEXT_CLUES_ONLY = args.text_clues_only
 
     print(f"# text benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.threads} threads, "
           f"config {args.config}")
