@@ -1,7 +1,8 @@
 // Prints what the logo matcher considered for each image: candidate references, their matches and
 // inliers, and why each was accepted or rejected. A tuning aid for bench/logo, not part of a run.
-//   inspect_logos CATALOGUE.yaml IMAGE...
+//   inspect_logos [--coarse-side N] CATALOGUE.yaml IMAGE...
 #include <iostream>
+#include <string>
 
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
@@ -10,13 +11,19 @@
 #include "stages/logo/matcher.hpp"
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::cerr << "usage: inspect_logos CATALOGUE.yaml IMAGE...\n";
+  cluetrace::logo::MatchOptions options;
+  int first = 1;
+  if (argc > 2 && std::string(argv[1]) == "--coarse-side") {
+    options.coarse_side = std::stoi(argv[2]);
+    first = 3;
+  }
+  if (argc < first + 2) {
+    std::cerr << "usage: inspect_logos [--coarse-side N] CATALOGUE.yaml IMAGE...\n";
     return 2;
   }
-  const auto cat = cluetrace::logo::load_catalogue(argv[1]);
-  cluetrace::logo::Matcher matcher(cluetrace::logo::read_index(cat.index_file()), {});
-  for (int i = 2; i < argc; ++i) {
+  const auto cat = cluetrace::logo::load_catalogue(argv[first]);
+  cluetrace::logo::Matcher matcher(cluetrace::logo::read_index(cat.index_file()), options);
+  for (int i = first + 1; i < argc; ++i) {
     const cv::Mat img = cv::imread(argv[i], cv::IMREAD_COLOR);
     std::vector<std::string> trace;
     const auto found = matcher.match(img, &trace);

@@ -97,6 +97,9 @@ def score(items, reports, wall, false_marks=None):
                 details = c.get("details") or {}
                 said = details.get("wordmark") or details.get("reference") or ""
                 false_marks.append(f"{it['image']}: {b} by {m} (truth: {', '.join(sorted(truth)) or 'none'}) {said}")
+        if false_marks is not None and LIST_MISSED:
+            for b in sorted(truth - set(pred)):
+                false_marks.append(f"{it['image']}: {b} missed")
         tp += len(truth & set(pred))
         fp += len(set(pred) - truth)
         fn += len(truth - set(pred))
@@ -120,11 +123,14 @@ def row(name, s):
             f"{s['s_per_image']:.3f} | {s['logo_ms_median']:.0f} | {methods} |")
 
 
+LIST_MISSED = False
+
+
 def print_scored(name, items, reports, wall, list_false):
     false_marks = [] if list_false else None
     print(row(name, score(items, reports, wall, false_marks)), flush=True)
     for line in false_marks or []:
-        print(f"  false: {line}", flush=True)
+        print(f"  {'missed' if line.endswith(' missed') else 'false'}: {line}", flush=True)
 
 
 HEADER = ("| set | images | brand sightings | recall | precision | false marks per mark-free image (images) | "
@@ -180,8 +186,11 @@ def main():
     ap.add_argument("--option", action="append", default=[], help="logo stage option KEY=VALUE (tuning)")
     ap.add_argument("--ocr-option", action="append", default=[], help="OCR stage option KEY=VALUE (with --text)")
     ap.add_argument("--list-false", action="store_true", help="after each row, the false marks: image, brand, method, evidence")
+    ap.add_argument("--list-missed", action="store_true", help="with --list-false, the marks missed as well")
     args = ap.parse_args()
     OPTIONS.extend(args.option)
+    global LIST_MISSED
+    LIST_MISSED = args.list_missed
     OCR_OPTIONS.extend(args.ocr_option)
 
     print(f"cluetrace: {args.cli}, text stages {'on' if args.text else 'off'}, threads {args.threads}")

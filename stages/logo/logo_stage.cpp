@@ -88,6 +88,9 @@ LogoOptions LogoOptions::read(OptionReader& o) {
   opts.match.flann_checks = static_cast<int>(o.get_int("flann_checks", opts.match.flann_checks, 8, 4096));
   opts.match.min_spread = o.get_double("min_spread", opts.match.min_spread, 0.0, 1.0);
   opts.match.hough = o.get_bool("hough", opts.match.hough);
+  opts.match.coarse_side = static_cast<int>(o.get_int("coarse_side", opts.match.coarse_side, 0, 8192));
+  opts.match.coarse_windows = static_cast<int>(o.get_int("coarse_windows", opts.match.coarse_windows, 1, 1000));
+  opts.match.coarse_support = static_cast<int>(o.get_int("coarse_support", opts.match.coarse_support, 2, 1000));
   opts.match.shapes = o.get_bool("shapes", opts.match.shapes);
   opts.match.shape.min_iou = o.get_double("shape_min_iou", opts.match.shape.min_iou, 0.3, 1.0);
   opts.match.shape.proposals = static_cast<int>(o.get_int("shape_proposals", opts.match.shape.proposals, 1, 100));

@@ -151,11 +151,7 @@ std::vector<Detection> Matcher::match(const cv::Mat& bgr, std::vector<std::strin
   else grey = bgr;
   const double scale = std::min(1.0, static_cast<double>(options_.max_side) / std::max(grey.cols, grey.rows));
   if (scale < 1) cv::resize(grey, grey, cv::Size(), scale, scale, cv::INTER_AREA);
-  std::vector<cv::KeyPoint> keypoints;
-  cv::Mat descriptors;
-  extract_features(grey, options_.max_features, keypoints, descriptors, options_.contrast);
-  if (trace) trace->push_back(fmt::format("scene {}x{}: {} features", grey.cols, grey.rows, keypoints.size()));
-  auto found = match_features(keypoints, descriptors, {}, trace);
+  auto found = find_by_features(grey, trace);
   if (shapes_) {
     // Plain marks by their silhouette, where no feature match is already.
     auto shaped = shapes_->match(grey, trace, scaled(text_lines, scale));
@@ -179,10 +175,169 @@ std::vector<Detection> Matcher::match(const cv::Mat& bgr, std::vector<std::strin
   return found;
 }
 
-std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& keypoints, const cv::Mat& descriptors,
-                                               const std::string& skip_brand, std::vector<std::string>* trace) const {
-  if (!flann_ || descriptors.empty()) return {};
+namespace {
+
+// Windows that overlap are joined into their bounding box until none overlaps another.
+std::vector<cv::Rect> joined(std::vector<cv::Rect> windows) {
+  for (bool again = true; again;) {
+    again = false;
+    for (std::size_t i = 0; i < windows.size() && !again; ++i)
+      for (std::size_t j = i + 1; j < windows.size() && !again; ++j)
+        if ((windows[i] & windows[j]).area() > 0) {
+          windows[i] |= windows[j];
+          windows.erase(windows.begin() + static_cast<long>(j));
+          again = true;
+        }
+  }
+  return windows;
+}
+
+// Pixels of margin around a window at full resolution: SIFT finds no keypoint within a few pixels of an
+// image's edge, and describes a patch about 6 of its scales across.
+constexpr int kWindowMargin = 24;
+// Windows covering more than this share of the scene are not worth cropping: the whole scene is read.
+constexpr double kMaxWindowShare = 0.6;
+// A mark verified in the coarse look whose box is at least this many coarse pixels each way, with twice
+// the inliers a mark needs, is kept as found there; the others are looked for again at full resolution.
+constexpr float kCoarseLargeMark = 48;
+
+float median(std::vector<float> values) {
+  std::nth_element(values.begin(), values.begin() + static_cast<long>(values.size() / 2), values.end());
+  return values[values.size() / 2];
+}
+
+}  // namespace
+
+Matcher::CoarseLook Matcher::look_coarse(const cv::Mat& grey, std::vector<std::string>* trace) const {
+  CoarseLook look;
+  const double k = static_cast<double>(options_.coarse_side) / std::max(grey.cols, grey.rows);
+  cv::Mat coarse;
+  cv::resize(grey, coarse, cv::Size(), k, k, cv::INTER_AREA);
+  std::vector<cv::KeyPoint> keypoints;
+  cv::Mat descriptors;
+  extract_features(coarse, std::max(1000, static_cast<int>(options_.max_features * k * k)), keypoints, descriptors, options_.contrast);
+  if (descriptors.empty()) return look;
   const cv::Mat q = root_sift(descriptors);
+  const MatchGroups groups = group_matches(q, {});
+  const cv::Rect scene(0, 0, grey.cols, grey.rows);
+  // Marks verified in the coarse look: large and well supported ones stand; the others are verified again
+  // in a window around them.
+  std::vector<Detection> weak;
+  for (auto& d : verify(groups, keypoints, q, trace)) {
+    const auto box = quad_bounds(d.quad);
+    const bool large = std::min(box.width, box.height) >= kCoarseLargeMark && d.inliers >= 2 * options_.min_inliers;
+    (large ? look.large : weak).push_back(std::move(d));
+  }
+  for (const auto& d : weak) {
+    const auto box = quad_bounds(d.quad);
+    const cv::Rect window = cv::Rect(static_cast<int>((box.x - 0.2f * box.width) / k) - kWindowMargin,
+                                     static_cast<int>((box.y - 0.2f * box.height) / k) - kWindowMargin,
+                                     static_cast<int>(1.4f * box.width / k) + 2 * kWindowMargin,
+                                     static_cast<int>(1.4f * box.height / k) + 2 * kWindowMargin) &
+                            scene;
+    if (window.area() == 0) continue;
+    look.windows.push_back(window);
+    look.windows = joined(std::move(look.windows));
+  }
+  const auto ranked = rank_candidates(groups, keypoints, options_.coarse_support, options_.coarse_support);
+  int proposed = 0;
+  for (const auto& c : ranked) {
+    if (proposed >= options_.coarse_windows) break;
+    // The mark's extent where its matches agree: each match scales the reference mark by the ratio of
+    // its keypoints' sizes and turns it by the difference of their orientations (taken modulo 180
+    // degrees, as the features are polarity-free; a half turn leaves the extent as it is).
+    const auto& group = groups.at(c.ref);
+    const ReferenceFeatures& rf = *refs_[c.ref].features;
+    std::vector<cv::Point2f> points;
+    std::vector<float> xs, ys, scales;
+    double turn_x = 0, turn_y = 0;
+    for (int i : c.consistent) {
+      const auto& [score, qi, ri] = group[static_cast<std::size_t>(i)];
+      const cv::KeyPoint& qk = keypoints[static_cast<std::size_t>(qi)];
+      const cv::KeyPoint& rk = rf.keypoints[static_cast<std::size_t>(ri)];
+      if (!(rk.size > 0)) continue;
+      points.push_back(qk.pt);
+      xs.push_back(qk.pt.x);
+      ys.push_back(qk.pt.y);
+      scales.push_back(qk.size / rk.size);
+      const double doubled = 2 * (qk.angle - rk.angle) * CV_PI / 180;
+      turn_x += std::cos(doubled), turn_y += std::sin(doubled);
+    }
+    if (points.empty()) continue;
+    const double scale = median(scales), turn = std::atan2(turn_y, turn_x) / 2;
+    const double w = scale * rf.mark.width, h = scale * rf.mark.height;
+    const auto extent_x = static_cast<float>(std::abs(std::cos(turn)) * w + std::abs(std::sin(turn)) * h);
+    const auto extent_y = static_cast<float>(std::abs(std::sin(turn)) * w + std::abs(std::cos(turn)) * h);
+    const cv::Point2f centre(median(xs), median(ys));
+    // Found already: a mark of the same brand verified there (large, or with its window).
+    const auto there = [&](const Detection& d) { return d.brand == brands_[refs_[c.ref].brand] && quad_bounds(d.quad).contains(centre); };
+    if (std::any_of(look.large.begin(), look.large.end(), there) || std::any_of(weak.begin(), weak.end(), there)) continue;
+    // The window: the agreeing points within the mark's extent of their middle (further ones are chance
+    // matches of the same pose), and around them as far as the mark may reach beyond them.
+    std::vector<cv::Point2f> near{centre};
+    for (const auto& p : points)
+      if (std::abs(p.x - centre.x) <= extent_x && std::abs(p.y - centre.y) <= extent_y) near.push_back(p);
+    const cv::Rect2f spanned = cv::boundingRect(near);
+    const float grow_x = std::max(0.0f, extent_x - spanned.width) + 0.15f * extent_x;
+    const float grow_y = std::max(0.0f, extent_y - spanned.height) + 0.15f * extent_y;
+    const cv::Rect window = cv::Rect(static_cast<int>((spanned.x - grow_x) / k) - kWindowMargin,
+                                     static_cast<int>((spanned.y - grow_y) / k) - kWindowMargin,
+                                     static_cast<int>((spanned.width + 2 * grow_x) / k) + 2 * kWindowMargin,
+                                     static_cast<int>((spanned.height + 2 * grow_y) / k) + 2 * kWindowMargin) &
+                            scene;
+    // A window over a large share of the scene stands for a large mark the coarse look did not verify,
+    // or for chance matches: neither is worth the full resolution.
+    if (window.area() == 0 || window.area() > kMaxWindowShare / 2 * scene.area()) continue;
+    ++proposed;
+    look.windows.push_back(window);
+    look.windows = joined(std::move(look.windows));
+  }
+  for (auto& d : look.large)
+    for (auto& p : d.quad) p *= static_cast<float>(1 / k);
+  if (trace) {
+    double area = 0;
+    for (const auto& w : look.windows) area += w.area();
+    std::string where;
+    for (const auto& w : look.windows) where += fmt::format(" [{},{} {}x{}]", w.x, w.y, w.width, w.height);
+    trace->push_back(fmt::format("coarse {}x{}: {} features, {} large marks, {} references voted, {} windows ({:.0f} % of the scene){}",
+                                 coarse.cols, coarse.rows, keypoints.size(), look.large.size(), ranked.size(), look.windows.size(),
+                                 100.0 * area / scene.area(), where));
+  }
+  return look;
+}
+
+std::vector<Detection> Matcher::find_by_features(const cv::Mat& grey, std::vector<std::string>* trace) const {
+  std::vector<cv::KeyPoint> keypoints;
+  cv::Mat descriptors;
+  if (options_.coarse_side > 0 && std::max(grey.cols, grey.rows) * 4 > options_.coarse_side * 5) {
+    const CoarseLook look = look_coarse(grey, trace);
+    double area = 0;
+    for (const auto& w : look.windows) area += w.area();
+    if (area <= kMaxWindowShare * grey.cols * grey.rows) {
+      std::vector<cv::Mat> parts;
+      for (const auto& w : look.windows) {
+        std::vector<cv::KeyPoint> kps;
+        cv::Mat d;
+        const int features = std::max(500, static_cast<int>(options_.max_features * w.area() / (static_cast<double>(grey.cols) * grey.rows)));
+        extract_features(grey(w), features, kps, d, options_.contrast);
+        for (auto& kp : kps) kp.pt += cv::Point2f(static_cast<float>(w.x), static_cast<float>(w.y));
+        keypoints.insert(keypoints.end(), kps.begin(), kps.end());
+        if (!d.empty()) parts.push_back(d);
+      }
+      if (!parts.empty()) cv::vconcat(parts, descriptors);
+      if (trace) trace->push_back(fmt::format("scene {}x{}: {} features in {} windows", grey.cols, grey.rows, keypoints.size(), look.windows.size()));
+      // The windows' marks first: where one overlaps a large mark of the coarse look, it is the better placed.
+      auto found = match_features(keypoints, descriptors, {}, trace);
+      found.insert(found.end(), look.large.begin(), look.large.end());
+      return keep_apart(std::move(found), kSamePlace);
+    }
+  }
+  extract_features(grey, options_.max_features, keypoints, descriptors, options_.contrast);
+  if (trace) trace->push_back(fmt::format("scene {}x{}: {} features", grey.cols, grey.rows, keypoints.size()));
+  return match_features(keypoints, descriptors, {}, trace);
+}
+
+Matcher::MatchGroups Matcher::group_matches(const cv::Mat& q, const std::string& skip_brand) const {
   const int k = std::min(8, all_.rows);
   cv::Mat idx(q.rows, k, CV_32S), dist(q.rows, k, CV_32F);
   flann_->knnSearch(q, idx, dist, k, cv::flann::SearchParams(options_.flann_checks));
@@ -191,8 +346,7 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
   for (std::size_t b = 0; b < brands_.size(); ++b)
     if (brands_[b] == skip_brand) skip = static_cast<int>(b);
 
-  // Matches grouped by reference: (distance ratio, scene keypoint, reference keypoint).
-  std::map<int, std::vector<std::tuple<float, int, int>>> groups;
+  MatchGroups groups;
   const double ratio2 = options_.ratio * options_.ratio;  // FLANN's L2 distances are squared
   for (int i = 0; i < q.rows; ++i) {
     int first = -1, b0 = -1;
@@ -221,7 +375,41 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
       if (refs_seen.insert(ref).second) groups[ref].emplace_back(dist.at<float>(i, j) / std::max(1e-12f, d1), i, row_kp_[row]);
     }
   }
+  return groups;
+}
 
+// Candidates are ranked by their largest set of geometrically consistent matches (one Hough bin), not
+// by their raw count: a reference that draws many chance matches (a hub) does not crowd out a true one,
+// and RANSAC then works on matches that mostly agree.
+std::vector<Matcher::Candidate> Matcher::rank_candidates(const MatchGroups& groups, const std::vector<cv::KeyPoint>& keypoints,
+                                                         int min_matches, int min_consistent) const {
+  std::vector<Candidate> order;
+  for (const auto& [ref, m] : groups) {
+    if (static_cast<int>(m.size()) < min_matches) continue;
+    std::vector<int> consistent;
+    if (options_.hough) {
+      consistent = consistent_matches(m, keypoints, *refs_[ref].features);
+    } else {
+      consistent.resize(m.size());
+      for (std::size_t i = 0; i < m.size(); ++i) consistent[i] = static_cast<int>(i);
+    }
+    if (static_cast<int>(consistent.size()) >= min_consistent)
+      order.push_back({static_cast<int>(consistent.size()), ref, std::move(consistent)});
+  }
+  std::sort(order.begin(), order.end(),
+            [](const Candidate& a, const Candidate& b) { return std::tie(a.support, a.ref) > std::tie(b.support, b.ref); });
+  return order;
+}
+
+std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& keypoints, const cv::Mat& descriptors,
+                                               const std::string& skip_brand, std::vector<std::string>* trace) const {
+  if (!flann_ || descriptors.empty()) return {};
+  const cv::Mat q = root_sift(descriptors);
+  return verify(group_matches(q, skip_brand), keypoints, q, trace);
+}
+
+std::vector<Detection> Matcher::verify(const MatchGroups& groups, const std::vector<cv::KeyPoint>& keypoints, const cv::Mat& q,
+                                       std::vector<std::string>* trace) const {
   // Scene keypoints by 8-pixel cell, for the guided matching below.
   constexpr float cell = 8;
   float max_x = 0, max_y = 0;
@@ -231,32 +419,13 @@ std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& 
   for (int i = 0; i < static_cast<int>(keypoints.size()); ++i)
     grid[static_cast<std::size_t>(static_cast<int>(keypoints[i].pt.y / cell)) * grid_w + static_cast<int>(keypoints[i].pt.x / cell)].push_back(i);
 
-  // Candidates are ranked by their largest set of geometrically consistent matches (one Hough bin), not
-  // by their raw count: a reference that draws many chance matches (a hub) does not crowd out a true one,
-  // and RANSAC then works on matches that mostly agree.
-  std::vector<std::tuple<int, int, std::vector<int>>> order;  // (consistent matches, ref, their positions in the group)
-  for (const auto& [ref, m] : groups) {
-    if (static_cast<int>(m.size()) < std::max(options_.min_inliers, 6)) continue;
-    std::vector<int> consistent;
-    if (options_.hough) {
-      consistent = consistent_matches(m, keypoints, *refs_[ref].features);
-    } else {
-      consistent.resize(m.size());
-      for (std::size_t i = 0; i < m.size(); ++i) consistent[i] = static_cast<int>(i);
-    }
-    if (static_cast<int>(consistent.size()) >= options_.min_inliers)
-      order.emplace_back(static_cast<int>(consistent.size()), ref, std::move(consistent));
-  }
-  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-    return std::tie(std::get<0>(a), std::get<1>(a)) > std::tie(std::get<0>(b), std::get<1>(b));
-  });
-  if (static_cast<int>(order.size()) > options_.candidates) order.resize(options_.candidates);
+  auto order = rank_candidates(groups, keypoints, std::max(options_.min_inliers, 6), options_.min_inliers);
+  if (static_cast<int>(order.size()) > options_.candidates) order.resize(static_cast<std::size_t>(options_.candidates));
 
   std::vector<Detection> found;
   for (const auto& candidate : order) {
-    // Named, not structured bindings: the lambdas below capture them (clang 14 cannot capture bindings).
-    const int ref = std::get<1>(candidate);
-    const auto& consistent = std::get<2>(candidate);
+    const int ref = candidate.ref;
+    const auto& consistent = candidate.consistent;
     // The 300 most distinctive matches at most: where a reference draws many weak matches, RANSAC still
     // finds the true ones. (OpenCV 4.6's USAC variants are not safe to call from several threads.)
     const auto& group = groups.at(ref);

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -30,6 +32,12 @@ struct MatchOptions {
   bool hough = true;        // rank and verify candidates by their geometrically consistent matches (Hough bins)
   bool shapes = true;       // also match plain marks by their silhouette (shape.hpp)
   ShapeOptions shape;
+  // Coarse to fine (0: off): features of the whole scene at this long side only propose windows (where
+  // matches of one reference agree on a pose); SIFT at full resolution runs in those windows alone, and
+  // every mark is verified there as before.
+  int coarse_side = 0;
+  int coarse_windows = 8;  // windows verified at full resolution per scene at most
+  int coarse_support = 3;  // coarse matches of one reference that agree on one pose, to propose a window
 };
 
 struct Detection {
@@ -56,8 +64,35 @@ class Matcher {
   std::size_t reference_count() const { return refs_.size(); }
   std::size_t descriptor_count() const { return static_cast<std::size_t>(all_.rows); }
   const FeatureIndexFile& index() const { return index_; }
+  // Coarse to fine, the first look: features of `grey` scaled to coarse_side. Marks verified there that
+  // are large enough are kept; the places where matches of one reference agree on a smaller mark become
+  // windows for the full-resolution search. Both in the pixels of `grey`.
+  struct CoarseLook {
+    std::vector<cv::Rect> windows;
+    std::vector<Detection> large;
+  };
+  CoarseLook look_coarse(const cv::Mat& grey, std::vector<std::string>* trace = nullptr) const;
 
  private:
+  // Ratio-tested matches of the scene's RootSIFT descriptors, grouped by reference: (distance ratio,
+  // scene keypoint, reference keypoint).
+  using MatchGroups = std::map<int, std::vector<std::tuple<float, int, int>>>;
+  // A reference and the positions (in its group) of its matches that agree on one pose.
+  struct Candidate {
+    int support = 0;
+    int ref = 0;
+    std::vector<int> consistent;
+  };
+  MatchGroups group_matches(const cv::Mat& root_descriptors, const std::string& skip_brand) const;
+  // References with at least `min_matches` matches, `min_consistent` of them on one pose, best first.
+  std::vector<Candidate> rank_candidates(const MatchGroups& groups, const std::vector<cv::KeyPoint>& keypoints, int min_matches,
+                                         int min_consistent) const;
+  // RANSAC verification of the best-ranked candidates, one mark per place.
+  std::vector<Detection> verify(const MatchGroups& groups, const std::vector<cv::KeyPoint>& keypoints, const cv::Mat& root_descriptors,
+                                std::vector<std::string>* trace) const;
+  // Marks found by their features in `grey`: in the whole of it, or coarse to fine.
+  std::vector<Detection> find_by_features(const cv::Mat& grey, std::vector<std::string>* trace) const;
+
   FeatureIndexFile index_;
   MatchOptions options_;
   struct Ref {

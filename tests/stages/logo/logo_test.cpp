@@ -195,6 +195,44 @@ TEST_F(LogoCatalogue, FindsEachMarkRotatedTiltedAndInTheOtherPolarity) {
   }
 }
 
+// Coarse to fine: the whole scene's features at 640 pixels only propose windows; SIFT at full resolution
+// runs there alone. A small mark and a large one in a 12-megapixel-sized scene are found where the
+// full-resolution search finds them, from windows that cover a small part of the scene; a scene without a
+// catalogue mark stays quiet.
+TEST_F(LogoCatalogue, CoarseToFineFindsWhatFullResolutionFindsFromFewWindows) {
+  MatchOptions full_options;
+  MatchOptions coarse_options;
+  coarse_options.coarse_side = 640;
+  Matcher full(index, full_options), coarse(index, coarse_options);
+  const cv::Mat star = render_reference_bgra(dir / "refs" / "star.svg", std::nullopt, 300);
+  const cv::Mat grid = render_reference_bgra(dir / "refs" / "grid.svg", std::nullopt, 520);
+  cv::Mat img = scene(3, {2400, 1800});
+  // Scaled to 1280 pixels for matching, the star spans about 160 pixels, and 80 in the coarse image.
+  const auto small = paste(img, recolour(star, {40, 40, 200}), {700, 1300}, 20, 0.1);
+  const auto large = paste(img, recolour(grid, {20, 20, 20}), {1750, 600}, -10, 0.15);
+  const cv::Mat jpeg = cv::imdecode(test::encode(img, ".jpg"), cv::IMREAD_COLOR);
+
+  std::vector<std::string> trace, full_trace;
+  const auto by_full = full.match(jpeg, &full_trace);
+  const auto by_coarse = coarse.match(jpeg, &trace);
+  ASSERT_EQ(by_full.size(), 2u) << lines(full_trace);
+  ASSERT_EQ(by_coarse.size(), 2u) << lines(trace);
+  for (const auto& [brand, truth] : {std::pair{std::string("starmark"), small}, std::pair{std::string("gridco"), large}}) {
+    const auto it = std::find_if(by_coarse.begin(), by_coarse.end(), [&](const Detection& d) { return d.brand == brand; });
+    ASSERT_NE(it, by_coarse.end()) << brand << "\n" << lines(trace);
+    EXPECT_GT(iou(bounds(it->quad), bounds(truth)), 0.8) << brand;
+    EXPECT_GE(it->inliers, coarse_options.min_inliers) << brand;
+  }
+  // The windows' share of the scene, from the trace: "coarse 640x480: ... windows (N % of the scene)".
+  const auto coarse_line = std::find_if(trace.begin(), trace.end(), [](const std::string& t) { return t.rfind("coarse ", 0) == 0; });
+  ASSERT_NE(coarse_line, trace.end()) << lines(trace);
+  const auto open = coarse_line->find(" windows (");
+  ASSERT_NE(open, std::string::npos) << *coarse_line;
+  EXPECT_LT(std::stod(coarse_line->substr(open + 10)), 30.0) << *coarse_line;
+
+  for (int seed = 20; seed < 23; ++seed) EXPECT_TRUE(coarse.match(scene(seed, {2400, 1800})).empty()) << "seed " << seed;
+}
+
 TEST_F(LogoCatalogue, StaysQuietWithoutACatalogueMark) {
   Matcher matcher(index, MatchOptions{});
   for (int seed = 10; seed < 16; ++seed) {
