@@ -611,5 +611,30 @@ TEST(LogoShapes, APlainRoundMarkInARealPhotoIsProposedByItsHole) {
   for (const auto& d : found) EXPECT_EQ(d.brand, "vodafone") << "a second brand in a photo of one";
 }
 
+
+// A fine green mesh in a real street photo drew 55 chance matches to the Bentley wings, 8 of which fit
+// one similarity (the fallback placement for a wordmark's matches along one line). A similarity must
+// explain a share of the matches that a true wordmark's do (all of them on FlickrLogos-27): the mesh is
+// no mark, and the same holds for the same Bentley reference on a FlickrLogos-27 photo of the NBC mark.
+TEST(LogoFeatures, AFewMatchesOfARepetitiveTextureFittingASimilarityAreNoMark) {
+  const fs::path catalogue = test::source_dir() / "models" / "logos" / "catalogue.yaml";
+  const std::vector<fs::path> photos{test::shared_dir() / "data" / "icdar2003-scene" / "images" / "ryoungt_13.08.2002_fPICT0001.JPG",
+                                     test::shared_dir() / "data" / "flickrlogos27" / "images" / "3728967967.jpg"};
+  for (const auto& photo : photos)
+    if (!fs::is_regular_file(photo)) GTEST_SKIP() << photo << " is absent (../shared/data is not here)";
+  if (!fs::is_regular_file(catalogue.string() + ".index")) GTEST_SKIP() << "the default catalogue is not built (./test.sh builds it)";
+  const auto cat = load_catalogue(catalogue);
+  const Matcher matcher(read_index(cat.index_file()), MatchOptions{});
+  for (const auto& photo : photos) {
+    std::vector<std::string> trace;
+    const auto found = matcher.match(cv::imread(photo.string(), cv::IMREAD_COLOR), &trace);
+    // The candidate is still looked at (the test would pass vacuously if the matches were gone) ...
+    EXPECT_TRUE(std::any_of(trace.begin(), trace.end(), [](const std::string& t) { return t.rfind("bentley bentley.svg", 0) == 0; }))
+        << photo << "\n" << lines(trace);
+    // ... and refused.
+    for (const auto& d : found) EXPECT_NE(d.brand, "bentley") << photo << "\n" << lines(trace);
+  }
+}
+
 }  // namespace
 }  // namespace cluetrace::logo
