@@ -35,7 +35,7 @@ struct MatchOptions {
   // Coarse to fine (0: off): features of the whole scene at this long side only propose windows (where
   // matches of one reference agree on a pose); SIFT at full resolution runs in those windows alone, and
   // every mark is verified there as before.
-  int coarse_side = 0;
+  int coarse_side = 640;
   int coarse_windows = 8;  // windows verified at full resolution per scene at most
   int coarse_support = 3;  // coarse matches of one reference that agree on one pose, to propose a window
 };
