@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -206,6 +207,14 @@ constexpr double kMaxWindowShare = 0.6;
 // the inliers a mark needs, is kept as found there; the others are looked for again at full resolution.
 constexpr float kCoarseLargeMark = 48;
 
+// A box in the coarse image's pixels (`k` of the full one's) as a window of the full image, with margin,
+// clipped to `scene`.
+cv::Rect full_window(const cv::Rect2f& coarse_box, double k, const cv::Rect& scene) {
+  return cv::Rect(static_cast<int>(coarse_box.x / k) - kWindowMargin, static_cast<int>(coarse_box.y / k) - kWindowMargin,
+                  static_cast<int>(coarse_box.width / k) + 2 * kWindowMargin, static_cast<int>(coarse_box.height / k) + 2 * kWindowMargin) &
+         scene;
+}
+
 float median(std::vector<float> values) {
   std::nth_element(values.begin(), values.begin() + static_cast<long>(values.size() / 2), values.end());
   return values[values.size() / 2];
@@ -235,11 +244,8 @@ Matcher::CoarseLook Matcher::look_coarse(const cv::Mat& grey, std::vector<std::s
   }
   for (const auto& d : weak) {
     const auto box = quad_bounds(d.quad);
-    const cv::Rect window = cv::Rect(static_cast<int>((box.x - 0.2f * box.width) / k) - kWindowMargin,
-                                     static_cast<int>((box.y - 0.2f * box.height) / k) - kWindowMargin,
-                                     static_cast<int>(1.4f * box.width / k) + 2 * kWindowMargin,
-                                     static_cast<int>(1.4f * box.height / k) + 2 * kWindowMargin) &
-                            scene;
+    const cv::Rect window =
+        full_window({box.x - 0.2f * box.width, box.y - 0.2f * box.height, 1.4f * box.width, 1.4f * box.height}, k, scene);
     if (window.area() == 0) continue;
     look.windows.push_back(window);
     look.windows = joined(std::move(look.windows));
@@ -248,53 +254,14 @@ Matcher::CoarseLook Matcher::look_coarse(const cv::Mat& grey, std::vector<std::s
   int proposed = 0;
   for (const auto& c : ranked) {
     if (proposed >= options_.coarse_windows) break;
-    // The mark's extent where its matches agree: each match scales the reference mark by the ratio of
-    // its keypoints' sizes and turns it by the difference of their orientations (taken modulo 180
-    // degrees, as the features are polarity-free; a half turn leaves the extent as it is).
-    const auto& group = groups.at(c.ref);
-    const ReferenceFeatures& rf = *refs_[c.ref].features;
-    std::vector<cv::Point2f> points;
-    std::vector<float> xs, ys, scales;
-    double turn_x = 0, turn_y = 0;
-    for (int i : c.consistent) {
-      const auto& [score, qi, ri] = group[static_cast<std::size_t>(i)];
-      const cv::KeyPoint& qk = keypoints[static_cast<std::size_t>(qi)];
-      const cv::KeyPoint& rk = rf.keypoints[static_cast<std::size_t>(ri)];
-      if (!(rk.size > 0)) continue;
-      points.push_back(qk.pt);
-      xs.push_back(qk.pt.x);
-      ys.push_back(qk.pt.y);
-      scales.push_back(qk.size / rk.size);
-      const double doubled = 2 * (qk.angle - rk.angle) * CV_PI / 180;
-      turn_x += std::cos(doubled), turn_y += std::sin(doubled);
-    }
-    if (points.empty()) continue;
-    const double scale = median(scales), turn = std::atan2(turn_y, turn_x) / 2;
-    const double w = scale * rf.mark.width, h = scale * rf.mark.height;
-    const auto extent_x = static_cast<float>(std::abs(std::cos(turn)) * w + std::abs(std::sin(turn)) * h);
-    const auto extent_y = static_cast<float>(std::abs(std::sin(turn)) * w + std::abs(std::cos(turn)) * h);
-    const cv::Point2f centre(median(xs), median(ys));
-    // Found already: a mark of the same brand verified there (large, or with its window).
-    const auto there = [&](const Detection& d) { return d.brand == brands_[refs_[c.ref].brand] && quad_bounds(d.quad).contains(centre); };
-    if (std::any_of(look.large.begin(), look.large.end(), there) || std::any_of(weak.begin(), weak.end(), there)) continue;
-    // The window: the agreeing points within the mark's extent of their middle (further ones are chance
-    // matches of the same pose), and around them as far as the mark may reach beyond them.
-    std::vector<cv::Point2f> near{centre};
-    for (const auto& p : points)
-      if (std::abs(p.x - centre.x) <= extent_x && std::abs(p.y - centre.y) <= extent_y) near.push_back(p);
-    const cv::Rect2f spanned = cv::boundingRect(near);
-    const float grow_x = std::max(0.0f, extent_x - spanned.width) + 0.15f * extent_x;
-    const float grow_y = std::max(0.0f, extent_y - spanned.height) + 0.15f * extent_y;
-    const cv::Rect window = cv::Rect(static_cast<int>((spanned.x - grow_x) / k) - kWindowMargin,
-                                     static_cast<int>((spanned.y - grow_y) / k) - kWindowMargin,
-                                     static_cast<int>((spanned.width + 2 * grow_x) / k) + 2 * kWindowMargin,
-                                     static_cast<int>((spanned.height + 2 * grow_y) / k) + 2 * kWindowMargin) &
-                            scene;
+    const auto window = predicted_window(groups.at(c.ref), c, keypoints, look.large, weak);
+    if (!window) continue;
+    const cv::Rect full = full_window(*window, k, scene);
     // A window over a large share of the scene stands for a large mark the coarse look did not verify,
     // or for chance matches: neither is worth the full resolution.
-    if (window.area() == 0 || window.area() > kMaxWindowShare / 2 * scene.area()) continue;
+    if (full.area() == 0 || full.area() > kMaxWindowShare / 2 * scene.area()) continue;
     ++proposed;
-    look.windows.push_back(window);
+    look.windows.push_back(full);
     look.windows = joined(std::move(look.windows));
   }
   for (auto& d : look.large)
@@ -309,6 +276,48 @@ Matcher::CoarseLook Matcher::look_coarse(const cv::Mat& grey, std::vector<std::s
                                  100.0 * area / scene.area(), where));
   }
   return look;
+}
+
+std::optional<cv::Rect2f> Matcher::predicted_window(const std::vector<std::tuple<float, int, int>>& group, const Candidate& c,
+                                                    const std::vector<cv::KeyPoint>& keypoints, const std::vector<Detection>& large,
+                                                    const std::vector<Detection>& weak) const {
+  // The mark's extent where its matches agree: each match scales the reference mark by the ratio of
+  // its keypoints' sizes and turns it by the difference of their orientations (taken modulo 180
+  // degrees, as the features are polarity-free; a half turn leaves the extent as it is).
+  const ReferenceFeatures& rf = *refs_[c.ref].features;
+  std::vector<cv::Point2f> points;
+  std::vector<float> xs, ys, scales;
+  double turn_x = 0, turn_y = 0;
+  for (int i : c.consistent) {
+    const auto& [score, qi, ri] = group[static_cast<std::size_t>(i)];
+    const cv::KeyPoint& qk = keypoints[static_cast<std::size_t>(qi)];
+    const cv::KeyPoint& rk = rf.keypoints[static_cast<std::size_t>(ri)];
+    if (!(rk.size > 0)) continue;
+    points.push_back(qk.pt);
+    xs.push_back(qk.pt.x);
+    ys.push_back(qk.pt.y);
+    scales.push_back(qk.size / rk.size);
+    const double doubled = 2 * (qk.angle - rk.angle) * CV_PI / 180;
+    turn_x += std::cos(doubled), turn_y += std::sin(doubled);
+  }
+  if (points.empty()) return std::nullopt;
+  const double scale = median(scales), turn = std::atan2(turn_y, turn_x) / 2;
+  const double w = scale * rf.mark.width, h = scale * rf.mark.height;
+  const auto extent_x = static_cast<float>(std::abs(std::cos(turn)) * w + std::abs(std::sin(turn)) * h);
+  const auto extent_y = static_cast<float>(std::abs(std::sin(turn)) * w + std::abs(std::cos(turn)) * h);
+  const cv::Point2f centre(median(xs), median(ys));
+  // Found already: a mark of the same brand verified there (large, or with its window).
+  const auto there = [&](const Detection& d) { return d.brand == brands_[refs_[c.ref].brand] && quad_bounds(d.quad).contains(centre); };
+  if (std::any_of(large.begin(), large.end(), there) || std::any_of(weak.begin(), weak.end(), there)) return std::nullopt;
+  // The window: the agreeing points within the mark's extent of their middle (further ones are chance
+  // matches of the same pose), and around them as far as the mark may reach beyond them.
+  std::vector<cv::Point2f> near{centre};
+  for (const auto& p : points)
+    if (std::abs(p.x - centre.x) <= extent_x && std::abs(p.y - centre.y) <= extent_y) near.push_back(p);
+  const cv::Rect2f spanned = cv::boundingRect(near);
+  const float grow_x = std::max(0.0f, extent_x - spanned.width) + 0.15f * extent_x;
+  const float grow_y = std::max(0.0f, extent_y - spanned.height) + 0.15f * extent_y;
+  return cv::Rect2f(spanned.x - grow_x, spanned.y - grow_y, spanned.width + 2 * grow_x, spanned.height + 2 * grow_y);
 }
 
 std::vector<Detection> Matcher::find_by_features(const cv::Mat& grey, std::vector<std::string>* trace) const {

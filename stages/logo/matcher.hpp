@@ -7,6 +7,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -87,6 +88,11 @@ class Matcher {
   // References with at least `min_matches` matches, `min_consistent` of them on one pose, best first.
   std::vector<Candidate> rank_candidates(const MatchGroups& groups, const std::vector<cv::KeyPoint>& keypoints, int min_matches,
                                          int min_consistent) const;
+  // Coarse to fine: the box (coarse pixels) where a candidate's agreeing matches predict its mark, or
+  // none when a mark of its brand was verified there already (`large` or `weak`).
+  std::optional<cv::Rect2f> predicted_window(const std::vector<std::tuple<float, int, int>>& group, const Candidate& c,
+                                             const std::vector<cv::KeyPoint>& keypoints, const std::vector<Detection>& large,
+                                             const std::vector<Detection>& weak) const;
   // RANSAC verification of the best-ranked candidates, one mark per place.
   std::vector<Detection> verify(const MatchGroups& groups, const std::vector<cv::KeyPoint>& keypoints, const cv::Mat& root_descriptors,
                                 std::vector<std::string>* trace) const;
