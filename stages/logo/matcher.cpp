@@ -246,9 +246,7 @@ Matcher::CoarseLook Matcher::look_coarse(const cv::Mat& grey, std::vector<std::s
     const auto box = quad_bounds(d.quad);
     const cv::Rect window =
         full_window({box.x - 0.2f * box.width, box.y - 0.2f * box.height, 1.4f * box.width, 1.4f * box.height}, k, scene);
-    if (window.area() == 0) continue;
-    look.windows.push_back(window);
-    look.windows = joined(std::move(look.windows));
+    if (window.area() > 0) look.windows.push_back(window);
   }
   const auto ranked = rank_candidates(groups, keypoints, options_.coarse_support, options_.coarse_support);
   int proposed = 0;
@@ -262,8 +260,8 @@ Matcher::CoarseLook Matcher::look_coarse(const cv::Mat& grey, std::vector<std::s
     if (full.area() == 0 || full.area() > kMaxWindowShare / 2 * scene.area()) continue;
     ++proposed;
     look.windows.push_back(full);
-    look.windows = joined(std::move(look.windows));
   }
+  look.windows = joined(std::move(look.windows));
   for (auto& d : look.large)
     for (auto& p : d.quad) p *= static_cast<float>(1 / k);
   if (trace) {
@@ -285,7 +283,6 @@ std::optional<cv::Rect2f> Matcher::predicted_window(const std::vector<std::tuple
   // its keypoints' sizes and turns it by the difference of their orientations (taken modulo 180
   // degrees, as the features are polarity-free; a half turn leaves the extent as it is).
   const ReferenceFeatures& rf = *refs_[c.ref].features;
-  std::vector<cv::Point2f> points;
   std::vector<float> xs, ys, scales;
   double turn_x = 0, turn_y = 0;
   for (int i : c.consistent) {
@@ -293,14 +290,13 @@ std::optional<cv::Rect2f> Matcher::predicted_window(const std::vector<std::tuple
     const cv::KeyPoint& qk = keypoints[static_cast<std::size_t>(qi)];
     const cv::KeyPoint& rk = rf.keypoints[static_cast<std::size_t>(ri)];
     if (!(rk.size > 0)) continue;
-    points.push_back(qk.pt);
     xs.push_back(qk.pt.x);
     ys.push_back(qk.pt.y);
     scales.push_back(qk.size / rk.size);
     const double doubled = 2 * (qk.angle - rk.angle) * CV_PI / 180;
     turn_x += std::cos(doubled), turn_y += std::sin(doubled);
   }
-  if (points.empty()) return std::nullopt;
+  if (xs.empty()) return std::nullopt;
   const double scale = median(scales), turn = std::atan2(turn_y, turn_x) / 2;
   const double w = scale * rf.mark.width, h = scale * rf.mark.height;
   const auto extent_x = static_cast<float>(std::abs(std::cos(turn)) * w + std::abs(std::sin(turn)) * h);
@@ -312,8 +308,8 @@ std::optional<cv::Rect2f> Matcher::predicted_window(const std::vector<std::tuple
   // The window: the agreeing points within the mark's extent of their middle (further ones are chance
   // matches of the same pose), and around them as far as the mark may reach beyond them.
   std::vector<cv::Point2f> near{centre};
-  for (const auto& p : points)
-    if (std::abs(p.x - centre.x) <= extent_x && std::abs(p.y - centre.y) <= extent_y) near.push_back(p);
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    if (std::abs(xs[i] - centre.x) <= extent_x && std::abs(ys[i] - centre.y) <= extent_y) near.emplace_back(xs[i], ys[i]);
   const cv::Rect2f spanned = cv::boundingRect(near);
   const float grow_x = std::max(0.0f, extent_x - spanned.width) + 0.15f * extent_x;
   const float grow_y = std::max(0.0f, extent_y - spanned.height) + 0.15f * extent_y;
