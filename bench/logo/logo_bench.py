@@ -77,7 +77,9 @@ def run(cli, catalogue, items, text, threads):
     return reports, wall
 
 
-def score(items, reports, wall, false_marks=None):
+def score(items, reports, wall, errors=None, list_missed=False):
+    """Brand-level figures of one set. `errors`, when a list, receives ("false" | "missed", line) for each
+    false mark (and each missed one with list_missed)."""
     tp = fp = fn = 0
     empty_images = empty_fp = 0
     logo_ms = []
@@ -93,13 +95,13 @@ def score(items, reports, wall, false_marks=None):
             m = (c.get("details") or {}).get("method", "?")
             ok = b in truth
             methods.setdefault(m, [0, 0])[0 if ok else 1] += 1
-            if not ok and false_marks is not None:
+            if not ok and errors is not None:
                 details = c.get("details") or {}
                 said = details.get("wordmark") or details.get("reference") or ""
-                false_marks.append(f"{it['image']}: {b} by {m} (truth: {', '.join(sorted(truth)) or 'none'}) {said}")
-        if false_marks is not None and LIST_MISSED:
+                errors.append(("false", f"{it['image']}: {b} by {m} (truth: {', '.join(sorted(truth)) or 'none'}) {said}"))
+        if errors is not None and list_missed:
             for b in sorted(truth - set(pred)):
-                false_marks.append(f"{it['image']}: {b} missed")
+                errors.append(("missed", f"{it['image']}: {b} missed"))
         tp += len(truth & set(pred))
         fp += len(set(pred) - truth)
         fn += len(truth - set(pred))
@@ -123,14 +125,11 @@ def row(name, s):
             f"{s['s_per_image']:.3f} | {s['logo_ms_median']:.0f} | {methods} |")
 
 
-LIST_MISSED = False
-
-
-def print_scored(name, items, reports, wall, list_false):
-    false_marks = [] if list_false else None
-    print(row(name, score(items, reports, wall, false_marks)), flush=True)
-    for line in false_marks or []:
-        print(f"  {'missed' if line.endswith(' missed') else 'false'}: {line}", flush=True)
+def print_scored(name, items, reports, wall, args):
+    errors = [] if args.list_false else None
+    print(row(name, score(items, reports, wall, errors, args.list_missed)), flush=True)
+    for kind, line in errors or []:
+        print(f"  {kind}: {line}", flush=True)
 
 
 HEADER = ("| set | images | brand sightings | recall | precision | false marks per mark-free image (images) | "
@@ -189,8 +188,6 @@ def main():
     ap.add_argument("--list-missed", action="store_true", help="with --list-false, the marks missed as well")
     args = ap.parse_args()
     OPTIONS.extend(args.option)
-    global LIST_MISSED
-    LIST_MISSED = args.list_missed
     OCR_OPTIONS.extend(args.ocr_option)
 
     print(f"cluetrace: {args.cli}, text stages {'on' if args.text else 'off'}, threads {args.threads}")
@@ -201,19 +198,19 @@ def main():
         if args.scaling:
             continue
         reports, wall = run(args.cli, args.catalogue, items, args.text, args.threads)
-        print_scored(name, items, reports, wall, args.list_false)
+        print_scored(name, items, reports, wall, args)
 
     if args.flickr:
         items = load_set(args.flickr)
         reports, wall = run(args.cli, args.catalogue, items, args.text, args.threads)
-        print_scored("flickrlogos27: catalogue alone, all photos", items, reports, wall, args.list_false)
+        print_scored("flickrlogos27: catalogue alone, all photos", items, reports, wall, args)
         a, b = flickr_halves(items)
         with tempfile.TemporaryDirectory() as tmp:
             for train, test, label in ((a, b, "A→B"), (b, a, "B→A")):
                 cat, boxes = add_from(args.cli, args.catalogue, train, tmp, "cat-" + label[0])
                 reports, wall = run(args.cli, cat, test, args.text, args.threads)
                 print_scored(f"flickrlogos27: + {boxes} boxes added from half {label[0]}, scored on half {label[2]}",
-                             test, reports, wall, args.list_false)
+                             test, reports, wall, args)
 
     if args.scaling:
         sets = [(s.split("=", 1)[0], load_set(s.split("=", 1)[1])) for s in args.set]

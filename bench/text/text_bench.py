@@ -130,7 +130,7 @@ LOADERS = {"boxes": load_boxes, "icdar15": load_icdar15, "pages": load_pages, "w
 
 
 # ---------------------------------------------------------------------------------------------- runs
-def run_cluetrace(cli, config, items, threads):
+def run_cluetrace(cli, config, items, threads, text_clues_only=False):
     with tempfile.TemporaryDirectory() as tmp:
         listing = os.path.join(tmp, "inputs.txt")
         with open(listing, "w", encoding="utf-8") as f:
@@ -150,13 +150,10 @@ def run_cluetrace(cli, config, items, threads):
     preds = []
     for item in items:
         r = reports.get(item["image"], {})
-        lines = readings_of(r, TEXT_CLUES_ONLY)
+        lines = readings_of(r, text_clues_only)
         regions = [box_of_quad(t["quad"]) for t in r.get("text_regions", [])] or [l["box"] for l in lines if l["box"]]
         preds.append({"lines": lines, "regions": regions, "status": r.get("status", "missing")})
     return preds, wall
-
-
-TEXT_CLUES_ONLY = False
 
 
 def readings_of(report, text_clues_only=False):
@@ -258,8 +255,6 @@ def main():
     ap.add_argument("--text-clues-only", action="store_true",
                     help="score the text clues alone, leaving out readings merged into logo, price, web-address ... clues")
     args = ap.parse_args()
-    global TEXT_CLUES_ONLY
-    TEXT_CLUES_ONLY = args.text_clues_only
 
     print(f"# text benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.threads} threads, "
           f"config {args.config}")
@@ -281,7 +276,7 @@ def main():
             items = items[: args.limit]
         words_mode = kind == "words"
         config = args.words_config if words_mode and args.words_config else args.config
-        preds, wall = run_cluetrace(args.cli, config, items, args.threads)
+        preds, wall = run_cluetrace(args.cli, config, items, args.threads, args.text_clues_only)
         s = score(items, preds, words_mode)
         base_s = base_wall = None
         if not args.no_baseline:
