@@ -1,11 +1,16 @@
 #include "pipeline/case/html.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <vector>
 
 #include <fmt/format.h>
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <oneapi/tbb/parallel_for.h>
 #include <unicode/locid.h>
 #include <unicode/unistr.h>
 
@@ -277,11 +282,38 @@ std::string paged(const std::filesystem::path& dir, const std::string& name, con
 }
 
 // Files of an earlier, larger case in this folder would show reports that are gone.
-void remove_stale(const std::filesystem::path& folder, const std::set<std::filesystem::path>& keep) {
+void remove_stale(const std::filesystem::path& folder, const std::function<bool(const std::filesystem::path&)>& keep) {
   if (!std::filesystem::is_directory(folder)) return;
   for (const auto& e : std::filesystem::directory_iterator(folder)) {
-    if (e.path().extension() == ".html" && !keep.contains(e.path())) std::filesystem::remove(e.path());
+    if (e.path().extension() == ".html" && !keep(e.path())) std::filesystem::remove(e.path());
   }
+}
+
+// Whether `file` is the page of one of reports 1..total (as page_path names it): decided from its name, so
+// a case of a million pages keeps no list of them.
+bool is_page_of(const std::filesystem::path& file, std::size_t total) {
+  const std::string stem = file.stem().string();
+  if (stem.empty() || stem.size() > 18 || !std::all_of(stem.begin(), stem.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return false;
+  const std::size_t id = std::stoull(stem);
+  return id >= 1 && id <= total && file.filename() == std::filesystem::path(page_path(id - 1)).filename();
+}
+
+// One page per report, in parallel within the calling arena: each thread reads the store through its own
+// connection (a SQLite connection serves one thread at a time), a block of reports at a time.
+void write_image_pages(const CaseStore& store, const std::filesystem::path& dir, std::size_t total, const std::string& case_name,
+                       const OutputOptions& options) {
+  constexpr std::int64_t kPagesPerTask = 256;
+  oneapi::tbb::enumerable_thread_specific<std::unique_ptr<CaseStore>> readers;
+  oneapi::tbb::parallel_for(
+      oneapi::tbb::blocked_range<std::int64_t>(1, static_cast<std::int64_t>(total) + 1, kPagesPerTask), [&](const auto& block) {
+        auto& reader = readers.local();
+        if (!reader) reader = std::make_unique<CaseStore>(store.file());
+        reader->for_each_report(block.begin(), block.end(), [&](std::int64_t id, const nlohmann::json& report) {
+          write_file_atomically(dir / page_path(static_cast<std::size_t>(id - 1)),
+                                image_page(*reader, id, total, report, case_name, dir, options), false);
+        });
+      });
 }
 
 }  // namespace
@@ -309,13 +341,9 @@ void write_html(const CaseStore& store, const std::filesystem::path& dir, const 
   const std::size_t total = store.image_count();
   std::filesystem::create_directories(dir / "pages");
   std::filesystem::create_directories(dir / "overview");
-  std::set<std::filesystem::path> pages, overview;
-  store.for_each_report([&](std::int64_t id, const nlohmann::json& report) {
-    const auto file = dir / page_path(static_cast<std::size_t>(id - 1));
-    write_file_atomically(file, image_page(store, id, total, report, case_name, dir, options), false);
-    pages.insert(file);
-  });
-  remove_stale(dir / "pages", pages);
+  write_image_pages(store, dir, total, case_name, options);
+  remove_stale(dir / "pages", [&](const std::filesystem::path& file) { return is_page_of(file, total); });
+  std::set<std::filesystem::path> overview;
 
   // The overview: everything for a small case; for a large one the first rows of each list and its pages.
   constexpr std::size_t kFirstRows = 100;
@@ -378,7 +406,7 @@ void write_html(const CaseStore& store, const std::filesystem::path& dir, const 
     }
   }
   h += "</body></html>\n";
-  remove_stale(dir / "overview", overview);
+  remove_stale(dir / "overview", [&](const std::filesystem::path& file) { return overview.contains(file); });
   write_file_atomically(dir / "index.html", h);
 }
 

@@ -1,6 +1,7 @@
 #include "pipeline/case/scenes.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -9,7 +10,11 @@
 #include <set>
 #include <mutex>
 
+#include <unistd.h>
+
+#include <fmt/format.h>
 #include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/parallel_sort.h>
 #include <opencv2/calib3d.hpp>
 #include <opencv2/features2d.hpp>
 #include <opencv2/flann.hpp>
@@ -17,6 +22,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/case/binary_io.hpp"
+#include "pipeline/case/spill.hpp"
 #include "pipeline/imaging.hpp"
 
 namespace cluetrace {
@@ -153,10 +159,11 @@ constexpr std::size_t kBucketCap = 48;  // a key shared by more pictures is a co
 constexpr int kMinKeyVotes = 3;         // collisions that make a pair a candidate
 constexpr std::size_t kHashProbeCap = 256;
 
-// The LSH key of a binary descriptor in table t: kLshKeyBits bits at fixed, spread positions.
-std::uint32_t lsh_key(const unsigned char* descriptor, unsigned table) {
+// The LSH key of a binary descriptor in table t: `bits` bits at fixed, spread positions (61 is prime to 256:
+// every position differs).
+std::uint32_t lsh_key(const unsigned char* descriptor, unsigned table, unsigned bits = kLshKeyBits) {
   std::uint32_t key = 0;
-  for (unsigned bit = 0; bit < kLshKeyBits; ++bit) {
+  for (unsigned bit = 0; bit < bits; ++bit) {
     const unsigned position = (table * 97u + bit * 61u + 13u) % 256u;
     key = (key << 1) | ((descriptor[position / 8] >> (position % 8)) & 1u);
   }
@@ -291,66 +298,110 @@ struct Sketch {
   bool usable = false;
 };
 
-// Pairs of pictures whose features land in the same LSH buckets at least kMinKeyVotes times. The keys are one
-// sorted list (8 bytes each, 2 KB a picture); the votes (a pair of pictures per shared key: mostly chance
-// collisions, tens of millions in a case of 100,000) are counted in as many passes over the list as keep each
-// pass's votes within kVoteBudget, each pass taking the pairs whose first picture falls in it.
-// `entries`: (key << 32) | picture for kLshTables keys of each sampled feature, key = (table << kLshKeyBits) | bits.
-std::vector<std::pair<std::size_t, std::size_t>> key_candidates(std::vector<std::uint64_t> entries, std::size_t pictures,
-                                                                std::size_t per_image) {
-  std::sort(entries.begin(), entries.end());
-  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
-  // The buckets that vote: [start, end) ranges of entries sharing a key, 2 to kBucketCap pictures.
-  const auto for_each_bucket = [&](const auto& visit) {
-    for (std::size_t start = 0; start < entries.size();) {
-      std::size_t end = start;
-      while (end < entries.size() && (entries[end] >> 32) == (entries[start] >> 32)) ++end;
-      if (end - start >= 2 && end - start <= kBucketCap) visit(start, end);
-      start = end;
-    }
-  };
-  std::uint64_t total_votes = 0;
-  for_each_bucket([&](std::size_t start, std::size_t end) { total_votes += (end - start) * (end - start - 1) / 2; });
-  constexpr std::uint64_t kVoteBudget = std::uint64_t{8} << 20;  // votes per pass (64 MiB)
-  const std::uint64_t passes = std::max<std::uint64_t>(1, (total_votes + kVoteBudget - 1) / kVoteBudget);
-  const std::size_t span = (pictures + passes - 1) / passes;  // first pictures per pass
+// The key width of a large case: kLshKeyBits up to 100,000 pictures, a bit more each time the case doubles
+// beyond, so that a bucket of a table holds about as many pictures by chance (6 at 100,000) at any size, under
+// kBucketCap. The picture's number takes the low 32 bits of an entry, the table and key the high 32.
+unsigned key_bits_for(std::size_t pictures) {
+  unsigned bits = kLshKeyBits;
+  for (std::size_t n = 100000; n < pictures && bits < 30; n *= 2) ++bits;
+  return bits;
+}
 
-  std::vector<std::vector<std::pair<int, std::size_t>>> best(pictures);
-  std::vector<std::uint64_t> votes;  // (a << 32) | b, a < b, one per shared key
-  for (std::uint64_t pass = 0; pass < passes; ++pass) {
-    const std::size_t lo = pass * span, hi = lo + span;
-    votes.clear();
-    votes.reserve(static_cast<std::size_t>(std::min(total_votes, kVoteBudget + kVoteBudget / 4)));
-    for_each_bucket([&](std::size_t start, std::size_t end) {
+// The entries' buckets that vote, in a sorted partition: [start, end) runs sharing a key, of 2 to kBucketCap
+// pictures.
+template <typename Visit>
+void for_each_bucket(const std::vector<std::uint64_t>& entries, const Visit& visit) {
+  for (std::size_t start = 0; start < entries.size();) {
+    std::size_t end = start;
+    while (end < entries.size() && (entries[end] >> 32) == (entries[start] >> 32)) ++end;
+    if (end - start >= 2 && end - start <= kBucketCap) visit(start, end);
+    start = end;
+  }
+}
+
+// The `keep` best (votes << 32 | other picture) of each picture, largest first: what sorting all of a
+// picture's voted pairs and keeping the first `keep` gives, in a fixed n x keep table.
+class BestPairs {
+ public:
+  BestPairs(std::size_t pictures, std::size_t keep) : keep_(keep), size_(pictures), best_(pictures * keep) {}
+  void offer(std::size_t picture, std::uint64_t ranked) {
+    if (keep_ == 0) return;
+    auto* row = &best_[picture * keep_];
+    auto& n = size_[picture];
+    if (n == keep_ && ranked <= row[n - 1]) return;
+    std::size_t i = n < keep_ ? n++ : n - 1;
+    while (i > 0 && row[i - 1] < ranked) {
+      row[i] = row[i - 1];
+      --i;
+    }
+    row[i] = ranked;
+  }
+  template <typename Visit>
+  void for_each(const Visit& visit) const {
+    for (std::size_t a = 0; a < size_.size(); ++a)
+      for (std::size_t k = 0; k < size_[a]; ++k) visit(a, static_cast<std::size_t>(best_[a * keep_ + k] & 0xffffffffu));
+  }
+
+ private:
+  std::size_t keep_;
+  std::vector<std::uint32_t> size_;
+  std::vector<std::uint64_t> best_;
+};
+
+// Pairs of pictures whose features land in the same LSH buckets at least kMinKeyVotes times, at most
+// `per_image` for each picture (its best-supported). `keys` holds the entries, (key << 32) | picture, in
+// partitions by key: each partition is sorted on its own and put back (every bucket lies in one), its votes
+// counted; then the votes (a << 32) | b, a < b, one per shared key (mostly chance collisions: tens of millions
+// in a case of 100,000), go to as many partitions by `a` as keep each within `budget` bytes, and each is sorted
+// and counted on its own.
+std::vector<std::pair<std::size_t, std::size_t>> key_candidates(SpillPartitions& keys, std::size_t pictures,
+                                                                std::size_t per_image, std::size_t budget,
+                                                                const std::filesystem::path& spill) {
+  std::uint64_t total_votes = 0;
+  for (std::size_t p = 0; p < keys.parts(); ++p) {
+    auto entries = keys.take(p);
+    oneapi::tbb::parallel_sort(entries.begin(), entries.end());
+    entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+    for_each_bucket(entries, [&](std::size_t start, std::size_t end) { total_votes += (end - start) * (end - start - 1) / 2; });
+    keys.put_back(p, std::move(entries));
+  }
+  const std::size_t vote_parts = static_cast<std::size_t>(std::max<std::uint64_t>(1, (total_votes * 8 + budget - 1) / budget));
+  SpillPartitions votes(vote_parts > 1 ? spill / "votes" : std::filesystem::path(), vote_parts);
+  for (std::size_t p = 0; p < keys.parts(); ++p) {
+    const auto entries = keys.take(p);
+    for_each_bucket(entries, [&](std::size_t start, std::size_t end) {
       for (std::size_t x = start; x < end; ++x) {
         const std::uint64_t a = entries[x] & 0xffffffffu;
-        if (a < lo || a >= hi) continue;
-        for (std::size_t y = x + 1; y < end; ++y) votes.push_back((a << 32) | (entries[y] & 0xffffffffu));
+        for (std::size_t y = x + 1; y < end; ++y) votes.add(a % vote_parts, (a << 32) | (entries[y] & 0xffffffffu));
       }
     });
-    std::sort(votes.begin(), votes.end());
-    for (std::size_t start = 0; start < votes.size();) {
+  }
+  BestPairs best(pictures, per_image);
+  for (std::size_t q = 0; q < vote_parts; ++q) {
+    auto part = votes.take(q);
+    oneapi::tbb::parallel_sort(part.begin(), part.end());
+    for (std::size_t start = 0; start < part.size();) {
       std::size_t end = start;
-      while (end < votes.size() && votes[end] == votes[start]) ++end;
-      const int count = static_cast<int>(end - start);
+      while (end < part.size() && part[end] == part[start]) ++end;
+      const std::uint64_t count = end - start;
       if (count >= kMinKeyVotes) {
-        const std::size_t a = votes[start] >> 32, b = votes[start] & 0xffffffffu;
-        best[a].emplace_back(count, b);
-        best[b].emplace_back(count, a);
+        const std::uint64_t a = part[start] >> 32, b = part[start] & 0xffffffffu;
+        best.offer(a, (count << 32) | b);
+        best.offer(b, (count << 32) | a);
       }
       start = end;
     }
   }
-  entries = {};
-  votes = {};
   std::vector<std::pair<std::size_t, std::size_t>> out;
-  for (std::size_t a = 0; a < best.size(); ++a) {
-    auto& ranked = best[a];
-    std::sort(ranked.rbegin(), ranked.rend());
-    if (ranked.size() > per_image) ranked.resize(per_image);
-    for (const auto& [count, b] : ranked) out.emplace_back(std::min(a, b), std::max(a, b));
-  }
+  best.for_each([&](std::size_t a, std::size_t b) { out.emplace_back(std::min(a, b), std::max(a, b)); });
   return out;
+}
+
+// A folder of its own for one matcher's partition files, under options.spill_folder or the temporary folder.
+std::filesystem::path spill_folder(const SceneMatchOptions& options) {
+  static std::atomic<unsigned> serial{0};
+  const auto parent = options.spill_folder.empty() ? std::filesystem::temp_directory_path() : options.spill_folder;
+  return parent / fmt::format(".cluetrace-scene-keys.{}.{}", ::getpid(), serial++);
 }
 
 // Pairs whose perceptual hashes are within max_distance: a close pair agrees exactly on at least one of the
@@ -400,26 +451,41 @@ std::vector<SceneMatch> match_scenes_from(const SignatureLoader& load, std::size
     }
     return match_scenes(signatures, options, verified_pairs);
   }
-  // Pass 1: a sketch per picture (its hash) and the LSH keys of its first features, in one list.
+  // Pass 1: a sketch per picture (its hash) and the LSH keys of its first features, into partitions by key
+  // (files when they would not fit in a quarter of the budget). Pictures are read in parallel, a block at a time.
+  const unsigned bits = key_bits_for(n);
+  const std::size_t budget = std::max<std::size_t>(options.memory_budget / 4, 1 << 16);
+  const std::uint64_t most_entries = std::uint64_t{n} * kSampledFeatures * kLshTables;
+  const std::size_t key_parts = static_cast<std::size_t>(std::max<std::uint64_t>(1, (most_entries * 8 + budget - 1) / budget));
+  const auto spill = spill_folder(options);  // made only if something is written there
   std::vector<Sketch> sketches(n);
-  std::vector<std::uint64_t> entries;
-  entries.reserve(n * kSampledFeatures * kLshTables);
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto signature = load(i);
-    if (!signature || signature->width <= 0) continue;
-    auto& sketch = sketches[i];
-    sketch.usable = true;
-    sketch.phash = signature->phash;
-    const int rows = std::min(kSampledFeatures, signature->descriptors.rows);
-    for (int r = 0; r < rows; ++r) {
-      for (unsigned t = 0; t < kLshTables; ++t) {
-        const std::uint64_t key = (t << kLshKeyBits) | lsh_key(signature->descriptors.ptr<unsigned char>(r), t);
-        entries.push_back((key << 32) | i);
+  std::vector<std::pair<std::size_t, std::size_t>> candidates;
+  {
+    SpillPartitions keys(key_parts > 1 ? spill / "keys" : std::filesystem::path(), key_parts);
+    std::mutex keys_mutex;
+    constexpr std::size_t kBlock = 256;
+    oneapi::tbb::parallel_for(std::size_t{0}, (n + kBlock - 1) / kBlock, [&](std::size_t block) {
+      std::vector<std::uint64_t> entries;
+      for (std::size_t i = block * kBlock; i < std::min(n, (block + 1) * kBlock); ++i) {
+        const auto signature = load(i);
+        if (!signature || signature->width <= 0) continue;
+        sketches[i] = {signature->phash, true};
+        const int rows = std::min(kSampledFeatures, signature->descriptors.rows);
+        for (int r = 0; r < rows; ++r) {
+          for (unsigned t = 0; t < kLshTables; ++t) {
+            const std::uint64_t key = (std::uint64_t{t} << bits) | lsh_key(signature->descriptors.ptr<unsigned char>(r), t, bits);
+            entries.push_back((key << 32) | i);
+          }
+        }
       }
-    }
+      const std::lock_guard lock(keys_mutex);
+      for (const auto e : entries) keys.add((e >> 32) % key_parts, e);
+    });
+    // Pass 2: candidates.
+    candidates = key_candidates(keys, n, options.candidates_per_image, budget, spill);
   }
-  // Pass 2: candidates.
-  auto candidates = key_candidates(std::move(entries), n, options.candidates_per_image);
+  std::error_code ignored;
+  std::filesystem::remove_all(spill, ignored);
   const auto close = hash_candidates(sketches, options.max_hash_distance, options.candidates_per_image);
   candidates.insert(candidates.end(), close.begin(), close.end());
   std::sort(candidates.begin(), candidates.end());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -39,6 +40,10 @@ struct SceneMatchOptions {
   int max_hash_distance = 6;  // in large cases, pairs with hashes this close are verified whatever the index says
   std::size_t exhaustive_below = 64;  // fewer images: every pair is verified; more: candidates from an index
   std::size_t candidates_per_image = 8;  // indexed: the best-supported pictures verified per picture
+  // Large cases (match_scenes_from): the LSH keys and votes are sorted in partitions of at most a quarter of
+  // this; beyond it they wait in files under spill_folder (default: the system's temporary folder).
+  std::size_t memory_budget = std::size_t{256} << 20;
+  std::filesystem::path spill_folder;
 };
 
 struct SceneMatch {
@@ -59,9 +64,11 @@ inline constexpr std::size_t kScenesInMemory = 2000;
 
 // Every matching pair among `n` signatures read through `load`, in bounded memory: up to kScenesInMemory
 // it is match_scenes; beyond, each picture is reduced to its perceptual hash and the LSH keys of its first 64
-// features (about 2 KB, 8 bytes a key), candidate pairs are the pictures whose keys collide in several places or whose
+// features (8 bytes a key), candidate pairs are the pictures whose keys collide in several places or whose
 // hashes are close (sorted lists, no index in memory), and each candidate is verified by reading the two
-// signatures again. Sorted by (a, b).
+// signatures again. The keys and their votes are sorted a partition at a time (options.memory_budget), in
+// files when they do not fit; keys get one bit wider each time the case doubles past 100,000 pictures, so a
+// bucket holds about as many pictures by chance at any size. Sorted by (a, b).
 std::vector<SceneMatch> match_scenes_from(const SignatureLoader& load, std::size_t n, const SceneMatchOptions& options,
                                           std::size_t* verified_pairs = nullptr);
 

@@ -310,6 +310,7 @@ std::size_t scene_links(SQLite::Database& db, const fs::path& dir, const OutputO
   SceneMatchOptions match_options;
   match_options.min_inliers = options.scene_min_inliers;
   match_options.max_hash_distance = options.scene_max_hash_distance;
+  match_options.spill_folder = dir;  // the case's own disk, where its signatures are (not a small /tmp)
   const SignatureLoader load = [&](std::size_t i) -> std::optional<SceneSignature> {
     auto signature = decode_signature(read_file(dir / scene_path(shas[i])));
     if (!signature) spdlog::warn("{}: not a scene signature of this cluetrace; left out of scene matching", (dir / scene_path(shas[i])).string());
@@ -442,7 +443,7 @@ std::size_t build_case_store(const fs::path& dir, const OutputOptions& options, 
 // ------------------------------------------------------------------------------------------------ queries
 
 CaseStore::CaseStore(const fs::path& database)
-    : db_(std::make_unique<SQLite::Database>(database.string(), SQLite::OPEN_READONLY)) {
+    : file_(database), db_(std::make_unique<SQLite::Database>(database.string(), SQLite::OPEN_READONLY)) {
   // The pages of a large case are made one image at a time, each from a few indexed lookups: with SQLite's
   // default 2 MB cache nearly every lookup went back to the file (a read system call per page). Bounded still.
   db_->exec("PRAGMA cache_size = -65536");
@@ -477,6 +478,13 @@ std::vector<RunRow> CaseStore::runs() const {
 
 void CaseStore::for_each_report(const std::function<void(std::int64_t, const json&)>& fn) const {
   SQLite::Statement q(*db_, "SELECT image_id, report FROM images ORDER BY image_id");
+  while (q.executeStep()) fn(q.getColumn(0).getInt64(), json::parse(q.getColumn(1).getString()));
+}
+
+void CaseStore::for_each_report(std::int64_t first, std::int64_t last, const std::function<void(std::int64_t, const json&)>& fn) const {
+  SQLite::Statement q(*db_, "SELECT image_id, report FROM images WHERE image_id >= ? AND image_id < ? ORDER BY image_id");
+  q.bind(1, first);
+  q.bind(2, last);
   while (q.executeStep()) fn(q.getColumn(0).getInt64(), json::parse(q.getColumn(1).getString()));
 }
 

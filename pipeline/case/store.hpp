@@ -68,6 +68,9 @@ class CaseStore {
 
   // Every report, in reports.jsonl order, one at a time.
   void for_each_report(const std::function<void(std::int64_t id, const nlohmann::json& report)>& fn) const;
+  // The reports whose ids lie in [first, last), in order.
+  void for_each_report(std::int64_t first, std::int64_t last,
+                       const std::function<void(std::int64_t id, const nlohmann::json& report)>& fn) const;
   // Whether clue `rank` of image `id` has a crop on disk (its path under the case folder), or empty.
   std::string crop_of(std::int64_t id, int rank) const;
 
@@ -88,8 +91,11 @@ class CaseStore {
   std::size_t signatures() const;  // images with a background signature (scene matching)
 
   SQLite::Database& database() const { return *db_; }
+  // The database file, for another connection (one per thread: a connection is used by one thread at a time).
+  const std::filesystem::path& file() const { return file_; }
 
  private:
+  std::filesystem::path file_;
   std::unique_ptr<SQLite::Database> db_;
 };
 

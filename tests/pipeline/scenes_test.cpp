@@ -3,7 +3,12 @@
 // index so the search does not scan the whole case for each of them.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <opencv2/imgproc.hpp>
@@ -78,4 +83,76 @@ TEST(SceneMatching, ASecondViewIsFoundAmongHundredsOfNearIdenticalFrames) {
   EXPECT_EQ(frames_linked, kFrames);
   // Verification stays linear: a few candidates per picture, not every pair of the 200 (19,900).
   EXPECT_LE(verified, signatures.size() * 2 * options.candidates_per_image);
+}
+
+namespace {
+
+// A background of 600 random features, and the same background seen again: the points moved and scaled a
+// little, each descriptor with a few bits flipped (as bench/scale/make_scale_case makes them).
+cluetrace::SceneSignature random_background(cv::RNG& rng) {
+  cluetrace::SceneSignature s;
+  s.width = cluetrace::kSceneSide;
+  s.height = 600;
+  s.phash = (static_cast<std::uint64_t>(rng.next()) << 32) | rng.next();
+  s.descriptors = cv::Mat(600, 32, CV_8U);
+  rng.fill(s.descriptors, cv::RNG::UNIFORM, 0, 256);
+  for (int r = 0; r < 600; ++r) s.points.emplace_back(rng.uniform(0.f, 800.f), rng.uniform(0.f, 600.f));
+  return s;
+}
+
+cluetrace::SceneSignature seen_again(const cluetrace::SceneSignature& a, cv::RNG& rng) {
+  cluetrace::SceneSignature s = a;
+  s.descriptors = a.descriptors.clone();
+  const float dx = rng.uniform(-30.f, 30.f), k = rng.uniform(0.92f, 1.08f);
+  for (int r = 0; r < s.descriptors.rows; ++r) {
+    s.points[static_cast<std::size_t>(r)] = {a.points[static_cast<std::size_t>(r)].x * k + dx, a.points[static_cast<std::size_t>(r)].y * k};
+    for (int f = 0; f < 6; ++f) s.descriptors.at<unsigned char>(r, rng.uniform(0, 32)) ^= static_cast<unsigned char>(1 << rng.uniform(0, 8));
+  }
+  s.phash = a.phash ^ (std::uint64_t{1} << rng.uniform(0, 64));
+  return s;
+}
+
+}  // namespace
+
+// The large-case path (beyond kScenesInMemory signatures): with a memory budget so small that the LSH keys and
+// their votes go through dozens of partition files, it finds exactly what it finds in memory, every second view
+// among 2,400 pictures, and leaves no file behind.
+TEST(SceneMatching, ALargeCaseMatchedThroughFilesFindsWhatItFindsInMemory) {
+  cv::RNG rng(20261202);
+  std::vector<cluetrace::SceneSignature> signatures;
+  std::vector<std::pair<std::size_t, std::size_t>> views;
+  while (signatures.size() < 2400) {
+    if (!signatures.empty() && signatures.size() % 20 == 0) {
+      views.emplace_back(signatures.size() - 1, signatures.size());
+      signatures.push_back(seen_again(signatures.back(), rng));
+    } else {
+      signatures.push_back(random_background(rng));
+    }
+  }
+  ASSERT_GT(signatures.size(), cluetrace::kScenesInMemory);
+  const cluetrace::SignatureLoader load = [&](std::size_t i) { return std::optional(signatures[i]); };
+
+  cluetrace::SceneMatchOptions in_memory;
+  std::size_t verified_in_memory = 0;
+  const auto expected = cluetrace::match_scenes_from(load, signatures.size(), in_memory, &verified_in_memory);
+
+  const auto spill = std::filesystem::temp_directory_path() / ("cluetrace-spill-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(spill);
+  cluetrace::SceneMatchOptions through_files;
+  through_files.memory_budget = 256 << 10;  // 64 KiB partitions: the keys of 2,400 pictures (4.9 MB) in 75 files
+  through_files.spill_folder = spill;
+  std::size_t verified_through_files = 0;
+  const auto found = cluetrace::match_scenes_from(load, signatures.size(), through_files, &verified_through_files);
+
+  EXPECT_TRUE(std::filesystem::is_empty(spill)) << "the partition files are removed";
+  std::filesystem::remove_all(spill);
+  EXPECT_EQ(verified_through_files, verified_in_memory);
+  ASSERT_EQ(found.size(), expected.size());
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    EXPECT_EQ(found[i].a, expected[i].a);
+    EXPECT_EQ(found[i].b, expected[i].b);
+    EXPECT_EQ(found[i].inliers, expected[i].inliers);
+  }
+  for (const auto& [a, b] : views) EXPECT_TRUE(linked(found, a, b)) << "picture " << b << " is a second view of " << a;
+  EXPECT_EQ(found.size(), views.size()) << "random backgrounds match nothing else";
 }
