@@ -13,6 +13,7 @@
 #include <opencv2/flann/random.h>
 #include <opencv2/imgproc.hpp>
 
+#include "pipeline/memory_gate.hpp"
 #include "stages/logo/geometry.hpp"
 
 namespace cluetrace::logo {
@@ -203,6 +204,9 @@ std::vector<cv::Rect> joined(std::vector<cv::Rect> windows) {
 constexpr int kWindowMargin = 24;
 // Windows covering more than this share of the scene are not worth cropping: the whole scene is read.
 constexpr double kMaxWindowShare = 0.6;
+// Scenes and windows of this many pixels or more have a scale space of 100 MB or more (OpenCV's SIFT doubles
+// the image and keeps 6 Gaussian and 5 difference levels of it as floats): their feature extraction is gated.
+constexpr std::size_t kGatedPixels = 400000;
 // A mark verified in the coarse look whose box is at least this many coarse pixels each way, with twice
 // the inliers a mark needs, is kept as found there; the others are looked for again at full resolution.
 constexpr float kCoarseLargeMark = 48;
@@ -316,6 +320,17 @@ std::optional<cv::Rect2f> Matcher::predicted_window(const std::vector<std::tuple
   return cv::Rect2f(spanned.x - grow_x, spanned.y - grow_y, spanned.width + 2 * grow_x, spanned.height + 2 * grow_y);
 }
 
+void Matcher::features_of(const cv::Mat& grey, int max_features, std::vector<cv::KeyPoint>& keypoints, cv::Mat& descriptors) const {
+  // A large image's scale space (~270 MB at 1280 x 960) is held by at most half the worker threads at once.
+  static MemoryGate large_scale_spaces(0.5);
+  const auto extract = [&] { extract_features(grey, max_features, keypoints, descriptors, options_.contrast); };
+  if (grey.total() >= kGatedPixels) {
+    large_scale_spaces.run(extract);
+  } else {
+    extract();
+  }
+}
+
 std::vector<Detection> Matcher::find_by_features(const cv::Mat& grey, std::vector<std::string>* trace) const {
   std::vector<cv::KeyPoint> keypoints;
   cv::Mat descriptors;
@@ -329,7 +344,7 @@ std::vector<Detection> Matcher::find_by_features(const cv::Mat& grey, std::vecto
         std::vector<cv::KeyPoint> kps;
         cv::Mat d;
         const int features = std::max(500, static_cast<int>(options_.max_features * w.area() / (static_cast<double>(grey.cols) * grey.rows)));
-        extract_features(grey(w), features, kps, d, options_.contrast);
+        features_of(grey(w), features, kps, d);
         for (auto& kp : kps) kp.pt += cv::Point2f(static_cast<float>(w.x), static_cast<float>(w.y));
         keypoints.insert(keypoints.end(), kps.begin(), kps.end());
         if (!d.empty()) parts.push_back(d);
@@ -342,7 +357,7 @@ std::vector<Detection> Matcher::find_by_features(const cv::Mat& grey, std::vecto
       return keep_apart(std::move(found), kSamePlace);
     }
   }
-  extract_features(grey, options_.max_features, keypoints, descriptors, options_.contrast);
+  features_of(grey, options_.max_features, keypoints, descriptors);
   if (trace) trace->push_back(fmt::format("scene {}x{}: {} features", grey.cols, grey.rows, keypoints.size()));
   return match_features(keypoints, descriptors, {}, trace);
 }

@@ -74,8 +74,9 @@ void PpocrReader::prepare() {
     }
     Model model;
     model.width = width;
-    model.bytes = read_bytes(folder_ / fmt::format("rec-{}.onnx", width));
-    model.sha256 = sha256_hex(std::string_view(model.bytes.data(), model.bytes.size()));
+    model.file = folder_ / fmt::format("rec-{}.onnx", width);
+    const auto bytes = read_bytes(model.file);
+    model.sha256 = sha256_hex(std::string_view(bytes.data(), bytes.size()));
     models_.push_back(std::move(model));
   }
   if (models_.empty()) throw std::runtime_error(fmt::format("no recognition width given for {}", folder_.string()));
@@ -97,6 +98,9 @@ void PpocrReader::prepare() {
                                            model.width / kStride, classes, keys_file.string()));
     }
   }
+  // The nets checked here belong to this (preparing) thread, which reads no lines: worker threads build their
+  // own on first use. Kept, they held ~50 MB for nothing.
+  nets_.clear();
 }
 
 nlohmann::ordered_json PpocrReader::resources() const {
@@ -110,7 +114,14 @@ nlohmann::ordered_json PpocrReader::resources() const {
 cv::dnn::Net& PpocrReader::net(std::size_t model) {
   auto& nets = nets_.local();
   if (nets.size() < models_.size()) nets.resize(models_.size());
-  if (nets[model].empty()) nets[model] = cv::dnn::readNetFromONNX(models_[model].bytes.data(), models_[model].bytes.size());
+  if (nets[model].empty()) {
+    // From the file again (its bytes are not kept in memory), checked to be the one prepare() hashed for run.json.
+    const auto& m = models_[model];
+    const auto bytes = read_bytes(m.file);
+    if (sha256_hex(std::string_view(bytes.data(), bytes.size())) != m.sha256)
+      throw std::runtime_error(fmt::format("{} changed since the run started (sha256 no longer {})", m.file.string(), m.sha256));
+    nets[model] = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+  }
   return nets[model];
 }
 

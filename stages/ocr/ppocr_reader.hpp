@@ -33,7 +33,7 @@ class PpocrReader {
   PpocrReader(std::filesystem::path folder, std::vector<int> widths)
       : folder_(std::move(folder)), widths_(std::move(widths)) {}
 
-  // Loads the dictionary and the models' bytes and runs each net once; throws naming the file that is
+  // Loads the dictionary, hashes the models and runs each net once; throws naming the file that is
   // missing or unusable.
   void prepare();
   // Reads one upright line of text (8-bit, 1 or 3 channels, dark or light text). Nothing when the line, 48
@@ -47,8 +47,8 @@ class PpocrReader {
  private:
   struct Model {
     int width = 0;
-    std::vector<char> bytes;
-    std::string sha256;
+    std::filesystem::path file;  // read again by each thread that builds its net
+    std::string sha256;          // of the file when prepared
   };
   cv::dnn::Net& net(std::size_t model);
 

@@ -8,9 +8,13 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
 
 #include "pipeline/batch.hpp"
 #include "pipeline/graph.hpp"
+#include "pipeline/memory_gate.hpp"
 #include "pipeline/report.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -157,3 +161,44 @@ TEST(Graph, DotShowsEveryStageAndItsImplementation) {
 }
 
 }  // namespace
+
+namespace {
+
+// The most tasks that were inside `work` at once, of 24 run by an arena of 4 threads.
+template <typename Enter>
+int most_at_once(const Enter& enter) {
+  std::atomic<int> inside{0}, most{0}, done{0};
+  oneapi::tbb::task_arena(4).execute([&] {
+    oneapi::tbb::parallel_for(0, 24, [&](int) {
+      enter([&] {
+        const int now = ++inside;
+        int seen = most.load();
+        while (now > seen && !most.compare_exchange_weak(seen, now)) {
+        }
+        // Nested parallel work inside, as OpenCV's SIFT does through TBB.
+        std::atomic<long> sum{0};
+        oneapi::tbb::parallel_for(0, 2000, [&](int i) { sum += i; });
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        --inside;
+        ++done;
+      });
+    });
+  });
+  EXPECT_EQ(done.load(), 24) << "every task got through";
+  return most.load();
+}
+
+}  // namespace
+
+// The gate the logo stage's large scale spaces pass: in an arena of 4 threads, share 0.5 lets 2 in at once,
+// never more, and every task gets through, also when the work inside runs parallel loops of its own.
+TEST(MemoryGate, HoldsTheBoundAndLetsEveryTaskThrough) {
+  // Four threads also on a machine of two cores.
+  const oneapi::tbb::global_control threads(oneapi::tbb::global_control::max_allowed_parallelism, 4);
+  ASSERT_EQ(most_at_once([](const auto& work) { work(); }), 4) << "without the gate, 4 at once";
+  cluetrace::MemoryGate gate(0.5);
+  EXPECT_EQ(most_at_once([&](const auto& work) { gate.run(work); }), 2);
+  EXPECT_EQ(gate.inside(), 0);
+  cluetrace::MemoryGate one(0.1);
+  EXPECT_EQ(most_at_once([&](const auto& work) { one.run(work); }), 1) << "at least one";
+}

@@ -2,6 +2,9 @@
 // words, outputs only Latin-script characters, and the OCR stage keeps its reading unless Tesseract is surer
 // or read a letter PP-OCR cannot spell.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <opencv2/freetype.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -239,3 +242,33 @@ TEST(LineStage, ReadsASmallSoftWordWithBothReaders) {
 }
 
 }  // namespace
+
+// A thread builds its nets from the files when it first reads: a model replaced after the run started (and
+// hashed into run.json) is refused by name rather than read with.
+TEST(LineStage, AModelChangedAfterPrepareIsRefusedByName) {
+  const auto dir = fs::temp_directory_path() / ("cluetrace-ppocr-changed-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy_file(models_dir() / "ppocr-rec" / "keys.txt", dir / "keys.txt");
+  fs::copy_file(models_dir() / "ppocr-rec" / "rec-160.onnx", dir / "rec-160.onnx");
+  {
+    ocr::PpocrReader unchanged(dir, {160});
+    unchanged.prepare();
+    EXPECT_EQ(text_of(unchanged.read(render("Hafen", 40))), "Hafen");
+  }
+  ocr::PpocrReader reader(dir, {160});
+  reader.prepare();
+  {
+    std::ofstream out(dir / "rec-160.onnx", std::ios::binary | std::ios::app);
+    out << "tampered";
+  }
+  std::string error;
+  try {
+    reader.read(render("Hafen", 40));
+  } catch (const std::runtime_error& e) {
+    error = e.what();
+  }
+  EXPECT_NE(error.find((dir / "rec-160.onnx").string()), std::string::npos) << error;
+  EXPECT_NE(error.find("changed since the run started"), std::string::npos) << error;
+  fs::remove_all(dir);
+}

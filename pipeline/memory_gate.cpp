@@ -1,0 +1,28 @@
+#include "pipeline/memory_gate.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cluetrace {
+
+void MemoryGate::enter() {
+  const int bound = std::max(1, static_cast<int>(std::floor(share_ * oneapi::tbb::this_task_arena::max_concurrency())));
+  std::unique_lock lock(mutex_);
+  freed_.wait(lock, [&] { return inside_ < bound; });
+  ++inside_;
+}
+
+void MemoryGate::leave() {
+  {
+    const std::lock_guard lock(mutex_);
+    --inside_;
+  }
+  freed_.notify_one();
+}
+
+int MemoryGate::inside() const {
+  const std::lock_guard lock(mutex_);
+  return inside_;
+}
+
+}  // namespace cluetrace
