@@ -98,8 +98,12 @@ void PpocrReader::prepare() {
                                            model.width / kStride, classes, keys_file.string()));
     }
   }
-  // The nets checked here belong to this (preparing) thread, which reads no lines: worker threads build their
-  // own on first use. Kept, they held ~50 MB for nothing.
+  // The nets checked here were built for this (preparing) thread, which reads no lines: they go to the first
+  // worker thread that reads one (kept here, they held ~50 MB for nothing); the others build their own.
+  {
+    const std::lock_guard lock(spare_mutex_);
+    spare_ = std::move(nets_.local());
+  }
   nets_.clear();
 }
 
@@ -113,6 +117,11 @@ nlohmann::ordered_json PpocrReader::resources() const {
 
 cv::dnn::Net& PpocrReader::net(std::size_t model) {
   auto& nets = nets_.local();
+  if (nets.empty()) {
+    const std::lock_guard lock(spare_mutex_);
+    nets = std::move(spare_);
+    spare_.clear();
+  }
   if (nets.size() < models_.size()) nets.resize(models_.size());
   if (nets[model].empty()) {
     // From the file again (its bytes are not kept in memory), checked to be the one prepare() hashed for run.json.

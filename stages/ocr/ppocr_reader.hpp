@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -60,6 +61,8 @@ class PpocrReader {
   std::string keys_sha256_;
   std::vector<Model> models_;  // ascending width
   oneapi::tbb::enumerable_thread_specific<std::vector<cv::dnn::Net>> nets_;
+  std::mutex spare_mutex_;
+  std::vector<cv::dnn::Net> spare_;  // the nets prepare() checked, for the first thread that reads
 };
 
 }  // namespace cluetrace::ocr
