@@ -262,22 +262,33 @@ std::string scenes_list(const std::vector<LinkRow>& groups, const std::string& p
   return h + "</ul>\n";
 }
 
-// A long list is split over overview/NAME-N.html (kOverviewPage rows each); returns the links to its pages.
-template <typename Fetch, typename Render>
+// A long list is split over overview/NAME-N.html (kOverviewPage rows each), cut from one pass over it
+// (`stream` calls its argument with every row in order); returns the links to its pages.
+template <typename Row, typename Stream, typename Render>
 std::string paged(const std::filesystem::path& dir, const std::string& name, const std::string& title, std::size_t total,
-                  const Fetch& fetch, const Render& render, std::set<std::filesystem::path>& written) {
+                  const Stream& stream, const Render& render, std::set<std::filesystem::path>& written) {
   const std::size_t pages = (total + kOverviewPage - 1) / kOverviewPage;
   std::string nav;
-  for (std::size_t p = 0; p < pages; ++p) {
-    const std::string file = fmt::format("overview/{}-{}.html", name, p + 1);
-    nav += fmt::format("{}<a href=\"{}\">{}</a>", nav.empty() ? "" : " ", file, p + 1);
-    std::string h = head(title + fmt::format(" (page {} of {})", p + 1, pages));
+  for (std::size_t p = 0; p < pages; ++p) nav += fmt::format("{}<a href=\"overview/{}-{}.html\">{}</a>", nav.empty() ? "" : " ", name, p + 1, p + 1);
+  std::vector<Row> rows;
+  std::size_t page = 0;
+  const auto write_page = [&] {
+    const std::string file = fmt::format("overview/{}-{}.html", name, page + 1);
+    std::string h = head(title + fmt::format(" (page {} of {})", page + 1, pages));
     h += fmt::format("<nav><a href=\"../index.html\">case overview</a></nav>\n<h1>{}</h1>\n<p>Page {} of {}.</p>\n",
-                     html_escape(title), p + 1, pages);
-    h += render(fetch(p * kOverviewPage, kOverviewPage), "../") + "</body></html>\n";
+                     html_escape(title), page + 1, pages);
+    h += render(rows, "../") + "</body></html>\n";
     write_file_atomically(dir / file, h, false);
     written.insert(dir / file);
-  }
+    rows.clear();
+    ++page;
+  };
+  stream([&](Row&& row) {
+    if (page >= pages) return;  // rows added since the count: the count's pages are what the overview links
+    rows.push_back(std::move(row));
+    if (rows.size() == kOverviewPage) write_page();
+  });
+  while (page < pages) write_page();
   return nav;
 }
 
@@ -364,10 +375,11 @@ void write_html(const CaseStore& store, const std::filesystem::path& dir, const 
     const std::string label = country.empty() ? "No country indicated" : country_label(country);
     h += fmt::format("<h3 class=\"country\" id=\"country-{}\">{}: {} image(s)</h3>\n", country.empty() ? "none" : html_escape(country),
                      html_escape(label), count);
-    const auto fetch = [&, c = country](std::size_t offset, std::size_t limit) { return store.images_of_country(c, offset, limit); };
-    h += images_table(fetch(0, kFirstRows), "");
+    h += images_table(store.images_of_country(country, 0, kFirstRows), "");
     if (count > kFirstRows) {
-      const auto nav = paged(dir, "country-" + (country.empty() ? std::string("none") : country), label, count, fetch, images_table, overview);
+      const auto nav = paged<ImageSummary>(
+          dir, "country-" + (country.empty() ? std::string("none") : country), label, count,
+          [&, c = country](const auto& fn) { store.for_each_image_of_country(c, fn); }, images_table, overview);
       h += fmt::format("<p class=\"more\">All {} images of {}, best clue first: pages {}</p>\n", count, html_escape(label), nav);
     }
   }
@@ -376,20 +388,20 @@ void write_html(const CaseStore& store, const std::filesystem::path& dir, const 
   const std::size_t recurring = store.link_count("clue"), scenes = store.link_count("scene");
   if (recurring == 0 && scenes == 0) h += "<p class=\"muted\">No clue recurs in two pictures, and no two backgrounds match.</p>\n";
   if (recurring > 0) {
-    const auto fetch = [&](std::size_t offset, std::size_t limit) { return store.links("clue", offset, limit, kOthers); };
-    h += recurring_table(fetch(0, kFirstRows), "");
+    h += recurring_table(store.links("clue", 0, kFirstRows, kOthers), "");
     if (recurring > kFirstRows) {
       h += fmt::format("<p class=\"more\">All {} recurring clues: pages {}</p>\n", recurring,
-                       paged(dir, "recurring", "Clues that recur across images", recurring, fetch, recurring_table, overview));
+                       paged<LinkRow>(dir, "recurring", "Clues that recur across images", recurring,
+                                     [&](const auto& fn) { store.for_each_link("clue", kOthers, fn); }, recurring_table, overview));
     }
   }
   if (scenes > 0) {
     h += "<h3>Same scene (matching backgrounds)</h3>\n";
-    const auto fetch = [&](std::size_t offset, std::size_t limit) { return store.links("scene", offset, limit, kOthers); };
-    h += scenes_list(fetch(0, kFirstRows), "");
+    h += scenes_list(store.links("scene", 0, kFirstRows, kOthers), "");
     if (scenes > kFirstRows) {
       h += fmt::format("<p class=\"more\">All {} groups of the same scene: pages {}</p>\n", scenes,
-                       paged(dir, "scenes", "Same scene (matching backgrounds)", scenes, fetch, scenes_list, overview));
+                       paged<LinkRow>(dir, "scenes", "Same scene (matching backgrounds)", scenes,
+                                     [&](const auto& fn) { store.for_each_link("scene", kOthers, fn); }, scenes_list, overview));
     }
   }
 
@@ -398,11 +410,11 @@ void write_html(const CaseStore& store, const std::filesystem::path& dir, const 
   if (problems == 0) {
     h += "<p class=\"muted\">Every image was processed in full.</p>\n";
   } else {
-    const auto fetch = [&](std::size_t offset, std::size_t limit) { return store.problem_images(offset, limit); };
-    h += problems_table(fetch(0, kFirstRows), "");
+    h += problems_table(store.problem_images(0, kFirstRows), "");
     if (problems > kFirstRows) {
       h += fmt::format("<p class=\"more\">All {} images with problems: pages {}</p>\n", problems,
-                       paged(dir, "problems", "Images with problems", problems, fetch, problems_table, overview));
+                       paged<ImageSummary>(dir, "problems", "Images with problems", problems,
+                                          [&](const auto& fn) { store.for_each_problem_image(fn); }, problems_table, overview));
     }
   }
   h += "</body></html>\n";

@@ -527,10 +527,18 @@ ImageSummary summary_of(SQLite::Statement& q) {
 
 }  // namespace
 
+namespace {
+
+constexpr const char* kCountryImages = "FROM images WHERE status != 'failed' AND top_country = ? ORDER BY best_score DESC, image_id";
+constexpr const char* kProblemImages = "FROM images WHERE status != 'ok' ORDER BY image_id";
+constexpr const char* kLinksOfType =
+    "SELECT link_id, type, kind, value, best_score, image_count FROM links WHERE type = ? "
+    "ORDER BY best_score DESC, image_count DESC, link_id";
+
+}  // namespace
+
 std::vector<ImageSummary> CaseStore::images_of_country(const std::string& country, std::size_t offset, std::size_t limit) const {
-  SQLite::Statement q(*db_, fmt::format("SELECT {} FROM images WHERE status != 'failed' AND top_country = ? "
-                                        "ORDER BY best_score DESC, image_id LIMIT ? OFFSET ?",
-                                        kSummaryColumns));
+  SQLite::Statement q(*db_, fmt::format("SELECT {} {} LIMIT ? OFFSET ?", kSummaryColumns, kCountryImages));
   q.bind(1, country);
   q.bind(2, static_cast<std::int64_t>(limit));
   q.bind(3, static_cast<std::int64_t>(offset));
@@ -539,13 +547,24 @@ std::vector<ImageSummary> CaseStore::images_of_country(const std::string& countr
   return out;
 }
 
+void CaseStore::for_each_image_of_country(const std::string& country, const std::function<void(ImageSummary&&)>& fn) const {
+  SQLite::Statement q(*db_, fmt::format("SELECT {} {}", kSummaryColumns, kCountryImages));
+  q.bind(1, country);
+  while (q.executeStep()) fn(summary_of(q));
+}
+
 std::vector<ImageSummary> CaseStore::problem_images(std::size_t offset, std::size_t limit) const {
-  SQLite::Statement q(*db_, fmt::format("SELECT {} FROM images WHERE status != 'ok' ORDER BY image_id LIMIT ? OFFSET ?", kSummaryColumns));
+  SQLite::Statement q(*db_, fmt::format("SELECT {} {} LIMIT ? OFFSET ?", kSummaryColumns, kProblemImages));
   q.bind(1, static_cast<std::int64_t>(limit));
   q.bind(2, static_cast<std::int64_t>(offset));
   std::vector<ImageSummary> out;
   while (q.executeStep()) out.push_back(summary_of(q));
   return out;
+}
+
+void CaseStore::for_each_problem_image(const std::function<void(ImageSummary&&)>& fn) const {
+  SQLite::Statement q(*db_, fmt::format("SELECT {} {}", kSummaryColumns, kProblemImages));
+  while (q.executeStep()) fn(summary_of(q));
 }
 
 std::size_t CaseStore::problem_count() const {
@@ -578,9 +597,7 @@ LinkRow link_of(SQLite::Statement& q) {
 }  // namespace
 
 std::vector<LinkRow> CaseStore::links(const std::string& type, std::size_t offset, std::size_t limit, std::size_t images_per_link) const {
-  SQLite::Statement q(*db_,
-                      "SELECT link_id, type, kind, value, best_score, image_count FROM links WHERE type = ? "
-                      "ORDER BY best_score DESC, image_count DESC, link_id LIMIT ? OFFSET ?");
+  SQLite::Statement q(*db_, fmt::format("{} LIMIT ? OFFSET ?", kLinksOfType));
   q.bind(1, type);
   q.bind(2, static_cast<std::int64_t>(limit));
   q.bind(3, static_cast<std::int64_t>(offset));
@@ -588,6 +605,16 @@ std::vector<LinkRow> CaseStore::links(const std::string& type, std::size_t offse
   while (q.executeStep()) out.push_back(link_of(q));
   for (auto& l : out) fill_images(*db_, l, images_per_link, 0);
   return out;
+}
+
+void CaseStore::for_each_link(const std::string& type, std::size_t images_per_link, const std::function<void(LinkRow&&)>& fn) const {
+  SQLite::Statement q(*db_, kLinksOfType);
+  q.bind(1, type);
+  while (q.executeStep()) {
+    auto link = link_of(q);
+    fill_images(*db_, link, images_per_link, 0);
+    fn(std::move(link));
+  }
 }
 
 std::size_t CaseStore::link_count(const std::string& type) const {

@@ -80,11 +80,16 @@ class CaseStore {
   std::vector<ImageSummary> images_of_country(const std::string& country, std::size_t offset, std::size_t limit) const;
   // Images that are not `ok`, in report order.
   std::vector<ImageSummary> problem_images(std::size_t offset, std::size_t limit) const;
+  // The same lists (and links(), below) in full, row by row through one query: the overview's pages of a
+  // large case are cut from these (a query with an OFFSET per page read the list again each time).
+  void for_each_image_of_country(const std::string& country, const std::function<void(ImageSummary&&)>& fn) const;
+  void for_each_problem_image(const std::function<void(ImageSummary&&)>& fn) const;
   std::size_t problem_count() const;
 
   // Links of one type, most useful first (clue: best score; scene: most images), each with up to
   // `images_per_link` of its images.
   std::vector<LinkRow> links(const std::string& type, std::size_t offset, std::size_t limit, std::size_t images_per_link) const;
+  void for_each_link(const std::string& type, std::size_t images_per_link, const std::function<void(LinkRow&&)>& fn) const;
   std::size_t link_count(const std::string& type) const;
   // The links an image takes part in, with up to `others` of the other images of each.
   std::vector<LinkRow> links_of(std::int64_t id, std::size_t others) const;

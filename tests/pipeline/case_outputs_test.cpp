@@ -5,6 +5,9 @@
 
 #include <fstream>
 
+#include <fmt/format.h>
+#include <oneapi/tbb/task_arena.h>
+
 #include "pipeline/case/case_outputs.hpp"
 #include "pipeline/case/exchange.hpp"
 #include "pipeline/case/html.hpp"
@@ -101,6 +104,65 @@ TEST(CaseOutputs, SpreadsheetAndTerminalSafety) {
   EXPECT_EQ(terminal_safe("Müller"), "Müller");
   EXPECT_EQ(html_escape("<script>alert('x') & \"y\"</script>"),
             "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;");
+}
+
+}  // namespace
+}  // namespace cluetrace::test
+
+namespace cluetrace::test {
+namespace {
+
+std::string read_all(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A larger case: 1,203 reports, one country, scores falling with the report's place. The image pages are
+// written by several threads and the overview's 500-row pages are cut from one pass over each list: every
+// image is on exactly one overview page, best score first, and has its own page; pages of an earlier, larger
+// case in the folder are removed.
+TEST(CaseOutputs, EveryImageIsOnOneOverviewPageInScoreOrderAndHasItsOwnPage) {
+  TempDir dir;
+  constexpr int kImages = 1203;
+  std::string jsonl;
+  for (int i = 0; i < kImages; ++i) {
+    const std::string sha = fmt::format("{:064x}", i + 1);
+    jsonl += fmt::format(
+        R"({{"image":{{"path":"img/{:04}.jpg","sha256":"{}","md5":"{}"}},"status":"ok","errors":[],)"
+        R"("clues":[{{"rank":1,"kind":"phone","value":"+49302312{:04}","confidence":0.9,"score":{:.6f}}}],)"
+        R"("languages":[],"regions":[{{"code":"DE","probability":0.9}}]}})"
+        "\n",
+        i, sha, std::string(32, 'b'), i, 1.0 - i / 2000.0);
+  }
+  write_text(dir / "reports.jsonl", jsonl);
+  std::filesystem::create_directories(dir / "pages");
+  write_text(dir / "pages" / "01300.html", "a page of an earlier, larger case");
+  OutputOptions options;
+  const auto out = oneapi::tbb::task_arena(2).execute([&] { return write_case_outputs(dir.path(), options); });
+  ASSERT_TRUE(out.problems.empty()) << ::testing::PrintToString(out.problems);
+
+  EXPECT_FALSE(std::filesystem::exists(dir / "pages" / "01300.html"));
+  std::size_t pages = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "pages")) pages += e.path().extension() == ".html";
+  EXPECT_EQ(pages, static_cast<std::size_t>(kImages));
+  for (int id : {1, 600, kImages}) {
+    const auto page = read_all(dir / page_path(static_cast<std::size_t>(id - 1)));
+    EXPECT_NE(page.find(fmt::format("img/{:04}.jpg", id - 1)), std::string::npos) << id;
+  }
+
+  // The country's list: pages 1..3, in order, each image once.
+  std::vector<int> order;
+  for (int p = 1; p <= 3; ++p) {
+    const auto page = read_all(dir / "overview" / fmt::format("country-DE-{}.html", p));
+    ASSERT_FALSE(page.empty()) << "page " << p;
+    EXPECT_NE(page.find(fmt::format("page {} of 3", p)), std::string::npos);
+    for (std::size_t at = page.find("img/"); at != std::string::npos; at = page.find("img/", at + 1)) {
+      order.push_back(std::stoi(page.substr(at + 4, 4)));
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "overview" / "country-DE-4.html"));
+  ASSERT_EQ(order.size(), static_cast<std::size_t>(kImages));
+  for (int i = 0; i < kImages; ++i) EXPECT_EQ(order[static_cast<std::size_t>(i)], i) << "best score first";
 }
 
 }  // namespace
