@@ -225,7 +225,7 @@ void read_and_decode(ImageRecord& image, const DecodeOptions& options) {
   }
   const auto format = sniff_format(std::span(bytes.data(), std::min(bytes.size(), kSniffBytes)));
   image.format = std::string(to_string(format));
-  const std::string file_name = image.input.path.filename().string();
+  const std::string file_name = std::filesystem::path(image.input.path).filename().string();
   if (format == ImageFormat::unknown) {
     fail(image, kDecodeStage,
          has_image_extension(file_name)

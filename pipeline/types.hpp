@@ -105,7 +105,9 @@ struct FileDigests {
 
 // One input, as found by the input walker.
 struct InputItem {
-  std::filesystem::path path;  // what we open
+  // What we open (a string, not a std::filesystem::path, which keeps every component of a path as a path of
+  // its own: ~250 bytes an input, of a run that holds every input until its end).
+  std::string path;
   std::string display_path;    // as given on the command line or found under a given folder
   // Its place in the walk of every INPUT (files examined, in order, whichever shard they fall in): the order of
   // a single run's reports, which `cluetrace merge` restores across shards. Gaps are files that were not images.

@@ -75,9 +75,8 @@ std::string encode_item(const ItemFrame& item) {
   std::string out;
   put_u64(out, item.seq);
   put_u64(out, item.item.walk_index);
-  const std::string path = item.item.path.string();
-  put_u32(out, static_cast<std::uint32_t>(path.size()));
-  out += path;
+  put_u32(out, static_cast<std::uint32_t>(item.item.path.size()));
+  out += item.item.path;
   put_u32(out, static_cast<std::uint32_t>(item.item.display_path.size()));
   out += item.item.display_path;
   return out;
