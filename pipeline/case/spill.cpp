@@ -19,7 +19,14 @@ SpillPartitions::SpillPartitions(std::filesystem::path folder, std::size_t parts
   files_.assign(buffers_.size(), nullptr);
   for (std::size_t p = 0; p < files_.size(); ++p) {
     files_[p] = std::fopen(file(p).c_str(), "w+b");
-    if (!files_[p]) throw OutputError(fmt::format("cannot create {}: {}", file(p).string(), std::strerror(errno)));
+    if (files_[p]) continue;
+    const std::string error = fmt::format("cannot create {}: {}", file(p).string(), std::strerror(errno));
+    // No destructor runs for a constructor that throws: close and remove what was made.
+    for (auto* f : files_) {
+      if (f) std::fclose(f);
+    }
+    std::filesystem::remove_all(folder_, ec);
+    throw OutputError(error);
   }
 }
 
