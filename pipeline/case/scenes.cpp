@@ -307,6 +307,11 @@ unsigned key_bits_for(std::size_t pictures) {
   return bits;
 }
 
+// How many partitions keep `records` of 8 bytes within `budget` bytes each (at least one).
+std::size_t partitions_for(std::uint64_t records, std::size_t budget) {
+  return static_cast<std::size_t>(std::max<std::uint64_t>(1, (records * sizeof(std::uint64_t) + budget - 1) / budget));
+}
+
 // The entries' buckets that vote, in a sorted partition: [start, end) runs sharing a key, of 2 to kBucketCap
 // pictures.
 template <typename Visit>
@@ -365,7 +370,7 @@ std::vector<std::pair<std::size_t, std::size_t>> key_candidates(SpillPartitions&
     for_each_bucket(entries, [&](std::size_t start, std::size_t end) { total_votes += (end - start) * (end - start - 1) / 2; });
     keys.put_back(p, std::move(entries));
   }
-  const std::size_t vote_parts = static_cast<std::size_t>(std::max<std::uint64_t>(1, (total_votes * 8 + budget - 1) / budget));
+  const std::size_t vote_parts = partitions_for(total_votes, budget);
   SpillPartitions votes(vote_parts > 1 ? spill / "votes" : std::filesystem::path(), vote_parts);
   for (std::size_t p = 0; p < keys.parts(); ++p) {
     const auto entries = keys.take(p);
@@ -456,7 +461,7 @@ std::vector<SceneMatch> match_scenes_from(const SignatureLoader& load, std::size
   const unsigned bits = key_bits_for(n);
   const std::size_t budget = std::max<std::size_t>(options.memory_budget / 4, 1 << 16);
   const std::uint64_t most_entries = std::uint64_t{n} * kSampledFeatures * kLshTables;
-  const std::size_t key_parts = static_cast<std::size_t>(std::max<std::uint64_t>(1, (most_entries * 8 + budget - 1) / budget));
+  const std::size_t key_parts = partitions_for(most_entries, budget);
   const auto spill = spill_folder(options);  // made only if something is written there
   std::vector<Sketch> sketches(n);
   std::vector<std::pair<std::size_t, std::size_t>> candidates;

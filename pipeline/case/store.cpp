@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <fstream>
 #include <map>
 #include <numeric>
@@ -477,8 +478,7 @@ std::vector<RunRow> CaseStore::runs() const {
 }
 
 void CaseStore::for_each_report(const std::function<void(std::int64_t, const json&)>& fn) const {
-  SQLite::Statement q(*db_, "SELECT image_id, report FROM images ORDER BY image_id");
-  while (q.executeStep()) fn(q.getColumn(0).getInt64(), json::parse(q.getColumn(1).getString()));
+  for_each_report(std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max(), fn);
 }
 
 void CaseStore::for_each_report(std::int64_t first, std::int64_t last, const std::function<void(std::int64_t, const json&)>& fn) const {
@@ -524,10 +524,6 @@ ImageSummary summary_of(SQLite::Statement& q) {
   s.errors = q.getColumn(10).getString();
   return s;
 }
-
-}  // namespace
-
-namespace {
 
 constexpr const char* kCountryImages = "FROM images WHERE status != 'failed' AND top_country = ? ORDER BY best_score DESC, image_id";
 constexpr const char* kProblemImages = "FROM images WHERE status != 'ok' ORDER BY image_id";

@@ -233,7 +233,7 @@ Matcher::CoarseLook Matcher::look_coarse(const cv::Mat& grey, std::vector<std::s
   cv::resize(grey, coarse, cv::Size(), k, k, cv::INTER_AREA);
   std::vector<cv::KeyPoint> keypoints;
   cv::Mat descriptors;
-  extract_features(coarse, std::max(1000, static_cast<int>(options_.max_features * k * k)), keypoints, descriptors, options_.contrast);
+  features_of(coarse, std::max(1000, static_cast<int>(options_.max_features * k * k)), keypoints, descriptors);
   if (descriptors.empty()) return look;
   const cv::Mat q = root_sift(descriptors);
   const MatchGroups groups = group_matches(q, {});

@@ -112,12 +112,17 @@ std::vector<cv::Point> mask_points(const cv::Mat& mask) {
   return pts;
 }
 
-// The convex hull of a mask's pixels, from the corners of its outer outlines only: every vertex of the hull
-// is an extreme pixel, on an outline, and never inside a straight run of one. The same polygon as the hull of
-// every pixel, at a fraction of the cost (that was most of the logo stage's start-up).
-std::vector<cv::Point> hull_of(const cv::Mat& mask) {
+// The outer outlines of a mask's parts, as corners (straight runs by their ends).
+std::vector<std::vector<cv::Point>> outer_outlines(const cv::Mat& mask) {
   std::vector<std::vector<cv::Point>> outlines;
   cv::findContours(mask.clone(), outlines, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  return outlines;
+}
+
+// The convex hull of a mask's pixels, from the corners of its outer outlines only: every vertex of the hull
+// is an extreme pixel, on an outline, and never inside a straight run of one. The same polygon as the hull of
+// every pixel, at a fraction of the cost (that was most of the logo stage's start-up). Empty without outlines.
+std::vector<cv::Point> hull_of(const std::vector<std::vector<cv::Point>>& outlines) {
   std::vector<cv::Point> corners, hull;
   for (const auto& o : outlines) corners.insert(corners.end(), o.begin(), o.end());
   if (!corners.empty()) cv::convexHull(corners, hull);
@@ -139,12 +144,9 @@ bool trivial(const ShapeMatcher::Spectrum& s) {
 // where the details lie: the distance of their centroid from the part's, in units of the part's spread
 // (Mahalanobis), which tells a ring from a disc with an off-centre notch or hole.
 ShapeMatcher::Ratios ratios_of(const cv::Mat& part) {
-  std::vector<std::vector<cv::Point>> outline;
-  cv::findContours(part.clone(), outline, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  const auto outline = outer_outlines(part);
   if (outline.empty()) return {};
-  std::vector<cv::Point> all, hull;
-  for (const auto& c : outline) all.insert(all.end(), c.begin(), c.end());
-  cv::convexHull(all, hull);
+  const auto hull = hull_of(outline);
   cv::Mat filled = cv::Mat::zeros(part.size(), CV_8U), hulled = cv::Mat::zeros(part.size(), CV_8U);
   cv::drawContours(filled, outline, -1, cv::Scalar(255), cv::FILLED);
   cv::fillConvexPoly(hulled, hull, cv::Scalar(255));
@@ -210,12 +212,12 @@ std::optional<ShapeMatcher::Model> ShapeMatcher::model_of(const ReferenceFeature
   // too), one part with deep concavities (a swoosh), or one whose hull holds details large enough to
   // check (a bitten apple, a disc with a hole). A lone triangle, disc or rounded square would match
   // every sticker and window.
-  const std::vector<cv::Point> hull = hull_of(anchor);
+  const std::vector<cv::Point> hull = hull_of(outer_outlines(anchor));
   const double solidity = stats.at<int>(best, cv::CC_STAT_AREA) / std::max(1.0, cv::contourArea(hull));
   const bool several_parts = total - stats.at<int>(best, cv::CC_STAT_AREA) >= total * 15 / 100;
   // The details: what the whole mark's hull holds besides the mark (concavities, holes, the gaps between
   // parts). Where the mark is placed, the gaps in the ink must have their shape.
-  const std::vector<cv::Point> whole_hull = hull_of(r.silhouette);
+  const std::vector<cv::Point> whole_hull = hull_of(outer_outlines(r.silhouette));
   cv::Mat detail = cv::Mat::zeros(r.silhouette.size(), CV_8U);
   cv::fillConvexPoly(detail, whole_hull, cv::Scalar(255));
   const double hull_area = std::max(1, cv::countNonZero(detail));
