@@ -201,6 +201,21 @@ std::vector<std::set<int>> common_features(const std::vector<SceneSignature>& si
   return common;
 }
 
+// The kLshNeighbours nearest of every row of `queries`, a block of rows per task: each row's search is its own
+// (the index is only read), so the result is what one search over all rows gives, on every core instead of one.
+std::pair<cv::Mat, cv::Mat> search_in_blocks(cv::flann::Index& index, const cv::Mat& queries) {
+  constexpr int kBlock = 2048;
+  cv::Mat indices(queries.rows, kLshNeighbours, CV_32S), distances(queries.rows, kLshNeighbours, CV_32S);
+  oneapi::tbb::parallel_for(0, (queries.rows + kBlock - 1) / kBlock, [&](int block) {
+    const cv::Range rows(block * kBlock, std::min(queries.rows, (block + 1) * kBlock));
+    cv::Mat found, distance;
+    index.knnSearch(queries.rowRange(rows), found, distance, kLshNeighbours, cv::flann::SearchParams(32));
+    found.copyTo(indices.rowRange(rows));
+    distance.copyTo(distances.rowRange(rows));
+  });
+  return {indices, distances};
+}
+
 }  // namespace
 
 std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatures, const SceneMatchOptions& options,
@@ -225,8 +240,7 @@ std::vector<SceneMatch> match_scenes(const std::vector<SceneSignature>& signatur
     }
     if (!all.empty()) {
       cv::flann::Index index(all, cv::flann::LshIndexParams(kLshTables, kLshKeyBits, 1), cvflann::FLANN_DIST_HAMMING);
-      cv::Mat indices, distances;
-      index.knnSearch(all, indices, distances, kLshNeighbours, cv::flann::SearchParams(32));
+      const auto [indices, distances] = search_in_blocks(index, all);
       // votes[from][to]: features of `from` whose near neighbours lie in `to`.
       std::vector<std::map<std::size_t, int>> votes(n);
       for (int q = 0; q < indices.rows; ++q) {
