@@ -5,10 +5,14 @@
 
 namespace cluetrace {
 
+int MemoryGate::bound() const {
+  return std::max(1, static_cast<int>(std::floor(share_ * oneapi::tbb::this_task_arena::max_concurrency())));
+}
+
 void MemoryGate::enter() {
-  const int bound = std::max(1, static_cast<int>(std::floor(share_ * oneapi::tbb::this_task_arena::max_concurrency())));
+  const int most = bound();
   std::unique_lock lock(mutex_);
-  freed_.wait(lock, [&] { return inside_ < bound; });
+  freed_.wait(lock, [&] { return inside_ < most; });
   ++inside_;
 }
 

@@ -22,6 +22,8 @@ class MemoryGate {
   void run(const Work& work);
 
   int inside() const;
+  // How many may be inside at once, for the calling task arena.
+  int bound() const;
 
  private:
   void enter();

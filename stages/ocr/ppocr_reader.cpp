@@ -85,8 +85,9 @@ void PpocrReader::prepare() {
   for (std::size_t i = 0; i < models_.size(); ++i) {
     const auto& model = models_[i];
     cv::Mat out;
+    cv::dnn::Net n;
     try {
-      auto& n = net(i);
+      n = make_net(i);
       n.setInput(cv::Mat(std::vector<int>{1, 3, kHeight, model.width}, CV_32F, cv::Scalar(0)));
       out = n.forward();
     } catch (const cv::Exception& e) {
@@ -97,14 +98,9 @@ void PpocrReader::prepare() {
                                            (folder_ / fmt::format("rec-{}.onnx", model.width)).string(),
                                            model.width / kStride, classes, keys_file.string()));
     }
+    // The checked nets are the pool's first: the preparing thread reads no lines.
+    nets_.give(i, std::move(n));
   }
-  // The nets checked here were built for this (preparing) thread, which reads no lines: they go to the first
-  // worker thread that reads one (kept here, they held ~50 MB for nothing); the others build their own.
-  {
-    const std::lock_guard lock(spare_mutex_);
-    spare_ = std::move(nets_.local());
-  }
-  nets_.clear();
 }
 
 nlohmann::ordered_json PpocrReader::resources() const {
@@ -115,23 +111,14 @@ nlohmann::ordered_json PpocrReader::resources() const {
   return j;
 }
 
-cv::dnn::Net& PpocrReader::net(std::size_t model) {
-  auto& nets = nets_.local();
-  if (nets.empty()) {
-    const std::lock_guard lock(spare_mutex_);
-    nets = std::move(spare_);
-    spare_.clear();
-  }
-  if (nets.size() < models_.size()) nets.resize(models_.size());
-  if (nets[model].empty()) {
-    // From the file again (its bytes are not kept in memory), checked to be the one prepare() hashed for run.json.
-    const auto& m = models_[model];
-    const auto bytes = read_bytes(m.file);
-    if (sha256_hex(std::string_view(bytes.data(), bytes.size())) != m.sha256)
-      throw std::runtime_error(fmt::format("{} changed since the run started (sha256 no longer {})", m.file.string(), m.sha256));
-    nets[model] = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
-  }
-  return nets[model];
+// A net of one width, from its file again (its bytes are not kept in memory), checked to be the one prepare()
+// hashed for run.json.
+cv::dnn::Net PpocrReader::make_net(std::size_t model) const {
+  const auto& m = models_[model];
+  const auto bytes = read_bytes(m.file);
+  if (sha256_hex(std::string_view(bytes.data(), bytes.size())) != m.sha256)
+    throw std::runtime_error(fmt::format("{} changed since the run started (sha256 no longer {})", m.file.string(), m.sha256));
+  return cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
 }
 
 PpocrReading PpocrReader::read(const cv::Mat& line) {
@@ -162,12 +149,20 @@ PpocrReading PpocrReader::read(const cv::Mat& line) {
   cv::Mat padded;
   cv::copyMakeBorder(scaled, padded, 0, 0, 0, width - content, cv::BORDER_CONSTANT, cv::Scalar::all(0));
   const cv::Mat blob = cv::dnn::blobFromImage(padded);
-  auto& n = net(chosen);
-  n.setInput(blob);
-  const cv::Mat out = n.forward();
+  reading.pixels_per_step = static_cast<double>(kStride) * bgr.cols / content;
+  const auto make = [this](NetPool::Key model) { return make_net(static_cast<std::size_t>(model)); };
+  nets_.run(chosen, make, [&](cv::dnn::Net& n) {
+    n.setInput(blob);
+    decode(n.forward(), reading);  // while the output is still in the net's buffers
+  });
+  return reading;
+}
+
+// Greedy CTC decoding of the net's output (1 x steps x classes): the most probable allowed class of each
+// step, repeats and blanks dropped.
+void PpocrReader::decode(const cv::Mat& out, PpocrReading& reading) const {
   const int steps = out.size[1], classes = out.size[2];
   const cv::Mat probs(steps, classes, CV_32F, const_cast<float*>(out.ptr<float>()));
-  reading.pixels_per_step = static_cast<double>(kStride) * bgr.cols / content;
   const int space = classes - 1;
   int previous = 0;
   for (int t = 0; t < steps; ++t) {
@@ -183,7 +178,6 @@ PpocrReading PpocrReader::read(const cv::Mat& line) {
     }
     previous = k;
   }
-  return reading;
 }
 
 }  // namespace cluetrace::ocr

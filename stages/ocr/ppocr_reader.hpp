@@ -4,15 +4,15 @@
 #pragma once
 
 #include <filesystem>
-#include <mutex>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <oneapi/tbb/enumerable_thread_specific.h>
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
+
+#include "pipeline/net_pool.hpp"
 
 namespace cluetrace::ocr {
 
@@ -30,7 +30,7 @@ struct PpocrReading {
 class PpocrReader {
  public:
   // `folder` holds rec-<width>.onnx files and keys.txt (the dictionary, one character per line); the nets of
-  // `widths` are used (each costs memory in every worker thread, more the wider it is).
+  // `widths` are used (each costs memory for every two worker threads, more the wider it is).
   PpocrReader(std::filesystem::path folder, std::vector<int> widths)
       : folder_(std::move(folder)), widths_(std::move(widths)) {}
 
@@ -51,7 +51,8 @@ class PpocrReader {
     std::filesystem::path file;  // read again by each thread that builds its net
     std::string sha256;          // of the file when prepared
   };
-  cv::dnn::Net& net(std::size_t model);
+  cv::dnn::Net make_net(std::size_t model) const;
+  void decode(const cv::Mat& out, PpocrReading& reading) const;
 
   std::filesystem::path folder_;
   std::vector<int> widths_;
@@ -60,9 +61,8 @@ class PpocrReader {
   std::vector<unsigned char> allowed_;       // per output class
   std::string keys_sha256_;
   std::vector<Model> models_;  // ascending width
-  oneapi::tbb::enumerable_thread_specific<std::vector<cv::dnn::Net>> nets_;
-  std::mutex spare_mutex_;
-  std::vector<cv::dnn::Net> spare_;  // the nets prepare() checked, for the first thread that reads
+  // Half the threads read at once, each with a net of every width kept; the nets prepare() checked are the first.
+  NetPool nets_{0.5, 3};
 };
 
 }  // namespace cluetrace::ocr

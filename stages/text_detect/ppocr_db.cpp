@@ -177,18 +177,19 @@ nlohmann::ordered_json DbStage::resources() const {
   return {{"model", model_path_.string()}, {"sha256", model_sha256_}};
 }
 
-cv::dnn::Net& DbStage::net_for(cv::Size input) {
-  constexpr std::size_t kNetsPerThread = 4;
-  auto& cache = nets_.local().nets;
-  for (std::size_t i = 0; i < cache.size(); ++i) {
-    if (cache[i].first == input) {
-      std::rotate(cache.begin() + static_cast<long>(i), cache.begin() + static_cast<long>(i) + 1, cache.end());
-      return cache.back().second;
-    }
-  }
-  if (cache.size() >= kNetsPerThread) cache.erase(cache.begin());
-  cache.emplace_back(input, cv::dnn::readNetFromONNX(model_bytes_.data(), model_bytes_.size()));
-  return cache.back().second;
+// The network's output for one input blob (1 x 3 x h x w), through a pooled net of that size.
+cv::Mat DbStage::probability_map(const cv::Mat& blob) {
+  const int h = blob.size[2], w = blob.size[3];
+  const NetPool::Key size = (static_cast<NetPool::Key>(w) << 32) | static_cast<NetPool::Key>(h);
+  const auto make = [this](NetPool::Key) { return cv::dnn::readNetFromONNX(model_bytes_.data(), model_bytes_.size()); };
+  cv::Mat prob;
+  nets_.run(size, make, [&](cv::dnn::Net& net) {
+    net.setInput(blob);
+    const cv::Mat out = net.forward();
+    // A copy: the output lives in the net's buffers, which the next user of the net overwrites.
+    prob = cv::Mat(out.size[2], out.size[3], CV_32F, const_cast<float*>(out.ptr<float>())).clone();
+  });
+  return prob;
 }
 
 std::vector<TextRegion> DbStage::detect(const cv::Mat& bgr, double scale, cv::Point2f offset, cv::Size pad_to) {
@@ -205,10 +206,7 @@ std::vector<TextRegion> DbStage::detect(const cv::Mat& bgr, double scale, cv::Po
     cv::Mat plane(h, w, CV_32F, blob.ptr<float>(0, c));
     plane = (plane - mean[c]) / stdev[c];
   }
-  auto& net = net_for(cv::Size(w, h));
-  net.setInput(blob);
-  const cv::Mat out = net.forward();
-  const cv::Mat prob(out.size[2], out.size[3], CV_32F, const_cast<float*>(out.ptr<float>()));
+  const cv::Mat prob = probability_map(blob);
   auto regions = boxes_from_probability(prob(cv::Rect(0, 0, input.cols, input.rows)), options_);
   const auto inv = static_cast<float>(1.0 / scale);
   for (auto& r : regions) {

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include <oneapi/tbb/enumerable_thread_specific.h>
 #include <opencv2/dnn.hpp>
 
+#include "pipeline/net_pool.hpp"
 #include "pipeline/stage.hpp"
 
 namespace cluetrace::text_detect {
@@ -53,11 +53,8 @@ class DbStage final : public Stage {
 
  private:
   // OpenCV 4.6 keeps the shapes of the first forward pass: a net fed another input size afterwards
-  // returns garbage. So each thread keeps a few nets, one per input size, made from the model bytes.
-  struct NetCache {
-    std::vector<std::pair<cv::Size, cv::dnn::Net>> nets;  // most recently used last
-  };
-  cv::dnn::Net& net_for(cv::Size input);
+  // returns garbage. So the pool keeps a few nets, one per input size, made from the model bytes.
+  cv::Mat probability_map(const cv::Mat& blob);
   std::vector<TextRegion> detect(const cv::Mat& bgr, double scale, cv::Point2f offset, cv::Size pad_to = {});
 
   DbOptions options_;
@@ -67,7 +64,7 @@ class DbStage final : public Stage {
   std::string fallback_reason_;
   MserStage mser_;
   std::vector<char> model_bytes_;
-  oneapi::tbb::enumerable_thread_specific<NetCache> nets_;
+  NetPool nets_{0.5, 4};  // half the threads at once, each with up to 4 input sizes kept
 };
 
 }  // namespace cluetrace::text_detect
