@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include <CLI/CLI.hpp>
+#include <oneapi/tbb/info.h>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -50,9 +52,15 @@ void ensure_single_threaded_openmp(char** argv) {
 // in again: a fifth of the CPU time of a run on real photos went to page faults. Fixed bounds keep freed blocks
 // up to 32 MiB (glibc's largest) in the heap for the next image, and the heap is trimmed only above 256 MiB of
 // free space; peak memory is the same (bench/RESULTS.md, issue 16). Forked workers inherit the settings.
+//
+// Freed memory is reused only by the threads of the arena it came from, and glibc gives each thread an arena
+// of its own (up to 8 a core): every worker thread kept the high-water mark of its own SIFT scale spaces and
+// network buffers. One arena for every 4 cores lets them share it: 30 photos at 2 threads peaked at 1,243 MiB
+// with glibc's arenas and 1,044 MiB with one, in the same time (bench/RESULTS.md, issue 16).
 void keep_freed_memory_for_reuse() {
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  ::mallopt(M_ARENA_MAX, std::max(1, oneapi::tbb::info::default_concurrency() / 4));
 }
 
 cluetrace::Config load_config_or_default(const std::string& path) {
