@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace cluetrace {
 
@@ -12,5 +13,7 @@ std::filesystem::path data_dir();
 // A configured model path: empty means `default_name` under models_dir(); relative paths are taken
 // from the current directory.
 std::filesystem::path resolve_model_path(const std::string& configured, const std::string& default_name);
+// A model file's bytes, read in one call; throws naming the file when it cannot be read whole.
+std::vector<char> read_model_bytes(const std::filesystem::path& file);
 
 }  // namespace cluetrace

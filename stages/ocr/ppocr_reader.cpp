@@ -1,13 +1,13 @@
 #include "stages/ocr/ppocr_reader.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/digest.hpp"
+#include "pipeline/models.hpp"
 
 namespace cluetrace::ocr {
 namespace {
@@ -34,17 +34,11 @@ bool latin_symbol(const std::string& symbol) {
          (cp >= 0x20A0 && cp < 0x20D0);
 }
 
-std::vector<char> read_bytes(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("cannot read {} (scripts/fetch-models.sh prepares it)", file.string()));
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 }  // namespace
 
 void PpocrReader::prepare() {
   const auto keys_file = folder_ / "keys.txt";
-  const auto keys = read_bytes(keys_file);
+  const auto keys = read_model_bytes(keys_file);
   keys_sha256_ = sha256_hex(std::string_view(keys.data(), keys.size()));
   symbols_.clear();
   std::string line;
@@ -75,7 +69,7 @@ void PpocrReader::prepare() {
     Model model;
     model.width = width;
     model.file = folder_ / fmt::format("rec-{}.onnx", width);
-    const auto bytes = read_bytes(model.file);
+    const auto bytes = read_model_bytes(model.file);
     model.sha256 = sha256_hex(std::string_view(bytes.data(), bytes.size()));
     models_.push_back(std::move(model));
   }
@@ -115,7 +109,7 @@ nlohmann::ordered_json PpocrReader::resources() const {
 // hashed for run.json.
 cv::dnn::Net PpocrReader::make_net(std::size_t model) const {
   const auto& m = models_[model];
-  const auto bytes = read_bytes(m.file);
+  const auto bytes = read_model_bytes(m.file);
   if (sha256_hex(std::string_view(bytes.data(), bytes.size())) != m.sha256)
     throw std::runtime_error(fmt::format("{} changed since the run started (sha256 no longer {})", m.file.string(), m.sha256));
   return cv::dnn::readNetFromONNX(bytes.data(), bytes.size());

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -144,9 +143,8 @@ void DbStage::prepare() {
     problem = fmt::format("model file {} is missing (scripts/fetch-models.sh fetches it)", model_path_.string());
   } else {
     // Read once: the bytes checked here are the bytes hashed and the bytes every thread's nets are built from.
-    std::ifstream in(model_path_, std::ios::binary);
-    model_bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     try {
+      model_bytes_ = read_model_bytes(model_path_);
       cv::dnn::Net net = cv::dnn::readNetFromONNX(model_bytes_.data(), model_bytes_.size());
       if (net.empty()) problem = fmt::format("model file {} holds no network", model_path_.string());
       // One small forward pass proves the file is the detector we expect, not just parseable.
@@ -159,6 +157,8 @@ void DbStage::prepare() {
       }
     } catch (const cv::Exception& e) {
       problem = fmt::format("model file {} cannot be loaded: {}", model_path_.string(), e.err);
+    } catch (const std::runtime_error& e) {
+      problem = e.what();  // unreadable: named by read_model_bytes
     }
   }
   if (problem.empty()) {
