@@ -64,7 +64,10 @@ class DbStage final : public Stage {
   std::string fallback_reason_;
   MserStage mser_;
   std::vector<char> model_bytes_;
-  NetPool nets_{0.5, 4};  // half the threads at once, each with up to 4 input sizes kept
+  // Half the threads at once, one net kept for each: a net holds ~50 MB of buffers for a 512-pixel input, and
+  // making one for another size costs 2-3 % more CPU on ICDAR 2003's mixed sizes (4 kept: 155 MiB more
+  // peak at 2 threads; bench/RESULTS.md, issue 16).
+  NetPool nets_{0.5, 1};
 };
 
 }  // namespace cluetrace::text_detect
