@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include <CLI/CLI.hpp>
-#include <oneapi/tbb/info.h>
 #include <fmt/format.h>
+#include <oneapi/tbb/info.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
