@@ -55,8 +55,8 @@ void ensure_single_threaded_openmp(char** argv) {
 //
 // Freed memory is reused only by the threads of the arena it came from, and glibc gives each thread an arena
 // of its own (up to 8 a core): every worker thread kept the high-water mark of its own SIFT scale spaces and
-// network buffers. One arena for every 4 cores lets them share it: 30 photos at 2 threads peaked at 1,243 MiB
-// with glibc's arenas and 1,044 MiB with one, in the same time (bench/RESULTS.md, issue 16).
+// network buffers. One arena for every 4 cores lets them share it: 30 photos at 2 threads peaked at 1,214 MiB
+// with glibc's arenas and 1,020 MiB with one, in the same time (bench/RESULTS.md, issue 16).
 void keep_freed_memory_for_reuse() {
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
