@@ -33,8 +33,9 @@ class NetPool {
   // Runs work(net) with a net for `key`, an idle one or one from `make`, that no other thread uses meanwhile;
   // waits while the bound is reached. The work runs isolated (MemoryGate): while its forward pass's parallel
   // loops run, its thread takes up no other image's task that would wait here. A net whose work threw is dropped.
+  // `keep` false: the net is dropped afterwards, not kept idle (one for a rare, large input).
   template <typename Work>
-  void run(Key key, const Make& make, const Work& work);
+  void run(Key key, const Make& make, const Work& work, bool keep = true);
 
   // An idle net made elsewhere (the one a stage checked when it prepared).
   void give(Key key, cv::dnn::Net net);
@@ -52,11 +53,11 @@ class NetPool {
 };
 
 template <typename Work>
-void NetPool::run(Key key, const Make& make, const Work& work) {
+void NetPool::run(Key key, const Make& make, const Work& work, bool keep) {
   gate_.run([&] {
     cv::dnn::Net net = take(key, make);
     work(net);  // on a throw the net is not put back: its state after a failed pass is unknown
-    put_back(key, std::move(net));
+    if (keep) put_back(key, std::move(net));
   });
 }
 

@@ -183,12 +183,15 @@ cv::Mat DbStage::probability_map(const cv::Mat& blob) {
   const NetPool::Key size = (static_cast<NetPool::Key>(w) << 32) | static_cast<NetPool::Key>(h);
   const auto make = [this](NetPool::Key) { return cv::dnn::readNetFromONNX(model_bytes_.data(), model_bytes_.size()); };
   cv::Mat prob;
+  // A net for more than the global pass's pixels (the finer pass of a large photo: ~280 MB of buffers for a
+  // 12-megapixel photo's) is dropped once used, not kept idle while the next image is read.
+  const bool keep = static_cast<long>(w) * h <= static_cast<long>(options_.max_side) * options_.max_side;
   nets_.run(size, make, [&](cv::dnn::Net& net) {
     net.setInput(blob);
     const cv::Mat out = net.forward();
     // A copy: the output lives in the net's buffers, which the next user of the net overwrites.
     prob = cv::Mat(out.size[2], out.size[3], CV_32F, const_cast<float*>(out.ptr<float>())).clone();
-  });
+  }, keep);
   return prob;
 }
 

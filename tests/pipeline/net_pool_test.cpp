@@ -1,6 +1,7 @@
 // Contract: the pool of OpenCV DNN nets that the text detector and the line reader share between threads
 // lets at most its share of the threads use a net at once, makes a net only when none for that key is idle,
-// keeps a bounded number idle (least recently used dropped first), and drops a net whose work threw.
+// keeps a bounded number idle (least recently used dropped first), and drops a net whose work threw or that
+// is not to be kept.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -93,6 +94,13 @@ TEST(NetPool, KeepsTheMostRecentlyUsedAndDropsANetWhoseWorkThrew) {
     use(2);  // made again, and the pool is not held by the failed user
     EXPECT_EQ(made.back(), 2u);
     EXPECT_EQ(made.size(), 5u);
+
+    // A net not to keep (a rare, large input) is dropped after its pass: the kept ones stay.
+    const auto idle = pool.idle();
+    pool.run(9, make, [&](cv::dnn::Net& net) { EXPECT_EQ(forward_value(net, 2.0f), 2.0f); }, false);
+    EXPECT_EQ(pool.idle(), idle);
+    use(9);
+    EXPECT_EQ(made, (std::vector<cluetrace::NetPool::Key>{1, 2, 3, 1, 2, 9, 9}));
   });
 }
 
