@@ -184,8 +184,11 @@ cv::Mat DbStage::probability_map(const cv::Mat& blob) {
   const auto make = [this](NetPool::Key) { return cv::dnn::readNetFromONNX(model_bytes_.data(), model_bytes_.size()); };
   cv::Mat prob;
   // A net for more than the global pass's pixels (the finer pass of a large photo: ~280 MB of buffers for a
-  // 12-megapixel photo's) is dropped once used, not kept idle while the next image is read.
-  const bool keep = static_cast<long>(w) * h <= static_cast<long>(options_.max_side) * options_.max_side;
+  // 12-megapixel photo's) is dropped once used, not kept idle while the next image is read; one for tiles, all of
+  // one size, is kept for the next tile.
+  const int tile = (options_.tile + 63) / 64 * 64;
+  const bool keep = static_cast<long>(w) * h <= static_cast<long>(options_.max_side) * options_.max_side ||
+                    (w == tile && h == tile);
   nets_.run(size, make, [&](cv::dnn::Net& net) {
     net.setInput(blob);
     const cv::Mat out = net.forward();
