@@ -26,7 +26,9 @@ std::filesystem::path resolve_model_path(const std::string& configured, const st
 std::vector<char> read_model_bytes(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary | std::ios::ate);
   if (!in) throw std::runtime_error(fmt::format("cannot read {} (scripts/fetch-models.sh prepares it)", file.string()));
-  std::vector<char> bytes(static_cast<std::size_t>(in.tellg()));
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw std::runtime_error(fmt::format("cannot read {}: its size is unknown (not a file?)", file.string()));
+  std::vector<char> bytes(static_cast<std::size_t>(size));
   in.seekg(0);
   if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
     throw std::runtime_error(fmt::format("cannot read {} whole ({} bytes expected)", file.string(), bytes.size()));

@@ -17,10 +17,6 @@ cv::dnn::Net NetPool::take(Key key, const Make& make) {
   return make(key);  // outside the lock: building a net reads and parses its model
 }
 
-void NetPool::put_back(Key key, cv::dnn::Net net) {
-  give(key, std::move(net));
-}
-
 void NetPool::give(Key key, cv::dnn::Net net) {
   // The users the gate lets in at once in this arena, each with its kept nets.
   const std::size_t kept = std::max<std::size_t>(1, kept_per_user_ * static_cast<std::size_t>(gate_.bound()));

@@ -37,14 +37,13 @@ class NetPool {
   template <typename Work>
   void run(Key key, const Make& make, const Work& work, bool keep = true);
 
-  // An idle net made elsewhere (the one a stage checked when it prepared).
+  // Keeps a net idle for the next user: one just used, or one made elsewhere (a stage's checked one).
   void give(Key key, cv::dnn::Net net);
   // How many nets are idle now.
   std::size_t idle() const;
 
  private:
   cv::dnn::Net take(Key key, const Make& make);
-  void put_back(Key key, cv::dnn::Net net);
 
   MemoryGate gate_;
   std::size_t kept_per_user_;
@@ -57,7 +56,7 @@ void NetPool::run(Key key, const Make& make, const Work& work, bool keep) {
   gate_.run([&] {
     cv::dnn::Net net = take(key, make);
     work(net);  // on a throw the net is not put back: its state after a failed pass is unknown
-    if (keep) put_back(key, std::move(net));
+    if (keep) give(key, std::move(net));
   });
 }
 

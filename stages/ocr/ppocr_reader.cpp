@@ -61,39 +61,35 @@ void PpocrReader::prepare() {
     }
   }
 
+  if (widths_.empty()) throw std::runtime_error(fmt::format("no recognition width given for {}", folder_.string()));
+  std::vector<int> widths = widths_;
+  std::sort(widths.begin(), widths.end());
+  const auto classes = static_cast<int>(symbols_.size()) + 2;  // CTC blank first, space last
   models_.clear();
-  for (const int width : widths_) {
+  for (const int width : widths) {
     if (width <= 0 || width % kStride != 0) {
       throw std::runtime_error(fmt::format("recognition width {} is not a positive multiple of {}", width, kStride));
     }
-    Model model;
-    model.width = width;
-    model.file = folder_ / fmt::format("rec-{}.onnx", width);
+    Model model{width, folder_ / fmt::format("rec-{}.onnx", width), {}};
+    // The bytes hashed for run.json are the bytes the checked net is built from.
     const auto bytes = read_model_bytes(model.file);
     model.sha256 = sha256_hex(std::string_view(bytes.data(), bytes.size()));
-    models_.push_back(std::move(model));
-  }
-  if (models_.empty()) throw std::runtime_error(fmt::format("no recognition width given for {}", folder_.string()));
-  std::sort(models_.begin(), models_.end(), [](const auto& a, const auto& b) { return a.width < b.width; });
-  const auto classes = static_cast<int>(symbols_.size()) + 2;  // CTC blank first, space last
-  for (std::size_t i = 0; i < models_.size(); ++i) {
-    const auto& model = models_[i];
-    cv::Mat out;
     cv::dnn::Net n;
+    cv::Mat out;
     try {
-      n = make_net(i);
-      n.setInput(cv::Mat(std::vector<int>{1, 3, kHeight, model.width}, CV_32F, cv::Scalar(0)));
+      n = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+      n.setInput(cv::Mat(std::vector<int>{1, 3, kHeight, width}, CV_32F, cv::Scalar(0)));
       out = n.forward();
     } catch (const cv::Exception& e) {
-      throw std::runtime_error(fmt::format("{} cannot be loaded: {}", (folder_ / fmt::format("rec-{}.onnx", model.width)).string(), e.err));
+      throw std::runtime_error(fmt::format("{} cannot be loaded: {}", model.file.string(), e.err));
     }
-    if (out.dims != 3 || out.size[1] != model.width / kStride || out.size[2] != classes) {
-      throw std::runtime_error(fmt::format("{} does not output [1, {}, {}] for {}",
-                                           (folder_ / fmt::format("rec-{}.onnx", model.width)).string(),
-                                           model.width / kStride, classes, keys_file.string()));
+    if (out.dims != 3 || out.size[1] != width / kStride || out.size[2] != classes) {
+      throw std::runtime_error(fmt::format("{} does not output [1, {}, {}] for {}", model.file.string(), width / kStride,
+                                           classes, keys_file.string()));
     }
+    models_.push_back(std::move(model));
     // The checked nets are the pool's first: the preparing thread reads no lines.
-    nets_.give(i, std::move(n));
+    nets_.give(models_.size() - 1, std::move(n));
   }
 }
 

@@ -53,7 +53,7 @@ class DbStage final : public Stage {
 
  private:
   // OpenCV 4.6 keeps the shapes of the first forward pass: a net fed another input size afterwards
-  // returns garbage. So the pool keeps a few nets, one per input size, made from the model bytes.
+  // returns garbage. So the pool keeps nets by input size, made from the model bytes.
   cv::Mat probability_map(const cv::Mat& blob);
   std::vector<TextRegion> detect(const cv::Mat& bgr, double scale, cv::Point2f offset, cv::Size pad_to = {});
 
