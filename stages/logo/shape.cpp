@@ -341,7 +341,7 @@ constexpr double kMinRoughOverlap = 0.5;  // rougher placements are not worth re
 // tolerance; the second 20 changed no mark on any logo set or photo measured and cost 11-16 % of a run's CPU
 // (bench/RESULTS.md, issue 16).
 constexpr int kRefineIterations = 20;
-bool refine(const cv::Mat& silhouette, const cv::Matx23d& affine, const cv::Mat& grey, bool dark_ink, cv::Matx23d& refined) {
+bool align_with_ink(const cv::Mat& silhouette, const cv::Matx23d& affine, const cv::Mat& grey, bool dark_ink, cv::Matx23d& refined) {
   const double k = std::min(1.0, static_cast<double>(kRefineSide) / std::max(silhouette.cols, silhouette.rows));
   cv::Mat tmpl;
   cv::resize(silhouette, tmpl, cv::Size(), k, k, cv::INTER_AREA);
@@ -390,17 +390,53 @@ Placement rough_placement(const Mark& mark, cv::Point2d model_centroid, const cv
   return p;
 }
 
+// ECC alignments already run on one image. Nested MSER regions of one place propose the same mark with rough
+// placements a pixel or two apart, and ECC started from either ends in the same place: a third of the
+// alignments on ICDAR 2003's photos were such repeats (bench/RESULTS.md, issue 16).
+class Alignments {
+ public:
+  // The alignment of `silhouette` from `rough` (its corners in the image: `corners`), or the one already run
+  // on this image from a start whose corners lie within kSameStart pixels; nullopt when ECC did not converge.
+  std::optional<cv::Matx23d> refine(const cv::Mat& silhouette, const cv::Matx23d& rough, const std::vector<cv::Point2f>& corners,
+                                    const cv::Mat& grey, bool dark_ink) {
+    for (const auto& run : runs_)
+      if (run.silhouette == silhouette.data && run.dark_ink == dark_ink && close(run.corners, corners)) return run.result;
+    Run run{silhouette.data, corners, dark_ink, std::nullopt};
+    cv::Matx23d refined;
+    if (align_with_ink(silhouette, rough, grey, dark_ink, refined)) run.result = refined;
+    runs_.push_back(std::move(run));
+    return runs_.back().result;
+  }
+
+ private:
+  static constexpr float kSameStart = 2;  // pixels, in the image the regions are found in
+  struct Run {
+    const uchar* silhouette;  // the model's, which outlives the image's search
+    std::vector<cv::Point2f> corners;
+    bool dark_ink;
+    std::optional<cv::Matx23d> result;
+  };
+  static bool close(const std::vector<cv::Point2f>& a, const std::vector<cv::Point2f>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (cv::norm(a[i] - b[i]) > kSameStart) return false;
+    return true;
+  }
+  std::vector<Run> runs_;
+};
+
 // The placement that stands: the rough one measured as a flat mark, or, when that falls short and the
 // rough one nearly covers the region's ink, the rough one aligned with the ink (refine) and measured again.
-Placement settle(const Mark& mark, const cv::Mat& grey, int area, const Placement& rough, double needed) {
+Placement settle(const Mark& mark, const cv::Mat& grey, int area, const Placement& rough, double needed, Alignments& alignments) {
   if (rough.iou < kMinRoughOverlap) return rough;  // nothing there to align with, nor to fit
   Placement p = rough;
   p.iou = overlap_at(mark, rough.affine, grey, area, p.corners, p.dark_ink);
-  cv::Matx23d refined;
-  if (p.iou >= needed || !refine(mark.silhouette, rough.affine, grey, rough.dark_ink, refined)) return p;
+  if (p.iou >= needed) return p;
+  const auto refined = alignments.refine(mark.silhouette, rough.affine, rough.corners, grey, rough.dark_ink);
+  if (!refined) return p;
   Placement q;
-  q.affine = refined;
-  q.iou = overlap_at(mark, refined, grey, area, q.corners, q.dark_ink);
+  q.affine = *refined;
+  q.iou = overlap_at(mark, *refined, grey, area, q.corners, q.dark_ink);
   return q.iou > p.iou && q.dark_ink == rough.dark_ink ? q : p;
 }
 
@@ -425,6 +461,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
   // look per box and size is enough.
   std::set<std::tuple<int, int, int, int, int>> seen;
   std::set<std::tuple<const Model*, int, int, int, int>> tried;
+  Alignments alignments;
   // The nearest model of each brand that `distance_to` puts within `max_distance`, nearest first.
   const auto nearest_per_brand = [this](double max_distance, const auto& distance_to) {
     std::vector<std::pair<double, const Model*>> nearest;
@@ -530,7 +567,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
       // A plain outline told apart by its details alone must fit more closely: a disc crossed by a bar
       // covers most of a comma.
       const double needed = m.detail_decides ? options_.min_iou + kPlainOutlineMargin : options_.min_iou;
-      if (best.iou >= 0) best = settle(mark, grey, area, best, needed);
+      if (best.iou >= 0) best = settle(mark, grey, area, best, needed, alignments);
       const double best_iou = best.iou;
       const auto& best_mapped = best.corners;
       if (trace && best_iou >= 0)
