@@ -5,6 +5,11 @@
 
 namespace cluetrace {
 
+MemoryGate& large_working_sets() {
+  static MemoryGate gate(0.5);
+  return gate;
+}
+
 int MemoryGate::bound() const {
   return std::max(1, static_cast<int>(std::floor(share_ * oneapi::tbb::this_task_arena::max_concurrency())));
 }

@@ -35,6 +35,12 @@ class MemoryGate {
   int inside_ = 0;
 };
 
+// The process's gate for the largest working sets, of a hundred MB or more each: the SIFT scale space of a
+// whole scene or a large window (the logo stage) and the text detector's finer pass over a large photo (~280 MB
+// of net buffers for 12 megapixels). One gate for both, share 0.5: with a gate each, one thread could hold a
+// scale space while another ran the finer pass, and a run over 12-megapixel photos peaked at their sum.
+MemoryGate& large_working_sets();
+
 }  // namespace cluetrace
 
 #include <oneapi/tbb/task_arena.h>

@@ -321,11 +321,11 @@ std::optional<cv::Rect2f> Matcher::predicted_window(const std::vector<std::tuple
 }
 
 void Matcher::features_of(const cv::Mat& grey, int max_features, std::vector<cv::KeyPoint>& keypoints, cv::Mat& descriptors) const {
-  // A large image's scale space (~270 MB at 1280 x 960) is held by at most half the worker threads at once.
-  static MemoryGate large_scale_spaces(0.5);
+  // A large image's scale space (~270 MB at 1280 x 960) is held by at most half the worker threads at once,
+  // counting those in the text detector's finer pass (large_working_sets).
   const auto extract = [&] { extract_features(grey, max_features, keypoints, descriptors, options_.contrast); };
   if (grey.total() >= kGatedPixels) {
-    large_scale_spaces.run(extract);
+    large_working_sets().run(extract);
   } else {
     extract();
   }

@@ -11,6 +11,7 @@
 
 #include "pipeline/digest.hpp"
 #include "pipeline/imaging.hpp"
+#include "pipeline/memory_gate.hpp"
 #include "pipeline/models.hpp"
 
 namespace cluetrace::text_detect {
@@ -187,14 +188,22 @@ cv::Mat DbStage::probability_map(const cv::Mat& blob) {
   // 12-megapixel photo's) is dropped once used, not kept idle while the next image is read; one for tiles, all of
   // one size, is kept for the next tile.
   const int tile = (options_.tile + 63) / 64 * 64;
-  const bool keep = static_cast<long>(w) * h <= static_cast<long>(options_.max_side) * options_.max_side ||
-                    (w == tile && h == tile);
-  nets_.run(size, make, [&](cv::dnn::Net& net) {
-    net.setInput(blob);
-    const cv::Mat out = net.forward();
-    // A copy: the output lives in the net's buffers, which the next user of the net overwrites.
-    prob = cv::Mat(out.size[2], out.size[3], CV_32F, const_cast<float*>(out.ptr<float>())).clone();
-  }, keep);
+  const bool finer = static_cast<long>(w) * h > static_cast<long>(options_.max_side) * options_.max_side;
+  const bool keep = !finer || (w == tile && h == tile);
+  const auto pass = [&] {
+    nets_.run(size, make, [&](cv::dnn::Net& net) {
+      net.setInput(blob);
+      const cv::Mat out = net.forward();
+      // A copy: the output lives in the net's buffers, which the next user of the net overwrites.
+      prob = cv::Mat(out.size[2], out.size[3], CV_32F, const_cast<float*>(out.ptr<float>())).clone();
+    }, keep);
+  };
+  // The finer pass's buffers are as large as a scene's SIFT scale space: the two share one bound.
+  if (finer) {
+    large_working_sets().run(pass);
+  } else {
+    pass();
+  }
   return prob;
 }
 

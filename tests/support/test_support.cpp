@@ -11,10 +11,12 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <oneapi/tbb/task_arena.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/digest.hpp"
+#include "pipeline/memory_gate.hpp"
 #include "pipeline/stage.hpp"
 
 extern char** environ;
@@ -176,6 +178,34 @@ std::vector<std::string> snapshot_tree(const fs::path& dir) {
   }
   std::sort(entries.begin(), entries.end());
   return entries;
+}
+
+std::future<void> in_two_thread_arena(std::function<void()> work) {
+  return std::async(std::launch::async, [work = std::move(work)] {
+    oneapi::tbb::task_arena arena(2);
+    arena.execute(work);
+  });
+}
+
+LargeWorkingSetsHeld::LargeWorkingSetsHeld() {
+  std::promise<void> inside;
+  auto entered = inside.get_future();
+  holder_ = in_two_thread_arena([this, &inside] {
+    large_working_sets().run([&] {
+      inside.set_value();
+      release_.get_future().wait();
+    });
+  });
+  entered.wait();
+}
+
+LargeWorkingSetsHeld::~LargeWorkingSetsHeld() { release(); }
+
+void LargeWorkingSetsHeld::release() {
+  if (released_) return;
+  released_ = true;
+  release_.set_value();
+  holder_.get();
 }
 
 }  // namespace cluetrace::test

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -65,6 +67,26 @@ Options options_from_yaml(const std::string& yaml) {
 
 // An image record as the decode node leaves it, for calling a stage directly.
 ImageRecord decoded_record(const cv::Mat& pixels);
+
+// Runs `work` on a thread of its own, in a task arena of two threads (where a gate of share 0.5 lets one in).
+std::future<void> in_two_thread_arena(std::function<void()> work);
+
+// Holds the process's gate for the largest working sets (pipeline/memory_gate.hpp) from a thread of a
+// two-thread arena, from construction until release() or destruction: another two-thread arena's work
+// that needs the gate waits meanwhile.
+class LargeWorkingSetsHeld {
+ public:
+  LargeWorkingSetsHeld();
+  ~LargeWorkingSetsHeld();
+  LargeWorkingSetsHeld(const LargeWorkingSetsHeld&) = delete;
+  LargeWorkingSetsHeld& operator=(const LargeWorkingSetsHeld&) = delete;
+  void release();
+
+ private:
+  std::promise<void> release_;
+  std::future<void> holder_;
+  bool released_ = false;
+};
 
 std::vector<nlohmann::json> read_reports(const std::filesystem::path& out_dir);
 nlohmann::json read_json(const std::filesystem::path& file);

@@ -1,8 +1,10 @@
 // The logo catalogue and matcher on generated marks: real rsvg-convert, real OpenCV SIFT/FLANN/RANSAC,
 // real files. Marks are drawn here (an SVG written by the test, a raster mark drawn with OpenCV), then
 // placed in generated scenes scaled, rotated, in perspective and in the opposite polarity.
+#include <chrono>
 #include <cmath>
 #include <fstream>
+#include <future>
 #include <random>
 
 #include <sstream>
@@ -239,6 +241,33 @@ TEST_F(LogoCatalogue, CoarseToFineFindsWhatFullResolutionFindsFromFewWindows) {
   EXPECT_LT(std::stod(coarse_line->substr(open + 10)), 30.0) << *coarse_line;
 
   for (int seed = 20; seed < 23; ++seed) EXPECT_TRUE(coarse.match(scene(seed, {2400, 1800})).empty()) << "seed " << seed;
+}
+
+// A scene's SIFT scale space of 400,000 pixels or more (~110 MB at 800 x 600, ~270 MB at 1280 x 960) is held by
+// at most half the threads, counting those in the text detector's finer pass (large_working_sets): while that
+// bound is reached the extraction waits; a smaller scene's does not.
+TEST_F(LogoCatalogue, ALargeScenesFeaturesWaitForTheLargeWorkingSetsGate) {
+  Matcher matcher(index, MatchOptions{});
+  const cv::Mat grid = render_reference_bgra(dir / "refs" / "grid.svg", std::nullopt, 180);
+  cv::Mat large = scene(4, {800, 600}), small = scene(5, {640, 480});
+  const auto large_truth = paste(large, recolour(grid, {20, 20, 20}), {420, 300}, 30, 0.15);
+  const auto small_truth = paste(small, recolour(grid, {20, 20, 20}), {320, 240}, -20, 0.1);
+  std::vector<Detection> in_large, in_small;
+
+  test::LargeWorkingSetsHeld held;
+  std::vector<std::string> trace;
+  auto small_scene = test::in_two_thread_arena([&] { in_small = matcher.match(small, &trace); });
+  ASSERT_EQ(small_scene.wait_for(std::chrono::seconds(120)), std::future_status::ready) << "a small scene waited for the gate";
+  small_scene.get();
+  ASSERT_EQ(in_small.size(), 1u) << lines(trace);
+  EXPECT_GT(iou(bounds(in_small[0].quad), bounds(small_truth)), 0.7);
+  auto large_scene = test::in_two_thread_arena([&] { in_large = matcher.match(large); });
+  EXPECT_EQ(large_scene.wait_for(std::chrono::seconds(3)), std::future_status::timeout) << "a large scene's features did not wait";
+  held.release();
+  ASSERT_EQ(large_scene.wait_for(std::chrono::seconds(120)), std::future_status::ready);
+  large_scene.get();
+  ASSERT_EQ(in_large.size(), 1u);
+  EXPECT_GT(iou(bounds(in_large[0].quad), bounds(large_truth)), 0.7);
 }
 
 TEST_F(LogoCatalogue, StaysQuietWithoutACatalogueMark) {

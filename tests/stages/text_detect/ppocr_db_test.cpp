@@ -1,7 +1,9 @@
 // Contract: text_detect.ppocr_db finds text at known places in generated images (also small text in a
 // large photo, via the detail pass, in one piece or in tiles) and nothing on a blank one; a missing or corrupt model gives the documented
 // MSER fallback or, when configured, a clear start-up error — never a crash.
+#include <chrono>
 #include <fstream>
+#include <future>
 
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
@@ -98,6 +100,33 @@ TEST(PpocrDb, SmallTextInALargePhotoIsFoundByTheDetailPass) {
   tiled.prepare();
   tiled.process(image, out);
   EXPECT_GE(covered(small, image.text_regions), 0.8);
+}
+
+// The finer pass over a large photo holds ~280 MB of net buffers (12 megapixels): it shares one bound with the
+// logo stage's scene scale spaces (large_working_sets). While the bound is reached it waits; the global pass of
+// a photo that takes no finer pass does not.
+TEST(PpocrDb, TheFinerPassWaitsForTheLargeWorkingSetsGateAndTheGlobalPassDoesNot) {
+  require_model();
+  text_detect::DbStage stage(options_from("{}"));
+  stage.prepare();
+  cv::Mat large(1800, 2400, CV_8UC3, cv::Scalar(190, 200, 205));
+  const cv::Rect small_text = draw(large, "Made in Portugal 2024", {1700, 1500}, 0.6, cv::Scalar(30, 30, 30));
+  cv::Mat photo(600, 800, CV_8UC3, cv::Scalar(200, 210, 190));
+  const cv::Rect sign = draw(photo, "OPENING HOURS", {60, 80}, 1.4, cv::Scalar(20, 20, 20));
+  auto large_image = record_of(large), photo_image = record_of(photo);
+  StageResult large_out, photo_out;
+
+  LargeWorkingSetsHeld held;
+  auto global_only = in_two_thread_arena([&] { stage.process(photo_image, photo_out); });
+  ASSERT_EQ(global_only.wait_for(std::chrono::seconds(120)), std::future_status::ready) << "the global pass waited for the gate";
+  global_only.get();
+  EXPECT_GE(covered(sign, photo_image.text_regions), 0.7);
+  auto finer = in_two_thread_arena([&] { stage.process(large_image, large_out); });
+  EXPECT_EQ(finer.wait_for(std::chrono::seconds(3)), std::future_status::timeout) << "the finer pass did not wait for the gate";
+  held.release();
+  ASSERT_EQ(finer.wait_for(std::chrono::seconds(120)), std::future_status::ready);
+  finer.get();
+  EXPECT_GE(covered(small_text, large_image.text_regions), 0.8) << "the finer pass ran once the gate was free";
 }
 
 TEST(PpocrDb, MissingModelFallsBackToMserOrFailsClearly) {
