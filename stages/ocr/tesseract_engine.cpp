@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/memory_gate.hpp"
+
 namespace cluetrace::ocr {
 
 namespace {
@@ -73,7 +75,12 @@ std::unique_ptr<tesseract::TessBaseAPI> TesseractEngines::make() const {
   // debug_file keeps Tesseract's own chatter (including its load errors) off the analyst's terminal;
   // the exceptions below say what went wrong instead.
   std::vector<std::string> names{"debug_file"}, values{"/dev/null"};
-  if (api->Init(datapath, language_string_.c_str(), tesseract::OEM_LSTM_ONLY, nullptr, 0, &names, &values, false) != 0) {
+  // Loading holds the model file in memory two or three times over for a moment (Tesseract reads the whole
+  // traineddata and copies its parts; the Latin model's is 89 MB, its word list copied once more when first
+  // deserialised): up to ~270 MB, as large as a scene's SIFT scale space, so it waits at the same gate.
+  int failed = 0;
+  large_working_sets().run([&] { failed = api->Init(datapath, language_string_.c_str(), tesseract::OEM_LSTM_ONLY, nullptr, 0, &names, &values, false); });
+  if (failed != 0) {
     throw std::runtime_error(fmt::format(
         "Tesseract cannot load languages '{}' from {} (install tesseract-ocr-<lang> or set stages.ocr.tessdata_dir)",
         language_string_, tessdata_dir_.empty() ? "the system tessdata folder" : tessdata_dir_));

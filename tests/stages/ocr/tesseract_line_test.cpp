@@ -1,9 +1,16 @@
 // Contract: ocr.tesseract_line reads rendered words in European languages with their diacritics exactly,
 // from rotated and light-on-dark regions, with the region's quad and box kept in original pixels.
+#include <chrono>
+#include <future>
+#include <memory>
+
 #include <gtest/gtest.h>
 #include <opencv2/freetype.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <tesseract/baseapi.h>
+
+#include "stages/ocr/tesseract_engine.hpp"
 #include "stages/ocr/tesseract_line.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -110,3 +117,26 @@ TEST_F(LineOcr, NoiseIsNotAClue) {
 }
 
 }  // namespace
+
+// Loading a Tesseract model set holds its file two or three times over for a moment (~270 MB for Latin): a
+// thread's first load waits at the gate of the largest working sets while that is held, then loads and reads.
+TEST(TesseractEngines, AThreadsFirstLoadWaitsForTheLargeWorkingSetsGate) {
+  ocr::TesseractEngines engines({"eng"}, "");
+  engines.check();
+  std::string text;
+  test::LargeWorkingSetsHeld held;
+  auto first_use = test::in_two_thread_arena([&] {
+    auto& api = engines.local();
+    const cv::Mat line = test::text_image({"GATE 42"}, 400, 1.2);
+    cv::Mat grey;
+    cv::cvtColor(line, grey, cv::COLOR_BGR2GRAY);
+    api.SetImage(grey.data, grey.cols, grey.rows, 1, static_cast<int>(grey.step));
+    std::unique_ptr<char[]> utf8(api.GetUTF8Text());
+    text = utf8 ? utf8.get() : "";
+  });
+  EXPECT_EQ(first_use.wait_for(std::chrono::seconds(3)), std::future_status::timeout) << "the model loaded while the gate was held";
+  held.release();
+  ASSERT_EQ(first_use.wait_for(std::chrono::seconds(120)), std::future_status::ready);
+  first_use.get();
+  EXPECT_NE(text.find("GATE 42"), std::string::npos) << text;
+}
