@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -205,8 +206,14 @@ constexpr int kWindowMargin = 24;
 // Windows covering more than this share of the scene are not worth cropping: the whole scene is read.
 constexpr double kMaxWindowShare = 0.6;
 // Scenes and windows of this many pixels or more have a scale space of 100 MB or more (OpenCV's SIFT doubles
-// the image and keeps 6 Gaussian and 5 difference levels of it as floats): their feature extraction is gated.
+// the image and keeps 6 Gaussian and 5 difference levels of it as floats, ~235 bytes a pixel): their feature
+// extraction is gated.
 constexpr std::size_t kGatedPixels = 400000;
+// Larger ones are described in two overlapping halves, one after the other: a whole scene of 1280 x 960 pixels
+// held ~290 MB at once, the largest working set of a run; its halves ~160 MB each.
+constexpr std::size_t kSplitPixels = 700000;
+// How far each half reaches past the cut: a keypoint's descriptor patch is about five times its size across.
+constexpr int kSplitOverlap = 64;
 // A mark verified in the coarse look whose box is at least this many coarse pixels each way, with twice
 // the inliers a mark needs, is kept as found there; the others are looked for again at full resolution.
 constexpr float kCoarseLargeMark = 48;
@@ -321,13 +328,55 @@ std::optional<cv::Rect2f> Matcher::predicted_window(const std::vector<std::tuple
 }
 
 void Matcher::features_of(const cv::Mat& grey, int max_features, std::vector<cv::KeyPoint>& keypoints, cv::Mat& descriptors) const {
-  // A large image's scale space (~270 MB at 1280 x 960) is held by at most half the worker threads at once,
-  // counting those in the text detector's finer pass (large_working_sets).
+  if (grey.total() > kSplitPixels) {
+    features_in_halves(grey, max_features, keypoints, descriptors);
+    return;
+  }
+  // A large image's scale space (up to ~165 MB, at kSplitPixels) is held by at most half the worker threads at once,
+  // counting those in the text detector's finer pass or loading Tesseract (large_working_sets).
   const auto extract = [&] { extract_features(grey, max_features, keypoints, descriptors, options_.contrast); };
   if (grey.total() >= kGatedPixels) {
     large_working_sets().run(extract);
   } else {
     extract();
+  }
+}
+
+void Matcher::features_in_halves(const cv::Mat& grey, int max_features, std::vector<cv::KeyPoint>& keypoints,
+                                 cv::Mat& descriptors) const {
+  // Cut across the longer side. Each half reaches kSplitOverlap pixels past the cut and keeps the keypoints on
+  // its own side of it, so a keypoint near the cut is found and described from the pixels around it, as in the
+  // whole image (up to the largest scales, whose patches reach further). Each half's share of the features,
+  // with a quarter to spare; then the strongest max_features of both, as SIFT keeps of a whole image.
+  const bool across_x = grey.cols >= grey.rows;
+  const int length = across_x ? grey.cols : grey.rows, cut = length / 2;
+  std::vector<cv::KeyPoint> all;
+  std::vector<cv::Mat> rows;
+  for (const auto& [from, to] : {std::pair{0, std::min(length, cut + kSplitOverlap)}, std::pair{std::max(0, cut - kSplitOverlap), length}}) {
+    const cv::Rect part = across_x ? cv::Rect(from, 0, to - from, grey.rows) : cv::Rect(0, from, grey.cols, to - from);
+    const int budget = static_cast<int>(std::ceil(1.25 * max_features * part.area() / static_cast<double>(grey.total())));
+    std::vector<cv::KeyPoint> kps;
+    cv::Mat d;
+    features_of(grey(part), budget, kps, d);
+    const bool first = from == 0;
+    for (std::size_t i = 0; i < kps.size(); ++i) {
+      cv::KeyPoint k = kps[i];
+      k.pt += cv::Point2f(static_cast<float>(part.x), static_cast<float>(part.y));
+      const float along = across_x ? k.pt.x : k.pt.y;
+      if (first ? along >= cut : along < cut) continue;  // the other half's
+      all.push_back(k);
+      rows.push_back(d.row(static_cast<int>(i)));
+    }
+  }
+  std::vector<std::size_t> order(all.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return all[a].response > all[b].response; });
+  if (order.size() > static_cast<std::size_t>(max_features)) order.resize(static_cast<std::size_t>(max_features));
+  keypoints.clear();
+  descriptors = cv::Mat(static_cast<int>(order.size()), kDescriptorSize, CV_8U);
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    keypoints.push_back(all[order[i]]);
+    rows[order[i]].copyTo(descriptors.row(static_cast<int>(i)));
   }
 }
 

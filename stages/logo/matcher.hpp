@@ -98,8 +98,10 @@ class Matcher {
                                 std::vector<std::string>* trace) const;
   // Marks found by their features in `grey`: in the whole of it, or coarse to fine.
   std::vector<Detection> find_by_features(const cv::Mat& grey, std::vector<std::string>* trace) const;
-  // extract_features on a scene or window; on one of kGatedPixels or more, through a MemoryGate.
+  // extract_features on a scene or window; on one of kGatedPixels or more, through a MemoryGate; on one of more
+  // than kSplitPixels, in halves.
   void features_of(const cv::Mat& grey, int max_features, std::vector<cv::KeyPoint>& keypoints, cv::Mat& descriptors) const;
+  void features_in_halves(const cv::Mat& grey, int max_features, std::vector<cv::KeyPoint>& keypoints, cv::Mat& descriptors) const;
 
   FeatureIndexFile index_;
   MatchOptions options_;

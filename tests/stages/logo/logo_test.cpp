@@ -270,6 +270,33 @@ TEST_F(LogoCatalogue, ALargeScenesFeaturesWaitForTheLargeWorkingSetsGate) {
   EXPECT_GT(iou(bounds(in_large[0].quad), bounds(large_truth)), 0.7);
 }
 
+// A scene of more than 700,000 pixels is described in two overlapping halves, one after the other (its whole
+// scale space was the largest working set of a run): a mark across the cut is found and placed as well as
+// one inside a half, and the strongest max_features of both halves are kept.
+TEST_F(LogoCatalogue, ASceneDescribedInHalvesFindsMarksAcrossAndBesideTheCut) {
+  MatchOptions options;
+  options.coarse_side = 0;      // the whole scene at full resolution
+  options.max_features = 1000;  // fewer than the scene has: the strongest of both halves are kept
+  Matcher matcher(index, options);
+  const cv::Mat grid = render_reference_bgra(dir / "refs" / "grid.svg", std::nullopt, 260);
+  const cv::Mat star = render_reference_bgra(dir / "refs" / "star.svg", std::nullopt, 220);
+  cv::Mat img = scene(6, {1280, 960});
+  const auto across = paste(img, recolour(grid, {20, 20, 20}), {640, 420}, 12, 0.1);  // the cut is at x = 640
+  const auto beside = paste(img, recolour(star, {40, 40, 200}), {1020, 700}, -20, 0.1);
+  std::vector<std::string> trace;
+  const auto found = matcher.match(img, &trace);
+  ASSERT_EQ(found.size(), 2u) << lines(trace);
+  for (const auto& [brand, truth] : {std::pair{std::string("gridco"), across}, std::pair{std::string("starmark"), beside}}) {
+    const auto it = std::find_if(found.begin(), found.end(), [&](const Detection& d) { return d.brand == brand; });
+    ASSERT_NE(it, found.end()) << brand << "\n" << lines(trace);
+    EXPECT_GT(iou(bounds(it->quad), bounds(truth)), 0.8) << brand;
+  }
+  // "scene 1280x960: N features"
+  const auto line = std::find_if(trace.begin(), trace.end(), [](const std::string& t) { return t.rfind("scene 1280x960: ", 0) == 0; });
+  ASSERT_NE(line, trace.end()) << lines(trace);
+  EXPECT_EQ(std::stoi(line->substr(16)), options.max_features) << *line;
+}
+
 TEST_F(LogoCatalogue, StaysQuietWithoutACatalogueMark) {
   Matcher matcher(index, MatchOptions{});
   for (int seed = 10; seed < 16; ++seed) {
