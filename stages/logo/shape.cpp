@@ -391,7 +391,7 @@ Placement rough_placement(const Mark& mark, cv::Point2d model_centroid, const cv
 }
 
 // ECC alignments already run on one image. Nested MSER regions of one place propose the same mark with rough
-// placements a pixel or two apart, and ECC started from either ends in the same place: a third of the
+// placements a pixel or two apart, and ECC started from either ends in the same place: about a quarter of the
 // alignments on ICDAR 2003's photos were such repeats (bench/RESULTS.md, issue 16).
 class Alignments {
  public:
