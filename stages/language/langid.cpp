@@ -5,9 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <future>
 #include <limits>
-#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -40,23 +38,6 @@ std::string capitalised(const std::string& word) {
   return utf8_of(head + u.tempSubString(U16_LENGTH(first)));
 }
 
-// The charset a hunspell dictionary declares (its .aff file's SET line), as hunspell reads it; ISO8859-1 when
-// none is declared, as hunspell assumes.
-std::string dictionary_encoding(const std::filesystem::path& aff) {
-  std::ifstream in(aff);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot be read", aff.string()));
-  std::string line;
-  for (bool first = true; std::getline(in, line); first = false) {
-    if (first && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 byte order mark
-    if (line.rfind("SET", 0) != 0 || line.size() < 4 || (line[3] != ' ' && line[3] != '\t')) continue;
-    std::istringstream fields(line.substr(3));
-    std::string encoding;
-    fields >> encoding;
-    if (!encoding.empty()) return encoding;
-  }
-  return "ISO8859-1";
-}
-
 // Code points of a word as UTF-8 strings, padded with a space on both sides.
 std::vector<std::string> symbols(const std::string& word) {
   std::vector<std::string> out{" "};
@@ -74,12 +55,9 @@ struct LanguageIdentifier::Model {
   double rank_norm = 1;                       // sum over the list of 1 / (rank + kRankOffset)
   std::unordered_map<std::string, double> grams;  // lower-case 1..3-grams -> count
   double unigram_total = 1;
-  std::filesystem::path aff, dic;
-  std::string dictionary_encoding;  // read from the .aff file when the model is made
+  std::unique_ptr<Hunspell> dictionary;
+  std::string dictionary_encoding;
   iconv_t to_dictionary = reinterpret_cast<iconv_t>(-1);  // UTF-8 -> the dictionary's charset, when not UTF-8
-  // The hunspell dictionary, loaded by the identifier's loader thread after the model is made (accepts waits for it).
-  std::promise<std::unique_ptr<Hunspell>> dictionary_loaded;
-  std::shared_future<std::unique_ptr<Hunspell>> dictionary = dictionary_loaded.get_future().share();
   mutable std::mutex dictionary_mutex;  // Hunspell objects and iconv descriptors are not safe to share between threads
 
   ~Model() {
@@ -117,11 +95,10 @@ struct LanguageIdentifier::Model {
   }
 
   bool accepts(const std::string& word) const {
-    const auto& hunspell = dictionary.get();  // waits while the loader thread has not reached this language
-    if (!hunspell) return false;
+    if (!dictionary) return false;
     std::lock_guard lock(dictionary_mutex);
     auto check = [&](const std::string& w) {
-      if (dictionary_encoding == "UTF-8") return hunspell->spell(w);
+      if (dictionary_encoding == "UTF-8") return dictionary->spell(w);
       std::string in = w, out(w.size() * 2 + 4, '\0');
       char* ip = in.data();
       char* op = out.data();
@@ -131,7 +108,7 @@ struct LanguageIdentifier::Model {
         return false;  // a letter the dictionary's charset cannot hold: not one of its words
       }
       out.resize(out.size() - ol);
-      return hunspell->spell(out);
+      return dictionary->spell(out);
     };
     return check(word) || check(capitalised(word));
   }
@@ -164,19 +141,6 @@ LanguageIdentifier::LanguageIdentifier(LangIdOptions options) : options_(std::mo
     if (!error.empty()) throw std::runtime_error(error);
   }
   models_ = std::move(models);
-  // The dictionaries are most of the start-up (11 of them: ~1.2 s of CPU and 3 million allocations). Their
-  // files were found and their charsets checked above; one thread loads them, in language order, while the
-  // worker threads read the first images, and the first word checked against a dictionary not yet loaded waits
-  // for it. A one-photo run ends that much sooner (bench/RESULTS.md, issue 16); a long run loses nothing.
-  loader_ = std::async(std::launch::async, [this] {
-    for (auto& m : models_) {
-      try {
-        m->dictionary_loaded.set_value(std::make_unique<Hunspell>(m->aff.c_str(), m->dic.c_str()));
-      } catch (...) {
-        m->dictionary_loaded.set_exception(std::current_exception());
-      }
-    }
-  });
 }
 
 std::unique_ptr<LanguageIdentifier::Model> LanguageIdentifier::load_model(const std::string& code) const {
@@ -214,9 +178,9 @@ std::unique_ptr<LanguageIdentifier::Model> LanguageIdentifier::load_model(const 
     throw std::runtime_error(fmt::format("no hunspell dictionary for '{}' in {} (Debian package hunspell-{})",
                                          code, options_.hunspell_dir.string(), code));
   }
-  model->aff = aff;
-  model->dic = dic;
-  model->dictionary_encoding = dictionary_encoding(aff);
+  model->dictionary = std::make_unique<Hunspell>(aff.c_str(), dic.c_str());
+  model->dictionary_encoding = model->dictionary->get_dict_encoding();
+  if (model->dictionary_encoding.empty()) model->dictionary_encoding = "ISO8859-1";
   if (model->dictionary_encoding != "UTF-8") {
     model->to_dictionary = iconv_open(model->dictionary_encoding.c_str(), "UTF-8");
     if (model->to_dictionary == reinterpret_cast<iconv_t>(-1)) {
@@ -227,9 +191,7 @@ std::unique_ptr<LanguageIdentifier::Model> LanguageIdentifier::load_model(const 
   return model;
 }
 
-LanguageIdentifier::~LanguageIdentifier() {
-  if (loader_.valid()) loader_.wait();  // it fills the models' dictionaries
-}
+LanguageIdentifier::~LanguageIdentifier() = default;
 
 std::vector<std::string> LanguageIdentifier::sources() const {
   std::vector<std::string> out;

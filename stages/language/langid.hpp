@@ -6,7 +6,6 @@
 #pragma once
 
 #include <filesystem>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,9 +35,7 @@ struct WordEvidence {
 
 class LanguageIdentifier {
  public:
-  // Loads every language's data; throws std::runtime_error naming the missing or broken file. The hunspell
-  // dictionaries (found and their charsets checked here) are loaded by a thread of their own afterwards: the
-  // first word checked against one not yet loaded waits for it.
+  // Loads every language's data; throws std::runtime_error naming the missing or broken file.
   explicit LanguageIdentifier(LangIdOptions options);
   ~LanguageIdentifier();
   LanguageIdentifier(const LanguageIdentifier&) = delete;
@@ -67,7 +64,6 @@ class LanguageIdentifier {
   std::unique_ptr<Model> load_model(const std::string& code) const;
   LangIdOptions options_;
   std::vector<std::unique_ptr<Model>> models_;
-  std::future<void> loader_;  // loads the models' hunspell dictionaries after construction
 };
 
 // The hunspell locale used for a language code ("de" -> "de_DE").

@@ -139,15 +139,7 @@ void LogoStage::prepare() {
   std::set<std::string> wanted;
   for (const auto& b : catalogue_.brands) wanted.insert(b.id);
   std::erase_if(index.references, [&](const ReferenceFeatures& r) { return !wanted.count(r.brand); });
-  reference_count_ = index.references.size();
-  for (const auto& r : index.references) descriptor_count_ += static_cast<std::size_t>(r.descriptors.rows);
-  // The matcher (the silhouettes' models and the index's KD-trees, most of this stage's start-up) is built on a
-  // thread of its own while the first images go through text detection and OCR, which the logo stage waits for
-  // anyway: a one-photo run ends that much sooner (bench/RESULTS.md, issue 16). The catalogue and its index were
-  // checked above, so what can stop the start still stops it here.
-  matcher_ = std::async(std::launch::async, [index = std::move(index), options = options_.match]() mutable {
-               return std::make_shared<const Matcher>(std::move(index), options);
-             }).share();
+  matcher_ = std::make_unique<Matcher>(std::move(index), options_.match);
   for (const auto& b : catalogue_.brands) {
     by_id_[b.id] = &b;
     auto& folded = folded_names_[b.id];
@@ -176,9 +168,9 @@ nlohmann::ordered_json LogoStage::resources() const {
     return j;
   }
   j["brands"] = catalogue_.brands.size();
-  if (matcher_.valid()) {
-    j["references"] = reference_count_;
-    j["descriptors"] = descriptor_count_;
+  if (matcher_) {
+    j["references"] = matcher_->reference_count();
+    j["descriptors"] = matcher_->descriptor_count();
   }
   j["wordmarks"] = options_.wordmarks ? by_wordmark_.size() : 0;
   return j;
@@ -195,8 +187,7 @@ Clue LogoStage::make_clue(const Brand& brand, double confidence) const {
 }
 
 void LogoStage::process(ImageRecord& image, StageResult& out) {
-  if (!matcher_.valid()) return;
-  const Matcher& matcher = *matcher_.get();  // waits while it is still being built
+  if (!matcher_) return;
   // A mark needs room: strips and icons smaller than this hold none (and MSER refuses them).
   constexpr int kMinSide = 16;
   if (image.pixels.cols < kMinSide || image.pixels.rows < kMinSide) {
@@ -213,7 +204,7 @@ void LogoStage::process(ImageRecord& image, StageResult& out) {
   // and a silhouette placed across one is dropped here.
   const auto lines = text_lines(image.text_regions);
   const auto& ocr = image.stage_results[static_cast<std::size_t>(StageKind::ocr)].clues;
-  for (const auto& d : matcher.match(image.pixels, nullptr, lines)) {
+  for (const auto& d : matcher_->match(image.pixels, nullptr, lines)) {
     const Brand* brand = by_id_.at(d.brand);
     if (d.method == "shape" && inside_text_line(quad_bounds(d.quad), lines)) continue;
     // A wordmark matched by its letter shapes onto printed words that OCR read as something else.

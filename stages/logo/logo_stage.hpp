@@ -4,7 +4,6 @@
 #pragma once
 
 #include <filesystem>
-#include <future>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -50,8 +49,7 @@ class LogoStage final : public Stage {
   std::filesystem::path catalogue_path_;
   std::string missing_reason_;
   Catalogue catalogue_;
-  std::shared_future<std::shared_ptr<const Matcher>> matcher_;  // built after prepare() returns; invalid: no catalogue
-  std::size_t reference_count_ = 0, descriptor_count_ = 0;       // of the index it is built from
+  std::unique_ptr<Matcher> matcher_;
   std::unordered_map<std::string, const Brand*> by_id_;
   std::unordered_map<std::string, const Brand*> by_wordmark_;
   std::unordered_map<std::string, std::vector<std::string>> folded_names_;  // brand id -> name and aliases, folded
