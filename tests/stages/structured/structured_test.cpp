@@ -1,5 +1,9 @@
 // The structured-clue stages on real inputs: barcodes drawn by zxing's own writer, EXIF written by Exiv2 into
 // a real JPEG, the real hunspell dictionaries and language data, and the region fusion of real clues.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include <gtest/gtest.h>
 
 #include <ZXing/BitMatrix.h>
@@ -10,6 +14,7 @@
 
 #include "pipeline/models.hpp"
 #include "stages/barcode/zxing_stage.hpp"
+#include "stages/language/langid.hpp"
 #include "stages/language/language_stage.hpp"
 #include "pipeline/decode.hpp"
 #include "stages/metadata/exiv2_stage.hpp"
@@ -19,6 +24,7 @@
 namespace cluetrace {
 namespace {
 
+namespace fs = std::filesystem;
 using test::decoded_record;
 using test::options_from_yaml;
 
@@ -225,6 +231,48 @@ TEST(Language, ShortTextsInElevenLanguages) {
     EXPECT_EQ(guesses[0].code, code) << text;
   }
   EXPECT_TRUE(id.identify("12,99 € / 500").empty());  // no word: no guess
+}
+
+// What stops the language stage's start is named with its file: a charset iconv does not know (an ISO 8859-2
+// dictionary, Polish, is read through iconv), or a missing dictionary.
+TEST(Language, AnUnknownCharsetOrAMissingDictionaryStopsTheStartNamingIt) {
+  auto options = language_options().langid;
+  test::TempDir dir;
+  for (const auto& code : options.languages) {
+    const auto locale = language::hunspell_locale(code);
+    for (const char* ext : {".aff", ".dic"}) fs::copy_file(options.hunspell_dir / (locale + ext), dir / (locale + ext));
+  }
+  options.hunspell_dir = dir.path();
+  {
+    const language::LanguageIdentifier copied(options);
+    const auto guesses = copied.identify("świeże pieczywo");
+    ASSERT_FALSE(guesses.empty());
+    EXPECT_EQ(guesses[0].code, "pl");
+  }
+  // A charset iconv does not know, declared where hunspell reads it.
+  std::string aff;
+  {
+    std::ifstream in(dir / "da_DK.aff", std::ios::binary);
+    aff.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const auto set = aff.find("SET ");
+  ASSERT_NE(set, std::string::npos);
+  aff.replace(set, aff.find('\n', set) - set, "SET X-NO-SUCH-CHARSET");
+  test::write_text(dir / "da_DK.aff", aff);
+  try {
+    language::LanguageIdentifier broken(options);
+    FAIL() << "an unknown charset was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("da_DK.aff"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("X-NO-SUCH-CHARSET"), std::string::npos) << e.what();
+  }
+  fs::remove(dir / "sv_SE.dic");
+  try {
+    language::LanguageIdentifier missing(options);
+    FAIL() << "a missing dictionary was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("'sv'"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Language, TheStageSetsEachLinesAndTheImagesLanguages) {
