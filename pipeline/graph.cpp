@@ -28,6 +28,7 @@
 
 #include "pipeline/case/artefacts.hpp"
 #include "pipeline/decode.hpp"
+#include "pipeline/opencv_threads.hpp"
 #include "pipeline/timing.hpp"
 
 namespace cluetrace {
@@ -227,7 +228,9 @@ std::size_t run_graph(const ImageSource& source, const Config& config, const Gra
     ++emitted;
     return true;
   };
-  oneapi::tbb::task_arena arena(std::max(1, options.threads));
+  const int threads = std::max(1, options.threads);
+  const OpenCvThreads opencv_threads(threads);
+  oneapi::tbb::task_arena arena(threads);
   arena.execute([&] {
     // Built inside the arena so its tasks run on the arena's threads.
     BatchGraph graph(config, std::max(1, options.max_in_flight), options.journal, next_job, &sink);

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -11,6 +13,7 @@
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
+#include <opencv2/core/utility.hpp>
 
 #include "pipeline/batch.hpp"
 #include "pipeline/graph.hpp"
@@ -140,6 +143,50 @@ TEST(Graph, TheJournalShowsEachImageInItsStageAndEmptiesAfterwards) {
   EXPECT_EQ(written, inputs.size());
   EXPECT_EQ(probe->missing.load(), 0) << "an image was not in the journal while its stage ran";
   EXPECT_TRUE(journal.in_flight().empty()) << "images stayed in the journal after their reports";
+}
+
+// A stage in the logo slot that runs one of OpenCV's own parallel loops, as the nets and SIFT do, and records
+// OpenCV's thread count and how many threads the loop ran on.
+class OpenCvLoopProbe final : public Stage {
+ public:
+  std::string_view id() const override { return "logo.opencv_loop_probe"; }
+  void process(ImageRecord&, StageResult&) override {
+    std::mutex mutex;
+    std::set<std::thread::id> ran_on;
+    cv::parallel_for_(cv::Range(0, 32), [&](const cv::Range&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      const std::lock_guard lock(mutex);
+      ran_on.insert(std::this_thread::get_id());
+    });
+    const std::lock_guard lock(mutex_);
+    opencv_threads_.insert(cv::getNumThreads());
+    most_threads_in_a_loop_ = std::max(most_threads_in_a_loop_, ran_on.size());
+  }
+  std::mutex mutex_;
+  std::set<int> opencv_threads_;
+  std::size_t most_threads_in_a_loop_ = 0;
+};
+
+TEST(Graph, OpenCvsOwnLoopsUseTheRunsThreadCountAndItIsPutBackAfterwards) {
+  TempDir dir;
+  std::vector<InputItem> inputs;
+  for (int i = 0; i < 4; ++i) {
+    const auto path = dir / ("img" + std::to_string(i) + ".png");
+    write_bytes(path, encode(cv::Mat(20, 40, CV_8UC3, cv::Scalar::all(200)), ".png"));
+    inputs.push_back({path, path.string()});
+  }
+  const int before = cv::getNumThreads();
+  for (const int threads : {1, 3}) {
+    auto config = load_config_text("stages:\n  ocr:\n    enabled: false\n", "test");
+    auto owned = std::make_unique<OpenCvLoopProbe>();
+    auto* probe = owned.get();
+    config.stages[static_cast<std::size_t>(StageKind::logo)].stage = std::move(owned);
+    prepare_stages(config);
+    EXPECT_EQ(run_graph(inputs, config, {threads, 2, nullptr}, [](ImageRecord&) {}), inputs.size());
+    EXPECT_EQ(probe->opencv_threads_, std::set<int>{threads}) << "--threads " << threads;
+    EXPECT_LE(probe->most_threads_in_a_loop_, static_cast<std::size_t>(threads)) << "--threads " << threads;
+    EXPECT_EQ(cv::getNumThreads(), before) << "OpenCV's thread count was not put back";
+  }
 }
 
 TEST(Graph, DotShowsEveryStageAndItsImplementation) {
