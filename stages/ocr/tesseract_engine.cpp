@@ -17,6 +17,9 @@ namespace cluetrace::ocr {
 
 namespace {
 
+// Model sets of this many bytes of traineddata or more are loaded through the large working sets' gate.
+constexpr std::uintmax_t kGatedModelBytes = 32u << 20;
+
 // "Oooo", "llll", "iii": one letter repeated is what recognisers make of texture and noise.
 bool single_repeated_letter(std::string_view token) {
   if (token.size() < 3) return false;
@@ -75,11 +78,18 @@ std::unique_ptr<tesseract::TessBaseAPI> TesseractEngines::make() const {
   // debug_file keeps Tesseract's own chatter (including its load errors) off the analyst's terminal;
   // the exceptions below say what went wrong instead.
   std::vector<std::string> names{"debug_file"}, values{"/dev/null"};
-  // Loading holds the model file in memory two or three times over for a moment (Tesseract reads the whole
+  // Loading holds the model files in memory two or three times over for a moment (Tesseract reads the whole
   // traineddata and copies its parts; the Latin model's is 89 MB, its word list copied once more when first
-  // deserialised): up to ~270 MB, as large as a scene's SIFT scale space, so it waits at the same gate.
+  // deserialised): up to ~270 MB, as large as a scene's SIFT scale space, so it waits at the same gate. A small
+  // set (eng+deu+fra, the re-read's: 7 MB) holds ~20 MB and does not wait behind the large ones; a set whose size
+  // is not known yet (check() not run, or Tesseract looked elsewhere) is taken for a large one.
   int failed = 0;
-  large_working_sets().run([&] { failed = api->Init(datapath, language_string_.c_str(), tesseract::OEM_LSTM_ONLY, nullptr, 0, &names, &values, false); });
+  const auto init = [&] { failed = api->Init(datapath, language_string_.c_str(), tesseract::OEM_LSTM_ONLY, nullptr, 0, &names, &values, false); };
+  if (model_bytes_ == 0 || model_bytes_ >= kGatedModelBytes) {
+    large_working_sets().run(init);
+  } else {
+    init();
+  }
   if (failed != 0) {
     throw std::runtime_error(fmt::format(
         "Tesseract cannot load languages '{}' from {} (install tesseract-ocr-<lang> or set stages.ocr.tessdata_dir)",
@@ -108,20 +118,28 @@ void TesseractEngines::check() {
   // Loading a model takes a quarter of a second or more per language set and thread: each worker thread loads
   // its own on first use. Here the files are only looked for, so a missing language still stops the start.
   const std::string folder = tessdata_folder();
-  bool all_found = !folder.empty();
-  for (const auto& lang : languages_) {
-    std::error_code ec;
-    all_found = all_found && std::filesystem::file_size(std::filesystem::path(folder) / (lang + ".traineddata"), ec) > 0 && !ec;
-  }
-  if (all_found) {
+  if (!folder.empty()) model_bytes_ = model_bytes(folder);
+  if (model_bytes_ > 0) {
     datapath_ = folder;
     return;
   }
   // Not where we looked (another packaging of Tesseract): Tesseract itself is asked, by loading once.
   auto api = make();
   datapath_ = api->GetDatapath();
+  model_bytes_ = model_bytes(datapath_);
   const std::lock_guard lock(spare_mutex_);
   spare_ = std::move(api);
+}
+
+std::uintmax_t TesseractEngines::model_bytes(const std::string& folder) const {
+  std::uintmax_t total = 0;
+  for (const auto& lang : languages_) {
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(std::filesystem::path(folder) / (lang + ".traineddata"), ec);
+    if (ec || bytes == 0) return 0;
+    total += bytes;
+  }
+  return total;
 }
 
 std::string TesseractEngines::tessdata_folder() const {

@@ -2,6 +2,7 @@
 // OCR implementations of this folder.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,11 +37,14 @@ class TesseractEngines {
  private:
   std::unique_ptr<tesseract::TessBaseAPI> make() const;
   std::string tessdata_folder() const;
+  // The bytes of this set's traineddata files in `folder`; 0 when one is not there.
+  std::uintmax_t model_bytes(const std::string& folder) const;
 
   std::vector<std::string> languages_;
   std::string tessdata_dir_;
   std::string language_string_;
   std::string datapath_;
+  std::uintmax_t model_bytes_ = 0;  // of the traineddata files, once check() found them; 0: not known
   std::mutex spare_mutex_;
   std::unique_ptr<tesseract::TessBaseAPI> spare_;  // the instance check() loaded, handed to the first thread
   oneapi::tbb::enumerable_thread_specific<std::unique_ptr<tesseract::TessBaseAPI>> apis_;
