@@ -37,8 +37,8 @@ class MemoryGate {
 
 // The process's gate for the largest working sets, of a hundred MB or more each: the SIFT scale space of a
 // whole scene or a large window (the logo stage), the text detector's finer pass over a large photo (~280 MB
-// of net buffers for 12 megapixels) and a Tesseract model set being loaded (the Latin model's 89 MB file held
-// two or three times over for a moment). One gate for all, share 0.5: with a gate each, one thread could hold
+// of net buffers for 12 megapixels) and a large Tesseract model set being loaded (the Latin model's 89 MB file
+// held two or three times over for a moment). One gate for all, share 0.5: with a gate each, one thread could hold
 // a scale space while another loaded Tesseract, and a run peaked at their sum.
 MemoryGate& large_working_sets();
 

@@ -363,7 +363,7 @@ void Matcher::features_in_halves(const cv::Mat& grey, int max_features, std::vec
       cv::KeyPoint k = kps[i];
       k.pt += cv::Point2f(static_cast<float>(part.x), static_cast<float>(part.y));
       const float along = across_x ? k.pt.x : k.pt.y;
-      if (first ? along >= cut : along < cut) continue;  // the other half's
+      if (first ? along >= static_cast<float>(cut) : along < static_cast<float>(cut)) continue;  // the other half's
       all.push_back(k);
       rows.push_back(d.row(static_cast<int>(i)));
     }
