@@ -73,7 +73,8 @@ std::vector<SceneMatch> match_scenes_from(const SignatureLoader& load, std::size
                                           std::size_t* verified_pairs = nullptr);
 
 // Distinct inliers of the homography between two signatures (0 when there is none, or when fewer than
-// `min_matches` features match at all).
+// `min_matches` features match at all or their matches land on fewer than `min_matches` distinct places: no
+// homography could then have `min_matches` distinct inliers, and none is looked for).
 int verify_scene_pair(const SceneSignature& a, const SceneSignature& b, int min_matches = 8);
 
 }  // namespace cluetrace

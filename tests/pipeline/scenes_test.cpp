@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/calib3d.hpp>
+#include <opencv2/features2d.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/case/scenes.hpp"
@@ -48,6 +50,58 @@ bool linked(const std::vector<cluetrace::SceneMatch>& found, std::size_t a, std:
 }
 
 }  // namespace
+
+// Two signatures verified the way OpenCV's brute-force matcher does it: knnMatch (k = 2) with the ratio test,
+// then a RANSAC homography and its distinct inlier places (4-pixel cells).
+int verified_with_bf_matcher(const cluetrace::SceneSignature& a, const cluetrace::SceneSignature& b) {
+  cv::BFMatcher matcher(cv::NORM_HAMMING);
+  std::vector<std::vector<cv::DMatch>> knn;
+  matcher.knnMatch(a.descriptors, b.descriptors, knn, 2);
+  std::vector<cv::Point2f> from, to;
+  for (const auto& m : knn) {
+    if (m.size() < 2 || !(m[0].distance < 0.8f * m[1].distance)) continue;
+    from.push_back(a.points[static_cast<std::size_t>(m[0].queryIdx)]);
+    to.push_back(b.points[static_cast<std::size_t>(m[0].trainIdx)]);
+  }
+  if (from.size() < 8) return 0;
+  cv::Mat inliers;
+  if (cv::findHomography(from, to, cv::RANSAC, 5.0, inliers, 2000, 0.995).empty()) return 0;
+  std::vector<std::pair<int, int>> seen;
+  for (std::size_t i = 0; i < to.size(); ++i) {
+    if (inliers.at<uchar>(static_cast<int>(i))) seen.emplace_back(static_cast<int>(to[i].x / 4), static_cast<int>(to[i].y / 4));
+  }
+  std::sort(seen.begin(), seen.end());
+  return static_cast<int>(std::unique(seen.begin(), seen.end()) - seen.begin());
+}
+
+// The case's own matcher (a Hamming search of its own, and no RANSAC where too few places match) decides every
+// pair as OpenCV's brute-force matcher did: the same inliers where a pair reaches the threshold, below it where not.
+TEST(SceneMatching, PairsAreVerifiedAsWithOpenCvsBruteForceMatcher) {
+  std::vector<cluetrace::SceneSignature> signatures;
+  for (std::uint64_t seed = 11; seed < 15; ++seed) {
+    const cv::Mat img = room(seed);
+    signatures.push_back(cluetrace::scene_signature(img, {}, 600));
+    signatures.push_back(cluetrace::scene_signature(second_view(img), {}, 600));
+    // The same room with its middle masked out, as a clue's box is.
+    signatures.push_back(cluetrace::scene_signature(second_view(img), {{200, 150, 400, 300}}, 600));
+  }
+  constexpr int kMinInliers = 20;
+  int same_scene = 0;
+  for (std::size_t i = 0; i < signatures.size(); ++i) {
+    for (std::size_t j = 0; j < signatures.size(); ++j) {
+      if (i == j) continue;
+      const int expected = verified_with_bf_matcher(signatures[i], signatures[j]);
+      const int got = cluetrace::verify_scene_pair(signatures[i], signatures[j], kMinInliers);
+      if (expected >= kMinInliers) {
+        ++same_scene;
+        EXPECT_EQ(got, expected) << i << " ~ " << j;
+      } else {
+        EXPECT_LT(got, kMinInliers) << i << " ~ " << j << " (OpenCV's matcher: " << expected << ")";
+      }
+    }
+  }
+  EXPECT_GE(same_scene, 24) << "each room's three signatures match each other both ways";
+}
 
 TEST(SceneMatching, ASecondViewIsFoundAmongHundredsOfNearIdenticalFrames) {
   std::vector<cluetrace::SceneSignature> signatures;
