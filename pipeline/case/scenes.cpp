@@ -8,10 +8,10 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <stdexcept>
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <mutex>
 
 #include <unistd.h>
@@ -79,8 +79,8 @@ std::vector<Descriptor> descriptor_words(const cv::Mat& descriptors) {
 
 // Ratio-test matches from a to b (query a, train b): each feature of a whose nearest feature of b (Hamming
 // distance) is clearly nearer than the second nearest. The matches cv::BFMatcher's knnMatch(k = 2) gives with
-// the same test, at a third of its cost: it called OpenCV's distance function once per pair of features, 360,000
-// calls per pair of pictures, most of a case's scene matching. (Ties for the nearest never pass the test, so
+// the same test, at a fraction of its cost: it called OpenCV's distance function once per pair of features,
+// 360,000 calls per pair of pictures, 60 % of a case's scene matching. (Ties for the nearest never pass the test, so
 // which of them is "nearest" does not matter.)
 std::vector<cv::DMatch> good_matches(const SceneSignature& a, const SceneSignature& b) {
   std::vector<cv::DMatch> good;
@@ -202,8 +202,8 @@ int verify_scene_pair(const SceneSignature& a, const SceneSignature& b, int min_
     from.push_back(a.points[static_cast<std::size_t>(m.queryIdx)]);
     to.push_back(b.points[static_cast<std::size_t>(m.trainIdx)]);
   }
-  // Nor can matches that land on fewer distinct places than that: the inliers are some of them. A RANSAC that
-  // finds no homography runs all its 2,000 rounds, most of the cost of matching a case's scenes.
+  // Nor can matches that land on fewer distinct places than that: the inliers are some of them. (A RANSAC that
+  // finds no homography runs all its 2,000 rounds.)
   if (distinct_places(to, cv::Mat()) < min_matches) return 0;
   cv::Mat inlier_mask;
   const cv::Mat h = cv::findHomography(from, to, cv::RANSAC, kReprojection, inlier_mask, 2000, 0.995);
