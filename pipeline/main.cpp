@@ -268,7 +268,7 @@ int main(int argc, char** argv) {
   run->add_option("--out", out_dir, "output folder for reports.jsonl and run.json");
   run->add_flag("--resume", resume, "continue a run in --out: keep its complete reports made with the same config");
   run->add_flag("--overwrite", overwrite, "replace the reports already in --out");
-  run->add_option("--threads", threads, "worker threads (default: run.threads, 0 = all cores)")->check(CLI::Range(0, 1024));
+  run->add_option("--threads", threads, "worker threads, and the cores the run uses: OpenCV's own loops are held to as many (default: run.threads, 0 = all cores)")->check(CLI::Range(0, 1024));
   run->add_option("--max-in-flight", max_in_flight, "images in memory at once (default: run.max_in_flight)")
       ->check(CLI::Range(0, 1000000));
   run->add_option("--image-timeout", image_timeout,
