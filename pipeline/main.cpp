@@ -38,15 +38,6 @@ std::atomic<bool> g_stop_requested{false};
 
 extern "C" void on_stop_signal(int) { g_stop_requested.store(true); }
 
-// libgomp reads OMP_THREAD_LIMIT when it is loaded, before main(): set it and start again, so that
-// each Tesseract instance stays on its own thread instead of oversubscribing the cores.
-void ensure_single_threaded_openmp(char** argv) {
-  if (std::getenv("OMP_THREAD_LIMIT") != nullptr) return;
-  ::setenv("OMP_THREAD_LIMIT", "1", 1);
-  ::execv("/proc/self/exe", argv);
-  // exec failed (no /proc): go on; Tesseract then may use more threads than asked.
-}
-
 // glibc hands blocks over 128 KiB back to the kernel when they are freed (and raises that bound only as far as
 // the blocks it has seen), so every image's pyramids, float copies and network buffers had their pages faulted
 // in again: a fifth of the CPU time of a run on real photos went to page faults. Fixed bounds keep freed blocks
@@ -247,7 +238,6 @@ int command_find_object(const std::vector<std::string>& dirs, int case_index, co
 }  // namespace
 
 int main(int argc, char** argv) {
-  ensure_single_threaded_openmp(argv);
   keep_freed_memory_for_reuse();
   spdlog::set_default_logger(spdlog::stderr_color_mt("cluetrace"));
   spdlog::set_pattern("cluetrace: %^%l%$: %v");

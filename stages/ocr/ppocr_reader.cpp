@@ -34,6 +34,18 @@ bool latin_symbol(const std::string& symbol) {
          (cp >= 0x20A0 && cp < 0x20D0);
 }
 
+// The shape of a net's one output for a line of `width` pixels, from its layers' shapes alone: OpenCV
+// propagates the input shape through the graph without computing anything, and throws where a layer cannot
+// take it (a net frozen for another width). A forward pass of a blank line at each width, which this replaced,
+// was a sixth of the stage's start-up (bench/RESULTS.md, issue 16). Empty when the net has no single output.
+cv::dnn::MatShape output_shape(cv::dnn::Net& net, int width) {
+  const std::vector<int> outputs = net.getUnconnectedOutLayers();
+  if (outputs.size() != 1) return {};
+  std::vector<cv::dnn::MatShape> in, out;
+  net.getLayerShapes(cv::dnn::MatShape{1, 3, kHeight, width}, outputs.front(), in, out);
+  return out.size() == 1 ? out.front() : cv::dnn::MatShape{};
+}
+
 }  // namespace
 
 void PpocrReader::prepare() {
@@ -75,15 +87,14 @@ void PpocrReader::prepare() {
     const auto bytes = read_model_bytes(model.file);
     model.sha256 = sha256_hex(std::string_view(bytes.data(), bytes.size()));
     cv::dnn::Net n;
-    cv::Mat out;
+    cv::dnn::MatShape out;
     try {
       n = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
-      n.setInput(cv::Mat(std::vector<int>{1, 3, kHeight, width}, CV_32F, cv::Scalar(0)));
-      out = n.forward();
+      out = output_shape(n, width);
     } catch (const cv::Exception& e) {
       throw std::runtime_error(fmt::format("{} cannot be loaded: {}", model.file.string(), e.err));
     }
-    if (out.dims != 3 || out.size[1] != width / kStride || out.size[2] != classes) {
+    if (out != cv::dnn::MatShape{1, width / kStride, classes}) {
       throw std::runtime_error(fmt::format("{} does not output [1, {}, {}] for {}", model.file.string(), width / kStride,
                                            classes, keys_file.string()));
     }

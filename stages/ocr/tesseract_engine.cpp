@@ -1,5 +1,6 @@
 #include "stages/ocr/tesseract_engine.hpp"
 
+#include <dlfcn.h>
 #include <leptonica/allheaders.h>
 #include <tesseract/baseapi.h>
 
@@ -149,7 +150,18 @@ std::string TesseractEngines::tessdata_folder() const {
   return "/usr/share/tesseract-ocr/5/tessdata";
 }
 
+void hold_openmp_to_this_thread() {
+  thread_local bool held = false;
+  if (held) return;
+  held = true;
+  // Looked up, not linked: libgomp comes with libtesseract, and a Tesseract built without OpenMP has no regions.
+  using SetLevels = void (*)(int);
+  static const auto set_max_active_levels = reinterpret_cast<SetLevels>(::dlsym(RTLD_DEFAULT, "omp_set_max_active_levels"));
+  if (set_max_active_levels) set_max_active_levels(0);
+}
+
 tesseract::TessBaseAPI& TesseractEngines::local() {
+  hold_openmp_to_this_thread();
   auto& api = apis_.local();
   if (!api) {
     {

@@ -289,3 +289,35 @@ TEST(LineStage, AModelChangedAfterPrepareIsRefusedByName) {
   EXPECT_NE(error.find("changed since the run started"), std::string::npos) << error;
   fs::remove_all(dir);
 }
+
+// prepare() checks each net's output shape without reading a line: a net frozen for another width, or one whose
+// classes are not the key file's, stops the start naming its file.
+TEST(LineStage, ANetOfAnotherWidthOrOtherClassesIsRefusedAtPrepare) {
+  const auto dir = fs::temp_directory_path() / ("cluetrace-ppocr-shapes-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy_file(models_dir() / "ppocr-rec" / "keys.txt", dir / "keys.txt");
+  fs::copy_file(models_dir() / "ppocr-rec" / "rec-160.onnx", dir / "rec-160.onnx");
+  fs::copy_file(models_dir() / "ppocr-rec" / "rec-160.onnx", dir / "rec-320.onnx");  // frozen for 160
+  const auto refusal = [&](std::vector<int> widths) {
+    ocr::PpocrReader reader(dir, std::move(widths));
+    try {
+      reader.prepare();
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(refusal({160}), "");
+  const auto wrong_width = refusal({160, 320});
+  EXPECT_NE(wrong_width.find((dir / "rec-320.onnx").string()), std::string::npos) << wrong_width;
+
+  {
+    std::ofstream keys(dir / "keys.txt", std::ios::app);
+    keys << "\nextra";  // one class more than the net outputs
+  }
+  const auto wrong_classes = refusal({160});
+  EXPECT_NE(wrong_classes.find("does not output [1, 20, "), std::string::npos) << wrong_classes;
+  EXPECT_NE(wrong_classes.find((dir / "rec-160.onnx").string()), std::string::npos) << wrong_classes;
+  fs::remove_all(dir);
+}
