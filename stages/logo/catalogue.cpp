@@ -551,7 +551,11 @@ FeatureIndexFile read_index(std::istream& in, std::uint64_t size, const std::str
   constexpr std::uint64_t kKeypointBytes = 5 * sizeof(float) + kDescriptorSize;
   if (std::uint64_t{n} * kMinReferenceBytes > size) throw std::runtime_error(file.string() + ": logo index is damaged (reference count)");
   index.references.resize(n);
-  for (auto& r : index.references) {
+  // The silhouettes' PNG bytes, decoded together once every reference is read (their decoding was most of
+  // the reading).
+  std::vector<std::vector<uchar>> pngs(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    auto& r = index.references[i];
     r.brand = get_string(in, file);
     r.key = get_string(in, file);
     r.label = get_string(in, file);
@@ -561,24 +565,29 @@ FeatureIndexFile read_index(std::istream& in, std::uint64_t size, const std::str
     r.mark = {v[2], v[3], v[4], v[5]};
     const auto k = get<std::uint32_t>(in, file);
     if (k > 100000 || std::uint64_t{k} * kKeypointBytes > size) throw std::runtime_error(file.string() + ": logo index is damaged (keypoint count)");
+    std::vector<float> f(std::size_t{k} * 5);
+    if (k && !in.read(reinterpret_cast<char*>(f.data()), static_cast<std::streamsize>(f.size() * sizeof(float))))
+      throw std::runtime_error(file.string() + ": logo index is truncated");
     r.keypoints.resize(k);
-    for (auto& kp : r.keypoints) {
-      float f[5];
-      for (auto& x : f) x = get<float>(in, file);
-      kp = cv::KeyPoint(f[0], f[1], f[2], f[3], f[4]);
-    }
+    for (std::size_t j = 0; j < k; ++j) r.keypoints[j] = cv::KeyPoint(f[j * 5], f[j * 5 + 1], f[j * 5 + 2], f[j * 5 + 3], f[j * 5 + 4]);
     r.descriptors = cv::Mat(static_cast<int>(k), kDescriptorSize, CV_8U);
     if (k && !in.read(reinterpret_cast<char*>(r.descriptors.data), static_cast<std::streamsize>(r.descriptors.total())))
       throw std::runtime_error(file.string() + ": logo index is truncated");
     const auto png_bytes = get<std::uint32_t>(in, file);
     if (png_bytes > (1u << 24) || png_bytes > size) throw std::runtime_error(file.string() + ": logo index is damaged (silhouette size)");
     if (png_bytes) {
-      std::vector<uchar> png(png_bytes);
-      if (!in.read(reinterpret_cast<char*>(png.data()), png_bytes)) throw std::runtime_error(file.string() + ": logo index is truncated");
-      r.silhouette = cv::imdecode(png, cv::IMREAD_GRAYSCALE);
-      if (r.silhouette.empty()) throw std::runtime_error(file.string() + ": logo index is damaged (silhouette)");
+      pngs[i].resize(png_bytes);
+      if (!in.read(reinterpret_cast<char*>(pngs[i].data()), png_bytes)) throw std::runtime_error(file.string() + ": logo index is truncated");
     }
   }
+  std::vector<char> damaged(n, 0);
+  oneapi::tbb::parallel_for(std::uint32_t{0}, n, [&](std::uint32_t i) {
+    if (pngs[i].empty()) return;
+    index.references[i].silhouette = cv::imdecode(pngs[i], cv::IMREAD_GRAYSCALE);
+    damaged[i] = index.references[i].silhouette.empty();
+  });
+  if (std::find(damaged.begin(), damaged.end(), 1) != damaged.end())
+    throw std::runtime_error(file.string() + ": logo index is damaged (silhouette)");
   return index;
 }
 

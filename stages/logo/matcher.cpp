@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <oneapi/tbb/parallel_invoke.h>
 #include <opencv2/calib3d.hpp>
 #include <opencv2/flann/random.h>
 #include <opencv2/imgproc.hpp>
@@ -128,7 +129,13 @@ cv::Mat root_sift(const cv::Mat& descriptors_u8) {
 }
 
 Matcher::Matcher(FeatureIndexFile index, MatchOptions options) : index_(std::move(index)), options_(options) {
-  if (options_.shapes) shapes_ = std::make_unique<ShapeMatcher>(index_, options_.shape);
+  // The silhouettes' models and the KD-trees are built side by side: together they are most of the stage's
+  // start-up, and the trees are built on one thread.
+  oneapi::tbb::parallel_invoke([this] { if (options_.shapes) shapes_ = std::make_unique<ShapeMatcher>(index_, options_.shape); },
+                               [this] { build_feature_index(); });
+}
+
+void Matcher::build_feature_index() {
   std::map<std::string, int> brand_ids;
   std::vector<cv::Mat> parts;
   for (const auto& r : index_.references) {

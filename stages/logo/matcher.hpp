@@ -75,6 +75,8 @@ class Matcher {
   CoarseLook look_coarse(const cv::Mat& grey, std::vector<std::string>* trace = nullptr) const;
 
  private:
+  // The RootSIFT descriptors of every reference in one matrix, their rows' references, and the KD-trees over them.
+  void build_feature_index();
   // Ratio-tested matches of the scene's RootSIFT descriptors, grouped by reference: (distance ratio,
   // scene keypoint, reference keypoint).
   using MatchGroups = std::map<int, std::vector<std::tuple<float, int, int>>>;
