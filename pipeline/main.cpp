@@ -48,6 +48,9 @@ extern "C" void on_stop_signal(int) { g_stop_requested.store(true); }
 // of its own (up to 8 a core): every worker thread kept the high-water mark of its own SIFT scale spaces and
 // network buffers. One arena for every 4 cores lets them share it: 30 photos at 2 threads peaked at 1,214 MiB
 // with glibc's arenas and 1,020 MiB with one, in the same time (bench/RESULTS.md, issue 16).
+//
+// The CLI is linked with tcmalloc unless built with CLUETRACE_ALLOCATOR=system (or a sanitizer): tcmalloc takes
+// mallopt() and ignores it. These bounds are for glibc's allocator only.
 void keep_freed_memory_for_reuse() {
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 256 << 20);

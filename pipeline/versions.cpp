@@ -1,5 +1,8 @@
 #include "pipeline/versions.hpp"
 
+#include <dlfcn.h>
+#include <gnu/libc-version.h>
+
 #include <leptonica/allheaders.h>
 #include <oneapi/tbb/version.h>
 #include <openssl/crypto.h>
@@ -10,6 +13,19 @@
 #include <spdlog/version.h>
 
 namespace cluetrace {
+
+std::string allocator_version() {
+  // Looked up in the running process: the CLI links tcmalloc, which replaces malloc for every library; the core
+  // library and its tests use glibc's.
+  using TcVersion = const char* (*)(int*, int*, const char**);
+  if (const auto tc_version = reinterpret_cast<TcVersion>(::dlsym(RTLD_DEFAULT, "tc_version"))) {
+    int major = 0, minor = 0;
+    const char* patch = nullptr;
+    tc_version(&major, &minor, &patch);
+    return fmt::format("tcmalloc {}.{}{}", major, minor, patch ? patch : "");
+  }
+  return fmt::format("glibc malloc {}", gnu_get_libc_version());
+}
 
 nlohmann::ordered_json library_versions() {
   nlohmann::ordered_json v;
@@ -25,6 +41,7 @@ nlohmann::ordered_json library_versions() {
                                    NLOHMANN_JSON_VERSION_PATCH);
   v["spdlog"] = fmt::format("{}.{}.{}", SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH);
   v["openssl"] = OpenSSL_version(OPENSSL_VERSION);
+  v["allocator"] = allocator_version();
   return v;
 }
 

@@ -22,6 +22,19 @@ TEST(Cli, VersionNamesTheLibraries) {
   }
 }
 
+// The CLI runs with the allocator it was built with (tcmalloc unless CLUETRACE_ALLOCATOR=system or a sanitizer
+// build), and says which in run.json as in `cluetrace version`.
+TEST(Cli, RunsWithTheAllocatorItWasBuiltWithAndSaysWhich) {
+  const std::string expected = std::string(CLUETRACE_CLI_ALLOCATOR) == "tcmalloc" ? "tcmalloc 2." : "glibc malloc 2.";
+  const auto version = run_cli({"version"});
+  EXPECT_NE(version.output.find("allocator      " + expected), std::string::npos) << version.output;
+  TempDir dir;
+  const auto r = run_cli({"run", "--out", (dir / "out").string(), (source_dir() / "data" / "samples" / "shop-sign-baeckerei.jpg").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto run = read_json(dir / "out" / "run.json");
+  EXPECT_EQ(run["libraries"]["allocator"].get<std::string>().rfind(expected, 0), 0u) << run["libraries"].dump();
+}
+
 TEST(Cli, ConfigCheckAcceptsTheDefaultAndListsEveryProblem) {
   EXPECT_EQ(run_cli({"config", "check", (source_dir() / "config" / "default.yaml").string()}).exit_code, 0);
   TempDir dir;
