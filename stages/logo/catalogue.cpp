@@ -479,7 +479,10 @@ FeatureIndexFile build_index(const Catalogue& catalogue, const FeatureIndexFile*
 }
 
 namespace {
-constexpr char kMagic[8] = {'C', 'T', 'L', 'O', 'G', 'O', '3', '\n'};
+// Version 4 adds each reference's prepared shape model; version 3 files are still read (their models are made
+// when the stage starts).
+constexpr char kMagic[8] = {'C', 'T', 'L', 'O', 'G', 'O', '4', '\n'};
+constexpr char kMagicWithoutShapeModels[8] = {'C', 'T', 'L', 'O', 'G', 'O', '3', '\n'};
 
 template <typename T>
 void put(std::ostream& o, const T& v) {
@@ -525,6 +528,7 @@ void write_index(const FeatureIndexFile& index, const fs::path& file) {
       if (!r.silhouette.empty()) cv::imencode(".png", r.silhouette, png);
       put(o, static_cast<std::uint32_t>(png.size()));
       o.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
+      put_string(o, r.shape_model);
     }
     if (!o) throw std::runtime_error(tmp.string() + ": write failed");
   }
@@ -542,8 +546,10 @@ FeatureIndexFile read_index(const fs::path& file) {
 FeatureIndexFile read_index(std::istream& in, std::uint64_t size, const std::string& name) {
   const fs::path file(name);
   char magic[sizeof kMagic];
-  if (!in.read(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0)
+  if (!in.read(magic, sizeof magic) ||
+      (std::memcmp(magic, kMagic, sizeof magic) != 0 && std::memcmp(magic, kMagicWithoutShapeModels, sizeof magic) != 0))
     throw std::runtime_error(file.string() + ": not a cluetrace logo index (rebuild it with `cluetrace catalogue build`)");
+  const bool shape_models = std::memcmp(magic, kMagic, sizeof magic) == 0;
   FeatureIndexFile index;
   const auto n = get<std::uint32_t>(in, file);
   // Every count is checked against the bytes that could hold it before anything is allocated for it.
@@ -579,6 +585,7 @@ FeatureIndexFile read_index(std::istream& in, std::uint64_t size, const std::str
       pngs[i].resize(png_bytes);
       if (!in.read(reinterpret_cast<char*>(pngs[i].data()), png_bytes)) throw std::runtime_error(file.string() + ": logo index is truncated");
     }
+    if (shape_models) r.shape_model = get_string(in, file);
   }
   std::vector<char> damaged(n, 0);
   oneapi::tbb::parallel_for(std::uint32_t{0}, n, [&](std::uint32_t i) {

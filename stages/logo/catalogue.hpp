@@ -88,6 +88,9 @@ struct ReferenceFeatures {
   std::vector<cv::KeyPoint> keypoints;
   cv::Mat descriptors;  // CV_8U, N x kDescriptorSize (polarity-free SIFT, see extract_features)
   cv::Mat silhouette;   // CV_8U 0/255, the mark's own pixels (transparent references only), cropped to `mark`
+  // The shape matcher's model of the silhouette, prepared by `cluetrace catalogue build` (ShapeMatcher::prepare):
+  // opaque bytes here; empty in an index written before it was kept, or without a silhouette.
+  std::string shape_model;
 };
 
 struct FeatureIndexFile {

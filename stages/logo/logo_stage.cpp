@@ -171,6 +171,10 @@ nlohmann::ordered_json LogoStage::resources() const {
   if (matcher_) {
     j["references"] = matcher_->reference_count();
     j["descriptors"] = matcher_->descriptor_count();
+    // How many silhouettes are matched by shape, and how many references' models came prepared from the index
+    // (`cluetrace catalogue build`) rather than made at the start.
+    if (const auto* shapes = matcher_->shapes())
+      j["silhouettes"] = {{"models", shapes->model_count()}, {"prepared_in_index", shapes->prepared_count()}};
   }
   j["wordmarks"] = options_.wordmarks ? by_wordmark_.size() : 0;
   return j;

@@ -64,6 +64,8 @@ class Matcher {
                                         const std::string& skip_brand = {}, std::vector<std::string>* trace = nullptr) const;
   std::size_t reference_count() const { return refs_.size(); }
   std::size_t descriptor_count() const { return static_cast<std::size_t>(all_.rows); }
+  // The shape matcher (null with shapes off).
+  const ShapeMatcher* shapes() const { return shapes_.get(); }
   const FeatureIndexFile& index() const { return index_; }
   // Coarse to fine, the first look: features of `grey` scaled to coarse_side. Marks verified there that
   // are large enough are kept; the places where matches of one reference agree on a smaller mark become

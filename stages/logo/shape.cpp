@@ -1,12 +1,16 @@
 #include "stages/logo/shape.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <complex>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -173,6 +177,36 @@ double detail_distance(const ShapeMatcher::Ratios& a, const ShapeMatcher::Ratios
   return std::abs(a.solidity - b.solidity) + std::abs(a.fill - b.fill) + std::abs(a.detail_offset - b.detail_offset);
 }
 
+// What the whole mark's hull holds besides the mark (concavities, holes, the gaps between parts), and the share
+// of the hull it is.
+cv::Mat details_of(const cv::Mat& silhouette, double& share) {
+  const std::vector<cv::Point> whole_hull = hull_of(outer_outlines(silhouette));
+  cv::Mat detail = cv::Mat::zeros(silhouette.size(), CV_8U);
+  cv::fillConvexPoly(detail, whole_hull, cv::Scalar(255));
+  const double hull_area = std::max(1, cv::countNonZero(detail));
+  detail &= ~silhouette;
+  share = cv::countNonZero(detail) / hull_area;
+  return detail;
+}
+
+// A prepared model's bytes: the format version, whether there is a model, then its numbers as they are in
+// memory (the same machine reads them: an index is built where it is used). Bump kModelFormat whenever
+// model_of() changes what it computes: older bytes are then ignored and the models made again.
+constexpr std::uint8_t kModelFormat = 1;
+
+template <typename T>
+void put_raw(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+template <typename T>
+bool take_raw(std::string_view& in, T& v) {
+  if (in.size() < sizeof v) return false;
+  std::memcpy(&v, in.data(), sizeof v);
+  in.remove_prefix(sizeof v);
+  return true;
+}
+
 }  // namespace
 
 ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) : options_(options) {
@@ -186,14 +220,69 @@ ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) 
   // Each reference's model on its own (in parallel: this is most of the logo stage's start-up), kept in
   // reference order.
   std::vector<std::optional<Model>> built(index.references.size());
+  std::atomic<std::size_t> prepared{0};
   oneapi::tbb::parallel_for(std::size_t{0}, index.references.size(), [&](std::size_t i) {
     const auto& r = index.references[i];
     if (r.silhouette.empty() || best_features.at({r.brand, r.label}) >= static_cast<std::size_t>(options_.max_brand_features)) return;
-    built[i] = model_of(r);
+    if (auto kept = prepared_model(r)) {
+      built[i] = std::move(*kept);
+      ++prepared;
+    } else {
+      built[i] = model_of(r);
+    }
   });
+  prepared_ = prepared.load();
   for (auto& m : built) {
     if (m) models_.push_back(std::move(*m));
   }
+}
+
+void ShapeMatcher::prepare(FeatureIndexFile& index) {
+  oneapi::tbb::parallel_for(std::size_t{0}, index.references.size(), [&](std::size_t i) {
+    auto& r = index.references[i];
+    r.shape_model.clear();
+    if (r.silhouette.empty()) return;
+    const auto m = model_of(r);
+    std::string& out = r.shape_model;
+    put_raw(out, kModelFormat);
+    put_raw(out, static_cast<std::uint8_t>(m.has_value()));
+    if (!m) return;
+    for (double v : {m->centroid.x, m->centroid.y, m->whiten(0, 0), m->whiten(0, 1), m->whiten(1, 0), m->whiten(1, 1),
+                     m->ratios.solidity, m->ratios.fill, m->ratios.detail_offset})
+      put_raw(out, v);
+    put_raw(out, static_cast<std::uint8_t>(m->detail_decides));
+    put_raw(out, static_cast<std::uint8_t>(!m->detail.empty()));
+    put_raw(out, m->signature);
+    put_raw(out, m->spectrum);
+  });
+}
+
+std::optional<std::optional<ShapeMatcher::Model>> ShapeMatcher::prepared_model(const ReferenceFeatures& r) {
+  std::string_view in = r.shape_model;
+  std::uint8_t format = 0, present = 0;
+  if (r.silhouette.empty() || !take_raw(in, format) || format != kModelFormat || !take_raw(in, present) || present > 1)
+    return std::nullopt;
+  if (!present) return in.empty() ? std::optional<std::optional<Model>>(std::optional<Model>()) : std::nullopt;
+  Model m;
+  double v[9];
+  std::uint8_t detail_decides = 0, has_detail = 0;
+  for (auto& x : v)
+    if (!take_raw(in, x)) return std::nullopt;
+  if (!take_raw(in, detail_decides) || !take_raw(in, has_detail) || !take_raw(in, m.signature) || !take_raw(in, m.spectrum) ||
+      !in.empty() || detail_decides > 1 || has_detail > 1)
+    return std::nullopt;
+  m.brand = r.brand;
+  m.label = r.label;
+  m.silhouette = r.silhouette;
+  m.centroid = {v[0], v[1]};
+  m.whiten = cv::Matx22d(v[2], v[3], v[4], v[5]);
+  m.ratios = {v[6], v[7], v[8]};
+  m.detail_decides = detail_decides == 1;
+  if (has_detail) {
+    double share = 0;
+    m.detail = details_of(r.silhouette, share);
+  }
+  return std::optional<Model>(std::move(m));
 }
 
 std::optional<ShapeMatcher::Model> ShapeMatcher::model_of(const ReferenceFeatures& r) {
@@ -217,12 +306,8 @@ std::optional<ShapeMatcher::Model> ShapeMatcher::model_of(const ReferenceFeature
   const bool several_parts = total - stats.at<int>(best, cv::CC_STAT_AREA) >= total * 15 / 100;
   // The details: what the whole mark's hull holds besides the mark (concavities, holes, the gaps between
   // parts). Where the mark is placed, the gaps in the ink must have their shape.
-  const std::vector<cv::Point> whole_hull = hull_of(outer_outlines(r.silhouette));
-  cv::Mat detail = cv::Mat::zeros(r.silhouette.size(), CV_8U);
-  cv::fillConvexPoly(detail, whole_hull, cv::Scalar(255));
-  const double hull_area = std::max(1, cv::countNonZero(detail));
-  detail &= ~r.silhouette;
-  const double detail_share = cv::countNonZero(detail) / hull_area;
+  double detail_share = 0;
+  const cv::Mat detail = details_of(r.silhouette, detail_share);
   if (!several_parts && solidity > kMaxSolidity && detail_share < kMinDetail) return std::nullopt;
   const Frame f = frame_of(pts, 1);
   if (!f.ok) return std::nullopt;

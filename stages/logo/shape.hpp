@@ -35,12 +35,16 @@ struct ShapeDetection {
 
 class ShapeMatcher {
  public:
+  // Each reference's model comes from its prepared bytes (`shape_model`, see prepare()) when they are there and
+  // of this version, and is made from its silhouette otherwise.
   ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options);
   // `grey` is the (already scaled) image the feature matcher also uses; regions that are glyphs of
   // `text_lines` (in its pixels) are not tried.
   std::vector<ShapeDetection> match(const cv::Mat& grey, std::vector<std::string>* trace = nullptr,
                                     const std::vector<cv::Rect2f>& text_lines = {}) const;
   std::size_t model_count() const { return models_.size(); }
+  // References whose model (or that they have none) came from the index, not made at the start.
+  std::size_t prepared_count() const { return prepared_; }
 
   static constexpr int kBins = 64;
   using Signature = std::array<float, kBins>;  // radius per angle in the whitened frame, mean 1
@@ -52,7 +56,6 @@ class ShapeMatcher {
     double outline_solidity() const { return solidity / std::max(1e-6, fill); }
   };
 
- private:
   struct Model {
     std::string brand, label;
     cv::Mat silhouette;  // 0/255
@@ -64,10 +67,22 @@ class ShapeMatcher {
     Signature signature;
     Spectrum spectrum;
   };
+  const std::vector<Model>& models() const { return models_; }
+
+  // Fills each reference's `shape_model` with its model (or that it has none) as bytes for the index, so that
+  // the matcher starts without making them: that was a third of the logo stage's start-up (bench/RESULTS.md,
+  // issue 16). `cluetrace catalogue build` calls it.
+  static void prepare(FeatureIndexFile& index);
+
+ private:
   // The model of one reference's silhouette, or none when its shape is one a background makes by chance.
   static std::optional<Model> model_of(const ReferenceFeatures& reference);
+  // The model kept in `reference.shape_model`: nullopt when there is none of this version (made then); an
+  // empty optional inside when the reference has no model.
+  static std::optional<std::optional<Model>> prepared_model(const ReferenceFeatures& reference);
 
   std::vector<Model> models_;
+  std::size_t prepared_ = 0;
   ShapeOptions options_;
 };
 

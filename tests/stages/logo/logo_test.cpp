@@ -3,6 +3,7 @@
 // placed in generated scenes scaled, rotated, in perspective and in the opposite polarity.
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <random>
@@ -362,6 +363,90 @@ TEST(LogoIndex, ADamagedIndexIsRefusedBeforeItsCountsAreTrusted) {
   const std::string huge_count("\xff\xff\xff\xff", 4);
   std::istringstream in(bytes + huge_count + std::string(64, '\0'));
   EXPECT_THROW(logo::read_index(in, bytes.size() + 68, "damaged.index"), std::runtime_error);
+}
+
+// Two models are the same when every number is the same, bit for bit, and so are their masks.
+void expect_same_models(const ShapeMatcher& a, const ShapeMatcher& b) {
+  ASSERT_EQ(a.models().size(), b.models().size());
+  for (std::size_t i = 0; i < a.models().size(); ++i) {
+    const auto& x = a.models()[i];
+    const auto& y = b.models()[i];
+    const std::string name = x.brand + " " + x.label;
+    EXPECT_EQ(x.brand, y.brand);
+    EXPECT_EQ(x.label, y.label) << name;
+    EXPECT_EQ(std::memcmp(&x.centroid, &y.centroid, sizeof x.centroid), 0) << name;
+    EXPECT_EQ(std::memcmp(x.whiten.val, y.whiten.val, sizeof x.whiten.val), 0) << name;
+    EXPECT_EQ(std::memcmp(&x.ratios, &y.ratios, sizeof x.ratios), 0) << name;
+    EXPECT_EQ(x.detail_decides, y.detail_decides) << name;
+    EXPECT_EQ(x.signature, y.signature) << name;
+    EXPECT_EQ(x.spectrum, y.spectrum) << name;
+    EXPECT_EQ(x.silhouette.data, y.silhouette.data) << name;  // the reference's own
+    ASSERT_EQ(x.detail.size(), y.detail.size()) << name;
+    if (!x.detail.empty()) {
+      EXPECT_EQ(cv::countNonZero(x.detail != y.detail), 0) << name;
+    }
+  }
+}
+
+// The silhouettes' models `catalogue build` keeps in the index are the ones the stage would make at its start,
+// and bytes of another version, or damaged, are not trusted: those models are made again.
+TEST(LogoIndex, PreparedShapeModelsAreTheModelsMadeFromTheSilhouettes) {
+  const auto file = logo::default_catalogue_path().string() + ".index";
+  if (!std::filesystem::exists(file)) GTEST_SKIP() << "no built default logo index";
+  auto made = read_index(file);
+  for (auto& r : made.references) r.shape_model.clear();
+  auto prepared = made;
+  ShapeMatcher::prepare(prepared);
+  const ShapeOptions options;
+  const ShapeMatcher from_silhouettes(made, options), from_index(prepared, options);
+  EXPECT_EQ(from_silhouettes.prepared_count(), 0u);
+  EXPECT_GT(from_index.prepared_count(), 100u);
+  EXPECT_GT(from_index.model_count(), 100u);
+  expect_same_models(from_silhouettes, from_index);
+
+  // Written and read back, the bytes are the same.
+  test::TempDir dir;
+  write_index(prepared, dir / "prepared.index");
+  const auto back = read_index(dir / "prepared.index");
+  ASSERT_EQ(back.references.size(), prepared.references.size());
+  for (std::size_t i = 0; i < back.references.size(); ++i) {
+    EXPECT_EQ(back.references[i].shape_model, prepared.references[i].shape_model);
+  }
+
+  // Another format version in one, and one cut short: both made again, the others still taken from the index.
+  auto tampered = prepared;
+  std::vector<std::size_t> with_bytes;
+  for (std::size_t i = 0; i < tampered.references.size(); ++i)
+    if (tampered.references[i].shape_model.size() > 2) with_bytes.push_back(i);
+  ASSERT_GE(with_bytes.size(), 2u);
+  tampered.references[with_bytes[0]].shape_model[0] = static_cast<char>(0x7f);
+  tampered.references[with_bytes[1]].shape_model.pop_back();
+  const ShapeMatcher partly(tampered, options);
+  EXPECT_EQ(partly.prepared_count(), from_index.prepared_count() - 2);
+  expect_same_models(from_silhouettes, partly);
+}
+
+// An index written before the shape models were kept (format 3) is still read: its models are made at the start.
+TEST(LogoIndex, AnIndexWithoutShapeModelsIsStillRead) {
+  std::string bytes("CTLOGO3\n", 8);
+  const auto u32 = [&](std::uint32_t v) { bytes.append(reinterpret_cast<const char*>(&v), 4); };
+  const auto str = [&](const std::string& v) {
+    u32(static_cast<std::uint32_t>(v.size()));
+    bytes += v;
+  };
+  u32(1);
+  str("acme");
+  str("0123:v6:f400:s256");
+  str("acme.svg");
+  for (int v : {256, 128, 0, 0, 256, 128}) u32(static_cast<std::uint32_t>(v));
+  u32(0);  // no keypoints
+  u32(0);  // no silhouette
+  std::istringstream in(bytes);
+  const auto index = read_index(in, bytes.size(), "old.index");
+  ASSERT_EQ(index.references.size(), 1u);
+  EXPECT_EQ(index.references[0].brand, "acme");
+  EXPECT_EQ(index.references[0].mark, cv::Rect(0, 0, 256, 128));
+  EXPECT_TRUE(index.references[0].shape_model.empty());
 }
 
 TEST_F(LogoCatalogue, CatalogueMistakesNameFileLineAndKey) {
