@@ -49,8 +49,8 @@ extern "C" void on_stop_signal(int) { g_stop_requested.store(true); }
 // network buffers. One arena for every 4 cores lets them share it: 30 photos at 2 threads peaked at 1,214 MiB
 // with glibc's arenas and 1,020 MiB with one, in the same time (bench/RESULTS.md, issue 16).
 //
-// The CLI is linked with tcmalloc unless built with CLUETRACE_ALLOCATOR=system (or a sanitizer): tcmalloc takes
-// mallopt() and ignores it. These bounds are for glibc's allocator only.
+// Built with CLUETRACE_ALLOCATOR=tcmalloc, the CLI runs with tcmalloc, which takes mallopt() and ignores it: these
+// bounds are for glibc's allocator, the default.
 void keep_freed_memory_for_reuse() {
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
