@@ -250,14 +250,20 @@ TEST(LineStage, ReadsASmallSoftWordWithBothReaders) {
 
 }  // namespace
 
-// A worker thread builds its nets from the files when it first reads: a model replaced after the run started (and
-// hashed into run.json) is refused by name rather than read with.
-TEST(LineStage, AModelChangedAfterPrepareIsRefusedByName) {
-  const auto dir = fs::temp_directory_path() / ("cluetrace-ppocr-changed-" + std::to_string(::getpid()));
+// A fresh folder `name` (in the temporary folder) holding the recogniser's key file and its 160-wide net.
+static fs::path folder_with_the_160_net(const std::string& name) {
+  const auto dir = fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   fs::copy_file(models_dir() / "ppocr-rec" / "keys.txt", dir / "keys.txt");
   fs::copy_file(models_dir() / "ppocr-rec" / "rec-160.onnx", dir / "rec-160.onnx");
+  return dir;
+}
+
+// A worker thread builds its nets from the files when it first reads: a model replaced after the run started (and
+// hashed into run.json) is refused by name rather than read with.
+TEST(LineStage, AModelChangedAfterPrepareIsRefusedByName) {
+  const auto dir = folder_with_the_160_net("cluetrace-ppocr-changed");
   {
     ocr::PpocrReader unchanged(dir, {160});
     unchanged.prepare();
@@ -293,11 +299,7 @@ TEST(LineStage, AModelChangedAfterPrepareIsRefusedByName) {
 // prepare() checks each net's output shape without reading a line: a net frozen for another width, or one whose
 // classes are not the key file's, stops the start naming its file.
 TEST(LineStage, ANetOfAnotherWidthOrOtherClassesIsRefusedAtPrepare) {
-  const auto dir = fs::temp_directory_path() / ("cluetrace-ppocr-shapes-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  fs::copy_file(models_dir() / "ppocr-rec" / "keys.txt", dir / "keys.txt");
-  fs::copy_file(models_dir() / "ppocr-rec" / "rec-160.onnx", dir / "rec-160.onnx");
+  const auto dir = folder_with_the_160_net("cluetrace-ppocr-shapes");
   fs::copy_file(models_dir() / "ppocr-rec" / "rec-160.onnx", dir / "rec-320.onnx");  // frozen for 160
   const auto refusal = [&](std::vector<int> widths) {
     ocr::PpocrReader reader(dir, std::move(widths));
