@@ -1,5 +1,6 @@
 // Plain values in and out of the binary files the case outputs write for themselves (scene signatures, object
-// stores, the vocabulary): native byte order, no padding, read back by the same build.
+// stores, the vocabulary) and of the logo index's prepared shape models: native byte order, no padding, read
+// back by the same build.
 #pragma once
 
 #include <cstring>

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <complex>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
@@ -19,6 +18,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/video/tracking.hpp>
 
+#include "pipeline/case/binary_io.hpp"
 #include "stages/logo/geometry.hpp"
 
 namespace cluetrace::logo {
@@ -189,23 +189,10 @@ cv::Mat details_of(const cv::Mat& silhouette, double& share) {
   return detail;
 }
 
-// A prepared model's bytes: the format version, whether there is a model, then its numbers as they are in
-// memory (the same machine reads them: an index is built where it is used). Bump kModelFormat whenever
+// A prepared model's bytes (binary_io: native byte order, read back by the same build: an index is built where
+// it is used): the format version, whether there is a model, then its numbers. Bump kModelFormat whenever
 // model_of() changes what it computes: older bytes are then ignored and the models made again.
 constexpr std::uint8_t kModelFormat = 1;
-
-template <typename T>
-void put_raw(std::string& out, const T& v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-template <typename T>
-bool take_raw(std::string_view& in, T& v) {
-  if (in.size() < sizeof v) return false;
-  std::memcpy(&v, in.data(), sizeof v);
-  in.remove_prefix(sizeof v);
-  return true;
-}
 
 }  // namespace
 
@@ -244,31 +231,31 @@ void ShapeMatcher::prepare(FeatureIndexFile& index) {
     if (r.silhouette.empty()) return;
     const auto m = model_of(r);
     std::string& out = r.shape_model;
-    put_raw(out, kModelFormat);
-    put_raw(out, static_cast<std::uint8_t>(m.has_value()));
+    binary_io::put(out, kModelFormat);
+    binary_io::put(out, static_cast<std::uint8_t>(m.has_value()));
     if (!m) return;
     for (double v : {m->centroid.x, m->centroid.y, m->whiten(0, 0), m->whiten(0, 1), m->whiten(1, 0), m->whiten(1, 1),
                      m->ratios.solidity, m->ratios.fill, m->ratios.detail_offset})
-      put_raw(out, v);
-    put_raw(out, static_cast<std::uint8_t>(m->detail_decides));
-    put_raw(out, static_cast<std::uint8_t>(!m->detail.empty()));
-    put_raw(out, m->signature);
-    put_raw(out, m->spectrum);
+      binary_io::put(out, v);
+    binary_io::put(out, static_cast<std::uint8_t>(m->detail_decides));
+    binary_io::put(out, static_cast<std::uint8_t>(!m->detail.empty()));
+    binary_io::put(out, m->signature);
+    binary_io::put(out, m->spectrum);
   });
 }
 
 std::optional<std::optional<ShapeMatcher::Model>> ShapeMatcher::prepared_model(const ReferenceFeatures& r) {
   std::string_view in = r.shape_model;
   std::uint8_t format = 0, present = 0;
-  if (r.silhouette.empty() || !take_raw(in, format) || format != kModelFormat || !take_raw(in, present) || present > 1)
+  if (r.silhouette.empty() || !binary_io::take(in, format) || format != kModelFormat || !binary_io::take(in, present) || present > 1)
     return std::nullopt;
   if (!present) return in.empty() ? std::optional<std::optional<Model>>(std::optional<Model>()) : std::nullopt;
   Model m;
   double v[9];
   std::uint8_t detail_decides = 0, has_detail = 0;
   for (auto& x : v)
-    if (!take_raw(in, x)) return std::nullopt;
-  if (!take_raw(in, detail_decides) || !take_raw(in, has_detail) || !take_raw(in, m.signature) || !take_raw(in, m.spectrum) ||
+    if (!binary_io::take(in, x)) return std::nullopt;
+  if (!binary_io::take(in, detail_decides) || !binary_io::take(in, has_detail) || !binary_io::take(in, m.signature) || !binary_io::take(in, m.spectrum) ||
       !in.empty() || detail_decides > 1 || has_detail > 1)
     return std::nullopt;
   m.brand = r.brand;

@@ -161,9 +161,9 @@ void hold_openmp_to_this_thread() {
 }
 
 tesseract::TessBaseAPI& TesseractEngines::local() {
-  hold_openmp_to_this_thread();
   auto& api = apis_.local();
   if (!api) {
+    hold_openmp_to_this_thread();  // before the thread's first line
     {
       const std::lock_guard lock(spare_mutex_);
       api = std::move(spare_);

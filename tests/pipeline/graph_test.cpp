@@ -50,9 +50,22 @@ class ProbeStage final : public Stage {
   std::atomic<int> max_inside_{0};
 };
 
-Config config_with_probe(ProbeStage*& probe) {
+// `count` small grey PNG files in `dir`, as inputs.
+std::vector<InputItem> plain_images(const TempDir& dir, int count) {
+  std::vector<InputItem> inputs;
+  for (int i = 0; i < count; ++i) {
+    const auto path = dir / ("img" + std::to_string(i) + ".png");
+    write_bytes(path, encode(cv::Mat(20, 40, CV_8UC3, cv::Scalar::all(200)), ".png"));
+    inputs.push_back({path, path.string()});
+  }
+  return inputs;
+}
+
+// The default stages without OCR, a prepared `Probe` in the logo slot (`probe` points at it).
+template <typename Probe>
+Config config_with_probe(Probe*& probe) {
   auto config = load_config_text("stages:\n  ocr:\n    enabled: false\n", "test");
-  auto owned = std::make_unique<ProbeStage>();
+  auto owned = std::make_unique<Probe>();
   probe = owned.get();
   config.stages[static_cast<std::size_t>(StageKind::logo)].stage = std::move(owned);
   prepare_stages(config);
@@ -88,12 +101,7 @@ TEST(Graph, EveryImageOncePartialOnThrowAndBoundedInFlight) {
 
 TEST(Graph, StopRequestLetsInFlightImagesFinish) {
   TempDir dir;
-  std::vector<InputItem> inputs;
-  for (int i = 0; i < 10; ++i) {
-    const auto path = dir / ("img" + std::to_string(i) + ".png");
-    write_bytes(path, encode(cv::Mat(20, 40, CV_8UC3, cv::Scalar::all(200)), ".png"));
-    inputs.push_back({path, path.string()});
-  }
+  const auto inputs = plain_images(dir, 10);
   ProbeStage* probe = nullptr;
   auto config = config_with_probe(probe);
   std::atomic<bool> stop{false};
@@ -125,12 +133,7 @@ class JournalProbe final : public Stage {
 
 TEST(Graph, TheJournalShowsEachImageInItsStageAndEmptiesAfterwards) {
   TempDir dir;
-  std::vector<InputItem> inputs;
-  for (int i = 0; i < 6; ++i) {
-    const auto path = dir / ("img" + std::to_string(i) + ".png");
-    write_bytes(path, encode(cv::Mat(20, 40, CV_8UC3, cv::Scalar::all(200)), ".png"));
-    inputs.push_back({path, path.string()});
-  }
+  const auto inputs = plain_images(dir, 6);
   Journal journal(4);
   auto config = load_config_text("stages:\n  ocr:\n    enabled: false\n", "test");
   auto owned = std::make_unique<JournalProbe>(journal);
@@ -169,19 +172,11 @@ class OpenCvLoopProbe final : public Stage {
 
 TEST(Graph, OpenCvsOwnLoopsUseTheRunsThreadCountAndItIsPutBackAfterwards) {
   TempDir dir;
-  std::vector<InputItem> inputs;
-  for (int i = 0; i < 4; ++i) {
-    const auto path = dir / ("img" + std::to_string(i) + ".png");
-    write_bytes(path, encode(cv::Mat(20, 40, CV_8UC3, cv::Scalar::all(200)), ".png"));
-    inputs.push_back({path, path.string()});
-  }
+  const auto inputs = plain_images(dir, 4);
   const int before = cv::getNumThreads();
   for (const int threads : {1, 3}) {
-    auto config = load_config_text("stages:\n  ocr:\n    enabled: false\n", "test");
-    auto owned = std::make_unique<OpenCvLoopProbe>();
-    auto* probe = owned.get();
-    config.stages[static_cast<std::size_t>(StageKind::logo)].stage = std::move(owned);
-    prepare_stages(config);
+    OpenCvLoopProbe* probe = nullptr;
+    auto config = config_with_probe(probe);
     EXPECT_EQ(run_graph(inputs, config, {threads, 2, nullptr}, [](ImageRecord&) {}), inputs.size());
     EXPECT_EQ(probe->opencv_threads_, std::set<int>{threads}) << "--threads " << threads;
     EXPECT_LE(probe->most_threads_in_a_loop_, static_cast<std::size_t>(threads)) << "--threads " << threads;
