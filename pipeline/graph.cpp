@@ -1,10 +1,12 @@
 // The whole topology, top to bottom:
 //
-//   source ─▶ limiter ─▶ decode ─┬─▶ text_detect ─▶ ocr ─▶ logo ─┐
-//                                ├─▶ barcode ────────────────────┼─▶ join ─▶ language ─▶ clues ─▶ region ─▶ rank ─▶ review ─▶ writer
-//                                └─▶ metadata ───────────────────┘                                                              │
-//       ▲                                                                                                                   │
-//       └──────────────────────────── limiter.decrement (one image left the graph) ◀─────────────────────────────────────────┘
+//                                                 ┌─▶ ocr ───────────┐
+//   source ─▶ limiter ─▶ decode ─┬─▶ text_detect ─┤                  ├─▶ after ocr ─▶ logo ─┐
+//                                │                └─▶ logo matching ─┘                      │
+//                                ├─▶ barcode ───────────────────────────────────────────────┼─▶ join ─▶ language ─▶ clues ─▶ region ─▶ rank ─▶ review ─▶ writer
+//                                └─▶ metadata ──────────────────────────────────────────────┘                                                              │
+//       ▲                                                                                                                                              │
+//       └──────────────────────────── limiter.decrement (one image left the graph) ◀────────────────────────────────────────────────────────────────────┘
 //
 // review is not a stage: it cuts the clue crops and the background signature the case outputs need
 // (pipeline/case/artefacts.hpp) while the pixels are still in memory, in parallel, off the serial writer.
@@ -12,7 +14,9 @@
 // hold back the reports behind it (the report store puts reports.jsonl in input order at the end).
 //
 // Every node passes a shared_ptr<ImageRecord>; stages on parallel branches write only their own slot.
-// logo follows ocr on its branch because it also recognises brand names in the text the OCR read.
+// logo follows ocr because it also recognises brand names in the text the OCR read, and checks its marks against
+// the words read there; its matching needs only the pixels and the text detector's regions, so it runs beside
+// ocr (Stage::splits_around_ocr) and an image waits for the longer of the two, not for both.
 // With a journal (the worker process) each node marks the phase its image is in, so that a crash or a hang
 // can be pinned on an image and a stage (pipeline/supervisor.hpp).
 #include "pipeline/graph.hpp"
@@ -62,19 +66,24 @@ std::string stage_label(const ConfiguredStage& s) {
   return label;
 }
 
-// Runs one stage on one image; a failure becomes a value on the image, never an exception.
-void run_stage(Stage& stage, ImageRecord& image, StageResult& out, Journal* journal, Phase phase) {
+// Runs `work` (one stage, or one part of it) on one image; a failure becomes a value on the image, never an
+// exception. The stage's time is the sum of its parts.
+template <typename Work>
+void run_stage(const Stage& stage, ImageRecord& image, StageResult& out, Journal* journal, Phase phase, Work&& work) {
   const PhaseMark mark(journal, image.journal_slot, phase);
   const auto start = std::chrono::steady_clock::now();
   try {
-    stage.process(image, out);
+    work();
   } catch (const std::exception& e) {
     out.errors.push_back({std::string(stage.id()), e.what()});
   } catch (...) {
     out.errors.push_back({std::string(stage.id()), "failed with an exception not derived from std::exception"});
   }
-  out.elapsed_ms = ms_since(start);
+  out.elapsed_ms += ms_since(start);
 }
+
+// Which part of a stage a node runs (Stage::splits_around_ocr).
+enum class Part { whole, before_ocr };
 
 // The graph for one batch. Built the same way for running and for drawing.
 class BatchGraph {
@@ -103,6 +112,8 @@ class BatchGraph {
                   }
                   return job;
                 }),
+        after_ocr_join_(graph_, [](const Job& j) { return tag(j); }, [](const Job& j) { return tag(j); }),
+        after_ocr_(graph_, flow::unlimited, [](const std::tuple<Job, Job>& t) { return std::get<0>(t); }),
         join_(graph_, [](const Job& j) { return tag(j); }, [](const Job& j) { return tag(j); },
               [](const Job& j) { return tag(j); }),
         merge_(graph_, flow::unlimited,
@@ -134,16 +145,15 @@ class BatchGraph {
           return flow::continue_msg();
         }) {
     for (auto& configured : config.stages) {
-      const auto slot = static_cast<std::size_t>(configured.kind);
-      Stage* stage = configured.stage.get();
-      const Phase phase = phase_of(configured.kind);
-      stages_.emplace(configured.kind,
-                      std::make_unique<StageNode>(graph_, flow::unlimited, [stage, slot, journal, phase](Job job) {
-                        if (stage && job->decoded) run_stage(*stage, *job, job->stage_results[slot], journal, phase);
-                        return job;
-                      }));
+      stages_.emplace(configured.kind, stage_node(configured.kind, configured.stage.get(), Part::whole, journal));
       picture_.node(std::string(to_string(configured.kind)), stage_label(configured));
     }
+    // The part of the logo stage that runs beside OCR (none when the stage does not split: the node passes on).
+    const auto& logo = config.stages[static_cast<std::size_t>(StageKind::logo)];
+    Stage* logo_stage = logo.stage && logo.stage->splits_around_ocr() ? logo.stage.get() : nullptr;
+    logo_before_ocr_ = stage_node(StageKind::logo, logo_stage, Part::before_ocr, journal);
+    picture_.node("logo_before_ocr", logo_stage ? "logo\\n(matching, beside ocr)" : "logo\\n(nothing beside ocr)");
+    picture_.node("after_ocr", "after ocr\\n(join by image)");
     picture_.node("source", "source\\n(input list)");
     picture_.node("limiter", fmt::format("limiter\\n(max {} in flight)", max_in_flight));
     picture_.node("decode", "decode\\n(read, hash, decode)");
@@ -155,7 +165,13 @@ class BatchGraph {
     connect(limiter_, decode_, "limiter", "decode");
     connect(decode_, stage(StageKind::text_detect), "decode", "text_detect");
     connect(stage(StageKind::text_detect), stage(StageKind::ocr), "text_detect", "ocr");
-    connect(stage(StageKind::ocr), stage(StageKind::logo), "ocr", "logo");
+    connect(stage(StageKind::text_detect), *logo_before_ocr_, "text_detect", "logo_before_ocr");
+    flow::make_edge(stage(StageKind::ocr), flow::input_port<0>(after_ocr_join_));
+    flow::make_edge(*logo_before_ocr_, flow::input_port<1>(after_ocr_join_));
+    for (const char* from : {"ocr", "logo_before_ocr"}) picture_.edge(from, "after_ocr");
+    connect(after_ocr_join_, after_ocr_, "", "");  // unpacks the pair: drawn as part of the join
+    connect(after_ocr_, stage(StageKind::logo), "", "logo");
+    picture_.edge("after_ocr", "logo");
     connect(decode_, stage(StageKind::barcode), "decode", "barcode");
     connect(decode_, stage(StageKind::metadata), "decode", "metadata");
     flow::make_edge(stage(StageKind::logo), flow::input_port<0>(join_));
@@ -194,6 +210,23 @@ class BatchGraph {
 
   StageNode& stage(StageKind kind) { return *stages_.at(kind); }
 
+  // The node that runs `stage` (or its part before OCR) on each decoded image, in the stage's own slot.
+  std::unique_ptr<StageNode> stage_node(StageKind kind, Stage* stage, Part part, Journal* journal) {
+    const auto slot = static_cast<std::size_t>(kind);
+    const Phase phase = phase_of(kind);
+    return std::make_unique<StageNode>(graph_, flow::unlimited, [stage, slot, journal, phase, part](Job job) {
+      if (!stage || !job->decoded) return job;
+      StageResult& out = job->stage_results[slot];
+      if (part == Part::before_ocr)
+        run_stage(*stage, *job, out, journal, phase, [&] { stage->before_ocr(*job, out); });
+      else if (stage->splits_around_ocr())
+        run_stage(*stage, *job, out, journal, phase, [&] { stage->after_ocr(*job, out); });
+      else
+        run_stage(*stage, *job, out, journal, phase, [&] { stage->process(*job, out); });
+      return job;
+    });
+  }
+
   template <typename From, typename To>
   void connect(From& from, To& to, const std::string& from_name, const std::string& to_name) {
     flow::make_edge(from, to);
@@ -205,6 +238,9 @@ class BatchGraph {
   flow::limiter_node<Job> limiter_;
   flow::function_node<Job, Job> decode_;
   std::map<StageKind, std::unique_ptr<StageNode>> stages_;
+  std::unique_ptr<StageNode> logo_before_ocr_;
+  flow::join_node<std::tuple<Job, Job>, flow::tag_matching> after_ocr_join_;
+  flow::function_node<std::tuple<Job, Job>, Job> after_ocr_;
   flow::join_node<JoinTuple, flow::tag_matching> join_;
   flow::function_node<JoinTuple, Job> merge_;
   flow::function_node<Job, Job> review_;

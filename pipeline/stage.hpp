@@ -43,6 +43,16 @@ class Stage {
   // stages on parallel branches see the same record. May throw: the graph records {stage id, message}
   // on the image and goes on. Called concurrently on different images: keep per-thread state explicit.
   virtual void process(ImageRecord& image, StageResult& out) = 0;
+
+  // A stage after OCR whose heavy part needs only the pixels and the text detector's regions (logo: the
+  // matching; only the check against printed words and the wordmarks read the OCR's clues) says so here. The
+  // graph then runs before_ocr() beside OCR and after_ocr() once OCR is done, so that an image waits for the
+  // longer of the two, not for both. process() must still do the whole: it is before_ocr() then after_ocr().
+  // Both parts write only `out`; what before_ocr() leaves there is what after_ocr() starts from. Either may
+  // throw, as process() may; after_ocr() still runs when before_ocr() threw.
+  virtual bool splits_around_ocr() const { return false; }
+  virtual void before_ocr(const ImageRecord& /*image*/, StageResult& /*out*/) {}
+  virtual void after_ocr(ImageRecord& image, StageResult& out) { process(image, out); }
 };
 
 // How an implementation is made from its options block. Reading options must be cheap

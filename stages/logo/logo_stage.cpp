@@ -191,53 +191,61 @@ Clue LogoStage::make_clue(const Brand& brand, double confidence) const {
 }
 
 void LogoStage::process(ImageRecord& image, StageResult& out) {
+  before_ocr(image, out);
+  after_ocr(image, out);
+}
+
+void LogoStage::before_ocr(const ImageRecord& image, StageResult& out) {
   if (!matcher_) return;
   // A mark needs room: strips and icons smaller than this hold none (and MSER refuses them).
   constexpr int kMinSide = 16;
-  if (image.pixels.cols < kMinSide || image.pixels.rows < kMinSide) {
-    if (options_.wordmarks) {
-      std::vector<Clue> clues;
-      add_wordmarks(image, clues);
-      out.clues = std::move(clues);
-    }
-    return;
-  }
-  std::vector<Clue> clues;
+  if (image.pixels.cols < kMinSide || image.pixels.rows < kMinSide) return;
   // A letter is a concave one-part shape too: a silhouette inside a line of text (the text detector's
   // regions) is a glyph, not a mark. The matcher does not try silhouettes on the glyphs of these lines,
   // and a silhouette placed across one is dropped here.
   const auto lines = text_lines(image.text_regions);
-  const auto& ocr = image.stage_results[static_cast<std::size_t>(StageKind::ocr)].clues;
   for (const auto& d : matcher_->match(image.pixels, nullptr, lines)) {
-    const Brand* brand = by_id_.at(d.brand);
     if (d.method == "shape" && inside_text_line(quad_bounds(d.quad), lines)) continue;
-    // A wordmark matched by its letter shapes onto printed words that OCR read as something else.
-    if (d.method == "features" && options_.text_check && d.inliers < options_.text_check_keep_inliers &&
-        text_conflict(quad_bounds(d.quad), folded_names_.at(d.brand), ocr, options_.text_check_min_confidence,
-                      options_.text_check_min_coverage)
-            .contradicts)
-      continue;
-    Clue c = make_clue(*brand, d.confidence);
-    c.quad = d.quad;
-    c.box = box_of(d.quad, image.width, image.height);
-    c.details = {{"name", brand->name}, {"category", brand->category}, {"global", brand->global}, {"method", d.method}};
-    if (d.method == "shape") {
-      c.details["iou"] = std::round(d.iou * 1000) / 1000;
-      c.details["reference"] = d.reference;
-      c.explanation = fmt::format("{} mark: a region of the image has its shape; the whole silhouette of {} covers the ink "
-                                  "there (IoU {:.2f})",
-                                  brand->name, d.reference, d.iou);
-    } else {
-      c.details["inliers"] = d.inliers;
-      c.details["matches"] = d.matches;
-      c.details["reference"] = d.reference;
-      c.explanation = fmt::format("{} mark: {} SIFT matches agree on one homography with reference {}", brand->name,
-                                  d.inliers, d.reference);
-    }
-    clues.push_back(std::move(c));
+    out.clues.push_back(mark_clue(d, image));
   }
-  if (options_.wordmarks) add_wordmarks(image, clues);
-  out.clues = std::move(clues);
+}
+
+void LogoStage::after_ocr(ImageRecord& image, StageResult& out) {
+  if (!matcher_) return;
+  // A wordmark matched by its letter shapes onto printed words that OCR read as something else.
+  if (options_.text_check) {
+    const auto& ocr = image.stage_results[static_cast<std::size_t>(StageKind::ocr)].clues;
+    std::erase_if(out.clues, [&](const Clue& c) {
+      return c.details.value("method", "") == "features" && c.quad &&
+             c.details.value("inliers", 0) < options_.text_check_keep_inliers &&
+             text_conflict(quad_bounds(*c.quad), folded_names_.at(c.value), ocr, options_.text_check_min_confidence,
+                           options_.text_check_min_coverage)
+                 .contradicts;
+    });
+  }
+  if (options_.wordmarks) add_wordmarks(image, out.clues);
+}
+
+Clue LogoStage::mark_clue(const Detection& d, const ImageRecord& image) const {
+  const Brand* brand = by_id_.at(d.brand);
+  Clue c = make_clue(*brand, d.confidence);
+  c.quad = d.quad;
+  c.box = box_of(d.quad, image.width, image.height);
+  c.details = {{"name", brand->name}, {"category", brand->category}, {"global", brand->global}, {"method", d.method}};
+  if (d.method == "shape") {
+    c.details["iou"] = std::round(d.iou * 1000) / 1000;
+    c.details["reference"] = d.reference;
+    c.explanation = fmt::format("{} mark: a region of the image has its shape; the whole silhouette of {} covers the ink "
+                                "there (IoU {:.2f})",
+                                brand->name, d.reference, d.iou);
+  } else {
+    c.details["inliers"] = d.inliers;
+    c.details["matches"] = d.matches;
+    c.details["reference"] = d.reference;
+    c.explanation = fmt::format("{} mark: {} SIFT matches agree on one homography with reference {}", brand->name,
+                                d.inliers, d.reference);
+  }
+  return c;
 }
 
 void LogoStage::add_wordmarks(const ImageRecord& image, std::vector<Clue>& clues) const {

@@ -1,6 +1,6 @@
 // logo.features: finds brand marks from the configured catalogue (SIFT + index + homography, see
 // matcher.hpp) and brand names read by OCR (wordmarks), and reports each as a `logo` clue with the
-// brand's countries. Runs after OCR on the same branch, so it can read the text stage's clues.
+// brand's countries. The matching runs beside OCR; what reads the text stage's clues runs after it.
 #pragma once
 
 #include <filesystem>
@@ -40,8 +40,14 @@ class LogoStage final : public Stage {
   void prepare() override;
   nlohmann::ordered_json resources() const override;
   void process(ImageRecord& image, StageResult& out) override;
+  // The matching (the pixels and the text detector's regions) runs beside OCR; the check against what OCR
+  // read and the wordmarks after it (pipeline/stage.hpp).
+  bool splits_around_ocr() const override { return true; }
+  void before_ocr(const ImageRecord& image, StageResult& out) override;
+  void after_ocr(ImageRecord& image, StageResult& out) override;
 
  private:
+  Clue mark_clue(const Detection& detection, const ImageRecord& image) const;
   void add_wordmarks(const ImageRecord& image, std::vector<Clue>& clues) const;
   Clue make_clue(const Brand& brand, double confidence) const;
 

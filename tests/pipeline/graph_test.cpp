@@ -3,6 +3,7 @@
 // each image's phases in the journal while it is inside.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -184,6 +185,119 @@ TEST(Graph, OpenCvsOwnLoopsUseTheRunsThreadCountAndItIsPutBackAfterwards) {
   }
 }
 
+// Probes for the text detector, OCR and a logo stage that splits around OCR. OCR and the logo's part before
+// it meet: each, when it starts on an image, waits (up to 10 s) for the other to have started on it too.
+struct Meeting {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::map<std::size_t, std::set<std::string>> started;  // image -> the parts that have started on it
+  // Marks `who` started on `seq`; true when `other` starts on it within 10 s.
+  bool meet(std::size_t seq, const std::string& who, const std::string& other) {
+    std::unique_lock lock(mutex);
+    started[seq].insert(who);
+    changed.notify_all();
+    return changed.wait_for(lock, std::chrono::seconds(10), [&] { return started[seq].count(other) > 0; });
+  }
+};
+
+class TextRegionProbe final : public Stage {
+ public:
+  std::string_view id() const override { return "text_detect.probe"; }
+  void process(ImageRecord& image, StageResult&) override {
+    TextRegion region;
+    region.quad = {cv::Point2f(1, 1), {30, 1}, {30, 10}, {1, 10}};
+    image.text_regions.push_back(region);
+  }
+};
+
+class OcrMeetingProbe final : public Stage {
+ public:
+  explicit OcrMeetingProbe(Meeting& meeting) : meeting_(meeting) {}
+  std::string_view id() const override { return "ocr.meeting_probe"; }
+  void process(ImageRecord& image, StageResult& out) override {
+    if (!meeting_.meet(image.seq, "ocr", "logo")) ++alone;
+    Clue line;
+    line.kind = ClueKind::text;
+    line.value = "read " + std::to_string(image.seq);
+    line.confidence = 0.9;
+    out.clues.push_back(line);
+  }
+  Meeting& meeting_;
+  std::atomic<int> alone{0};
+};
+
+class SplitLogoProbe final : public Stage {
+ public:
+  explicit SplitLogoProbe(Meeting& meeting) : meeting_(meeting) {}
+  std::string_view id() const override { return "logo.split_probe"; }
+  bool splits_around_ocr() const override { return true; }
+  void process(ImageRecord& image, StageResult& out) override {
+    before_ocr(image, out);
+    after_ocr(image, out);
+  }
+  void before_ocr(const ImageRecord& image, StageResult& out) override {
+    if (!meeting_.meet(image.seq, "logo", "ocr")) ++alone;
+    if (image.text_regions.empty()) ++without_text_regions;
+    out.clues.push_back(clue("matched"));
+    if (image.seq == 2) throw std::runtime_error("the probe's matching fails on image 2");
+  }
+  void after_ocr(ImageRecord& image, StageResult& out) override {
+    const auto& ocr = image.stage_results[static_cast<std::size_t>(StageKind::ocr)].clues;
+    if (ocr.size() != 1 || ocr[0].value != "read " + std::to_string(image.seq)) ++before_ocr_was_done;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    out.clues.push_back(clue("checked"));
+  }
+  static Clue clue(const std::string& value) {
+    Clue c;
+    c.kind = ClueKind::logo;
+    c.value = value;
+    c.confidence = 0.5;
+    return c;
+  }
+  Meeting& meeting_;
+  std::atomic<int> alone{0}, without_text_regions{0}, before_ocr_was_done{0};
+};
+
+// A stage that splits around OCR (the logo stage) runs its first part beside OCR, after the text detector,
+// and its second part once OCR is done; a failure in the first part leaves the image partial and the
+// second part still runs; the stage's time is the sum of both parts.
+TEST(Graph, ALogoStageThatSplitsMatchesBesideOcrAndChecksAfterIt) {
+  TempDir dir;
+  const auto inputs = plain_images(dir, 5);
+  Meeting meeting;
+  auto config = load_config_text("", "test");
+  auto text = std::make_unique<TextRegionProbe>();
+  auto ocr = std::make_unique<OcrMeetingProbe>(meeting);
+  auto logo = std::make_unique<SplitLogoProbe>(meeting);
+  auto* ocr_probe = ocr.get();
+  auto* logo_probe = logo.get();
+  config.stages[static_cast<std::size_t>(StageKind::text_detect)].stage = std::move(text);
+  config.stages[static_cast<std::size_t>(StageKind::ocr)].stage = std::move(ocr);
+  config.stages[static_cast<std::size_t>(StageKind::logo)].stage = std::move(logo);
+  prepare_stages(config);
+  std::map<std::size_t, std::pair<std::string, std::vector<std::string>>> seen;  // image -> status, logo clues
+  std::map<std::size_t, double> logo_ms;
+  const ImageSink sink = [&](ImageRecord& image) {
+    const auto& logo_slot = image.stage_results[static_cast<std::size_t>(StageKind::logo)];
+    std::vector<std::string> values;
+    for (const auto& c : logo_slot.clues) values.push_back(c.value);
+    seen[image.seq] = {std::string(to_string(status_of(image))), values};
+    logo_ms[image.seq] = logo_slot.elapsed_ms;
+  };
+  // One image in flight, two threads: OCR and the matching can only meet by running at the same time.
+  EXPECT_EQ(run_graph(inputs, config, {2, 1, nullptr}, sink), inputs.size());
+  EXPECT_EQ(ocr_probe->alone.load(), 0) << "OCR ran while the logo stage's matching did not";
+  EXPECT_EQ(logo_probe->alone.load(), 0) << "the logo stage's matching ran while OCR did not";
+  EXPECT_EQ(logo_probe->without_text_regions.load(), 0) << "the matching ran before the text detector";
+  EXPECT_EQ(logo_probe->before_ocr_was_done.load(), 0) << "the check after OCR ran before OCR was done";
+  ASSERT_EQ(seen.size(), inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    EXPECT_EQ(seen[i].first, i == 2 ? "partial" : "ok") << i;
+    EXPECT_EQ(seen[i].second, (std::vector<std::string>{"matched", "checked"})) << i;
+    EXPECT_GE(logo_ms[i], 2.0) << "the stage's time is not the sum of its parts, image " << i;
+  }
+}
+
 TEST(Graph, DotShowsEveryStageAndItsImplementation) {
   const auto config = load_config_text("", "test");
   const auto dot = graph_dot(config);
@@ -193,6 +307,11 @@ TEST(Graph, DotShowsEveryStageAndItsImplementation) {
   }
   EXPECT_NE(dot.find("ocr.tesseract_line"), std::string::npos);
   EXPECT_NE(dot.find("text_detect.ppocr_db"), std::string::npos);
+  // The logo stage's matching beside OCR, the rest of it after.
+  EXPECT_NE(dot.find("\"text_detect\" -> \"logo_before_ocr\""), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"ocr\" -> \"after_ocr\""), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"after_ocr\" -> \"logo\""), std::string::npos) << dot;
+  EXPECT_NE(dot.find("matching, beside ocr"), std::string::npos) << dot;
   EXPECT_NE(dot.find("\"rank\" -> \"review\""), std::string::npos);
   EXPECT_NE(dot.find("\"review\" -> \"writer\""), std::string::npos);
   EXPECT_NE(dot.find("barcode.zxing"), std::string::npos);
@@ -220,7 +339,8 @@ int most_at_once(const Enter& enter) {
         // Nested parallel work inside, as OpenCV's SIFT does through TBB.
         std::atomic<long> sum{0};
         oneapi::tbb::parallel_for(0, 2000, [&](int i) { sum += i; });
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        // Long enough for four threads to be inside at once also while other tests load the machine.
+        std::this_thread::sleep_for(std::chrono::milliseconds(60));
         --inside;
         ++done;
       });

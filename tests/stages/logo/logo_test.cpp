@@ -741,6 +741,67 @@ TEST_F(LogoCatalogue, TheStageReportsBrandCountriesAndAWordmarkFromOcrText) {
   EXPECT_LT(word.box->width, 160);
 }
 
+// The graph runs the matching beside OCR (before_ocr) and the rest after it (after_ocr). The matching must not
+// read the OCR's clues, and the two parts must give what process() gives: the check against printed words
+// (here a mark covered by words read as another name, with every feature match open to the check) and the
+// wordmarks, merged with a mark of the same brand, are done after OCR.
+TEST_F(LogoCatalogue, TheMatchingBeforeOcrNeedsNoOcrAndBothPartsGiveWhatProcessGives) {
+  write_index(index, catalogue.index_file());
+  LogoStage stage(test::options_from_yaml<LogoOptions>("catalogue: " + (dir / "catalogue.yaml").string() +
+                                                       "\ntext_check_keep_inliers: 100000\n"));
+  stage.prepare();
+  ASSERT_TRUE(stage.splits_around_ocr());
+  cv::Mat img = scene(3);
+  paste(img, recolour(render_reference_bgra(dir / "refs" / "star.svg", std::nullopt, 200), {120, 20, 10}), {400, 400}, 10, 0.1);
+  paste(img, recolour(render_reference_bgra(dir / "refs" / "star.svg", std::nullopt, 200), {120, 20, 10}), {1000, 400}, 0, 0.0);
+  auto word = [](const std::string& text, double confidence, float x0, float y0, float x1, float y1) {
+    return Word{text, confidence, {cv::Point2f(x0, y0), {x1, y0}, {x1, y1}, {x0, y1}}, /*dictionary=*/true};
+  };
+  Clue line;  // the mark's own name beside the first mark; words read as another name over the second
+  line.kind = ClueKind::text;
+  line.value = "KONZUM Starmark";
+  line.confidence = 0.9;
+  line.words = {word("Starmark", 0.9, 300, 500, 500, 540), word("KONZUM", 0.9, 890, 290, 1110, 510)};
+  const auto same = [](const std::vector<Clue>& a, const std::vector<Clue>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (a[i].value != b[i].value || a[i].box.has_value() != b[i].box.has_value() ||
+          (a[i].box && (a[i].box->x != b[i].box->x || a[i].box->y != b[i].box->y ||
+                        a[i].box->width != b[i].box->width || a[i].box->height != b[i].box->height)) ||
+          a[i].confidence != b[i].confidence ||
+          a[i].details != b[i].details)
+        return false;
+    return true;
+  };
+  const auto describe = [](const std::vector<Clue>& clues) {
+    std::string out;
+    for (const auto& c : clues) out += c.value + " " + (c.box ? std::to_string(c.box->x) + "," + std::to_string(c.box->y) : "-") + " " + c.details.dump() + "\n";
+    return out;
+  };
+
+  auto whole = test::decoded_record(img);
+  whole.stage_results[static_cast<std::size_t>(StageKind::ocr)].clues = {line};
+  StageResult whole_out;
+  stage.process(whole, whole_out);
+
+  auto parts = test::decoded_record(img);  // no OCR yet: the matching cannot have read it
+  StageResult parts_out;
+  stage.before_ocr(parts, parts_out);
+  const auto matched = parts_out.clues;
+  parts.stage_results[static_cast<std::size_t>(StageKind::ocr)].clues = {line};
+  stage.after_ocr(parts, parts_out);
+
+  // Before OCR: both marks (the turned one by its silhouette, the other by its features). After: the one
+  // covered by other words dropped, the other merged with its name read beside it.
+  ASSERT_EQ(matched.size(), 2u) << describe(matched);
+  ASSERT_EQ(parts_out.clues.size(), 1u) << describe(parts_out.clues);
+  EXPECT_EQ(parts_out.clues[0].value, "starmark");
+  EXPECT_EQ(parts_out.clues[0].details["method"], "shape+wordmark") << describe(parts_out.clues);
+  EXPECT_LT(parts_out.clues[0].box->x, 700);
+  EXPECT_TRUE(same(whole_out.clues, parts_out.clues)) << "process():\n" << describe(whole_out.clues)
+                                                      << "parts:\n" << describe(parts_out.clues);
+}
+
 // A real photo (FlickrLogos-27, from ../shared when present): a Vodafone shop front whose mark, a grey
 // ring with a speech-mark hole on a red fascia, has a plain round outline. Dozens of catalogue marks
 // have one; the shape matcher must rank them by their holes and notches to propose the right one.
