@@ -479,9 +479,10 @@ FeatureIndexFile build_index(const Catalogue& catalogue, const FeatureIndexFile*
 }
 
 namespace {
-// Version 4 adds each reference's prepared shape model; version 3 files are still read (their models are made
-// when the stage starts).
-constexpr char kMagic[8] = {'C', 'T', 'L', 'O', 'G', 'O', '4', '\n'};
+// Version 4 added each reference's prepared shape model, version 5 the matcher's KD-trees after the references.
+// Versions 3 and 4 are still read (what they lack is made when the stage starts).
+constexpr char kMagic[8] = {'C', 'T', 'L', 'O', 'G', 'O', '5', '\n'};
+constexpr char kMagicWithoutTrees[8] = {'C', 'T', 'L', 'O', 'G', 'O', '4', '\n'};
 constexpr char kMagicWithoutShapeModels[8] = {'C', 'T', 'L', 'O', 'G', 'O', '3', '\n'};
 
 template <typename T>
@@ -530,6 +531,8 @@ void write_index(const FeatureIndexFile& index, const fs::path& file) {
       o.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
       put_string(o, r.shape_model);
     }
+    put(o, static_cast<std::uint64_t>(index.kd_trees.size()));
+    o.write(index.kd_trees.data(), static_cast<std::streamsize>(index.kd_trees.size()));
     if (!o) throw std::runtime_error(tmp.string() + ": write failed");
   }
   fs::rename(tmp, file);
@@ -547,9 +550,11 @@ FeatureIndexFile read_index(std::istream& in, std::uint64_t size, const std::str
   const fs::path file(name);
   char magic[sizeof kMagic];
   if (!in.read(magic, sizeof magic) ||
-      (std::memcmp(magic, kMagic, sizeof magic) != 0 && std::memcmp(magic, kMagicWithoutShapeModels, sizeof magic) != 0))
+      (std::memcmp(magic, kMagic, sizeof magic) != 0 && std::memcmp(magic, kMagicWithoutTrees, sizeof magic) != 0 &&
+       std::memcmp(magic, kMagicWithoutShapeModels, sizeof magic) != 0))
     throw std::runtime_error(file.string() + ": not a cluetrace logo index (rebuild it with `cluetrace catalogue build`)");
-  const bool shape_models = std::memcmp(magic, kMagic, sizeof magic) == 0;
+  const bool trees = std::memcmp(magic, kMagic, sizeof magic) == 0;
+  const bool shape_models = trees || std::memcmp(magic, kMagicWithoutTrees, sizeof magic) == 0;
   FeatureIndexFile index;
   const auto n = get<std::uint32_t>(in, file);
   // Every count is checked against the bytes that could hold it before anything is allocated for it.
@@ -586,6 +591,13 @@ FeatureIndexFile read_index(std::istream& in, std::uint64_t size, const std::str
       if (!in.read(reinterpret_cast<char*>(pngs[i].data()), png_bytes)) throw std::runtime_error(file.string() + ": logo index is truncated");
     }
     if (shape_models) r.shape_model = get_string(in, file);
+  }
+  if (trees) {
+    const auto bytes = get<std::uint64_t>(in, file);
+    if (bytes > size) throw std::runtime_error(file.string() + ": logo index is damaged (KD-tree size)");
+    index.kd_trees.resize(bytes);
+    if (bytes && !in.read(index.kd_trees.data(), static_cast<std::streamsize>(bytes)))
+      throw std::runtime_error(file.string() + ": logo index is truncated");
   }
   std::vector<char> damaged(n, 0);
   oneapi::tbb::parallel_for(std::uint32_t{0}, n, [&](std::uint32_t i) {

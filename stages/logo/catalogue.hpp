@@ -95,6 +95,9 @@ struct ReferenceFeatures {
 
 struct FeatureIndexFile {
   std::vector<ReferenceFeatures> references;
+  // The matcher's KD-trees over these references' descriptors, prepared by `cluetrace catalogue build`
+  // (kd_trees.hpp): opaque bytes here; empty in an index written before they were kept.
+  std::string kd_trees;
 };
 
 // The keys a catalogue's references need (file hashes are read, nothing is rendered).

@@ -11,6 +11,7 @@
 #include "pipeline/models.hpp"
 #include "pipeline/timing.hpp"
 #include "stages/logo/catalogue.hpp"
+#include "stages/logo/kd_trees.hpp"
 #include "stages/logo/shape.hpp"
 #include "stages/logo/matcher.hpp"
 
@@ -33,6 +34,8 @@ FeatureIndexFile build_and_write(const Catalogue& c, std::ostream& out) {
   const auto start = std::chrono::steady_clock::now();
   auto index = build_index(c, previous ? &*previous : nullptr, [&](const std::string& m) { fmt::print(out, "{}\n", m); });
   ShapeMatcher::prepare(index);  // the silhouettes' models too, so that the stage need not make them at each start
+  if (const cv::Mat rows = descriptor_matrix(index); !rows.empty())  // and the KD-trees over the descriptors
+    index.kd_trees = save_kd_trees(*build_kd_trees(rows), rows);
   write_index(index, c.index_file());
   std::size_t features = 0;
   for (const auto& r : index.references) features += r.keypoints.size();

@@ -175,6 +175,7 @@ nlohmann::ordered_json LogoStage::resources() const {
     // (`cluetrace catalogue build`) rather than made at the start.
     if (const auto* shapes = matcher_->shapes())
       j["silhouettes"] = {{"models", shapes->model_count()}, {"prepared_in_index", shapes->prepared_count()}};
+    j["kd_trees"] = matcher_->trees_from_index() ? "prepared in the index" : "built at the start";
   }
   j["wordmarks"] = options_.wordmarks ? by_wordmark_.size() : 0;
   return j;

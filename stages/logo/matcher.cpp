@@ -17,6 +17,7 @@
 
 #include "pipeline/memory_gate.hpp"
 #include "stages/logo/geometry.hpp"
+#include "stages/logo/kd_trees.hpp"
 
 namespace cluetrace::logo {
 namespace {
@@ -137,25 +138,23 @@ Matcher::Matcher(FeatureIndexFile index, MatchOptions options) : index_(std::mov
 
 void Matcher::build_feature_index() {
   std::map<std::string, int> brand_ids;
-  std::vector<cv::Mat> parts;
   for (const auto& r : index_.references) {
     const auto [it, added] = brand_ids.emplace(r.brand, static_cast<int>(brands_.size()));
     if (added) brands_.push_back(r.brand);
     const int ref = static_cast<int>(refs_.size());
     refs_.push_back({it->second, &r, static_cast<int>(row_ref_.size())});
-    if (r.descriptors.empty()) continue;
-    parts.push_back(root_sift(r.descriptors));
     for (int k = 0; k < r.descriptors.rows; ++k) {
       row_ref_.push_back(ref);
       row_kp_.push_back(k);
     }
   }
-  if (parts.empty()) return;
-  cv::vconcat(parts, all_);
-  // The KD-trees split on randomly chosen dimensions: a fixed seed makes the index, and so every report,
-  // the same from run to run.
-  cvflann::seed_random(20261124u);
-  flann_ = std::make_unique<cv::flann::Index>(all_, cv::flann::KDTreeIndexParams(4), cvflann::FLANN_DIST_L2);
+  all_ = descriptor_matrix(index_);
+  // The trees `cluetrace catalogue build` kept in the index, when they were built over exactly these rows;
+  // otherwise (an older index, references dropped since, another OpenCV) built here, the same trees.
+  if (!index_.kd_trees.empty()) flann_ = load_kd_trees(index_.kd_trees, all_);
+  trees_from_index_ = flann_ != nullptr;
+  std::string().swap(index_.kd_trees);  // read once; not kept
+  if (!flann_ && !all_.empty()) flann_ = build_kd_trees(all_);
 }
 
 std::vector<Detection> Matcher::match(const cv::Mat& bgr, std::vector<std::string>* trace,

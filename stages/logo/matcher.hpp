@@ -66,6 +66,8 @@ class Matcher {
   std::size_t descriptor_count() const { return static_cast<std::size_t>(all_.rows); }
   // The shape matcher (null with shapes off).
   const ShapeMatcher* shapes() const { return shapes_.get(); }
+  // Whether the KD-trees came prepared from the index (`cluetrace catalogue build`) or were built at the start.
+  bool trees_from_index() const { return trees_from_index_; }
   const FeatureIndexFile& index() const { return index_; }
   // Coarse to fine, the first look: features of `grey` scaled to coarse_side. Marks verified there that
   // are large enough are kept; the places where matches of one reference agree on a smaller mark become
@@ -119,6 +121,7 @@ class Matcher {
   std::vector<int> row_ref_, row_kp_;
   cv::Mat all_;  // RootSIFT, CV_32F
   std::unique_ptr<cv::flann::Index> flann_;
+  bool trees_from_index_ = false;
   std::unique_ptr<ShapeMatcher> shapes_;
 };
 

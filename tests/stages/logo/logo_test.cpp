@@ -17,6 +17,7 @@
 
 #include "stages/logo/catalogue.hpp"
 #include "stages/logo/catalogue_tool.hpp"
+#include "stages/logo/kd_trees.hpp"
 #include "stages/logo/logo_stage.hpp"
 #include "stages/logo/matcher.hpp"
 #include "stages/logo/shape.hpp"
@@ -426,6 +427,63 @@ TEST(LogoIndex, PreparedShapeModelsAreTheModelsMadeFromTheSilhouettes) {
   expect_same_models(from_silhouettes, partly);
 }
 
+// The KD-trees `catalogue build` keeps in the index answer every search as the trees built at the start would:
+// the same neighbours at the same distances, on queries near the catalogue's own descriptors. Bytes kept for
+// other rows, of another OpenCV, damaged or cut short are not trusted (the stage then builds the trees).
+TEST(LogoIndex, KdTreesKeptInTheIndexFindWhatTreesBuiltAtTheStartFind) {
+  const auto file = logo::default_catalogue_path().string() + ".index";
+  if (!std::filesystem::exists(file)) GTEST_SKIP() << "no built default logo index";
+  const auto index = read_index(file);
+  ASSERT_FALSE(index.kd_trees.empty()) << "catalogue build did not keep the trees";
+  const cv::Mat rows = descriptor_matrix(index);
+  ASSERT_GT(rows.rows, 10000);
+  const auto built = build_kd_trees(rows);
+  const auto kept = load_kd_trees(index.kd_trees, rows);
+  ASSERT_TRUE(kept) << "the index's trees were refused";
+
+  cv::Mat queries;
+  for (int i = 0; i < rows.rows; i += 47) queries.push_back(rows.row(i));
+  cv::Mat noise(queries.size(), CV_32F);
+  cv::RNG rng(16);
+  rng.fill(noise, cv::RNG::NORMAL, 0.0, 0.02);
+  queries += noise;
+  cv::Mat built_idx, built_dist, kept_idx, kept_dist;
+  built->knnSearch(queries, built_idx, built_dist, 8, cv::flann::SearchParams(64));
+  kept->knnSearch(queries, kept_idx, kept_dist, 8, cv::flann::SearchParams(64));
+  EXPECT_EQ(cv::countNonZero(built_idx != kept_idx), 0);
+  EXPECT_EQ(cv::norm(built_dist, kept_dist, cv::NORM_INF), 0.0);
+  // Not a search that ignores the trees: with 64 leaves checked, some neighbours differ from the exact ones.
+  cv::Mat exact_idx, exact_dist;
+  cv::flann::Index(rows, cv::flann::LinearIndexParams(), cvflann::FLANN_DIST_L2)
+      .knnSearch(queries, exact_idx, exact_dist, 8, cv::flann::SearchParams());
+  EXPECT_GT(cv::countNonZero(exact_idx != kept_idx), 0);
+
+  // Saved for other rows (one reference fewer), another OpenCV version, one byte changed, cut short.
+  auto fewer = index;
+  fewer.references.pop_back();
+  while (fewer.references.back().descriptors.empty()) fewer.references.pop_back();
+  EXPECT_FALSE(load_kd_trees(index.kd_trees, descriptor_matrix(fewer)));
+  std::string other_version = index.kd_trees;
+  const auto at = other_version.find(CV_VERSION);
+  ASSERT_NE(at, std::string::npos);
+  other_version[at] = '9';
+  EXPECT_FALSE(load_kd_trees(other_version, rows));
+  std::string flipped = index.kd_trees;
+  flipped[flipped.size() / 2] ^= 0x10;
+  EXPECT_FALSE(load_kd_trees(flipped, rows));
+  EXPECT_FALSE(load_kd_trees(std::string_view(index.kd_trees).substr(0, index.kd_trees.size() - 100), rows));
+  EXPECT_FALSE(load_kd_trees("", rows));
+
+  // Written and read back, the bytes are the same; a matcher takes them, and one without them builds its own.
+  test::TempDir dir;
+  write_index(index, dir / "again.index");
+  EXPECT_EQ(read_index(dir / "again.index").kd_trees, index.kd_trees);
+  EXPECT_TRUE(Matcher(index, {}).trees_from_index());
+  auto without = index;
+  without.kd_trees.clear();
+  EXPECT_FALSE(Matcher(without, {}).trees_from_index());
+}
+
 // An index written before the shape models were kept (format 3) is still read: its models are made at the start.
 TEST(LogoIndex, AnIndexWithoutShapeModelsIsStillRead) {
   std::string bytes("CTLOGO3\n", 8);
@@ -447,6 +505,37 @@ TEST(LogoIndex, AnIndexWithoutShapeModelsIsStillRead) {
   EXPECT_EQ(index.references[0].brand, "acme");
   EXPECT_EQ(index.references[0].mark, cv::Rect(0, 0, 256, 128));
   EXPECT_TRUE(index.references[0].shape_model.empty());
+}
+
+// An index written before the KD-trees were kept (format 4) is still read: its trees are built at the start.
+TEST_F(LogoCatalogue, AnIndexWithoutKdTreesIsStillReadAndFindsTheSameMarks) {
+  index.kd_trees = save_kd_trees(*build_kd_trees(descriptor_matrix(index)), descriptor_matrix(index));
+  ASSERT_FALSE(index.kd_trees.empty());
+  write_index(index, dir / "new.index");
+  const auto raw = test::read_bytes(dir / "new.index");
+  std::string bytes(raw.begin(), raw.end());
+  // Format 4 is format 5 without the trees' size and bytes at the end.
+  ASSERT_EQ(bytes.substr(0, 8), std::string("CTLOGO5\n"));
+  bytes[6] = '4';
+  bytes.resize(bytes.size() - 8 - index.kd_trees.size());
+  std::istringstream in(bytes);
+  const auto old = read_index(in, bytes.size(), "format4.index");
+  EXPECT_TRUE(old.kd_trees.empty());
+  ASSERT_EQ(old.references.size(), index.references.size());
+  const Matcher with_trees(read_index(dir / "new.index"), {}), building(old, {});
+  EXPECT_TRUE(with_trees.trees_from_index());
+  EXPECT_FALSE(building.trees_from_index());
+  cv::Mat img = scene(3);
+  paste(img, render_reference_bgra(dir / "refs" / "star.svg", std::nullopt, 200), {400, 400}, 10, 0.1);
+  paste(img, render_reference_bgra(dir / "refs" / "grid.svg", std::nullopt, 220), {900, 500}, -15, 0.0);
+  const auto a = with_trees.match(img), b = building.match(img);
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_GE(a.size(), 2u);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].brand, b[i].brand);
+    EXPECT_EQ(a[i].inliers, b[i].inliers);
+    EXPECT_EQ(std::memcmp(a[i].quad.data(), b[i].quad.data(), sizeof a[i].quad), 0);
+  }
 }
 
 TEST_F(LogoCatalogue, CatalogueMistakesNameFileLineAndKey) {
