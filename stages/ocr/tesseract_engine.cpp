@@ -132,16 +132,6 @@ void TesseractEngines::check() {
   spare_ = std::move(api);
 }
 
-void TesseractEngines::load_first() {
-  {
-    const std::lock_guard lock(spare_mutex_);
-    if (spare_) return;
-  }
-  auto api = make();
-  const std::lock_guard lock(spare_mutex_);
-  if (!spare_) spare_ = std::move(api);
-}
-
 std::uintmax_t TesseractEngines::model_bytes(const std::string& folder) const {
   std::uintmax_t total = 0;
   for (const auto& lang : languages_) {

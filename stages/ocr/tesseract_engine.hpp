@@ -27,11 +27,8 @@ class TesseractEngines {
   TesseractEngines& operator=(const TesseractEngines&) = delete;
 
   // Fails at start-up (with the missing language named) rather than per image; the models themselves are
-  // loaded per thread on first use (the first one by load_first()).
+  // loaded per thread on first use.
   void check();
-  // Loads the instance the first thread to read will take (after check()), so that the first image does not
-  // wait for it: the stage's start, which runs beside the others, takes that time instead.
-  void load_first();
   // This thread's instance.
   tesseract::TessBaseAPI& local();
   nlohmann::ordered_json resources() const;
@@ -49,7 +46,7 @@ class TesseractEngines {
   std::string datapath_;
   std::uintmax_t model_bytes_ = 0;  // of the traineddata files, once check() found them; 0: not known
   std::mutex spare_mutex_;
-  std::unique_ptr<tesseract::TessBaseAPI> spare_;  // the instance check() or load_first() loaded, for the first thread
+  std::unique_ptr<tesseract::TessBaseAPI> spare_;  // the instance check() loaded, handed to the first thread
   oneapi::tbb::enumerable_thread_specific<std::unique_ptr<tesseract::TessBaseAPI>> apis_;
 };
 

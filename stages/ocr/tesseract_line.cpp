@@ -78,7 +78,6 @@ TesseractLineStage::TesseractLineStage(TesseractLineOptions options)
 void TesseractLineStage::prepare() {
   engines_.check();
   if (reread_engines_) reread_engines_->check();
-  engines_.load_first();
   if (options_.second_reader != "ppocr") return;
   ppocr_ = std::make_unique<PpocrReader>(resolve_model_path(options_.ppocr_models, "ppocr-rec"), options_.ppocr_widths);
   try {

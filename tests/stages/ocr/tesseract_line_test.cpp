@@ -151,22 +151,6 @@ TEST(TesseractEngines, AThreadsFirstLoadOfALargeSetWaitsForTheLargeWorkingSetsGa
   EXPECT_NE(text.find("GATE 42"), std::string::npos) << text;
 }
 
-// The stage's start loads the set the first thread will take (load_first): that thread reads at once, with no
-// load of its own, so it does not wait at the gate either (the test above: a thread that loads does).
-TEST(TesseractEngines, TheFirstThreadTakesTheSetLoadedAtTheStart) {
-  ocr::TesseractEngines engines({"Latin"}, "");
-  engines.check();
-  engines.load_first();
-  std::string text;
-  test::LargeWorkingSetsHeld held;
-  auto first_use = first_use_reads_a_line(engines, text);
-  const bool read_at_once = first_use.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
-  held.release();
-  first_use.get();
-  EXPECT_TRUE(read_at_once) << "the first thread loaded a set of its own";
-  EXPECT_NE(text.find("GATE 42"), std::string::npos) << text;
-}
-
 // The re-read's set (eng+deu+fra, 7 MB of files) holds ~20 MB while it loads: it does not wait behind a scene's
 // SIFT or another thread's Latin load.
 TEST(TesseractEngines, ASmallSetLoadsWhileTheLargeWorkingSetsGateIsHeld) {
