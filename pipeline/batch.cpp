@@ -101,7 +101,7 @@ namespace {
 // glibc keeps small freed blocks in "fast bins" and sweeps them all into its free lists whenever a larger block
 // is asked for. Hunspell's dictionaries make three million small allocations and frees while they load: the
 // sweeps (malloc_consolidate) were a seventh of the CPU of `cluetrace langid`, which only loads them. Fast bins
-// are off while the stages start (langid 1.98 -> 1.62 s, a one-photo run 2.70 -> 2.58 s, bench/RESULTS.md,
+// are off while the stages start (langid 1.98 -> 1.62 s, a one-photo run 2.42 -> 2.37 s, bench/RESULTS.md,
 // issue 16) and back at glibc's default (128 bytes on 64-bit) for the images, whose speed was measured with them.
 // tcmalloc, when the CLI is built with it, takes mallopt() and ignores it.
 class FastBinsOffWhileStarting {

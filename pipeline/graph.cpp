@@ -82,8 +82,9 @@ void run_stage(const Stage& stage, ImageRecord& image, StageResult& out, Journal
   out.elapsed_ms += ms_since(start);
 }
 
-// Which part of a stage a node runs (Stage::splits_around_ocr).
-enum class Part { whole, before_ocr };
+// Which part of a stage a node runs: all of it, or, for the logo stage when it splits around OCR
+// (Stage::splits_around_ocr), the part beside OCR or the part after it.
+enum class Part { whole, before_ocr, after_ocr };
 
 // The graph for one batch. Built the same way for running and for drawing.
 class BatchGraph {
@@ -144,13 +145,15 @@ class BatchGraph {
           if (journal) journal->leave_image(job->journal_slot);
           return flow::continue_msg();
         }) {
-    for (auto& configured : config.stages) {
-      stages_.emplace(configured.kind, stage_node(configured.kind, configured.stage.get(), Part::whole, journal));
-      picture_.node(std::string(to_string(configured.kind)), stage_label(configured));
-    }
-    // The part of the logo stage that runs beside OCR (none when the stage does not split: the node passes on).
+    // The logo stage's part beside OCR, when it splits (otherwise that node passes images on, and the logo
+    // node runs the whole stage after OCR).
     const auto& logo = config.stages[static_cast<std::size_t>(StageKind::logo)];
     Stage* logo_stage = logo.stage && logo.stage->splits_around_ocr() ? logo.stage.get() : nullptr;
+    for (auto& configured : config.stages) {
+      const Part part = configured.kind == StageKind::logo && logo_stage ? Part::after_ocr : Part::whole;
+      stages_.emplace(configured.kind, stage_node(configured.kind, configured.stage.get(), part, journal));
+      picture_.node(std::string(to_string(configured.kind)), stage_label(configured));
+    }
     logo_before_ocr_ = stage_node(StageKind::logo, logo_stage, Part::before_ocr, journal);
     picture_.node("logo_before_ocr", logo_stage ? "logo\\n(matching, beside ocr)" : "logo\\n(nothing beside ocr)");
     picture_.node("after_ocr", "after ocr\\n(join by image)");
@@ -210,19 +213,18 @@ class BatchGraph {
 
   StageNode& stage(StageKind kind) { return *stages_.at(kind); }
 
-  // The node that runs `stage` (or its part before OCR) on each decoded image, in the stage's own slot.
+  // The node that runs `part` of `stage` on each decoded image, in the stage's own slot.
   std::unique_ptr<StageNode> stage_node(StageKind kind, Stage* stage, Part part, Journal* journal) {
     const auto slot = static_cast<std::size_t>(kind);
     const Phase phase = phase_of(kind);
     return std::make_unique<StageNode>(graph_, flow::unlimited, [stage, slot, journal, phase, part](Job job) {
       if (!stage || !job->decoded) return job;
       StageResult& out = job->stage_results[slot];
-      if (part == Part::before_ocr)
-        run_stage(*stage, *job, out, journal, phase, [&] { stage->before_ocr(*job, out); });
-      else if (stage->splits_around_ocr())
-        run_stage(*stage, *job, out, journal, phase, [&] { stage->after_ocr(*job, out); });
-      else
-        run_stage(*stage, *job, out, journal, phase, [&] { stage->process(*job, out); });
+      switch (part) {
+        case Part::whole: run_stage(*stage, *job, out, journal, phase, [&] { stage->process(*job, out); }); break;
+        case Part::before_ocr: run_stage(*stage, *job, out, journal, phase, [&] { stage->before_ocr(*job, out); }); break;
+        case Part::after_ocr: run_stage(*stage, *job, out, journal, phase, [&] { stage->after_ocr(*job, out); }); break;
+      }
       return job;
     });
   }

@@ -44,10 +44,10 @@ class Stage {
   // on the image and goes on. Called concurrently on different images: keep per-thread state explicit.
   virtual void process(ImageRecord& image, StageResult& out) = 0;
 
-  // A stage after OCR whose heavy part needs only the pixels and the text detector's regions (logo: the
-  // matching; only the check against printed words and the wordmarks read the OCR's clues) says so here. The
-  // graph then runs before_ocr() beside OCR and after_ocr() once OCR is done, so that an image waits for the
-  // longer of the two, not for both. process() must still do the whole: it is before_ocr() then after_ocr().
+  // The stage in the logo slot, which follows OCR, may need only the pixels and the text detector's regions
+  // for its heavy part (logo.features: the matching; only the check against printed words and the wordmarks
+  // read the OCR's clues) and says so here. The graph then runs before_ocr() beside OCR and after_ocr() once
+  // OCR is done, so that an image waits for the longer of the two, not for both (other slots are not split). process() must still do the whole: it is before_ocr() then after_ocr().
   // Both parts write only `out`; what before_ocr() leaves there is what after_ocr() starts from. Either may
   // throw, as process() may; after_ocr() still runs when before_ocr() threw.
   virtual bool splits_around_ocr() const { return false; }
