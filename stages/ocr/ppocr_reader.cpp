@@ -8,6 +8,7 @@
 
 #include "pipeline/digest.hpp"
 #include "pipeline/models.hpp"
+#include "pipeline/onnx_net.hpp"
 
 namespace cluetrace::ocr {
 namespace {
@@ -89,7 +90,7 @@ void PpocrReader::prepare() {
     cv::dnn::Net n;
     cv::dnn::MatShape out;
     try {
-      n = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+      n = read_onnx_net(bytes.data(), bytes.size());
       out = output_shape(n, width);
     } catch (const cv::Exception& e) {
       throw std::runtime_error(fmt::format("{} cannot be loaded: {}", model.file.string(), e.err));
@@ -119,7 +120,7 @@ cv::dnn::Net PpocrReader::make_net(std::size_t model) const {
   const auto bytes = read_model_bytes(m.file);
   if (sha256_hex(std::string_view(bytes.data(), bytes.size())) != m.sha256)
     throw std::runtime_error(fmt::format("{} changed since the run started (sha256 no longer {})", m.file.string(), m.sha256));
-  return cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+  return read_onnx_net(bytes.data(), bytes.size());
 }
 
 PpocrReading PpocrReader::read(const cv::Mat& line) {

@@ -13,6 +13,7 @@
 #include "pipeline/imaging.hpp"
 #include "pipeline/memory_gate.hpp"
 #include "pipeline/models.hpp"
+#include "pipeline/onnx_net.hpp"
 
 namespace cluetrace::text_detect {
 namespace {
@@ -146,7 +147,7 @@ void DbStage::prepare() {
     // Read once: the bytes checked here are the bytes hashed and the bytes every thread's nets are built from.
     try {
       model_bytes_ = read_model_bytes(model_path_);
-      cv::dnn::Net net = cv::dnn::readNetFromONNX(model_bytes_.data(), model_bytes_.size());
+      cv::dnn::Net net = read_onnx_net(model_bytes_.data(), model_bytes_.size());
       if (net.empty()) problem = fmt::format("model file {} holds no network", model_path_.string());
       // One small forward pass proves the file is the detector we expect, not just parseable.
       if (problem.empty()) {
@@ -182,7 +183,7 @@ nlohmann::ordered_json DbStage::resources() const {
 cv::Mat DbStage::probability_map(const cv::Mat& blob) {
   const int h = blob.size[2], w = blob.size[3];
   const NetPool::Key size = (static_cast<NetPool::Key>(w) << 32) | static_cast<NetPool::Key>(h);
-  const auto make = [this](NetPool::Key) { return cv::dnn::readNetFromONNX(model_bytes_.data(), model_bytes_.size()); };
+  const auto make = [this](NetPool::Key) { return read_onnx_net(model_bytes_.data(), model_bytes_.size()); };
   cv::Mat prob;
   // A net for more than the global pass's pixels (the finer pass of a large photo: ~280 MB of buffers for a
   // 12-megapixel photo's) is dropped once used, not kept idle while the next image is read; one for tiles, all of

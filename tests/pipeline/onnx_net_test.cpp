@@ -1,0 +1,212 @@
+// Contract: read_onnx_net() reads the text stages' ONNX nets with cluetrace's depthwise 5 x 5 convolution in
+// place of OpenCV's, and nothing else changes: the layer gives OpenCV's sums within float rounding for any
+// stride, padding, bias and odd size; only depthwise 5 x 5 convolutions are claimed; the real detector and
+// line recogniser, read both ways, give the same outputs on a real line of text and a real photo.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <opencv2/dnn/all_layers.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "pipeline/models.hpp"
+#include "pipeline/onnx_net.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using cluetrace::DepthwiseConv5Layer;
+
+cv::dnn::LayerParams depthwise_params(int channels, int side, std::vector<int> stride, std::vector<int> pad,
+                                      bool bias, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  cv::dnn::LayerParams p;
+  p.name = "dw";
+  p.type = "Convolution";
+  cv::Mat w(std::vector<int>{channels, 1, side, side}, CV_32F);
+  for (auto it = w.begin<float>(); it != w.end<float>(); ++it) *it = value(rng);
+  p.blobs.push_back(w);
+  if (bias) {
+    cv::Mat b(1, channels, CV_32F);
+    for (auto it = b.begin<float>(); it != b.end<float>(); ++it) *it = value(rng);
+    p.blobs.push_back(b);
+  }
+  p.set("num_output", channels);
+  p.set("group", channels);
+  p.set("kernel_size", cv::dnn::DictValue::arrayInt(std::vector<int>{side, side}.data(), 2));
+  p.set("stride", cv::dnn::DictValue::arrayInt(stride.data(), static_cast<int>(stride.size())));
+  p.set("pad", cv::dnn::DictValue::arrayInt(pad.data(), static_cast<int>(pad.size())));
+  p.set("dilation", cv::dnn::DictValue::arrayInt(std::vector<int>{1, 1}.data(), 2));
+  p.set("bias_term", bias);
+  return p;
+}
+
+// A one-layer net around `layer_params`, built either by OpenCV's factory or from `layer`.
+cv::Mat forward_one_layer(const cv::Mat& input, cv::dnn::LayerParams params, bool ours) {
+  cv::dnn::Net net;
+  if (ours) {
+    // addLayer() goes through the factory: register ours under a name of its own for this net.
+    static const bool registered = [] {
+      cv::dnn::LayerFactory::registerLayer("CluetraceDepthwiseTest", [](cv::dnn::LayerParams& p) -> cv::Ptr<cv::dnn::Layer> {
+        return cv::makePtr<DepthwiseConv5Layer>(p);
+      });
+      return true;
+    }();
+    EXPECT_TRUE(registered);
+    params.type = "CluetraceDepthwiseTest";
+  } else {
+    params.type = "ConvolutionOpenCvTest";
+    static const bool registered = [] {
+      cv::dnn::LayerFactory::registerLayer("ConvolutionOpenCvTest", [](cv::dnn::LayerParams& p) -> cv::Ptr<cv::dnn::Layer> {
+        return cv::dnn::ConvolutionLayer::create(p);
+      });
+      return true;
+    }();
+    EXPECT_TRUE(registered);
+  }
+  net.addLayerToPrev(params.name, params.type, params);
+  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  net.setInput(input);
+  return net.forward().clone();
+}
+
+cv::Mat random_blob(std::vector<int> shape, unsigned seed) {
+  cv::Mat m(shape, CV_32F);
+  cv::RNG rng(seed);
+  rng.fill(m, cv::RNG::UNIFORM, -1.0, 1.0);
+  return m;
+}
+
+double max_difference(const cv::Mat& a, const cv::Mat& b) {
+  EXPECT_EQ(a.dims, b.dims);
+  for (int i = 0; i < std::min(a.dims, b.dims); ++i) EXPECT_EQ(a.size[i], b.size[i]) << "axis " << i;
+  if (a.total() != b.total()) return 1e9;
+  return cv::norm(a.reshape(1, 1), b.reshape(1, 1), cv::NORM_INF);
+}
+
+struct Case {
+  int channels, height, width;
+  std::vector<int> stride, pad;
+  bool bias;
+};
+
+TEST(OnnxNet, TheDepthwiseLayerGivesOpenCvsSumsForEveryStridePaddingAndSize) {
+  const std::vector<Case> cases = {
+      {8, 12, 80, {1, 1}, {2, 2, 2, 2}, true},   // as in the line recogniser
+      {5, 7, 9, {2, 2}, {2, 2, 2, 2}, true},     // stride 2, odd sizes
+      {3, 6, 31, {2, 1}, {2, 2, 2, 2}, false},   // stride along one axis only
+      {4, 5, 5, {1, 1}, {0, 0, 0, 0}, true},     // no padding: one output
+      {6, 9, 17, {1, 1}, {2, 1, 2, 1}, false},   // padding differing between the axes
+      {2, 1, 3, {1, 1}, {2, 2, 2, 2}, true},     // smaller than the kernel
+      {16, 33, 65, {1, 2}, {2, 2}, true},        // two-value padding
+  };
+  unsigned seed = 1;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(testing::Message() << c.channels << " x " << c.height << " x " << c.width << ", stride "
+                                    << c.stride[0] << "," << c.stride[1] << ", pad " << c.pad[0] << "," << c.pad[1]);
+    const auto params = depthwise_params(c.channels, 5, c.stride, c.pad, c.bias, seed++);
+    ASSERT_TRUE(cluetrace::is_depthwise_conv5(params));
+    const cv::Mat input = random_blob({2, c.channels, c.height, c.width}, seed++);
+    const cv::Mat opencv = forward_one_layer(input, params, false);
+    const cv::Mat ours = forward_one_layer(input, params, true);
+    EXPECT_LT(max_difference(opencv, ours), 1e-5);
+    EXPECT_GT(cv::norm(ours, cv::NORM_INF), 0.1);  // not a blank output that happens to match
+  }
+}
+
+TEST(OnnxNet, OnlyDepthwiseFiveByFiveConvolutionsAreClaimed) {
+  EXPECT_TRUE(cluetrace::is_depthwise_conv5(depthwise_params(4, 5, {1, 1}, {2, 2, 2, 2}, true, 1)));
+  EXPECT_FALSE(cluetrace::is_depthwise_conv5(depthwise_params(4, 3, {1, 1}, {1, 1, 1, 1}, true, 1)));  // 3 x 3
+  EXPECT_FALSE(cluetrace::is_depthwise_conv5(depthwise_params(4, 5, {1, 1}, {2, 2, 1, 1}, true, 1)));  // uneven pad
+  auto dilated = depthwise_params(4, 5, {1, 1}, {4, 4, 4, 4}, true, 1);
+  dilated.set("dilation", cv::dnn::DictValue::arrayInt(std::vector<int>{2, 2}.data(), 2));
+  EXPECT_FALSE(cluetrace::is_depthwise_conv5(dilated));
+  auto grouped = depthwise_params(4, 5, {1, 1}, {2, 2, 2, 2}, true, 1);
+  grouped.set("group", 2);  // two channels a group: not depthwise
+  EXPECT_FALSE(cluetrace::is_depthwise_conv5(grouped));
+  auto same = depthwise_params(4, 5, {1, 1}, {2, 2, 2, 2}, true, 1);
+  same.set("pad_mode", "SAME");
+  EXPECT_FALSE(cluetrace::is_depthwise_conv5(same));
+  cv::dnn::LayerParams dense = depthwise_params(4, 5, {1, 1}, {2, 2, 2, 2}, false, 1);
+  dense.blobs[0] = cv::Mat(std::vector<int>{4, 4, 5, 5}, CV_32F, cv::Scalar(0.1));
+  dense.set("group", 1);
+  EXPECT_FALSE(cluetrace::is_depthwise_conv5(dense));
+  EXPECT_THROW(DepthwiseConv5Layer{dense}, std::invalid_argument);
+}
+
+std::vector<char> model_bytes(const fs::path& path) { return cluetrace::read_model_bytes(path); }
+
+// How many of a net's layers are ours.
+int layers_of_ours(cv::dnn::Net& net) {
+  int n = 0;
+  for (const auto& name : net.getLayerNames()) {
+    if (dynamic_cast<DepthwiseConv5Layer*>(net.getLayer(net.getLayerId(name)).get())) ++n;
+  }
+  return n;
+}
+
+TEST(OnnxNet, TheLineRecogniserReadsARealLineAsOpenCvsOwnLayersRead) {
+  const fs::path model = cluetrace::resolve_model_path("", "ppocr-rec") / "rec-320.onnx";
+  ASSERT_TRUE(fs::exists(model)) << model << " is missing: scripts/fetch-models.sh (run by ./test.sh) makes it";
+  const auto bytes = model_bytes(model);
+  // A real line: white text on a dark sign, drawn with OpenCV's font, 48 pixels high as the reader feeds it.
+  cv::Mat line(48, 320, CV_8UC3, cv::Scalar(40, 30, 20));
+  cv::putText(line, "Backerei 0341 55 21", {6, 34}, cv::FONT_HERSHEY_SIMPLEX, 1.0, cv::Scalar(240, 240, 240), 2);
+  cv::Mat scaled;
+  line.convertTo(scaled, CV_32F, 1.0 / 127.5, -1.0);
+  const cv::Mat blob = cv::dnn::blobFromImage(scaled);
+
+  cv::dnn::Net plain = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+  cv::dnn::Net ours = cluetrace::read_onnx_net(bytes.data(), bytes.size());
+  plain.setInput(blob);
+  ours.setInput(blob);
+  const cv::Mat a = plain.forward().clone(), b = ours.forward().clone();
+  EXPECT_GT(layers_of_ours(ours), 4);
+  EXPECT_EQ(layers_of_ours(plain), 0);
+  EXPECT_LT(max_difference(a, b), 1e-4);
+  // The same character wins at every step.
+  ASSERT_EQ(a.dims, 3);
+  const int steps = a.size[1], classes = a.size[2];
+  int text_steps = 0;
+  for (int t = 0; t < steps; ++t) {
+    const cv::Mat ra(1, classes, CV_32F, const_cast<float*>(a.ptr<float>()) + static_cast<std::size_t>(t) * classes);
+    const cv::Mat rb(1, classes, CV_32F, const_cast<float*>(b.ptr<float>()) + static_cast<std::size_t>(t) * classes);
+    cv::Point ia, ib;
+    cv::minMaxLoc(ra, nullptr, nullptr, nullptr, &ia);
+    cv::minMaxLoc(rb, nullptr, nullptr, nullptr, &ib);
+    EXPECT_EQ(ia.x, ib.x) << "step " << t;
+    if (ia.x != 0) ++text_steps;
+  }
+  EXPECT_GT(text_steps, 10);  // it did read characters, not blanks only
+}
+
+TEST(OnnxNet, TheTextDetectorFindsTheSameMapOnARealPhoto) {
+  const fs::path model = cluetrace::resolve_model_path("", "ppocr-v4-det.onnx");
+  ASSERT_TRUE(fs::exists(model)) << model << " is missing: scripts/fetch-models.sh (run by ./test.sh) fetches it";
+  const fs::path photo = fs::path(CLUETRACE_SOURCE_DIR) / "data" / "samples" / "shop-sign-baeckerei.jpg";
+  const cv::Mat image = cv::imread(photo.string());
+  ASSERT_FALSE(image.empty()) << photo;
+  cv::Mat small;
+  cv::resize(image, small, {320, 256}, 0, 0, cv::INTER_AREA);
+  const cv::Mat blob = cv::dnn::blobFromImage(small, 1.0 / 255.0, {}, {}, true);
+  const auto bytes = model_bytes(model);
+  // Ours first: a net read plainly afterwards is OpenCV's alone.
+  cv::dnn::Net ours = cluetrace::read_onnx_net(bytes.data(), bytes.size());
+  cv::dnn::Net plain = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+  plain.setInput(blob);
+  ours.setInput(blob);
+  const cv::Mat a = plain.forward().clone(), b = ours.forward().clone();
+  EXPECT_GT(layers_of_ours(ours), 4);
+  EXPECT_EQ(layers_of_ours(plain), 0);
+  EXPECT_LT(max_difference(a, b), 1e-4);
+  cv::Mat text;
+  cv::threshold(a.reshape(1, a.size[2]), text, 0.3, 1, cv::THRESH_BINARY);
+  EXPECT_GT(cv::countNonZero(text), 50);  // the sign's text is found
+}
+
+}  // namespace
