@@ -1,7 +1,9 @@
-// Contract: read_onnx_net() reads the text stages' ONNX nets with cluetrace's depthwise 5 x 5 convolution in
-// place of OpenCV's, and nothing else changes: the layer gives OpenCV's sums within float rounding for any
-// stride, padding, bias and odd size; only depthwise 5 x 5 convolutions are claimed; the real detector and
-// line recogniser, read both ways, give the same outputs on a real line of text and a real photo.
+// Contract: read_onnx_net() reads the text stages' ONNX nets with cluetrace's depthwise 5 x 5 convolution and
+// element-wise product in place of OpenCV's, and nothing else changes: the convolution gives OpenCV's sums
+// within float rounding for any stride, padding, bias and odd size; the product gives OpenCV's values exactly,
+// with the activation OpenCV fuses into it, and leaves every other case to OpenCV's layer; only those layers
+// are claimed; the real detector and line recogniser, read both ways, give the same outputs on a real line of
+// text and a real photo.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -14,12 +16,14 @@
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/models.hpp"
+#include "pipeline/dnn_layers.hpp"
 #include "pipeline/onnx_net.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using cluetrace::DepthwiseConv5Layer;
+using cluetrace::ElementwiseProductLayer;
 
 cv::dnn::LayerParams depthwise_params(int channels, int side, std::vector<int> stride, std::vector<int> pad,
                                       bool bias, unsigned seed) {
@@ -139,13 +143,102 @@ TEST(OnnxNet, OnlyDepthwiseFiveByFiveConvolutionsAreClaimed) {
   EXPECT_THROW(DepthwiseConv5Layer{dense}, std::invalid_argument);
 }
 
+// A net of the two inputs "a" and "b", their product (ours or OpenCV's), optionally followed by x / 6 (a Power
+// layer, which OpenCV fuses into the product when it can); the output and the product layer.
+struct ProductNet {
+  cv::Mat out;
+  bool ours_computed = false;
+};
+
+ProductNet forward_product(const std::vector<cv::Mat>& inputs, bool ours, bool then_divide) {
+  static const bool registered = [] {
+    cv::dnn::LayerFactory::registerLayer("CluetraceProductTest", [](cv::dnn::LayerParams& p) -> cv::Ptr<cv::dnn::Layer> {
+      return cv::makePtr<ElementwiseProductLayer>(p);
+    });
+    cv::dnn::LayerFactory::registerLayer("EltwiseOpenCvTest", [](cv::dnn::LayerParams& p) -> cv::Ptr<cv::dnn::Layer> {
+      return cv::dnn::EltwiseLayer::create(p);
+    });
+    return true;
+  }();
+  EXPECT_TRUE(registered);
+  cv::dnn::Net net;
+  std::vector<cv::String> names;
+  for (std::size_t i = 0; i < inputs.size(); ++i) names.push_back("in" + std::to_string(i));
+  net.setInputsNames(names);
+  cv::dnn::LayerParams p;
+  p.name = "mul";
+  p.type = ours ? "CluetraceProductTest" : "EltwiseOpenCvTest";
+  p.set("operation", "prod");
+  const int id = net.addLayer(p.name, p.type, p);
+  for (int i = 0; i < static_cast<int>(inputs.size()); ++i) net.connect(0, i, id, i);
+  if (then_divide) {
+    cv::dnn::LayerParams d;
+    d.name = "divide";
+    d.type = "Power";
+    d.set("scale", 1.0f / 6.0f);
+    net.addLayerToPrev(d.name, d.type, d);
+  }
+  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  for (std::size_t i = 0; i < inputs.size(); ++i) net.setInput(inputs[i], names[i]);
+  ProductNet result;
+  result.out = net.forward().clone();
+  if (ours) result.ours_computed = net.getLayer(id).dynamicCast<ElementwiseProductLayer>()->computes_itself();
+  return result;
+}
+
+TEST(OnnxNet, TheProductGivesOpenCvsValuesExactlyWithTheActivationFusedIntoIt) {
+  struct ProductCase {
+    std::vector<int> a, b;
+    bool ours;  // computed by our layer
+  };
+  const std::vector<ProductCase> cases = {
+      {{1, 24, 128, 96}, {1, 24, 128, 96}, true},  // hard-swish: x * relu6(x + 3)
+      {{1, 96, 64, 48}, {1, 96, 1, 1}, true},      // squeeze-and-excitation: channel weights
+      {{2, 5, 7, 3}, {2, 5, 1, 1}, true},          // batch 2
+      {{1, 40, 120}, {1, 40, 120}, true},          // three axes, as in the recogniser's attention
+  };
+  unsigned seed = 100;
+  for (const auto& c : cases) {
+    for (const bool divide : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "case " << &c - cases.data() << (divide ? ", then / 6" : ""));
+      const std::vector<cv::Mat> inputs = {random_blob(c.a, seed++), random_blob(c.b, seed++)};
+      const ProductNet opencv = forward_product(inputs, false, divide);
+      const ProductNet ours = forward_product(inputs, true, divide);
+      EXPECT_EQ(ours.ours_computed, c.ours);
+      EXPECT_EQ(max_difference(opencv.out, ours.out), 0.0);
+      EXPECT_GT(cv::norm(ours.out, cv::NORM_INF), 0.05);
+    }
+  }
+  // Three inputs: OpenCV's layer computes them.
+  const std::vector<cv::Mat> three = {random_blob({1, 4, 5, 5}, 7), random_blob({1, 4, 5, 5}, 8), random_blob({1, 4, 5, 5}, 9)};
+  const auto ours = forward_product(three, true, true);
+  EXPECT_FALSE(ours.ours_computed);
+  EXPECT_EQ(max_difference(forward_product(three, false, true).out, ours.out), 0.0);
+}
+
+TEST(OnnxNet, OnlyPlainProductsAreClaimed) {
+  cv::dnn::LayerParams p;
+  p.set("operation", "prod");
+  EXPECT_TRUE(cluetrace::is_plain_product(p));
+  p.set("operation", "sum");
+  EXPECT_FALSE(cluetrace::is_plain_product(p));
+  EXPECT_THROW(ElementwiseProductLayer{p}, std::invalid_argument);
+  p.set("operation", "max");
+  EXPECT_FALSE(cluetrace::is_plain_product(p));
+  cv::dnn::LayerParams weighted;
+  weighted.set("operation", "prod");
+  weighted.set("coeff", cv::dnn::DictValue::arrayReal(std::vector<double>{1.0, 2.0}.data(), 2));
+  EXPECT_FALSE(cluetrace::is_plain_product(weighted));
+}
+
 std::vector<char> model_bytes(const fs::path& path) { return cluetrace::read_model_bytes(path); }
 
 // How many of a net's layers are ours.
 int layers_of_ours(cv::dnn::Net& net) {
   int n = 0;
   for (const auto& name : net.getLayerNames()) {
-    if (dynamic_cast<DepthwiseConv5Layer*>(net.getLayer(net.getLayerId(name)).get())) ++n;
+    const auto layer = net.getLayer(net.getLayerId(name));
+    if (dynamic_cast<DepthwiseConv5Layer*>(layer.get()) || dynamic_cast<ElementwiseProductLayer*>(layer.get())) ++n;
   }
   return n;
 }
