@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <opencv2/dnn/all_layers.hpp>
@@ -243,6 +244,22 @@ int layers_of_ours(cv::dnn::Net& net) {
   return n;
 }
 
+// One input through a net read plainly (OpenCV's layers only) and through read_onnx_net() (with ours), the
+// one read first first; checks which layers each holds and that the outputs agree, and returns them.
+std::pair<cv::Mat, cv::Mat> forward_both_ways(const std::vector<char>& bytes, const cv::Mat& blob, bool ours_first) {
+  cv::dnn::Net plain, ours;
+  if (ours_first) ours = cluetrace::read_onnx_net(bytes.data(), bytes.size());
+  plain = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+  if (!ours_first) ours = cluetrace::read_onnx_net(bytes.data(), bytes.size());
+  plain.setInput(blob);
+  ours.setInput(blob);
+  cv::Mat a = plain.forward().clone(), b = ours.forward().clone();
+  EXPECT_GT(layers_of_ours(ours), 4);
+  EXPECT_EQ(layers_of_ours(plain), 0);  // also when read after ours: the override is gone again
+  EXPECT_LT(max_difference(a, b), 1e-4);
+  return {a, b};
+}
+
 TEST(OnnxNet, TheLineRecogniserReadsARealLineAsOpenCvsOwnLayersRead) {
   const fs::path model = cluetrace::resolve_model_path("", "ppocr-rec") / "rec-320.onnx";
   ASSERT_TRUE(fs::exists(model)) << model << " is missing: scripts/fetch-models.sh (run by ./test.sh) makes it";
@@ -254,14 +271,7 @@ TEST(OnnxNet, TheLineRecogniserReadsARealLineAsOpenCvsOwnLayersRead) {
   line.convertTo(scaled, CV_32F, 1.0 / 127.5, -1.0);
   const cv::Mat blob = cv::dnn::blobFromImage(scaled);
 
-  cv::dnn::Net plain = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
-  cv::dnn::Net ours = cluetrace::read_onnx_net(bytes.data(), bytes.size());
-  plain.setInput(blob);
-  ours.setInput(blob);
-  const cv::Mat a = plain.forward().clone(), b = ours.forward().clone();
-  EXPECT_GT(layers_of_ours(ours), 4);
-  EXPECT_EQ(layers_of_ours(plain), 0);
-  EXPECT_LT(max_difference(a, b), 1e-4);
+  const auto [a, b] = forward_both_ways(bytes, blob, false);
   // The same character wins at every step.
   ASSERT_EQ(a.dims, 3);
   const int steps = a.size[1], classes = a.size[2];
@@ -288,15 +298,7 @@ TEST(OnnxNet, TheTextDetectorFindsTheSameMapOnARealPhoto) {
   cv::resize(image, small, {320, 256}, 0, 0, cv::INTER_AREA);
   const cv::Mat blob = cv::dnn::blobFromImage(small, 1.0 / 255.0, {}, {}, true);
   const auto bytes = model_bytes(model);
-  // Ours first: a net read plainly afterwards is OpenCV's alone.
-  cv::dnn::Net ours = cluetrace::read_onnx_net(bytes.data(), bytes.size());
-  cv::dnn::Net plain = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
-  plain.setInput(blob);
-  ours.setInput(blob);
-  const cv::Mat a = plain.forward().clone(), b = ours.forward().clone();
-  EXPECT_GT(layers_of_ours(ours), 4);
-  EXPECT_EQ(layers_of_ours(plain), 0);
-  EXPECT_LT(max_difference(a, b), 1e-4);
+  const auto [a, b] = forward_both_ways(bytes, blob, true);
   cv::Mat text;
   cv::threshold(a.reshape(1, a.size[2]), text, 0.3, 1, cv::THRESH_BINARY);
   EXPECT_GT(cv::countNonZero(text), 50);  // the sign's text is found
