@@ -28,7 +28,9 @@ std::pair<int, int> symmetric_pad(const cv::dnn::LayerParams& params) {
   const cv::dnn::DictValue& v = params.get("pad");
   if (v.size() == 1) return {v.get<int>(0), v.get<int>(0)};
   if (v.size() == 2) return {v.get<int>(0), v.get<int>(1)};
-  if (v.size() == 4 && v.get<int>(0) == v.get<int>(2) && v.get<int>(1) == v.get<int>(3)) return {v.get<int>(0), v.get<int>(1)};
+  if (v.size() == 4 && v.get<int>(0) == v.get<int>(2) && v.get<int>(1) == v.get<int>(3)) {
+    return {v.get<int>(0), v.get<int>(1)};
+  }
   return {-1, -1};
 }
 
@@ -109,7 +111,9 @@ bool is_depthwise_conv5(const cv::dnn::LayerParams& params) {
 }
 
 DepthwiseConv5Layer::DepthwiseConv5Layer(const cv::dnn::LayerParams& params) : cv::dnn::Layer(params) {
-  if (!is_depthwise_conv5(params)) throw std::invalid_argument("DepthwiseConv5Layer: not a depthwise 5 x 5 convolution");
+  if (!is_depthwise_conv5(params)) {
+    throw std::invalid_argument("DepthwiseConv5Layer: not a depthwise 5 x 5 convolution");
+  }
   channels_ = params.blobs[0].size[0];
   stride_y_ = params.has("stride") ? axis_value(params, "stride", 0, 1) : axis_value(params, "stride_h", 0, 1);
   stride_x_ = params.has("stride") ? axis_value(params, "stride", 1, 1) : axis_value(params, "stride_w", 0, 1);
@@ -185,8 +189,9 @@ void ElementwiseProductLayer::finalize(cv::InputArrayOfArrays inputs_arr, cv::Ou
   ours_ = false;
   if (inputs.size() != 2 || outputs.size() != 1) return;
   const cv::Mat &a = inputs[0], &b = inputs[1], &out = outputs[0];
-  if (a.type() != CV_32F || b.type() != CV_32F || out.type() != CV_32F || a.dims < 2 || !a.isContinuous() ||
-      !b.isContinuous() || !out.isContinuous() || out.dims != a.dims || out.total() != a.total()) {
+  if (a.type() != CV_32F || b.type() != CV_32F || out.type() != CV_32F || a.dims < 2 || a.total() == 0 ||
+      !a.isContinuous() || !b.isContinuous() || !out.isContinuous() || out.dims != a.dims ||
+      out.total() != a.total()) {
     return;
   }
   for (int d = 0; d < a.dims; ++d) {
