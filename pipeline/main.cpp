@@ -24,6 +24,7 @@
 #include "pipeline/fold.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/inputs.hpp"
+#include "pipeline/malloc_arenas.hpp"
 #include "pipeline/merge.hpp"
 #include "pipeline/report_store.hpp"
 #include "pipeline/review/review_server.hpp"
@@ -54,7 +55,7 @@ extern "C" void on_stop_signal(int) { g_stop_requested.store(true); }
 void keep_freed_memory_for_reuse() {
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  ::mallopt(M_ARENA_MAX, std::max(1, oneapi::tbb::info::default_concurrency() / 4));
+  ::mallopt(M_ARENA_MAX, cluetrace::malloc_arena_limit());
 }
 
 cluetrace::Config load_config_or_default(const std::string& path) {

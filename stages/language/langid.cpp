@@ -10,11 +10,14 @@
 
 #include <fmt/format.h>
 #include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
 #include <hunspell/hunspell.hxx>
 #include <nlohmann/json.hpp>
 #include <unicode/locid.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
+
+#include "pipeline/malloc_arenas.hpp"
 
 namespace cluetrace::language {
 namespace {
@@ -127,15 +130,20 @@ std::string hunspell_locale(std::string_view language) {
 LanguageIdentifier::LanguageIdentifier(LangIdOptions options) : options_(std::move(options)) {
   if (options_.languages.empty()) throw std::runtime_error("no languages configured");
   // Each language's word list, n-gram profile and dictionary are loaded on their own, in parallel (the
-  // dictionaries are most of the start-up); the first error, in language order, is the one reported.
+  // dictionaries are most of the start-up) on no more threads than there are malloc arenas: hunspell's millions
+  // of small allocations on threads sharing an arena wait for its lock (pipeline/malloc_arenas.hpp). The first
+  // error, in language order, is the one reported.
   std::vector<std::unique_ptr<Model>> models(options_.languages.size());
   std::vector<std::string> errors(options_.languages.size());
-  oneapi::tbb::parallel_for(std::size_t{0}, options_.languages.size(), [&](std::size_t i) {
-    try {
-      models[i] = load_model(options_.languages[i]);
-    } catch (const std::exception& e) {
-      errors[i] = e.what();
-    }
+  oneapi::tbb::task_arena loaders(malloc_arena_limit());
+  loaders.execute([&] {
+    oneapi::tbb::parallel_for(std::size_t{0}, options_.languages.size(), [&](std::size_t i) {
+      try {
+        models[i] = load_model(options_.languages[i]);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
   });
   for (const auto& error : errors) {
     if (!error.empty()) throw std::runtime_error(error);
