@@ -220,11 +220,13 @@ class BatchGraph {
     return std::make_unique<StageNode>(graph_, flow::unlimited, [stage, slot, journal, phase, part](Job job) {
       if (!stage || !job->decoded) return job;
       StageResult& out = job->stage_results[slot];
-      switch (part) {
-        case Part::whole: run_stage(*stage, *job, out, journal, phase, [&] { stage->process(*job, out); }); break;
-        case Part::before_ocr: run_stage(*stage, *job, out, journal, phase, [&] { stage->before_ocr(*job, out); }); break;
-        case Part::after_ocr: run_stage(*stage, *job, out, journal, phase, [&] { stage->after_ocr(*job, out); }); break;
-      }
+      run_stage(*stage, *job, out, journal, phase, [&] {
+        switch (part) {
+          case Part::whole: stage->process(*job, out); break;
+          case Part::before_ocr: stage->before_ocr(*job, out); break;
+          case Part::after_ocr: stage->after_ocr(*job, out); break;
+        }
+      });
       return job;
     });
   }

@@ -47,7 +47,8 @@ class Stage {
   // The stage in the logo slot, which follows OCR, may need only the pixels and the text detector's regions
   // for its heavy part (logo.features: the matching; only the check against printed words and the wordmarks
   // read the OCR's clues) and says so here. The graph then runs before_ocr() beside OCR and after_ocr() once
-  // OCR is done, so that an image waits for the longer of the two, not for both (other slots are not split). process() must still do the whole: it is before_ocr() then after_ocr().
+  // OCR is done, so that an image waits for the longer of the two, not for both (other slots are not split).
+  // process() must still do the whole: it is before_ocr() then after_ocr().
   // Both parts write only `out`; what before_ocr() leaves there is what after_ocr() starts from. Either may
   // throw, as process() may; after_ocr() still runs when before_ocr() threw.
   virtual bool splits_around_ocr() const { return false; }
