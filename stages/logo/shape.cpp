@@ -16,9 +16,9 @@
 #include <oneapi/tbb/parallel_for.h>
 #include <opencv2/features2d.hpp>
 #include <opencv2/imgproc.hpp>
-#include <opencv2/video/tracking.hpp>
 
 #include "pipeline/case/binary_io.hpp"
+#include "stages/logo/ecc.hpp"
 #include "stages/logo/geometry.hpp"
 
 namespace cluetrace::logo {
@@ -438,16 +438,12 @@ bool align_with_ink(const cv::Mat& silhouette, const cv::Matx23d& affine, const 
   cv::Mat input;
   grey(around).convertTo(input, CV_32F, dark_ink ? -1.0 / 255 : 1.0 / 255, dark_ink ? 1.0 : 0.0);
   // Template pixels (scaled by k) to the cropped image.
-  cv::Mat warp = (cv::Mat_<float>(2, 3) << affine(0, 0) / k, affine(0, 1) / k, affine(0, 2) - around.x, affine(1, 0) / k,
-                  affine(1, 1) / k, affine(1, 2) - around.y);
-  try {
-    cv::findTransformECC(tmpl, input, warp, cv::MOTION_AFFINE, cv::TermCriteria(cv::TermCriteria::COUNT | cv::TermCriteria::EPS, kRefineIterations, 1e-4),
-                         cv::noArray(), 3);
-  } catch (const cv::Exception&) {
-    return false;  // ECC reports a failure to converge by throwing: the rough placement stands
-  }
-  refined = cv::Matx23d(warp.at<float>(0, 0) * k, warp.at<float>(0, 1) * k, warp.at<float>(0, 2) + static_cast<double>(around.x),
-                        warp.at<float>(1, 0) * k, warp.at<float>(1, 1) * k, warp.at<float>(1, 2) + static_cast<double>(around.y));
+  cv::Matx23f warp(static_cast<float>(affine(0, 0) / k), static_cast<float>(affine(0, 1) / k), static_cast<float>(affine(0, 2) - around.x),
+                   static_cast<float>(affine(1, 0) / k), static_cast<float>(affine(1, 1) / k), static_cast<float>(affine(1, 2) - around.y));
+  // A failure to converge: the rough placement stands.
+  if (!align_affine_ecc(tmpl, input, warp, EccOptions{kRefineIterations, 1e-4, 3})) return false;
+  refined = cv::Matx23d(warp(0, 0) * k, warp(0, 1) * k, warp(0, 2) + static_cast<double>(around.x),
+                        warp(1, 0) * k, warp(1, 1) * k, warp(1, 2) + static_cast<double>(around.y));
   return true;
 }
 
