@@ -24,6 +24,7 @@
 #include "pipeline/fold.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/inputs.hpp"
+#include "pipeline/huge_pages.hpp"
 #include "pipeline/malloc_arenas.hpp"
 #include "pipeline/merge.hpp"
 #include "pipeline/report_store.hpp"
@@ -242,6 +243,7 @@ int command_find_object(const std::vector<std::string>& dirs, int case_index, co
 }  // namespace
 
 int main(int argc, char** argv) {
+  cluetrace::reexec_with_huge_pages(argv);
   keep_freed_memory_for_reuse();
   spdlog::set_default_logger(spdlog::stderr_color_mt("cluetrace"));
   spdlog::set_pattern("cluetrace: %^%l%$: %v");

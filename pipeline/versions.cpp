@@ -12,6 +12,8 @@
 #include <opencv2/core/version.hpp>
 #include <spdlog/version.h>
 
+#include "pipeline/huge_pages.hpp"
+
 namespace cluetrace {
 
 std::string allocator_version() {
@@ -41,7 +43,7 @@ nlohmann::ordered_json library_versions() {
                                    NLOHMANN_JSON_VERSION_PATCH);
   v["spdlog"] = fmt::format("{}.{}.{}", SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH);
   v["openssl"] = OpenSSL_version(OPENSSL_VERSION);
-  v["allocator"] = allocator_version();
+  v["allocator"] = allocator_version() + (heap_uses_huge_pages() ? ", transparent huge pages" : "");
   return v;
 }
 

@@ -1,6 +1,7 @@
 // Contract: the cluetrace command line — version, config check with every problem and its key path,
 // --dump-graph, @list inputs, and exit codes (0 when every image got a report, non-zero when the run
 // could not proceed).
+#include <fstream>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -33,6 +34,30 @@ TEST(Cli, RunsWithTheAllocatorItWasBuiltWithAndSaysWhich) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto run = read_json(dir / "out" / "run.json");
   EXPECT_EQ(run["libraries"]["allocator"].get<std::string>().rfind(expected, 0), 0u) << run["libraries"].dump();
+}
+
+// glibc's heap is asked for transparent huge pages (pipeline/huge_pages.hpp) where the kernel offers them, unless
+// CLUETRACE_HUGE_PAGES=0 or whoever starts the CLI chose otherwise in GLIBC_TUNABLES; `cluetrace version` and
+// run.json say so.
+TEST(Cli, AsksForTransparentHugePagesWhereOfferedUnlessToldNot) {
+  if (std::string(CLUETRACE_CLI_ALLOCATOR) == "tcmalloc") GTEST_SKIP() << "the CLI runs with tcmalloc";
+  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string setting;
+  std::getline(thp, setting);
+  const bool offered = setting.find("[always]") != std::string::npos || setting.find("[madvise]") != std::string::npos;
+  const std::string huge = ", transparent huge pages";
+  const auto plain = run_cli({"version"});
+  EXPECT_EQ(plain.output.find(huge) != std::string::npos, offered) << setting << "\n" << plain.output;
+  // Other tunables the caller set are kept beside it.
+  const auto beside = run_cli({"version"}, {"GLIBC_TUNABLES=glibc.malloc.tcache_count=4"});
+  EXPECT_EQ(beside.output.find(huge) != std::string::npos, offered) << beside.output;
+  EXPECT_EQ(run_cli({"version"}, {"CLUETRACE_HUGE_PAGES=0"}).output.find(huge), std::string::npos);
+  EXPECT_EQ(run_cli({"version"}, {"GLIBC_TUNABLES=glibc.malloc.hugetlb=0"}).output.find(huge), std::string::npos);
+  if (!offered) return;
+  TempDir dir;
+  const auto r = run_cli({"run", "--out", (dir / "out").string(), (source_dir() / "data" / "samples" / "shop-sign-baeckerei.jpg").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(read_json(dir / "out" / "run.json")["libraries"]["allocator"].get<std::string>().find(huge), std::string::npos);
 }
 
 TEST(Cli, ConfigCheckAcceptsTheDefaultAndListsEveryProblem) {
