@@ -8,7 +8,7 @@
 //
 // glibc reads its tunables only when a process starts, hence the one re-execution, first thing in main().
 // It is skipped when: CLUETRACE_HUGE_PAGES=0; the kernel offers no transparent huge pages ("never"); the
-// tunable is set already (by us, or by whoever started the CLI); tcmalloc is the allocator; or the executable
+// tunable is set already (by us, or by whoever started the CLI); tcmalloc or a sanitizer's allocator runs; or the executable
 // cannot be re-executed (the run then goes on without, as before).
 #pragma once
 

@@ -207,21 +207,23 @@ Sums project(const Warped& w, const cv::Mat& templ, float image_mean, float temp
       corr += tmpl * image;
     };
     // Outside the mask the input stays as sampled and the template is zero: m is 1 inside, 0 outside.
-    const auto lane = [&](int x, Float4& fx, Float4& gxv, Float4& gyv, Float4& image, Float4& tmpl, int k) {
-      const float m = in[x] ? 1.f : 0.f;
-      fx[k] = static_cast<float>(x), gxv[k] = gx[x], gyv[k] = gy[x];
-      image[k] = iw[x] - m * image_mean;
-      tmpl[k] = m * (tf[x] - templ_mean);
+    const Float4 image_mean4 = {image_mean, image_mean, image_mean, image_mean};
+    const Float4 templ_mean4 = {templ_mean, templ_mean, templ_mean, templ_mean};
+    const auto load = [](const float* from) {
+      Float4 v;
+      std::memcpy(&v, from, sizeof v);
+      return v;
     };
     for (int x = 0; x < vec_cols; x += 4) {
-      Float4 fx, gxv, gyv, image, tmpl;
-      for (int k = 0; k < 4; ++k) lane(x + k, fx, gxv, gyv, image, tmpl, k);
-      add(fx, gxv, gyv, image, tmpl);
+      const Float4 m = {in[x] ? 1.f : 0.f, in[x + 1] ? 1.f : 0.f, in[x + 2] ? 1.f : 0.f, in[x + 3] ? 1.f : 0.f};
+      const auto fx0 = static_cast<float>(x);
+      const Float4 fx = {fx0, fx0 + 1, fx0 + 2, fx0 + 3};
+      add(fx, load(gx + x), load(gy + x), load(iw + x) - m * image_mean4, m * (load(tf + x) - templ_mean4));
     }
     for (int x = vec_cols; x < cols; ++x) {
-      Float4 fx{}, gxv{}, gyv{}, image{}, tmpl{};
-      lane(x, fx, gxv, gyv, image, tmpl, 0);
-      add(fx, gxv, gyv, image, tmpl);
+      const float m = in[x] ? 1.f : 0.f;
+      add(Float4{static_cast<float>(x), 0, 0, 0}, Float4{gx[x], 0, 0, 0}, Float4{gy[x], 0, 0, 0},
+          Float4{iw[x] - m * image_mean, 0, 0, 0}, Float4{m * (tf[x] - templ_mean), 0, 0, 0});
     }
     const auto total = [](Float4 v) { return static_cast<double>(v[0]) + v[1] + v[2] + v[3]; };
     const double fy = y, ypow[3] = {1, fy, fy * fy};

@@ -41,6 +41,13 @@ TEST(Cli, RunsWithTheAllocatorItWasBuiltWithAndSaysWhich) {
 // run.json say so.
 TEST(Cli, AsksForTransparentHugePagesWhereOfferedUnlessToldNot) {
   if (std::string(CLUETRACE_CLI_ALLOCATOR) == "tcmalloc") GTEST_SKIP() << "the CLI runs with tcmalloc";
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "a sanitizer's allocator runs";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+  GTEST_SKIP() << "a sanitizer's allocator runs";
+#endif
+#endif
   std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
   std::string setting;
   std::getline(thp, setting);
