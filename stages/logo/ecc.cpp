@@ -1,12 +1,10 @@
 #include "stages/logo/ecc.hpp"
 
 #include <algorithm>
-#include <array>
 #include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 #include <opencv2/imgproc.hpp>
 
@@ -37,7 +35,6 @@ AffineSampler::AffineSampler(const cv::Matx23f& warp, cv::Size src_size, int tem
     : adelta_(static_cast<std::size_t>(template_width)), bdelta_(static_cast<std::size_t>(template_width)), src_size_(src_size) {
   for (int i = 0; i < 6; ++i) m_[i] = static_cast<double>(warp.val[i]);
   constexpr double scale = 1 << kAbBits;
-  // Held within +-2^29 (half a million pixels: far outside any image), so that the sums in tap() stay in int.
   for (int x = 0; x < template_width; ++x) {
     adelta_[static_cast<std::size_t>(x)] = static_cast<int>(std::clamp<std::int64_t>(fixed(m_[0] * x * scale), -kBound, kBound));
     bdelta_[static_cast<std::size_t>(x)] = static_cast<int>(std::clamp<std::int64_t>(fixed(m_[3] * x * scale), -kBound, kBound));

@@ -1,15 +1,17 @@
 #pragma once
 // Image alignment by the enhanced correlation coefficient (Evangelidis & Psarakis 2008), affine motion:
-// the algorithm of OpenCV's cv::findTransformECC, computed in one pass over the template per iteration.
+// the algorithm of OpenCV's cv::findTransformECC, computed in two passes over the template an iteration.
+
+#include <vector>
 
 #include <opencv2/core.hpp>
 
 namespace cluetrace::logo {
 
 struct EccOptions {
-  int iterations = 50;      // at most this many updates of the warp
-  double epsilon = 1e-3;    // ... or until the coefficient changes by less than this
-  int gauss_size = 5;       // both images are smoothed by a Gaussian of this size first
+  int iterations = 50;    // at most this many updates of the warp (OpenCV's defaults, all three)
+  double epsilon = 1e-3;  // ... or until the coefficient changes by less than this
+  int gauss_size = 5;     // both images are smoothed by a Gaussian of this size first
 };
 
 // Aligns `input` (CV_32F) with `templ` (CV_32F): on return `warp` maps template pixels to input pixels.
