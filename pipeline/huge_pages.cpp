@@ -26,6 +26,7 @@ constexpr bool kGlibcHeap = true;
 #endif
 
 constexpr std::string_view kTunable = "glibc.malloc.hugetlb";
+constexpr const char* kAgainMark = "CLUETRACE_HUGE_PAGES_RESTARTED";
 
 // "always" or "madvise" in the kernel's setting: glibc's madvise() is then honoured.
 bool kernel_offers_huge_pages() {
@@ -50,6 +51,12 @@ bool heap_uses_huge_pages() {
 }
 
 void reexec_with_huge_pages(char** argv) {
+  // Started again by the call below: never a second time, even where the loader dropped the tunable (a
+  // set-user-ID executable's start does); and the mark is not passed on to programs this one starts.
+  if (std::getenv(kAgainMark) != nullptr) {
+    ::unsetenv(kAgainMark);
+    return;
+  }
   if (const char* opt = std::getenv("CLUETRACE_HUGE_PAGES"); opt && std::string_view(opt) == "0") return;
   if (tunables().find(kTunable) != std::string_view::npos) return;  // decided already
   if (!kGlibcHeap || allocator_version().rfind("glibc", 0) != 0) return;
@@ -57,9 +64,9 @@ void reexec_with_huge_pages(char** argv) {
   const std::string before(tunables());
   const bool had = std::getenv("GLIBC_TUNABLES") != nullptr;
   const std::string value = before + (before.empty() ? "" : ":") + std::string(kTunable) + "=1";
-  if (::setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
-  ::execv("/proc/self/exe", argv);
+  if (::setenv("GLIBC_TUNABLES", value.c_str(), 1) == 0 && ::setenv(kAgainMark, "1", 1) == 0) ::execv("/proc/self/exe", argv);
   // Not re-executed (no /proc, say): go on as before, the environment as it was.
+  ::unsetenv(kAgainMark);
   if (had) ::setenv("GLIBC_TUNABLES", before.c_str(), 1);
   else ::unsetenv("GLIBC_TUNABLES");
 }

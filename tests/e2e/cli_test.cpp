@@ -60,6 +60,8 @@ TEST(Cli, AsksForTransparentHugePagesWhereOfferedUnlessToldNot) {
   EXPECT_EQ(beside.output.find(huge) != std::string::npos, offered) << beside.output;
   EXPECT_EQ(run_cli({"version"}, {"CLUETRACE_HUGE_PAGES=0"}).output.find(huge), std::string::npos);
   EXPECT_EQ(run_cli({"version"}, {"GLIBC_TUNABLES=glibc.malloc.hugetlb=0"}).output.find(huge), std::string::npos);
+  // The mark a restart carries: never a second restart, even where the loader dropped the tunable.
+  EXPECT_EQ(run_cli({"version"}, {"CLUETRACE_HUGE_PAGES_RESTARTED=1"}).output.find(huge), std::string::npos);
   if (!offered) return;
   TempDir dir;
   const auto r = run_cli({"run", "--out", (dir / "out").string(), (source_dir() / "data" / "samples" / "shop-sign-baeckerei.jpg").string()});
