@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include <opencv2/imgproc.hpp>
 
@@ -68,18 +69,6 @@ AffineSampler::Tap AffineSampler::tap(int x) const {
   return t;
 }
 
-float AffineSampler::sample(const cv::Mat& src, const Tap& t) {
-  const auto at = [&](int x, int y) {
-    return x >= 0 && y >= 0 && x < src.cols && y < src.rows ? src.at<float>(y, x) : 0.f;
-  };
-  // The order of OpenCV's sum (remapBilinear), so that the value is its value to the bit.
-  float v = at(t.x0, t.y0) * t.w[0];
-  v += at(t.x0 + 1, t.y0) * t.w[1];
-  v += at(t.x0, t.y0 + 1) * t.w[2];
-  v += at(t.x0 + 1, t.y0 + 1) * t.w[3];
-  return v;
-}
-
 namespace {
 
 constexpr int kParams = 6;
@@ -87,19 +76,8 @@ constexpr int kParams = 6;
 // Four floats in one SSE register: the input, its two gradients and a pad, sampled together.
 typedef float Float4 __attribute__((vector_size(16)));
 
-// The input and its gradients interleaved, so that one tap reads all three.
-cv::Mat interleave(const cv::Mat& image, const cv::Mat& grad_x, const cv::Mat& grad_y) {
-  cv::Mat out(image.size(), CV_32FC4);
-  for (int y = 0; y < image.rows; ++y) {
-    const auto *a = image.ptr<float>(y), *b = grad_x.ptr<float>(y), *c = grad_y.ptr<float>(y);
-    auto* o = out.ptr<float>(y);
-    for (int x = 0; x < image.cols; ++x) o[4 * x] = a[x], o[4 * x + 1] = b[x], o[4 * x + 2] = c[x], o[4 * x + 3] = 0.f;
-  }
-  return out;
-}
-
-// One tap of the interleaved image: the same sums as AffineSampler::sample, four lanes at once (the
-// order of the sums kept, so each lane is OpenCV's value to the bit).
+// One tap of a four-channel image, the four lanes at once: the order of OpenCV's sum (remapBilinear) kept,
+// so that each lane is its value to the bit; zero outside the image, as its constant border.
 Float4 sample4(const cv::Mat& src, const AffineSampler::Tap& t) {
   if (static_cast<unsigned>(t.x0) < static_cast<unsigned>(src.cols - 1) && static_cast<unsigned>(t.y0) < static_cast<unsigned>(src.rows - 1)) {
     const float* p = src.ptr<float>(t.y0) + 4 * t.x0;
@@ -123,6 +101,16 @@ Float4 sample4(const cv::Mat& src, const AffineSampler::Tap& t) {
   v += at(t.x0 + 1, t.y0 + 1) * t.w[3];
   return v;
 }
+
+}  // namespace
+
+cv::Vec4f AffineSampler::sample(const cv::Mat& src4, const Tap& t) {
+  CV_Assert(src4.type() == CV_32FC4);
+  const Float4 v = sample4(src4, t);
+  return {v[0], v[1], v[2], v[3]};
+}
+
+namespace {
 
 // The input and its gradients under the current warp, the template's size, and which pixels' nearest
 // source pixel is inside the input (OpenCV's warped mask).
@@ -254,7 +242,9 @@ bool align_affine_ecc(const cv::Mat& templ, const cv::Mat& input, cv::Matx23f& w
   cv::filter2D(image, grad_x, -1, dx);
   cv::filter2D(image, grad_y, -1, dx.t());
 
-  const cv::Mat interleaved = interleave(image, grad_x, grad_y);
+  // The input and its gradients interleaved, so that one tap reads all three.
+  cv::Mat interleaved;
+  cv::merge(std::vector<cv::Mat>{image, grad_x, grad_y, cv::Mat::zeros(image.size(), CV_32F)}, interleaved);
 
   Warped w{cv::Mat(templ.size(), CV_32F), cv::Mat(templ.size(), CV_32F), cv::Mat(templ.size(), CV_32F), cv::Mat1b(templ.size())};
   double rho = -1, last_rho = -options.epsilon;

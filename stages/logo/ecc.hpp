@@ -25,10 +25,10 @@ struct EccOptions {
 // template) or an update would lower it (the images are uncorrelated).
 bool align_affine_ecc(const cv::Mat& templ, const cv::Mat& input, cv::Matx23f& warp, const EccOptions& options);
 
-// The sampling align_affine_ecc warps with, exposed for its test: `src` (CV_32F) resampled at template
-// pixel (x, y) by `warp` (template to src), bilinear at 1/32-pixel steps with zero outside: the value
+// The sampling align_affine_ecc warps with, exposed for its test: images resampled at template pixel
+// (x, y) by `warp` (template to source), bilinear at 1/32-pixel steps with zero outside: the value
 // cv::warpAffine(src, dst, warp, size, INTER_LINEAR | WARP_INVERSE_MAP) gives, to the bit. `inside` says
-// whether the nearest pixel lies in `src` (cv::warpAffine's INTER_NEAREST of an all-ones mask).
+// whether the nearest pixel lies in the source (cv::warpAffine's INTER_NEAREST of an all-ones mask).
 class AffineSampler {
  public:
   AffineSampler(const cv::Matx23f& warp, cv::Size src_size, int template_width);
@@ -41,8 +41,9 @@ class AffineSampler {
   };
   // Where template pixel x of the current row samples.
   Tap tap(int x) const;
-  // The sample of `src` at a tap (zero outside the image, as OpenCV's constant border).
-  static float sample(const cv::Mat& src, const Tap& t);
+  // The samples of `src4` (CV_32FC4: four images of one size, interleaved) at a tap, all four at once, as
+  // align_affine_ecc takes them of the input and its two gradients.
+  static cv::Vec4f sample(const cv::Mat& src4, const Tap& t);
 
  private:
   std::vector<int> adelta_, bdelta_;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
@@ -21,23 +22,30 @@ cv::Mat random_float_image(cv::Size size, unsigned seed) {
   return m;
 }
 
-// Every template pixel's sample and inside flag, as AffineSampler gives them.
-void sample_all(const cv::Mat& src, const cv::Matx23f& warp, cv::Size size, cv::Mat& values, cv::Mat& inside) {
-  values.create(size, CV_32F);
+// Every template pixel's samples of four images at once and its inside flag, as AffineSampler gives them.
+void sample_all(const std::vector<cv::Mat>& sources, const cv::Matx23f& warp, cv::Size size, std::vector<cv::Mat>& values,
+                cv::Mat& inside) {
+  cv::Mat src4;
+  cv::merge(sources, src4);
+  values.assign(4, cv::Mat());
+  for (auto& v : values) v.create(size, CV_32F);
   inside.create(size, CV_8U);
-  AffineSampler sampler(warp, src.size(), size.width);
+  AffineSampler sampler(warp, src4.size(), size.width);
   for (int y = 0; y < size.height; ++y) {
     sampler.row(y);
     for (int x = 0; x < size.width; ++x) {
       const auto t = sampler.tap(x);
-      values.at<float>(y, x) = AffineSampler::sample(src, t);
+      const cv::Vec4f s = AffineSampler::sample(src4, t);
+      for (int c = 0; c < 4; ++c) values[static_cast<std::size_t>(c)].at<float>(y, x) = s[c];
       inside.at<uchar>(y, x) = t.inside ? 1 : 0;
     }
   }
 }
 
 TEST(AffineSampler, GivesCvWarpAffinesValuesToTheBitAndItsNearestMask) {
-  const cv::Mat src = random_float_image({173, 131}, 7);
+  // Four different images, sampled together as the alignment samples the input and its gradients.
+  const std::vector<cv::Mat> sources{random_float_image({173, 131}, 7), random_float_image({173, 131}, 8),
+                                     random_float_image({173, 131}, 9), random_float_image({173, 131}, 10)};
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> angle(-0.6f, 0.6f), scale(0.4f, 2.5f), shift(-60.f, 200.f);
   int compared = 0, outside = 0, partly = 0;
@@ -46,13 +54,17 @@ TEST(AffineSampler, GivesCvWarpAffinesValuesToTheBitAndItsNearestMask) {
     // Some warps carry the template across the border or wholly outside, where the constant border decides.
     const cv::Matx23f warp(s * std::cos(a), -sy * std::sin(a), shift(rng), s * std::sin(a), sy * std::cos(a), shift(rng));
     const cv::Size size(37 + i % 60, 29 + i % 45);
-    cv::Mat ours, inside;
-    sample_all(src, warp, size, ours, inside);
-    cv::Mat theirs, mask;
-    cv::warpAffine(src, theirs, cv::Mat(warp), size, cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT, cv::Scalar(0));
-    cv::warpAffine(cv::Mat::ones(src.size(), CV_8U), mask, cv::Mat(warp), size, cv::INTER_NEAREST | cv::WARP_INVERSE_MAP,
+    std::vector<cv::Mat> ours;
+    cv::Mat inside;
+    sample_all(sources, warp, size, ours, inside);
+    for (std::size_t c = 0; c < sources.size(); ++c) {
+      cv::Mat theirs;
+      cv::warpAffine(sources[c], theirs, cv::Mat(warp), size, cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT, cv::Scalar(0));
+      ASSERT_EQ(0, std::memcmp(ours[c].data, theirs.data, theirs.total() * sizeof(float))) << "warp " << i << ", image " << c;
+    }
+    cv::Mat mask;
+    cv::warpAffine(cv::Mat::ones(sources[0].size(), CV_8U), mask, cv::Mat(warp), size, cv::INTER_NEAREST | cv::WARP_INVERSE_MAP,
                    cv::BORDER_CONSTANT, cv::Scalar(0));
-    ASSERT_EQ(0, std::memcmp(ours.data, theirs.data, ours.total() * sizeof(float))) << "warp " << i;
     ASSERT_EQ(0, cv::countNonZero(inside != mask)) << "warp " << i;
     const int in = cv::countNonZero(inside);
     outside += in == 0;
