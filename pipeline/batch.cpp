@@ -78,6 +78,7 @@ nlohmann::ordered_json stages_json(const Config& config) {
       j["placeholder"] = s.stage->is_placeholder();
       j["resources"] = s.prepared_resources.is_null() ? s.stage->resources() : s.prepared_resources;
       if (s.prepare_ms > 0) j["prepare_ms"] = std::round(s.prepare_ms * 10) / 10;
+      if (const double ms = std::round(s.load_ms * 10) / 10; ms > 0) j["load_ms"] = ms;  // stages that load anything
     }
     out.push_back(j);
   }
@@ -119,7 +120,7 @@ class FastBinsOffWhileStarting {
 
 }  // namespace
 
-void prepare_stages(Config& config) {
+void prepare_stages(Config& config, StageLoads loads) {
   // Stages start side by side: they load independent models (the detector net, Tesseract, the logo index,
   // the dictionaries), and a worker that replaces a crashed one starts as fast as the slowest of them.
   const FastBinsOffWhileStarting fast_bins_off;
@@ -128,11 +129,15 @@ void prepare_stages(Config& config) {
   for (std::size_t i = 0; i < config.stages.size(); ++i) {
     auto& s = config.stages[i];
     if (!s.stage) continue;
-    threads.emplace_back([&s, &error = errors[i]] {
+    threads.emplace_back([&s, &error = errors[i], loads] {
       try {
-        const auto start = std::chrono::steady_clock::now();
+        auto start = std::chrono::steady_clock::now();
         s.stage->prepare();
         s.prepare_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        if (loads == StageLoads::later) return;
+        start = std::chrono::steady_clock::now();
+        s.stage->load();
+        s.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
       } catch (const std::exception& e) {
         error = fmt::format("stage {} ({}) cannot start: {}", to_string(s.kind), s.stage->id(), e.what());
       }
@@ -300,6 +305,7 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   store.finish(order);
 
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  run["stages"] = stages_json(config);  // again: a worker's stages finish loading (load_ms) while images run
   run["finished_utc"] = utc_now();
   run["status"] = !summary.stopped.empty() ? "stopped" : (summary.interrupted ? "interrupted" : "complete");
   if (!summary.stopped.empty()) run["stopped"] = summary.stopped;

@@ -54,7 +54,9 @@ int effective_max_in_flight(const Config& config, const BatchOptions& options);
 
 double effective_image_timeout(const Config& config, const BatchOptions& options);
 
-// Starts every enabled stage (loads models and language data); throws naming the stage on failure.
-void prepare_stages(Config& config);
+// Starts every enabled stage (loads models and language data); throws naming the stage on failure. With
+// StageLoads::later, only prepare() runs: the caller loads the stages (a worker process, StageLoading).
+enum class StageLoads { now, later };
+void prepare_stages(Config& config, StageLoads loads = StageLoads::now);
 
 }  // namespace cluetrace

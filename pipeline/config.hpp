@@ -62,6 +62,7 @@ struct ConfiguredStage {
   std::string impl;              // implementation name within the kind
   std::unique_ptr<Stage> stage;  // null when disabled
   double prepare_ms = 0;         // how long prepare() took (run.json), once prepared
+  double load_ms = 0;            // how long load() took (run.json), once loaded
   // What the stage that ran said of itself after prepare() (its id and resources: model paths, hashes,
   // fallbacks), when it was prepared in another process (the worker); run.json records these.
   std::string prepared_id;

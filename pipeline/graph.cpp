@@ -89,8 +89,8 @@ enum class Part { whole, before_ocr, after_ocr };
 // The graph for one batch. Built the same way for running and for drawing.
 class BatchGraph {
  public:
-  BatchGraph(const Config& config, int max_in_flight, Journal* journal, std::function<bool(Job&)> next_job,
-             const ImageSink* sink)
+  BatchGraph(const Config& config, int max_in_flight, Journal* journal, const StageLoading* loading,
+             std::function<bool(Job&)> next_job, const ImageSink* sink)
       : source_(graph_, [next = std::move(next_job)](oneapi::tbb::flow_control& fc) -> Job {
           Job job;
           if (!next(job)) fc.stop();
@@ -151,10 +151,10 @@ class BatchGraph {
     Stage* logo_stage = logo.stage && logo.stage->splits_around_ocr() ? logo.stage.get() : nullptr;
     for (auto& configured : config.stages) {
       const Part part = configured.kind == StageKind::logo && logo_stage ? Part::after_ocr : Part::whole;
-      stages_.emplace(configured.kind, stage_node(configured.kind, configured.stage.get(), part, journal));
+      stages_.emplace(configured.kind, stage_node(configured.kind, configured.stage.get(), part, journal, loading));
       picture_.node(std::string(to_string(configured.kind)), stage_label(configured));
     }
-    logo_before_ocr_ = stage_node(StageKind::logo, logo_stage, Part::before_ocr, journal);
+    logo_before_ocr_ = stage_node(StageKind::logo, logo_stage, Part::before_ocr, journal, loading);
     picture_.node("logo_before_ocr", logo_stage ? "logo\\n(matching, beside ocr)" : "logo\\n(nothing beside ocr)");
     picture_.node("after_ocr", "after ocr\\n(join by image)");
     picture_.node("source", "source\\n(input list)");
@@ -214,11 +214,13 @@ class BatchGraph {
   StageNode& stage(StageKind kind) { return *stages_.at(kind); }
 
   // The node that runs `part` of `stage` on each decoded image, in the stage's own slot.
-  std::unique_ptr<StageNode> stage_node(StageKind kind, Stage* stage, Part part, Journal* journal) {
+  std::unique_ptr<StageNode> stage_node(StageKind kind, Stage* stage, Part part, Journal* journal, const StageLoading* loading) {
     const auto slot = static_cast<std::size_t>(kind);
     const Phase phase = phase_of(kind);
-    return std::make_unique<StageNode>(graph_, flow::unlimited, [stage, slot, journal, phase, part](Job job) {
+    return std::make_unique<StageNode>(graph_, flow::unlimited, [stage, slot, journal, loading, kind, phase, part](Job job) {
       if (!stage || !job->decoded) return job;
+      // Before the phase begins: the wait for the stage's load is not the image's time (StageLoading).
+      if (loading) loading->wait(kind);
       StageResult& out = job->stage_results[slot];
       run_stage(*stage, *job, out, journal, phase, [&] {
         switch (part) {
@@ -273,7 +275,7 @@ std::size_t run_graph(const ImageSource& source, const Config& config, const Gra
   oneapi::tbb::task_arena arena(threads);
   arena.execute([&] {
     // Built inside the arena so its tasks run on the arena's threads.
-    BatchGraph graph(config, std::max(1, options.max_in_flight), options.journal, next_job, &sink);
+    BatchGraph graph(config, std::max(1, options.max_in_flight), options.journal, options.loading, next_job, &sink);
     graph.run();
   });
   return emitted;
@@ -292,7 +294,7 @@ std::size_t run_graph(const std::vector<InputItem>& inputs, const Config& config
 }
 
 std::string graph_dot(const Config& config) {
-  BatchGraph graph(config, std::max(1, config.run.max_in_flight), nullptr, [](Job&) { return false; }, nullptr);
+  BatchGraph graph(config, std::max(1, config.run.max_in_flight), nullptr, nullptr, [](Job&) { return false; }, nullptr);
   return graph.dot();
 }
 

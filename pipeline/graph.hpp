@@ -9,6 +9,7 @@
 
 #include "pipeline/config.hpp"
 #include "pipeline/journal.hpp"
+#include "pipeline/stage_loading.hpp"
 #include "pipeline/types.hpp"
 
 namespace cluetrace {
@@ -18,6 +19,7 @@ struct GraphOptions {
   int max_in_flight = 2;
   const std::atomic<bool>* stop_requested = nullptr;  // when set, no new image enters the graph
   Journal* journal = nullptr;  // when set, every image's phases are recorded there (the worker process)
+  const StageLoading* loading = nullptr;  // when set, the stages are still loading: an image waits for its stage's load
 };
 
 // Gives the next image to run and its sequence number (unique within the run); false when there is none.

@@ -33,6 +33,7 @@ constexpr int kCrashSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTR
 void* g_crash_shared = nullptr;
 thread_local int t_slot = -1;
 thread_local int t_phase = -1;
+thread_local int t_loading = -1;  // the StageKind this thread loads, or -1
 
 }  // namespace
 
@@ -41,6 +42,9 @@ struct JournalShared {
   std::atomic<std::int32_t> crash_signal;
   std::atomic<std::uint64_t> crash_seq_plus1;
   std::atomic<std::int32_t> crash_phase;
+  std::atomic<std::int32_t> crash_loading;  // -1: the thread was not loading a stage
+  std::atomic<std::int32_t> loading;        // the StageKind loading now, -1: none
+  Clock loading_since_ns;
 
   Slot* slots() { return reinterpret_cast<Slot*>(this + 1); }
   const Slot* slots() const { return reinterpret_cast<const Slot*>(this + 1); }
@@ -51,6 +55,7 @@ namespace {
 extern "C" void on_crash_signal(int sig) {
   if (auto* shared = static_cast<JournalShared*>(g_crash_shared)) {
     shared->crash_phase.store(t_phase);
+    shared->crash_loading.store(t_loading);
     if (t_slot >= 0) {
       const auto seq_plus1 = shared->slots()[t_slot].seq_plus1.load();
       if (seq_plus1 != kReserved) shared->crash_seq_plus1.store(seq_plus1);
@@ -98,6 +103,9 @@ void Journal::clear() {
   shared_->crash_signal.store(0);
   shared_->crash_seq_plus1.store(0);
   shared_->crash_phase.store(-1);
+  shared_->crash_loading.store(-1);
+  shared_->loading.store(-1);
+  shared_->loading_since_ns.store(0);
   for (std::size_t i = 0; i < shared_->capacity; ++i) {
     auto& slot = shared_->slots()[i];
     slot.seq_plus1.store(0);
@@ -130,7 +138,26 @@ JournalCrash Journal::crash() const {
   crash.signal = shared_->crash_signal.load();
   if (const auto seq_plus1 = shared_->crash_seq_plus1.load(); seq_plus1 != 0) crash.seq = seq_plus1 - 1;
   if (const int phase = shared_->crash_phase.load(); phase >= 0) crash.phase = static_cast<Phase>(phase);
+  if (const int stage = shared_->crash_loading.load(); stage >= 0) crash.loading = kAllStageKinds.at(static_cast<std::size_t>(stage));
   return crash;
+}
+
+std::optional<JournalLoading> Journal::loading() const {
+  const int stage = shared_->loading.load();
+  const auto since = shared_->loading_since_ns.load();
+  if (stage < 0 || since == 0) return std::nullopt;
+  return JournalLoading{kAllStageKinds.at(static_cast<std::size_t>(stage)), since};
+}
+
+void Journal::begin_loading(StageKind stage) {
+  shared_->loading_since_ns.store(0);
+  shared_->loading.store(static_cast<int>(stage));
+  shared_->loading_since_ns.store(monotonic_ns());
+}
+
+void Journal::end_loading() {
+  shared_->loading_since_ns.store(0);
+  shared_->loading.store(-1);
 }
 
 int Journal::enter_image(std::size_t seq) {
@@ -177,22 +204,29 @@ void Journal::install_crash_handler() {
   for (const int sig : kCrashSignals) ::sigaction(sig, &action, nullptr);
 }
 
+namespace {
+
+// A stack overflow can only be reported from a stack of its own; each thread gets one the first time it marks.
+void ensure_alternate_stack() {
+  thread_local bool has_alternate_stack = false;
+  if (has_alternate_stack) return;
+  has_alternate_stack = true;
+  constexpr std::size_t kSize = 64 * 1024;
+  void* stack = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (stack != MAP_FAILED) {
+    stack_t ss{};
+    ss.ss_sp = stack;
+    ss.ss_size = kSize;
+    ::sigaltstack(&ss, nullptr);
+  }
+}
+
+}  // namespace
+
 PhaseMark::PhaseMark(Journal* journal, int slot, Phase phase)
     : journal_(journal), slot_(slot), phase_(phase), saved_slot_(t_slot), saved_phase_(t_phase) {
   if (!journal_) return;
-  // A stack overflow can only be reported from a stack of its own; each thread gets one the first time.
-  thread_local bool has_alternate_stack = false;
-  if (!has_alternate_stack) {
-    has_alternate_stack = true;
-    constexpr std::size_t kSize = 64 * 1024;
-    void* stack = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (stack != MAP_FAILED) {
-      stack_t ss{};
-      ss.ss_sp = stack;
-      ss.ss_size = kSize;
-      ::sigaltstack(&ss, nullptr);
-    }
-  }
+  ensure_alternate_stack();
   t_slot = slot;
   t_phase = static_cast<int>(phase);
   journal_->begin_phase(slot, phase);
@@ -203,6 +237,19 @@ PhaseMark::~PhaseMark() {
   journal_->end_phase(slot_, phase_);
   t_slot = saved_slot_;
   t_phase = saved_phase_;
+}
+
+LoadMark::LoadMark(Journal* journal, StageKind stage) : journal_(journal) {
+  if (!journal_) return;
+  ensure_alternate_stack();
+  t_loading = static_cast<int>(stage);
+  journal_->begin_loading(stage);
+}
+
+LoadMark::~LoadMark() {
+  if (!journal_) return;
+  journal_->end_loading();
+  t_loading = -1;
 }
 
 }  // namespace cluetrace

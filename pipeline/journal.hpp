@@ -38,6 +38,13 @@ struct JournalCrash {
   int signal = 0;
   std::optional<std::size_t> seq;  // none: the thread was not working on an image
   std::optional<Phase> phase;
+  std::optional<StageKind> loading;  // the thread was loading this stage (Stage::load), not working on an image
+};
+
+// A stage loading while the worker's images already run (StageLoading), as the supervisor reads it.
+struct JournalLoading {
+  StageKind stage;
+  std::int64_t since_ns = 0;
 };
 
 struct JournalShared;  // the shared pages' layout (journal.cpp)
@@ -54,6 +61,7 @@ class Journal {
   // Supervisor side.
   std::vector<JournalImage> in_flight() const;
   JournalCrash crash() const;
+  std::optional<JournalLoading> loading() const;
   void clear();  // before a new worker starts
 
   // Worker side (any thread). A slot is taken when an image enters decode and freed when its report was sent.
@@ -61,6 +69,9 @@ class Journal {
   void leave_image(int slot);
   void begin_phase(int slot, Phase phase);
   void end_phase(int slot, Phase phase);
+  // Worker side: a stage's load() runs (one at a time).
+  void begin_loading(StageKind stage);
+  void end_loading();
 
   // Worker side, once: on SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP and SIGSYS the thread's current
   // image and phase are written to the journal, then the signal takes its default course (the process dies).
@@ -87,6 +98,19 @@ class PhaseMark {
   Phase phase_;
   int saved_slot_;
   int saved_phase_;
+};
+
+// Marks the calling thread as loading `stage` for as long as it lives: a crash on it is the stage's, not an
+// image's, and the supervisor sees how long the load has been running.
+class LoadMark {
+ public:
+  LoadMark(Journal* journal, StageKind stage);
+  ~LoadMark();
+  LoadMark(const LoadMark&) = delete;
+  LoadMark& operator=(const LoadMark&) = delete;
+
+ private:
+  Journal* journal_;
 };
 
 }  // namespace cluetrace

@@ -34,6 +34,12 @@ class Stage {
   virtual bool is_placeholder() const { return false; }
   // Heavy start-up (models, Tesseract data). Throws std::runtime_error with a clear message on failure.
   virtual void prepare() {}
+  // Loading that prepare() has checked the inputs of, and that the images need only when they reach this stage
+  // (the language stage's dictionaries). Called once, after prepare(); in a worker process on a thread of its
+  // own while the first images go through the stages before this one (pipeline/stage_loading.hpp), elsewhere
+  // right after prepare(). process() is never called before load() has returned. Throws std::runtime_error
+  // with a clear message on failure, as prepare() does; the run then stops.
+  virtual void load() {}
   // Model files, data versions and the like, for `cluetrace version` and run.json.
   virtual nlohmann::ordered_json resources() const { return nlohmann::ordered_json::object(); }
   // Processes one image: clues, errors and time go to `out` (this stage's own slot). A stage may also

@@ -276,6 +276,16 @@ void Supervisor::handle_frame(Frame& frame) {
       }
       break;
     }
+    case FrameType::loaded: {
+      const auto stages = nlohmann::ordered_json::parse(frame.payload, nullptr, false);
+      if (stages.is_array() && stages.size() == config_.stages.size()) {
+        for (std::size_t i = 0; i < stages.size(); ++i) {
+          const auto& j = stages[i];
+          if (j.is_object() && j.contains("load_ms") && j["load_ms"].is_number()) config_.stages[i].load_ms = j["load_ms"].get<double>();
+        }
+      }
+      break;
+    }
     case FrameType::prepare_failed: worker_.prepare_failed = frame.payload; break;
     case FrameType::done: worker_.done = true; break;
     case FrameType::fatal: worker_.fatal = frame.payload; break;
@@ -296,9 +306,18 @@ void Supervisor::handle_frame(Frame& frame) {
 }
 
 void Supervisor::check_time() {
-  if (options_.image_timeout_s <= 0 || worker_.timed_out || !worker_.hung.empty()) return;
+  if (options_.image_timeout_s <= 0 || worker_.timed_out || !worker_.hung.empty() || worker_.load_timed_out) return;
   const auto now = monotonic_ns();
   const auto limit = static_cast<std::int64_t>(options_.image_timeout_s * 1e9);
+  // A stage loading while the images run (StageLoading) is held to the same limit; the images are not held to
+  // theirs meanwhile, since they may be waiting for it outside any phase.
+  if (const auto loading = journal_.loading()) {
+    if (now - loading->since_ns <= limit) return;
+    worker_.load_timed_out = fmt::format("stage {} was still loading after {:g} s (run.image_timeout_s, --image-timeout)",
+                                         stage_name(loading->stage), options_.image_timeout_s);
+    ::kill(worker_.pid, SIGKILL);
+    return;
+  }
   // An image is over its time when a phase of it has been running that long: time spent waiting for a thread
   // between phases is not held against it. One that has been inside three times as long with no phase
   // running (a hang outside any marked step) is over its time too.
@@ -444,6 +463,17 @@ void Supervisor::after_exit(const ChildExit& exit) {
     back_to.insert(back_to.begin(), inside_seqs.begin(), inside_seqs.end());
     return;
   }
+  const std::string how = exit.signal != 0 ? "crashed (" + signal_name(exit.signal) + ")" : exit.describe();
+  if (crash.loading || worker_.load_timed_out) {
+    // A stage's load crashed or hung (StageLoading): no image is to blame, and no worker can go on without it.
+    ++stats_.worker_deaths;
+    back_to.insert(back_to.begin(), inside_seqs.begin(), inside_seqs.end());
+    if (stats_.stopped.empty()) {
+      stats_.stopped = worker_.load_timed_out ? *worker_.load_timed_out
+                                              : fmt::format("the worker process {} while loading stage {}", how, stage_name(*crash.loading));
+    }
+    return;
+  }
   if (worker_.stop_sent && !worker_.timed_out && worker_.hung.empty()) {
     // Interrupted: what was inside is left for --resume, as for any image not reported.
     return;
@@ -475,7 +505,6 @@ void Supervisor::after_exit(const ChildExit& exit) {
     spdlog::info("{} images were over their time together; running them one at a time to find the one that hangs", worker_.hung.size());
     return;
   }
-  const std::string how = exit.signal != 0 ? "crashed (" + signal_name(exit.signal) + ")" : exit.describe();
   if (inside.empty()) {
     if (++idle_deaths_ >= kIdleDeathLimit && stats_.stopped.empty()) {
       stats_.stopped = fmt::format("the worker process {} {} times in a row without an image inside; the run cannot go on",
@@ -513,6 +542,11 @@ void Supervisor::after_exit(const ChildExit& exit) {
   }
   spdlog::info("the worker process {} with {} images inside; running them one at a time to find the one that crashes",
                how, inside.size());
+}
+
+std::string Supervisor::stage_name(StageKind kind) const {
+  const auto& slot = config_.stages[static_cast<std::size_t>(kind)];
+  return slot.prepared_id.empty() ? std::string(to_string(kind)) : fmt::format("{} ({})", to_string(kind), slot.prepared_id);
 }
 
 }  // namespace cluetrace

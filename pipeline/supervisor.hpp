@@ -84,6 +84,7 @@ class Supervisor {
     std::optional<std::size_t> timed_out;  // the image it was killed for
     std::string timed_out_where;
     std::vector<std::size_t> hung;         // killed because these were over their time together
+    std::optional<std::string> load_timed_out;  // killed because a stage's load ran over the time limit (why)
   };
 
   void spawn(bool alone);
@@ -98,6 +99,7 @@ class Supervisor {
   void after_exit(const ChildExit& exit);
   void fail(std::size_t seq, const std::string& stage, const std::string& message, bool crash);
   void count_outcome(bool crashed);
+  std::string stage_name(StageKind kind) const;  // "language (language.evidence)"
   void release_resolved_suspects();
   bool stop_requested() const;
   std::string phase_label(Phase phase) const;

@@ -13,6 +13,7 @@
 #include "pipeline/batch.hpp"
 #include "pipeline/case/artefacts.hpp"
 #include "pipeline/graph.hpp"
+#include "pipeline/stage_loading.hpp"
 #include "pipeline/timing.hpp"
 #include "pipeline/worker_protocol.hpp"
 
@@ -59,7 +60,7 @@ int worker_main(const WorkerSetup& setup) {
   };
   try {
     try {
-      prepare_stages(*setup.config);
+      prepare_stages(*setup.config, StageLoads::later);
     } catch (const std::exception& e) {
       send(FrameType::prepare_failed, e.what());
       return 3;
@@ -76,6 +77,16 @@ int worker_main(const WorkerSetup& setup) {
       ready.push_back(std::move(j));
     }
     send(FrameType::ready, ready.dump());
+    // The stages load while the first images run; the supervisor learns how long each took.
+    const StageLoading loading(*setup.config, setup.journal, [&] {
+      nlohmann::ordered_json loaded = nlohmann::ordered_json::array();
+      for (const auto& stage : setup.config->stages) loaded.push_back({{"load_ms", stage.load_ms}});
+      try {
+        send(FrameType::loaded, loaded.dump());
+      } catch (const std::exception&) {
+        // The supervisor is gone: the graph's next report finds that out and ends the worker.
+      }
+    });
 
     const ImageSource source = [&](InputItem& item, std::size_t& seq) {
       const auto frame = read_frame(setup.jobs_fd);
@@ -89,7 +100,7 @@ int worker_main(const WorkerSetup& setup) {
     const ImageSink sink = [&](ImageRecord& image) {
       send(FrameType::report, encode_report(finish_image(image, setup.context, setup.out_dir)));
     };
-    const GraphOptions options{setup.threads, setup.max_in_flight, &g_worker_stop, setup.journal};
+    const GraphOptions options{setup.threads, setup.max_in_flight, &g_worker_stop, setup.journal, &loading};
     run_graph(source, *setup.config, options, sink);
     send(FrameType::done, {});
     return 0;

@@ -20,6 +20,7 @@ enum class FrameType : std::uint8_t {
   report = 4,          // worker: one image's report (ReportFrame)
   fatal = 5,           // worker: the run cannot go on (the message; e.g. the disk is full)
   done = 6,            // worker: no more images, all reported
+  loaded = 7,          // worker: every stage's load() has returned (each stage's load_ms)
 };
 
 struct Frame {

@@ -58,7 +58,8 @@ struct LanguageIdentifier::Model {
   double rank_norm = 1;                       // sum over the list of 1 / (rank + kRankOffset)
   std::unordered_map<std::string, double> grams;  // lower-case 1..3-grams -> count
   double unigram_total = 1;
-  std::unique_ptr<Hunspell> dictionary;
+  std::filesystem::path aff, dic;  // the hunspell dictionary's files
+  std::unique_ptr<Hunspell> dictionary;  // null until loaded (LanguageIdentifier::Dictionaries)
   std::string dictionary_encoding;
   iconv_t to_dictionary = reinterpret_cast<iconv_t>(-1);  // UTF-8 -> the dictionary's charset, when not UTF-8
   mutable std::mutex dictionary_mutex;  // Hunspell objects and iconv descriptors are not safe to share between threads
@@ -98,7 +99,7 @@ struct LanguageIdentifier::Model {
   }
 
   bool accepts(const std::string& word) const {
-    if (!dictionary) return false;
+    if (!dictionary) throw std::logic_error(fmt::format("language '{}': its hunspell dictionary was asked before it was loaded", code));
     std::lock_guard lock(dictionary_mutex);
     auto check = [&](const std::string& w) {
       if (dictionary_encoding == "UTF-8") return dictionary->spell(w);
@@ -127,19 +128,33 @@ std::string hunspell_locale(std::string_view language) {
   return {};
 }
 
-LanguageIdentifier::LanguageIdentifier(LangIdOptions options) : options_(std::move(options)) {
+LanguageIdentifier::LanguageIdentifier(LangIdOptions options, Dictionaries dictionaries) : options_(std::move(options)) {
   if (options_.languages.empty()) throw std::runtime_error("no languages configured");
+  std::vector<std::unique_ptr<Model>> models(options_.languages.size());
+  for_each_language([&](std::size_t i) {
+    models[i] = load_model(options_.languages[i]);
+    if (dictionaries == Dictionaries::now) load_dictionary(*models[i]);
+  });
+  models_ = std::move(models);
+}
+
+void LanguageIdentifier::load_dictionaries() {
+  for_each_language([&](std::size_t i) {
+    if (!models_[i]->dictionary) load_dictionary(*models_[i]);
+  });
+}
+
+void LanguageIdentifier::for_each_language(const std::function<void(std::size_t)>& load) const {
   // Each language's word list, n-gram profile and dictionary are loaded on their own, in parallel (the
   // dictionaries are most of the start-up) on no more threads than there are malloc arenas: hunspell's millions
   // of small allocations on threads sharing an arena wait for its lock (pipeline/malloc_arenas.hpp). The first
   // error, in language order, is the one reported.
-  std::vector<std::unique_ptr<Model>> models(options_.languages.size());
   std::vector<std::string> errors(options_.languages.size());
   oneapi::tbb::task_arena loaders(malloc_arena_limit());
   loaders.execute([&] {
     oneapi::tbb::parallel_for(std::size_t{0}, options_.languages.size(), [&](std::size_t i) {
       try {
-        models[i] = load_model(options_.languages[i]);
+        load(i);
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }
@@ -148,7 +163,6 @@ LanguageIdentifier::LanguageIdentifier(LangIdOptions options) : options_(std::mo
   for (const auto& error : errors) {
     if (!error.empty()) throw std::runtime_error(error);
   }
-  models_ = std::move(models);
 }
 
 std::unique_ptr<LanguageIdentifier::Model> LanguageIdentifier::load_model(const std::string& code) const {
@@ -181,22 +195,27 @@ std::unique_ptr<LanguageIdentifier::Model> LanguageIdentifier::load_model(const 
   }
 
   const std::string locale = hunspell_locale(code);
-  const auto aff = options_.hunspell_dir / (locale + ".aff"), dic = options_.hunspell_dir / (locale + ".dic");
-  if (locale.empty() || !std::filesystem::exists(aff) || !std::filesystem::exists(dic)) {
+  model->aff = options_.hunspell_dir / (locale + ".aff");
+  model->dic = options_.hunspell_dir / (locale + ".dic");
+  if (locale.empty() || !std::filesystem::exists(model->aff) || !std::filesystem::exists(model->dic)) {
     throw std::runtime_error(fmt::format("no hunspell dictionary for '{}' in {} (Debian package hunspell-{})",
                                          code, options_.hunspell_dir.string(), code));
   }
-  model->dictionary = std::make_unique<Hunspell>(aff.c_str(), dic.c_str());
-  model->dictionary_encoding = model->dictionary->get_dict_encoding();
-  if (model->dictionary_encoding.empty()) model->dictionary_encoding = "ISO8859-1";
-  if (model->dictionary_encoding != "UTF-8") {
-    model->to_dictionary = iconv_open(model->dictionary_encoding.c_str(), "UTF-8");
-    if (model->to_dictionary == reinterpret_cast<iconv_t>(-1)) {
-      throw std::runtime_error(fmt::format("{}: cannot convert UTF-8 to its charset {}", aff.string(), model->dictionary_encoding));
-    }
-  }
   model->source = fmt::format("{} words, {} n-grams, hunspell {}", model->rank.size(), model->grams.size(), locale);
   return model;
+}
+
+void LanguageIdentifier::load_dictionary(Model& model) const {
+  auto dictionary = std::make_unique<Hunspell>(model.aff.c_str(), model.dic.c_str());
+  model.dictionary_encoding = dictionary->get_dict_encoding();
+  if (model.dictionary_encoding.empty()) model.dictionary_encoding = "ISO8859-1";
+  if (model.dictionary_encoding != "UTF-8") {
+    model.to_dictionary = iconv_open(model.dictionary_encoding.c_str(), "UTF-8");
+    if (model.to_dictionary == reinterpret_cast<iconv_t>(-1)) {
+      throw std::runtime_error(fmt::format("{}: cannot convert UTF-8 to its charset {}", model.aff.string(), model.dictionary_encoding));
+    }
+  }
+  model.dictionary = std::move(dictionary);
 }
 
 LanguageIdentifier::~LanguageIdentifier() = default;

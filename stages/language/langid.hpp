@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,13 +36,19 @@ struct WordEvidence {
 
 class LanguageIdentifier {
  public:
-  // Loads every language's data; throws std::runtime_error naming the missing or broken file.
-  explicit LanguageIdentifier(LangIdOptions options);
+  // When the hunspell dictionaries load: with the rest, or by load_dictionaries() (the language stage loads them
+  // while the first images run: pipeline/stage_loading.hpp). Until then the identifier must not be asked.
+  enum class Dictionaries { now, later };
+  // Loads every language's data (the dictionaries: as `dictionaries` says; their files must be there either
+  // way); throws std::runtime_error naming the missing or broken file.
+  explicit LanguageIdentifier(LangIdOptions options, Dictionaries dictionaries = Dictionaries::now);
   ~LanguageIdentifier();
   LanguageIdentifier(const LanguageIdentifier&) = delete;
   LanguageIdentifier& operator=(const LanguageIdentifier&) = delete;
 
   const std::vector<std::string>& languages() const { return options_.languages; }
+  // Loads the hunspell dictionaries of an identifier made with Dictionaries::later (once; not thread-safe).
+  void load_dictionaries();
 
   // The words of `text` that carry evidence (letters, no digits), lower case.
   static std::vector<std::string> words(std::string_view text);
@@ -62,6 +69,10 @@ class LanguageIdentifier {
  private:
   struct Model;
   std::unique_ptr<Model> load_model(const std::string& code) const;
+  void load_dictionary(Model& model) const;
+  // Runs load(i) for every language, on no more threads than there are malloc arenas; throws the first error in
+  // language order.
+  void for_each_language(const std::function<void(std::size_t)>& load) const;
   LangIdOptions options_;
   std::vector<std::unique_ptr<Model>> models_;
 };

@@ -20,6 +20,7 @@ int langid_command(Stage* stage, const LangIdCommand& command, std::ostream& out
   try {
     if (command.languages.empty()) {
       language->prepare();
+      language->load();
       identifier = &language->identifier();
     } else {
       auto options = language->options().langid;

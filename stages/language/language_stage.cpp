@@ -25,7 +25,11 @@ LanguageOptions LanguageOptions::read(OptionReader& o) {
   return opts;
 }
 
-void LanguageStage::prepare() { identifier_ = std::make_unique<LanguageIdentifier>(options_.langid); }
+void LanguageStage::prepare() {
+  identifier_ = std::make_unique<LanguageIdentifier>(options_.langid, LanguageIdentifier::Dictionaries::later);
+}
+
+void LanguageStage::load() { identifier_->load_dictionaries(); }
 
 nlohmann::ordered_json LanguageStage::resources() const {
   nlohmann::ordered_json r{{"model_dir", options_.langid.model_dir.string()}, {"hunspell_dir", options_.langid.hunspell_dir.string()}};

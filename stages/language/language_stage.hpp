@@ -20,7 +20,8 @@ class LanguageStage final : public Stage {
  public:
   explicit LanguageStage(LanguageOptions options) : options_(std::move(options)) {}
   std::string_view id() const override { return "language.evidence"; }
-  void prepare() override;
+  void prepare() override;  // word lists and n-grams; the dictionaries' files are checked
+  void load() override;     // the hunspell dictionaries (most of the start-up)
   nlohmann::ordered_json resources() const override;
   void process(ImageRecord& image, StageResult& out) override;
   const LanguageIdentifier& identifier() const { return *identifier_; }

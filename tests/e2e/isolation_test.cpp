@@ -21,7 +21,7 @@ namespace {
 
 const std::string kPreload = std::string("LD_PRELOAD=") + CLUETRACE_FAULT_INJECT;
 
-enum class Fault { segv = 1, abort = 2, fpe = 3, hang = 4 };
+enum class Fault { segv = 1, abort = 2, fpe = 3, hang = 4, exception = 5 };
 
 // A text image whose top-left grey pixels tell the injected ReadBarcodes which fault to cause.
 cv::Mat marked(const std::string& text, Fault fault) {
@@ -144,6 +144,59 @@ TEST_F(Isolation, ARunThatCrashesOnEverythingStopsWithAMessage) {
   EXPECT_EQ(reports.size(), 4u);
   for (const auto& r : reports) EXPECT_EQ(r["status"], "failed");
   EXPECT_EQ(read_json(root_ / "out" / "run.json")["status"], "stopped");
+}
+
+// The language stage loads its dictionaries while the first images go through the other stages
+// (pipeline/stage_loading.hpp). A crash, a hang or an error there is the stage's: the run stops with a message
+// naming the stage, no image is failed for it, and --resume afterwards (the fault gone) reports every image.
+TEST_F(Isolation, AFaultWhileAStageLoadsStopsTheRunAndCostsNoImage) {
+  struct Case {
+    Fault fault;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {Fault::segv, "(Segmentation fault)) while loading stage language (language.evidence)"},
+      {Fault::hang, "stage language (language.evidence) was still loading after 3 s"},
+      {Fault::exception, "stage language (language.evidence) cannot load: injected fault"}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.message);
+    // English alone, from a folder whose name tells the injected hunspell constructor to fault.
+    const auto dictionaries = root_ / ("cluetrace-fault-load-" + std::to_string(static_cast<int>(c.fault)));
+    fs::create_directories(dictionaries);
+    for (const char* file : {"en_US.aff", "en_US.dic"}) fs::create_symlink(fs::path("/usr/share/hunspell") / file, dictionaries / file);
+    const auto config = root_ / "config.yaml";
+    write_text(config, "stages:\n  logo:\n    enabled: false\n  language:\n    languages: [en]\n    hunspell_dir: " +
+                           dictionaries.string() + "\n");
+    const auto out = root_ / ("out" + std::to_string(static_cast<int>(c.fault)));
+    const std::vector<std::string> args = {"run", "--config", config.string(), "--out", out.string(), "--threads", "2",
+                                           "--image-timeout", "3", "--progress", "never", good_.string()};
+    const auto run = run_cli(args, {kPreload});
+    EXPECT_EQ(run.exit_code, 1) << run.output;
+    EXPECT_NE(run.output.find(c.message), std::string::npos) << run.output;
+    const auto record = read_json(out / "run.json");
+    EXPECT_EQ(record["status"], "stopped");
+    EXPECT_NE(record["stopped"].get<std::string>().find(c.message), std::string::npos) << record.dump();
+    EXPECT_EQ(record["isolation"]["crashed_images"], 0);
+    EXPECT_EQ(record["isolation"]["timed_out_images"], 0);
+    EXPECT_EQ(record["isolation"]["retried_alone"], 0);
+    for (const auto& r : read_reports(out)) EXPECT_EQ(r["status"], "ok") << r.dump();
+
+    // The same run without the fault finishes what was left, and the words were read with the dictionary.
+    auto resume = args;
+    resume.insert(resume.end() - 1, "--resume");
+    const auto resumed = run_cli(resume);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    const auto reports = read_reports(out);
+    EXPECT_EQ(reports.size(), 6u);
+    for (const auto& r : reports) {
+      EXPECT_EQ(r["status"], "ok") << r.dump();
+      EXPECT_FALSE(r["clues"].empty()) << r.dump();
+    }
+    const auto stages = read_json(out / "run.json")["stages"];
+    const auto language = std::find_if(stages.begin(), stages.end(), [](const auto& st) { return st["kind"] == "language"; });
+    ASSERT_NE(language, stages.end());
+    EXPECT_GT(language->value("load_ms", 0.0), 0.0) << language->dump();
+  }
 }
 
 }  // namespace

@@ -288,6 +288,17 @@ TEST(Language, TheStageSetsEachLinesAndTheImagesLanguages) {
   }
   StageResult out;
   stage.prepare();
+  // The dictionaries load apart (Stage::load, while a worker's first images run): asked before, the stage
+  // refuses rather than score every word as missing from them.
+  try {
+    stage.process(record, out);
+    FAIL() << "the stage read text before its dictionaries were loaded";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("hunspell dictionary was asked before it was loaded"), std::string::npos) << e.what();
+  }
+  record.text_languages.clear();
+  record.text_words.clear();
+  stage.load();
   stage.process(record, out);
   ASSERT_FALSE(record.languages.empty());
   EXPECT_EQ(record.languages[0].code, "de");
