@@ -1,6 +1,5 @@
 #include "stages/ocr/tesseract_engine.hpp"
 
-#include <dlfcn.h>
 #include <leptonica/allheaders.h>
 #include <tesseract/baseapi.h>
 
@@ -13,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "pipeline/memory_gate.hpp"
+#include "stages/ocr/openmp_serial.hpp"
 
 namespace cluetrace::ocr {
 
@@ -148,16 +148,6 @@ std::string TesseractEngines::tessdata_folder() const {
   // Tesseract's own order: TESSDATA_PREFIX, then the folder it was built for (Debian 12: tesseract 5).
   if (const char* prefix = std::getenv("TESSDATA_PREFIX"); prefix && *prefix) return prefix;
   return "/usr/share/tesseract-ocr/5/tessdata";
-}
-
-void hold_openmp_to_this_thread() {
-  thread_local bool held = false;
-  if (held) return;
-  held = true;
-  // Looked up, not linked: libgomp comes with libtesseract, and a Tesseract built without OpenMP has no regions.
-  using SetLevels = void (*)(int);
-  static const auto set_max_active_levels = reinterpret_cast<SetLevels>(::dlsym(RTLD_DEFAULT, "omp_set_max_active_levels"));
-  if (set_max_active_levels) set_max_active_levels(0);
 }
 
 tesseract::TessBaseAPI& TesseractEngines::local() {

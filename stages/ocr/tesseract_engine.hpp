@@ -50,13 +50,6 @@ class TesseractEngines {
   oneapi::tbb::enumerable_thread_specific<std::unique_ptr<tesseract::TessBaseAPI>> apis_;
 };
 
-// Tesseract's LSTM runs its gates in OpenMP parallel regions (Debian's libtesseract uses libgomp). A worker thread
-// already reads lines of its own: regions of their own would put several threads per worker on the cores. Makes
-// the regions this thread starts run on it alone (OpenMP's max-active-levels, which libgomp keeps per thread, set
-// to 0); once per thread, a no-op when Tesseract has no OpenMP runtime. TesseractEngines::local() calls it when it
-// gives a thread its first instance.
-void hold_openmp_to_this_thread();
-
 // Reads the `languages` and `tessdata_dir` options every Tesseract-based stage shares.
 void read_language_options(OptionReader& options, std::vector<std::string>& languages, std::string& tessdata_dir);
 
