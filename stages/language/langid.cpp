@@ -3,9 +3,11 @@
 #include <iconv.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -39,6 +41,30 @@ std::string capitalised(const std::string& word) {
   const UChar32 first = u.char32At(0);
   icu::UnicodeString head(static_cast<UChar32>(u_toupper(first)));
   return utf8_of(head + u.tempSubString(U16_LENGTH(first)));
+}
+
+// The charset a hunspell .aff file declares on its SET line, as hunspell reads it (ISO8859-1 when it names none).
+// Read before the dictionary loads, so that one iconv cannot convert to stops the stage's start.
+std::string declared_charset(const std::filesystem::path& aff) {
+  std::ifstream in(aff, std::ios::binary);
+  std::string line;
+  for (bool first = true; std::getline(in, line); first = false) {
+    if (first && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a byte-order mark
+    if (line.rfind("SET", 0) != 0 || line.size() < 4 || !std::isspace(static_cast<unsigned char>(line[3]))) continue;
+    std::istringstream words(line.substr(3));
+    std::string name;
+    if (words >> name) return name;
+  }
+  return "ISO8859-1";
+}
+
+// iconv's conversion from UTF-8 to `charset`, for words asked of a dictionary in it; throws naming the .aff file.
+iconv_t converter_to(const std::string& charset, const std::filesystem::path& aff) {
+  const iconv_t converter = iconv_open(charset.c_str(), "UTF-8");
+  if (converter == reinterpret_cast<iconv_t>(-1)) {
+    throw std::runtime_error(fmt::format("{}: cannot convert UTF-8 to its charset {}", aff.string(), charset));
+  }
+  return converter;
 }
 
 // Code points of a word as UTF-8 strings, padded with a space on both sides.
@@ -201,6 +227,7 @@ std::unique_ptr<LanguageIdentifier::Model> LanguageIdentifier::load_model(const 
     throw std::runtime_error(fmt::format("no hunspell dictionary for '{}' in {} (Debian package hunspell-{})",
                                          code, options_.hunspell_dir.string(), code));
   }
+  if (const auto charset = declared_charset(model->aff); charset != "UTF-8") iconv_close(converter_to(charset, model->aff));
   model->source = fmt::format("{} words, {} n-grams, hunspell {}", model->rank.size(), model->grams.size(), locale);
   return model;
 }
@@ -209,12 +236,7 @@ void LanguageIdentifier::load_dictionary(Model& model) const {
   auto dictionary = std::make_unique<Hunspell>(model.aff.c_str(), model.dic.c_str());
   model.dictionary_encoding = dictionary->get_dict_encoding();
   if (model.dictionary_encoding.empty()) model.dictionary_encoding = "ISO8859-1";
-  if (model.dictionary_encoding != "UTF-8") {
-    model.to_dictionary = iconv_open(model.dictionary_encoding.c_str(), "UTF-8");
-    if (model.to_dictionary == reinterpret_cast<iconv_t>(-1)) {
-      throw std::runtime_error(fmt::format("{}: cannot convert UTF-8 to its charset {}", model.aff.string(), model.dictionary_encoding));
-    }
-  }
+  if (model.dictionary_encoding != "UTF-8") model.to_dictionary = converter_to(model.dictionary_encoding, model.aff);
   model.dictionary = std::move(dictionary);
 }
 
