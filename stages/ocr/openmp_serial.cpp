@@ -57,12 +57,11 @@ extern "C" {
 
 __attribute__((visibility("default"))) void GOMP_parallel(Body body, void* data, unsigned num_threads, unsigned flags) {
   static const auto parallel = libgomp<void (*)(Body, void*, unsigned, unsigned)>("GOMP_parallel");
+  const SectionsScope none({});  // not a sections region: its calls, if any, are libgomp's
   if (parallel == nullptr || regions_run_alone()) {
-    const SectionsScope none({});
     body(data);
     return;
   }
-  const SectionsScope none({});
   parallel(body, data, num_threads, flags);
 }
 
