@@ -1,6 +1,7 @@
 #include "stages/ocr/ppocr_reader.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -45,6 +46,29 @@ cv::dnn::MatShape output_shape(cv::dnn::Net& net, int width) {
   std::vector<cv::dnn::MatShape> in, out;
   net.getLayerShapes(cv::dnn::MatShape{1, 3, kHeight, width}, outputs.front(), in, out);
   return out.size() == 1 ? out.front() : cv::dnn::MatShape{};
+}
+
+// The layer whose output the net's final softmax takes (the export puts an Identity after it), when the softmax
+// is over the last axis of an output shaped like that layer's; empty otherwise.
+std::string scores_layer(cv::dnn::Net& net, int width) {
+  const std::vector<int> outputs = net.getUnconnectedOutLayers();
+  if (outputs.size() != 1) return {};
+  const auto layer_shape = [&](int id) {
+    std::vector<cv::dnn::MatShape> in, out;
+    net.getLayerShapes(cv::dnn::MatShape{1, 3, kHeight, width}, id, in, out);
+    return out;
+  };
+  const auto only_input = [&](int id) {
+    const auto inputs = net.getLayerInputs(id);
+    return inputs.size() == 1 ? net.getLayerId(inputs.front()->name) : -1;
+  };
+  int softmax = outputs.front();
+  while (softmax >= 0 && net.getLayer(softmax)->type == "Identity") softmax = only_input(softmax);
+  if (softmax < 0 || net.getLayer(softmax)->type != "Softmax") return {};
+  const int scores = only_input(softmax);
+  if (scores < 0) return {};
+  const auto before = layer_shape(scores), after = layer_shape(outputs.front());
+  return before == after && after.size() == 1 && after.front().size() == 3 ? net.getLayer(scores)->name : std::string();
 }
 
 }  // namespace
@@ -99,6 +123,7 @@ void PpocrReader::prepare() {
       throw std::runtime_error(fmt::format("{} does not output [1, {}, {}] for {}", model.file.string(), width / kStride,
                                            classes, keys_file.string()));
     }
+    if (softmax_ == Softmax::decoder) model.scores = scores_layer(n, width);
     models_.push_back(std::move(model));
     // The checked nets are the pool's first: the preparing thread reads no lines.
     nets_.give(models_.size() - 1, std::move(n));
@@ -109,7 +134,9 @@ nlohmann::ordered_json PpocrReader::resources() const {
   nlohmann::ordered_json j;
   j["folder"] = folder_.string();
   j["keys_sha256"] = keys_sha256_;
-  for (const auto& m : models_) j["models"].push_back({{"width", m.width}, {"sha256", m.sha256}});
+  for (const auto& m : models_) {
+    j["models"].push_back({{"width", m.width}, {"sha256", m.sha256}, {"softmax", m.scores.empty() ? "net" : "decoder"}});
+  }
   return j;
 }
 
@@ -153,31 +180,48 @@ PpocrReading PpocrReader::read(const cv::Mat& line) {
   const cv::Mat blob = cv::dnn::blobFromImage(padded);
   reading.pixels_per_step = static_cast<double>(kStride) * bgr.cols / content;
   const auto make = [this](NetPool::Key model) { return make_net(static_cast<std::size_t>(model)); };
+  const std::string& scores = models_[chosen].scores;
   nets_.run(chosen, make, [&](cv::dnn::Net& n) {
     n.setInput(blob);
-    decode(n.forward(), reading);  // while the output is still in the net's buffers
+    // While the output is still in the net's buffers.
+    if (scores.empty()) {
+      decode(n.forward(), false, reading);
+    } else {
+      decode(n.forward(scores), true, reading);
+    }
   });
   return reading;
 }
 
 // Greedy CTC decoding of the net's output (1 x steps x classes): the most probable allowed class of each
-// step, repeats and blanks dropped.
-void PpocrReader::decode(const cv::Mat& out, PpocrReading& reading) const {
+// step, repeats and blanks dropped. From scores, that class's probability is the softmax's:
+// exp(s_k - max) / sum_j exp(s_j - max), over every class (allowed or not), as the net's last layer computes it.
+void PpocrReader::decode(const cv::Mat& out, bool scores, PpocrReading& reading) const {
   const int steps = out.size[1], classes = out.size[2];
-  const cv::Mat probs(steps, classes, CV_32F, const_cast<float*>(out.ptr<float>()));
+  const cv::Mat values(steps, classes, CV_32F, const_cast<float*>(out.ptr<float>()));
   const int space = classes - 1;
+  cv::Mat shifted, exps;
   int previous = 0;
   for (int t = 0; t < steps; ++t) {
-    const float* row = probs.ptr<float>(t);
+    const float* row = values.ptr<float>(t);
     int k = 0;
     for (int c = 1; c < classes; ++c) {
       if (row[c] > row[k] && allowed_[static_cast<std::size_t>(c)]) k = c;
     }
-    const double p = row[k];
-    if (k != 0 && k != previous) {
-      std::string symbol = k == space ? " " : (k - 1 < static_cast<int>(symbols_.size()) ? symbols_[k - 1] : "");
-      if (!symbol.empty()) reading.characters.push_back({std::move(symbol), static_cast<float>(p), t});
+    if (k == 0 || k == previous) {  // a blank or a repeat: no probability needed
+      previous = k;
+      continue;
     }
+    double p = row[k];
+    if (scores) {
+      double top = 0;
+      cv::minMaxLoc(values.row(t), nullptr, &top);
+      cv::subtract(values.row(t), cv::Scalar::all(top), shifted);
+      cv::exp(shifted, exps);
+      p = std::exp(static_cast<double>(row[k]) - top) / cv::sum(exps)[0];
+    }
+    std::string symbol = k == space ? " " : (k - 1 < static_cast<int>(symbols_.size()) ? symbols_[k - 1] : "");
+    if (!symbol.empty()) reading.characters.push_back({std::move(symbol), static_cast<float>(p), t});
     previous = k;
   }
 }

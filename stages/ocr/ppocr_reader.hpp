@@ -29,10 +29,16 @@ struct PpocrReading {
 
 class PpocrReader {
  public:
+  // Where the characters' probabilities come from. The net ends in a softmax over its 6,625 classes, 8 % of a
+  // pass in OpenCV (40 x 6,625 values for a 320-pixel line); the decoder needs only the probability of the one
+  // class it keeps at each step, so by default it stops the net at the scores before the softmax and computes
+  // that probability itself (the same values within float rounding: tests/stages/ocr/ppocr_reader_test.cpp).
+  enum class Softmax { decoder, net };
+
   // `folder` holds rec-<width>.onnx files and keys.txt (the dictionary, one character per line); the nets of
   // `widths` are used (each costs memory for every two worker threads, more the wider it is).
-  PpocrReader(std::filesystem::path folder, std::vector<int> widths)
-      : folder_(std::move(folder)), widths_(std::move(widths)) {}
+  PpocrReader(std::filesystem::path folder, std::vector<int> widths, Softmax softmax = Softmax::decoder)
+      : folder_(std::move(folder)), widths_(std::move(widths)), softmax_(softmax) {}
 
   // Loads the dictionary, hashes the models and runs each net once; throws naming the file that is
   // missing or unusable.
@@ -50,12 +56,15 @@ class PpocrReader {
     int width = 0;
     std::filesystem::path file;  // read again by each thread that builds its net
     std::string sha256;          // of the file when prepared
+    std::string scores;          // the layer whose output the softmax takes; empty: the net's output is read
   };
   cv::dnn::Net make_net(std::size_t model) const;
-  void decode(const cv::Mat& out, PpocrReading& reading) const;
+  // Greedy CTC decoding of `out` (1 x steps x classes): probabilities, or scores before the softmax.
+  void decode(const cv::Mat& out, bool scores, PpocrReading& reading) const;
 
   std::filesystem::path folder_;
   std::vector<int> widths_;
+  Softmax softmax_;
   std::vector<std::string> symbols_;  // output class k (1-based) is symbols_[k - 1]; the class after them is a space
   std::unordered_set<std::string> charset_;  // what it may output
   std::vector<unsigned char> allowed_;       // per output class

@@ -81,6 +81,42 @@ TEST_F(Ppocr, ReadsRenderedWordsAtEveryFrozenWidth) {
   EXPECT_TRUE(reader_->read(render(longest, 40)).characters.empty());
 }
 
+TEST_F(Ppocr, TheDecodersSoftmaxGivesTheNetsProbabilities) {
+  // The default reader stops each net before its softmax and computes the kept classes' probabilities itself;
+  // a reader told to use the net's own softmax must read the same characters at the same steps, with the same
+  // probabilities within float rounding (1e-4: a sum of 6,625 single-precision exponentials, two ways). Clean,
+  // degraded and noise lines, at every width.
+  ocr::PpocrReader by_net(models_dir() / "ppocr-rec", {160, 320, 640, 1280}, ocr::PpocrReader::Softmax::net);
+  by_net.prepare();
+  std::vector<cv::Mat> lines;
+  for (const std::string text : {"PARKING", "Opening hours 9-18", "Fresh bread and cakes every morning",
+                                 "Bahnhofstrasse 12, 8001 Zurich, Tel. 044 123 45 67, www.example.ch"}) {
+    lines.push_back(render(text, 40));
+    lines.push_back(degrade(render(text, 60), 0.3));
+  }
+  cv::RNG rng(11);
+  for (int i = 0; i < 4; ++i) {
+    cv::Mat noise(48, 100 + 150 * i, CV_8UC3);
+    rng.fill(noise, cv::RNG::UNIFORM, 0, 255);
+    cv::GaussianBlur(noise, noise, cv::Size(0, 0), 1.5);
+    lines.push_back(noise);
+  }
+  std::size_t compared = 0, unsure = 0;
+  for (const auto& line : lines) {
+    const auto ours = reader_->read(line), theirs = by_net.read(line);
+    ASSERT_EQ(ours.characters.size(), theirs.characters.size()) << text_of(theirs);
+    for (std::size_t i = 0; i < ours.characters.size(); ++i) {
+      EXPECT_EQ(ours.characters[i].utf8, theirs.characters[i].utf8);
+      EXPECT_EQ(ours.characters[i].step, theirs.characters[i].step);
+      EXPECT_NEAR(ours.characters[i].probability, theirs.characters[i].probability, 1e-4);
+      unsure += theirs.characters[i].probability < 0.9;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 150u);
+  EXPECT_GT(unsure, 5u);  // not only the near-certain characters
+}
+
 TEST_F(Ppocr, ReadsSmallBlurredWords) {
   for (const std::string text : {"PHARMACY", "Bakery", "SALE"}) {
     EXPECT_EQ(text_of(reader_->read(degrade(render(text, 60), 0.3))), text);  // about 18 pixels high
