@@ -206,15 +206,39 @@ void ElementwiseProductLayer::finalize(cv::InputArrayOfArrays inputs_arr, cv::Ou
 }
 
 bool ElementwiseProductLayer::setActivation(const cv::Ptr<cv::dnn::ActivationLayer>& layer) {
-  const bool accepted = opencv_->setActivation(layer);
-  if (accepted) activation_ = layer;
-  return accepted;
+  if (!layer) {  // none: as OpenCV's layer takes it, the fused ones are dropped
+    activations_.clear();
+    affine_ = true;
+    affine_scale_ = 1;
+    affine_shift_ = 0;
+    opencv_->setActivation(layer);
+    return false;
+  }
+  // The first goes to OpenCV's layer as well (it applies that one itself when it computes the layer); the
+  // later ones OpenCV offers (hard-swish's "/ 6", then the scale and shift of the block after it) are applied
+  // here after whichever computed the product.
+  if (activations_.empty() && !opencv_->setActivation(layer)) return false;
+  activations_.push_back(layer);
+  // A chain of scales and shifts is one: s2 (s1 x + t1) + t2.
+  const auto power = layer.dynamicCast<cv::dnn::PowerLayer>();
+  if (power && power->power == 1.0f) {
+    affine_scale_ *= power->scale;
+    affine_shift_ = affine_shift_ * power->scale + power->shift;
+  } else {
+    affine_ = false;
+  }
+  return true;
 }
 
 void ElementwiseProductLayer::forward(cv::InputArrayOfArrays inputs_arr, cv::OutputArrayOfArrays outputs_arr,
                                       cv::OutputArrayOfArrays internals_arr) {
   if (!ours_) {
-    opencv_->forward(inputs_arr, outputs_arr, internals_arr);
+    opencv_->forward(inputs_arr, outputs_arr, internals_arr);  // with the first activation
+    if (activations_.size() > 1) {
+      std::vector<cv::Mat> outputs;
+      outputs_arr.getMatVector(outputs);
+      apply_later_activations(outputs[0]);
+    }
     return;
   }
   std::vector<cv::Mat> inputs, outputs;
@@ -222,14 +246,14 @@ void ElementwiseProductLayer::forward(cv::InputArrayOfArrays inputs_arr, cv::Out
   outputs_arr.getMatVector(outputs);
   const cv::Mat &a = inputs[0], &b = inputs[1];
   cv::Mat& out = outputs[0];
-  // Planes of one channel: the activation is told which channel each is (a per-channel one needs it).
+  // Planes of one channel: the activations are told which channel each is (a per-channel one needs it).
   const int batch = a.size[0], channels = a.size[1];
   const std::size_t plane = a.total() / static_cast<std::size_t>(batch) / static_cast<std::size_t>(channels);
   const bool per_channel = b.total() != a.total();
   const float* pa = a.ptr<float>();
   const float* pb = b.ptr<float>();
   float* po = out.ptr<float>();
-  const cv::dnn::ActivationLayer* activation = activation_.get();
+  const float scale = affine_scale_, shift = affine_shift_;
   cv::parallel_for_(cv::Range(0, batch * channels), [&](const cv::Range& range) {
     for (int p = range.start; p < range.end; ++p) {
       const std::size_t at = static_cast<std::size_t>(p) * plane;
@@ -242,8 +266,31 @@ void ElementwiseProductLayer::forward(cv::InputArrayOfArrays inputs_arr, cv::Out
         const float* y = pb + at;
         for (std::size_t i = 0; i < plane; ++i) o[i] = x[i] * y[i];
       }
+      if (activations_.empty()) continue;
+      if (affine_) {
+        for (std::size_t i = 0; i < plane; ++i) o[i] = o[i] * scale + shift;
+        continue;
+      }
       const int channel = p % channels;
-      if (activation) activation->forwardSlice(o, o, static_cast<int>(plane), plane, channel, channel + 1);
+      for (const auto& activation : activations_) {
+        activation->forwardSlice(o, o, static_cast<int>(plane), plane, channel, channel + 1);
+      }
+    }
+  });
+}
+
+void ElementwiseProductLayer::apply_later_activations(cv::Mat& out) const {
+  CV_Assert(out.type() == CV_32F && out.isContinuous() && out.dims >= 2 && out.size[0] > 0 && out.size[1] > 0);
+  const int batch = out.size[0], channels = out.size[1];
+  const std::size_t plane = out.total() / static_cast<std::size_t>(batch) / static_cast<std::size_t>(channels);
+  float* po = out.ptr<float>();
+  cv::parallel_for_(cv::Range(0, batch * channels), [&](const cv::Range& range) {
+    for (int p = range.start; p < range.end; ++p) {
+      float* o = po + static_cast<std::size_t>(p) * plane;
+      const int channel = p % channels;
+      for (std::size_t i = 1; i < activations_.size(); ++i) {
+        activations_[i]->forwardSlice(o, o, static_cast<int>(plane), plane, channel, channel + 1);
+      }
     }
   });
 }

@@ -40,8 +40,9 @@ class DepthwiseConv5Layer final : public cv::dnn::Layer {
 bool is_plain_product(const cv::dnn::LayerParams& params);
 
 // The product of two float tensors of one shape, or of an N x C x H x W tensor by an N x C x 1 x 1 one (the
-// channel weights of a squeeze-and-excitation block), with the activation OpenCV fuses into it (its "/ 6" of a
-// hard-swish). OpenCV 4.6's element-wise layer took 6.6 ms for one such channel product of 1.2 million values in
+// channel weights of a squeeze-and-excitation block), with the activations OpenCV fuses into it: hard-swish's
+// "/ 6", and the scale and shift PP-OCRv4 puts after it, each a pass of its own over the whole tensor
+// otherwise (6 % of a recogniser pass). OpenCV 4.6's element-wise layer took 6.6 ms for one such channel product of 1.2 million values in
 // PP-OCRv4's detector. Any other case (more inputs, other shapes or types) is handed to OpenCV's own layer,
 // which this one holds: which it is is known only once the shapes are (finalize()).
 class ElementwiseProductLayer final : public cv::dnn::Layer {
@@ -60,10 +61,16 @@ class ElementwiseProductLayer final : public cv::dnn::Layer {
  private:
   cv::Ptr<cv::dnn::Layer> opencv_;  // OpenCV's own layer for the same parameters
   bool ours_ = false;
-  // The activation fused into this layer. OpenCV may offer it before finalize() (in a net with free input
-  // dimensions) or after, and may offer a second, which OpenCV's layer refuses; the one OpenCV's layer
-  // accepted is kept here too, so whichever computes the layer applies it.
-  cv::Ptr<cv::dnn::ActivationLayer> activation_;
+  // The activations fused into this layer, in order. OpenCV may offer them before finalize() (in a net with
+  // free input dimensions) or after, and offers the next as long as the last was taken. The first is also
+  // OpenCV's layer's (which refuses a second), so whichever computes the product applies it; the later ones
+  // are applied here in either case.
+  std::vector<cv::Ptr<cv::dnn::ActivationLayer>> activations_;
+  // Whether every one of them is a scale and shift (a power layer of power 1), and the one they make together.
+  bool affine_ = true;
+  float affine_scale_ = 1, affine_shift_ = 0;
+  // The activations after the first, over `out` as OpenCV's layer left it.
+  void apply_later_activations(cv::Mat& out) const;
 };
 
 }  // namespace cluetrace
