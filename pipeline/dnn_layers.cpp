@@ -8,31 +8,16 @@
 
 #include <opencv2/dnn/all_layers.hpp>
 
+#include "pipeline/dnn_params.hpp"
+
 namespace cluetrace {
 namespace {
 
+using dnn_params::axis_value;
+using dnn_params::symmetric_pad;
+
 constexpr int kSide = 5;
 constexpr int kTaps = kSide * kSide;
-
-// Value `i` of a parameter given as one value for every axis or as one per axis (OpenCV keeps both forms).
-int axis_value(const cv::dnn::LayerParams& params, const char* key, int i, int absent) {
-  if (!params.has(key)) return absent;
-  const cv::dnn::DictValue& v = params.get(key);
-  return v.size() > i ? v.get<int>(i) : v.get<int>(0);
-}
-
-// Padding (y, x) from the importer's "pad": 2 values (both sides alike) or 4 (begins, then ends); {-1, -1}
-// when the two sides of an axis differ.
-std::pair<int, int> symmetric_pad(const cv::dnn::LayerParams& params) {
-  if (!params.has("pad")) return {axis_value(params, "pad_h", 0, 0), axis_value(params, "pad_w", 0, 0)};
-  const cv::dnn::DictValue& v = params.get("pad");
-  if (v.size() == 1) return {v.get<int>(0), v.get<int>(0)};
-  if (v.size() == 2) return {v.get<int>(0), v.get<int>(1)};
-  if (v.size() == 4 && v.get<int>(0) == v.get<int>(2) && v.get<int>(1) == v.get<int>(3)) {
-    return {v.get<int>(0), v.get<int>(1)};
-  }
-  return {-1, -1};
-}
 
 // One channel: `plane` holds its input with the padding already around it (`pitch` floats a row, at least
 // (out_w - 1) * stride_x + 5 wide and (out_h - 1) * stride_y + 5 high); `out` receives out_h x out_w sums.
@@ -115,8 +100,7 @@ DepthwiseConv5Layer::DepthwiseConv5Layer(const cv::dnn::LayerParams& params) : c
     throw std::invalid_argument("DepthwiseConv5Layer: not a depthwise 5 x 5 convolution");
   }
   channels_ = params.blobs[0].size[0];
-  stride_y_ = params.has("stride") ? axis_value(params, "stride", 0, 1) : axis_value(params, "stride_h", 0, 1);
-  stride_x_ = params.has("stride") ? axis_value(params, "stride", 1, 1) : axis_value(params, "stride_w", 0, 1);
+  std::tie(stride_y_, stride_x_) = dnn_params::strides(params);
   std::tie(pad_y_, pad_x_) = symmetric_pad(params);
   cv::dnn::LayerParams copy = params;
   shapes_ = cv::dnn::ConvolutionLayer::create(copy);

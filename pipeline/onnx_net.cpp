@@ -5,6 +5,7 @@
 #include <opencv2/dnn/all_layers.hpp>
 #include <opencv2/dnn/layer.details.hpp>
 
+#include "pipeline/dnn_conv3.hpp"
 #include "pipeline/dnn_layers.hpp"
 
 namespace cluetrace {
@@ -12,6 +13,7 @@ namespace {
 
 cv::Ptr<cv::dnn::Layer> make_convolution(cv::dnn::LayerParams& params) {
   if (is_depthwise_conv5(params)) return cv::makePtr<DepthwiseConv5Layer>(params);
+  if (is_dense_conv3(params)) return cv::makePtr<DenseConv3Layer>(params);
   return cv::dnn::ConvolutionLayer::create(params);  // OpenCV's own, as readNetFromONNX() would make it
 }
 

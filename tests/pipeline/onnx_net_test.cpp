@@ -18,6 +18,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/models.hpp"
+#include "pipeline/dnn_conv3.hpp"
 #include "pipeline/dnn_layers.hpp"
 #include "pipeline/onnx_net.hpp"
 
@@ -267,7 +268,10 @@ int layers_of_ours(cv::dnn::Net& net) {
   int n = 0;
   for (const auto& name : net.getLayerNames()) {
     const auto layer = net.getLayer(net.getLayerId(name));
-    if (dynamic_cast<DepthwiseConv5Layer*>(layer.get()) || dynamic_cast<ElementwiseProductLayer*>(layer.get())) ++n;
+    if (dynamic_cast<DepthwiseConv5Layer*>(layer.get()) || dynamic_cast<ElementwiseProductLayer*>(layer.get()) ||
+        dynamic_cast<cluetrace::DenseConv3Layer*>(layer.get())) {
+      ++n;
+    }
   }
   return n;
 }

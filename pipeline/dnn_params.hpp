@@ -1,0 +1,37 @@
+// Reading the convolution parameters OpenCV's ONNX importer hands to a layer (cv::dnn::LayerParams), for the
+// layers of pipeline/dnn_layers.hpp and pipeline/dnn_conv3.hpp.
+#pragma once
+
+#include <utility>
+
+#include <opencv2/dnn.hpp>
+
+namespace cluetrace::dnn_params {
+
+// Value `i` of a parameter given as one value for every axis or as one per axis (OpenCV keeps both forms).
+inline int axis_value(const cv::dnn::LayerParams& params, const char* key, int i, int absent) {
+  if (!params.has(key)) return absent;
+  const cv::dnn::DictValue& v = params.get(key);
+  return v.size() > i ? v.get<int>(i) : v.get<int>(0);
+}
+
+// Padding (y, x) from the importer's "pad": 2 values (both sides alike) or 4 (begins, then ends); {-1, -1}
+// when the two sides of an axis differ.
+inline std::pair<int, int> symmetric_pad(const cv::dnn::LayerParams& params) {
+  if (!params.has("pad")) return {axis_value(params, "pad_h", 0, 0), axis_value(params, "pad_w", 0, 0)};
+  const cv::dnn::DictValue& v = params.get("pad");
+  if (v.size() == 1) return {v.get<int>(0), v.get<int>(0)};
+  if (v.size() == 2) return {v.get<int>(0), v.get<int>(1)};
+  if (v.size() == 4 && v.get<int>(0) == v.get<int>(2) && v.get<int>(1) == v.get<int>(3)) {
+    return {v.get<int>(0), v.get<int>(1)};
+  }
+  return {-1, -1};
+}
+
+// Stride (y, x), from "stride" or "stride_h"/"stride_w".
+inline std::pair<int, int> strides(const cv::dnn::LayerParams& params) {
+  if (params.has("stride")) return {axis_value(params, "stride", 0, 1), axis_value(params, "stride", 1, 1)};
+  return {axis_value(params, "stride_h", 0, 1), axis_value(params, "stride_w", 0, 1)};
+}
+
+}  // namespace cluetrace::dnn_params
