@@ -158,15 +158,8 @@ void DenseConv3Layer::add_taps(const cv::Mat& band_taps, float* out, int height,
 
 void DenseConv3Layer::forward(cv::InputArrayOfArrays inputs_arr, cv::OutputArrayOfArrays outputs_arr,
                               cv::OutputArrayOfArrays /*internals*/) {
-  std::vector<cv::Mat> inputs, outputs;
-  inputs_arr.getMatVector(inputs);
-  outputs_arr.getMatVector(outputs);
-  CV_Assert(inputs.size() == 1 && outputs.size() == 1);
-  const cv::Mat& in = inputs[0];
-  cv::Mat& out = outputs[0];
-  CV_Assert(in.dims == 4 && out.dims == 4 && in.type() == CV_32F && out.type() == CV_32F && in.isContinuous() &&
-            out.isContinuous() && in.size[1] == inputs_ && out.size[1] == outputs_ && in.size[0] == out.size[0] &&
-            in.size[2] == out.size[2] && in.size[3] == out.size[3]);
+  auto [in, out] = dnn_params::one_input_one_output(inputs_arr, outputs_arr);
+  CV_Assert(in.size[1] == inputs_ && out.size[1] == outputs_ && in.size[2] == out.size[2] && in.size[3] == out.size[3]);
   const int batch = in.size[0], height = in.size[2], width = in.size[3];
   if (batch == 0 || height == 0 || width == 0) return;
   const std::size_t plane = static_cast<std::size_t>(height) * width;

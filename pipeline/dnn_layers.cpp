@@ -116,14 +116,8 @@ bool DepthwiseConv5Layer::getMemoryShapes(const std::vector<cv::dnn::MatShape>& 
 
 void DepthwiseConv5Layer::forward(cv::InputArrayOfArrays inputs_arr, cv::OutputArrayOfArrays outputs_arr,
                                   cv::OutputArrayOfArrays /*internals*/) {
-  std::vector<cv::Mat> inputs, outputs;
-  inputs_arr.getMatVector(inputs);
-  outputs_arr.getMatVector(outputs);
-  CV_Assert(inputs.size() == 1 && outputs.size() == 1);
-  const cv::Mat& in = inputs[0];
-  cv::Mat& out = outputs[0];
-  CV_Assert(in.dims == 4 && out.dims == 4 && in.type() == CV_32F && out.type() == CV_32F && in.isContinuous() &&
-            out.isContinuous() && in.size[1] == channels_ && out.size[1] == channels_ && in.size[0] == out.size[0]);
+  auto [in, out] = dnn_params::one_input_one_output(inputs_arr, outputs_arr);
+  CV_Assert(in.size[1] == channels_ && out.size[1] == channels_);
   const int planes = in.size[0] * channels_;
   const int in_h = in.size[2], in_w = in.size[3], out_h = out.size[2], out_w = out.size[3];
   if (planes == 0 || out_h <= 0 || out_w <= 0) return;

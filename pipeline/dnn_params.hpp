@@ -1,8 +1,10 @@
-// Reading the convolution parameters OpenCV's ONNX importer hands to a layer (cv::dnn::LayerParams), for the
-// layers of pipeline/dnn_layers.hpp and pipeline/dnn_conv3.hpp.
+// What the layers of pipeline/dnn_layers.hpp and pipeline/dnn_conv3.hpp share: reading the convolution
+// parameters OpenCV's ONNX importer hands to a layer (cv::dnn::LayerParams), and a forward pass's one input
+// and one output.
 #pragma once
 
 #include <utility>
+#include <vector>
 
 #include <opencv2/dnn.hpp>
 
@@ -32,6 +34,20 @@ inline std::pair<int, int> symmetric_pad(const cv::dnn::LayerParams& params) {
 inline std::pair<int, int> strides(const cv::dnn::LayerParams& params) {
   if (params.has("stride")) return {axis_value(params, "stride", 0, 1), axis_value(params, "stride", 1, 1)};
   return {axis_value(params, "stride_h", 0, 1), axis_value(params, "stride_w", 0, 1)};
+}
+
+// The one input and one output of a convolution's forward pass, checked to be continuous 4-D float tensors of
+// one batch size.
+inline std::pair<cv::Mat, cv::Mat> one_input_one_output(cv::InputArrayOfArrays inputs_arr,
+                                                        cv::OutputArrayOfArrays outputs_arr) {
+  std::vector<cv::Mat> inputs, outputs;
+  inputs_arr.getMatVector(inputs);
+  outputs_arr.getMatVector(outputs);
+  CV_Assert(inputs.size() == 1 && outputs.size() == 1);
+  const cv::Mat &in = inputs[0], &out = outputs[0];
+  CV_Assert(in.dims == 4 && out.dims == 4 && in.type() == CV_32F && out.type() == CV_32F && in.isContinuous() &&
+            out.isContinuous() && in.size[0] == out.size[0]);
+  return {in, out};
 }
 
 }  // namespace cluetrace::dnn_params
