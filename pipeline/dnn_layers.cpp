@@ -92,7 +92,8 @@ bool is_depthwise_conv5(const cv::dnn::LayerParams& params) {
     return false;
   }
   const auto [pad_y, pad_x] = symmetric_pad(params);
-  return pad_y >= 0 && pad_x >= 0 && axis_value(params, "stride", 0, 1) >= 1 && axis_value(params, "stride", 1, 1) >= 1;
+  const auto [stride_y, stride_x] = dnn_params::strides(params);
+  return pad_y >= 0 && pad_x >= 0 && stride_y >= 1 && stride_x >= 1;
 }
 
 DepthwiseConv5Layer::DepthwiseConv5Layer(const cv::dnn::LayerParams& params) : cv::dnn::Layer(params) {
