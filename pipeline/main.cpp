@@ -32,6 +32,7 @@
 #include "pipeline/versions.hpp"
 #include "stages/language/langid_tool.hpp"
 #include "stages/logo/catalogue_tool.hpp"
+#include "stages/ocr/tessdata_archive.hpp"
 
 namespace {
 
@@ -293,6 +294,16 @@ int main(int argc, char** argv) {
   langid->add_option("--languages", langid_languages, "comma-separated ISO 639-1 codes instead of the config's");
   langid->add_flag("--distribution", langid_options.distribution, "print every language's probability");
 
+  auto* tessdata_cmd = app.add_subcommand("tessdata", "prepare Tesseract models for a faster start (scripts/setup.sh runs it)");
+  tessdata_cmd->require_subcommand(1);
+  auto* tessdata_prepare = tessdata_cmd->add_subcommand(
+      "prepare", "re-pack traineddata files as archives of their components, which Tesseract loads with less memory (docs/text.md)");
+  std::vector<std::string> tessdata_languages;
+  std::string tessdata_from, tessdata_to;
+  tessdata_prepare->add_option("LANG", tessdata_languages, "Tesseract language names (Latin, eng ...)")->required();
+  tessdata_prepare->add_option("--tessdata", tessdata_from, "folder of the traineddata files (default: the system's)");
+  tessdata_prepare->add_option("--out", tessdata_to, "folder for the archives (default: models/tessdata of this installation)");
+
   auto* catalogue_cmd = app.add_subcommand("catalogue", "build, extend, list and check a logo catalogue");
   catalogue_cmd->require_subcommand(1);
   std::string catalogue_file;
@@ -426,6 +437,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  if (*tessdata_cmd) return cluetrace::ocr::tessdata_prepare_command(tessdata_languages, tessdata_from, tessdata_to, std::cout, std::cerr);
   if (*catalogue_cmd) {
     const auto file = catalogue_file.empty() ? cluetrace::logo::default_catalogue_path() : std::filesystem::path(catalogue_file);
     if (*cat_build) return cluetrace::logo::catalogue_build(file, std::cout, std::cerr);

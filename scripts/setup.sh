@@ -51,6 +51,16 @@ build() {
     fi
     grep -q ' 0 views rendered now' build/catalogue.log || log "logo catalogue index: $(tail -n 1 build/catalogue.log)"
   fi
+  # The default OCR model as an archive of its components, which Tesseract loads with a third of the memory
+  # (models/tessdata; made again only when the Debian package's file changed).
+  if [[ -x build/cluetrace ]]; then
+    if ! build/cluetrace tessdata prepare Latin >build/tessdata.log 2>&1; then
+      cat build/tessdata.log >&2
+      log "preparing the Latin OCR model failed"
+      exit 1
+    fi
+    grep -q 'up to date' build/tessdata.log || log "OCR model: $(tail -n 1 build/tessdata.log)"
+  fi
 
 }
 

@@ -4,7 +4,6 @@
 #include <tesseract/baseapi.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cctype>
 #include <filesystem>
 #include <stdexcept>
@@ -13,6 +12,7 @@
 
 #include "pipeline/memory_gate.hpp"
 #include "stages/ocr/openmp_serial.hpp"
+#include "stages/ocr/tessdata_archive.hpp"
 
 namespace cluetrace::ocr {
 
@@ -30,6 +30,17 @@ bool single_repeated_letter(std::string_view token) {
     if (std::tolower(static_cast<unsigned char>(c)) != first) return false;
   }
   return true;
+}
+
+// Tesseract keeps the word lists it loaded in a cache for the whole process, named after the traineddata file they
+// came from; for an archive it has no name (tessdata_archive.hpp). So one language only may be read from
+// archives in a process: the first to claim it. Returns "" when `language` may be, else the language that was.
+std::string claim_archive_language(const std::string& language) {
+  static std::mutex mutex;
+  static std::string claimed;
+  const std::lock_guard lock(mutex);
+  if (claimed.empty()) claimed = language;
+  return claimed == language ? std::string() : claimed;
 }
 
 }  // namespace
@@ -66,8 +77,8 @@ void read_language_options(OptionReader& o, std::vector<std::string>& languages,
   tessdata_dir = o.get_string("tessdata_dir", tessdata_dir);
 }
 
-TesseractEngines::TesseractEngines(std::vector<std::string> languages, std::string tessdata_dir)
-    : languages_(std::move(languages)), tessdata_dir_(std::move(tessdata_dir)) {
+TesseractEngines::TesseractEngines(std::vector<std::string> languages, std::string tessdata_dir, std::filesystem::path prepared_dir)
+    : languages_(std::move(languages)), tessdata_dir_(std::move(tessdata_dir)), prepared_dir_(std::move(prepared_dir)) {
   language_string_ = fmt::format("{}", fmt::join(languages_, "+"));
 }
 
@@ -75,7 +86,8 @@ TesseractEngines::~TesseractEngines() = default;
 
 std::unique_ptr<tesseract::TessBaseAPI> TesseractEngines::make() const {
   auto api = std::make_unique<tesseract::TessBaseAPI>();
-  const char* datapath = tessdata_dir_.empty() ? nullptr : tessdata_dir_.c_str();
+  const std::string& folder = load_dir_.empty() ? tessdata_dir_ : load_dir_;
+  const char* datapath = folder.empty() ? nullptr : folder.c_str();
   // debug_file keeps Tesseract's own chatter (including its load errors) off the analyst's terminal;
   // the exceptions below say what went wrong instead.
   std::vector<std::string> names{"debug_file"}, values{"/dev/null"};
@@ -122,6 +134,7 @@ void TesseractEngines::check() {
   if (!folder.empty()) model_bytes_ = model_bytes(folder);
   if (model_bytes_ > 0) {
     datapath_ = folder;
+    use_archive_if_prepared();
     return;
   }
   // Not where we looked (another packaging of Tesseract): Tesseract itself is asked, by loading once.
@@ -130,6 +143,27 @@ void TesseractEngines::check() {
   model_bytes_ = model_bytes(datapath_);
   const std::lock_guard lock(spare_mutex_);
   spare_ = std::move(api);
+}
+
+void TesseractEngines::use_archive_if_prepared() {
+  if (prepared_dir_.empty()) return;
+  if (languages_.size() != 1) {
+    archive_note_ = "not used: a set of several languages is read from the traineddata files";
+    return;
+  }
+  std::string why;
+  const auto prepared = find_prepared_traineddata(std::filesystem::path(datapath_) / (languages_.front() + ".traineddata"), prepared_dir_, &why);
+  if (!prepared) {
+    archive_note_ = "not used: " + why;
+    return;
+  }
+  if (const auto other = claim_archive_language(languages_.front()); !other.empty()) {
+    archive_note_ = fmt::format("not used: this process reads '{}' from an archive already, and Tesseract would give both its word lists", other);
+    return;
+  }
+  load_dir_ = prepared_dir_.string();
+  archive_note_ = prepared->archive.string();
+  archive_sha256_ = prepared->source_sha256;
 }
 
 std::uintmax_t TesseractEngines::model_bytes(const std::string& folder) const {
@@ -145,9 +179,7 @@ std::uintmax_t TesseractEngines::model_bytes(const std::string& folder) const {
 
 std::string TesseractEngines::tessdata_folder() const {
   if (!tessdata_dir_.empty()) return tessdata_dir_;
-  // Tesseract's own order: TESSDATA_PREFIX, then the folder it was built for (Debian 12: tesseract 5).
-  if (const char* prefix = std::getenv("TESSDATA_PREFIX"); prefix && *prefix) return prefix;
-  return "/usr/share/tesseract-ocr/5/tessdata";
+  return system_tessdata_dir().string();
 }
 
 tesseract::TessBaseAPI& TesseractEngines::local() {
@@ -169,6 +201,11 @@ nlohmann::ordered_json TesseractEngines::resources() const {
     const auto file = std::filesystem::path(datapath_) / (lang + ".traineddata");
     std::error_code ec;
     j["traineddata"][lang] = {{"path", file.string()}, {"bytes", std::filesystem::file_size(file, ec)}};
+  }
+  // The same components, read from the archive `cluetrace tessdata prepare` made of the file above.
+  if (!archive_note_.empty()) {
+    j["archive"] = archive_sha256_.empty() ? nlohmann::ordered_json{{"note", archive_note_}}
+                                           : nlohmann::ordered_json{{"path", archive_note_}, {"source_sha256", archive_sha256_}};
   }
   return j;
 }

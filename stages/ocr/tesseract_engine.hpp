@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,7 +22,10 @@ namespace cluetrace::ocr {
 
 class TesseractEngines {
  public:
-  TesseractEngines(std::vector<std::string> languages, std::string tessdata_dir);
+  // `prepared_dir`: where `cluetrace tessdata prepare` put archives of traineddata files (tessdata_archive.hpp);
+  // a set of one language is read from its archive there when it was made from the file Tesseract would read.
+  // Empty: the traineddata files only. At most one set in a process may use archives (tessdata_archive.hpp).
+  TesseractEngines(std::vector<std::string> languages, std::string tessdata_dir, std::filesystem::path prepared_dir = {});
   ~TesseractEngines();
   TesseractEngines(const TesseractEngines&) = delete;
   TesseractEngines& operator=(const TesseractEngines&) = delete;
@@ -37,6 +41,8 @@ class TesseractEngines {
  private:
   std::unique_ptr<tesseract::TessBaseAPI> make() const;
   std::string tessdata_folder() const;
+  // After check() found the files: Tesseract is to read the one language from its prepared archive, if there is one.
+  void use_archive_if_prepared();
   // The bytes of this set's traineddata files in `folder`; 0 when one is not there.
   std::uintmax_t model_bytes(const std::string& folder) const;
 
@@ -44,6 +50,10 @@ class TesseractEngines {
   std::string tessdata_dir_;
   std::string language_string_;
   std::string datapath_;
+  std::filesystem::path prepared_dir_;
+  std::string load_dir_;       // the folder Tesseract loads from: the archive's when it is used, else as configured
+  std::string archive_note_;   // for run.json: the archive used, or why none was
+  std::string archive_sha256_; // of the traineddata file the archive used was made from
   std::uintmax_t model_bytes_ = 0;  // of the traineddata files, once check() found them; 0: not known
   std::mutex spare_mutex_;
   std::unique_ptr<tesseract::TessBaseAPI> spare_;  // the instance check() loaded, handed to the first thread

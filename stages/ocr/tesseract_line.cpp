@@ -12,6 +12,7 @@
 
 #include "pipeline/fold.hpp"
 #include "pipeline/models.hpp"
+#include "stages/ocr/tessdata_archive.hpp"
 
 namespace cluetrace::ocr {
 namespace {
@@ -69,7 +70,7 @@ TesseractLineOptions TesseractLineOptions::read(OptionReader& o) {
 }
 
 TesseractLineStage::TesseractLineStage(TesseractLineOptions options)
-    : options_(std::move(options)), engines_(options_.languages, options_.tessdata_dir) {
+    : options_(std::move(options)), engines_(options_.languages, options_.tessdata_dir, prepared_tessdata_dir()) {
   if (!options_.reread_languages.empty()) {
     reread_engines_ = std::make_unique<TesseractEngines>(options_.reread_languages, options_.tessdata_dir);
   }

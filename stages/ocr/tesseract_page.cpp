@@ -7,6 +7,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "stages/ocr/tessdata_archive.hpp"
+
 namespace cluetrace::ocr {
 namespace {
 
@@ -35,7 +37,7 @@ TesseractPageOptions TesseractPageOptions::read(OptionReader& o) {
 }
 
 TesseractPageStage::TesseractPageStage(TesseractPageOptions options)
-    : options_(std::move(options)), engines_(options_.languages, options_.tessdata_dir) {}
+    : options_(std::move(options)), engines_(options_.languages, options_.tessdata_dir, prepared_tessdata_dir()) {}
 
 void TesseractPageStage::process(ImageRecord& image, StageResult& out) {
   auto* api = &engines_.local();
