@@ -10,12 +10,12 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <opencv2/imgcodecs.hpp>
 
 #include "pipeline/digest.hpp"
 #include "pipeline/evidence_file.hpp"
 #include "pipeline/animated_webp.hpp"
 #include "pipeline/gif_decode.hpp"
+#include "pipeline/image_codecs.hpp"
 #include "pipeline/image_format.hpp"
 #include "pipeline/salvage.hpp"
 #include "pipeline/timing.hpp"
@@ -172,7 +172,7 @@ std::optional<cv::Mat> decode_with_opencv(ImageRecord& image, const std::vector<
   cv::Mat decoded;
   try {
     // OpenCV applies the EXIF orientation: pixels (and so boxes) are as a viewer shows the image.
-    decoded = cv::imdecode(bytes, cv::IMREAD_COLOR);
+    decoded = codecs::imdecode(bytes, cv::IMREAD_COLOR);
   } catch (const cv::Exception& e) {
     fail(image, kDecodeStage, fmt::format("{} decoder failed: {}", image.format, e.err));
     return std::nullopt;

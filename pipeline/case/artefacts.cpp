@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/case/objects.hpp"
 #include "pipeline/case/scenes.hpp"
+#include "pipeline/image_codecs.hpp"
 #include "pipeline/imaging.hpp"
 #include "pipeline/report_store.hpp"
 
@@ -21,7 +21,7 @@ std::string jpeg_of(const cv::Mat& bgr, int max_side) {
   const int side = std::max(bgr.cols, bgr.rows);
   const cv::Mat small = side > max_side ? scaled(bgr, static_cast<double>(max_side) / side) : bgr;
   std::vector<uchar> bytes;
-  cv::imencode(".jpg", small, bytes, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality});
+  codecs::imencode(".jpg", small, bytes, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality});
   return std::string(bytes.begin(), bytes.end());
 }
 

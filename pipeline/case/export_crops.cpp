@@ -6,7 +6,6 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
 
@@ -16,6 +15,7 @@
 #include "pipeline/digest.hpp"
 #include "pipeline/evidence_file.hpp"
 #include "pipeline/fold.hpp"
+#include "pipeline/image_codecs.hpp"
 #include "pipeline/imaging.hpp"
 #include "pipeline/report_store.hpp"
 
@@ -150,7 +150,7 @@ cv::Mat read_analysed_image(const std::filesystem::path& source, const std::stri
     // decode.max_file_bytes allows up to 2^40 bytes; OpenCV's decoder takes an int-sized buffer.
     throw std::runtime_error(fmt::format("{} is {} bytes, too large to cut a crop from", source.string(), bytes.size()));
   }
-  cv::Mat pixels = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, bytes.data()), cv::IMREAD_COLOR);
+  cv::Mat pixels = codecs::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, bytes.data()), cv::IMREAD_COLOR);
   if (pixels.empty()) throw std::runtime_error(fmt::format("{} cannot be decoded", source.string()));
   return pixels;
 }
@@ -248,7 +248,7 @@ ExportSummary export_crops(const ExportRequest& request, std::ostream& log) {
       } else {
         // Re-encoded from pixels: no EXIF, XMP, IPTC or ICC data of the original travels with it.
         std::vector<uchar> png;
-        cv::imencode(".png", crop, png);
+        codecs::imencode(".png", crop, png);
         const std::string name = fmt::format("{}-{}-{}.png", sha.substr(0, 12), rank, clue->value("kind", ""));
         write_file_atomically(request.out / name, std::string(png.begin(), png.end()));
         entry["file"] = name;

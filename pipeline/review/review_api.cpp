@@ -13,7 +13,6 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <spdlog/spdlog.h>
 
@@ -21,6 +20,7 @@
 #include "pipeline/case/export_crops.hpp"
 #include "pipeline/case/objects.hpp"
 #include "pipeline/case/store.hpp"
+#include "pipeline/image_codecs.hpp"
 #include "pipeline/report_store.hpp"
 
 namespace fs = std::filesystem;
@@ -117,7 +117,7 @@ std::string jpeg(const cv::Mat& image, int side) {
   const int longest = std::max(image.cols, image.rows);
   if (longest > side) cv::resize(image, out, cv::Size(), static_cast<double>(side) / longest, static_cast<double>(side) / longest, cv::INTER_AREA);
   std::vector<uchar> bytes;
-  cv::imencode(".jpg", out, bytes, {cv::IMWRITE_JPEG_QUALITY, 85});
+  codecs::imencode(".jpg", out, bytes, {cv::IMWRITE_JPEG_QUALITY, 85});
   return std::string(bytes.begin(), bytes.end());
 }
 
@@ -555,7 +555,7 @@ json ReviewApi::query_region(const json& body) {
 
 json ReviewApi::query_crop(const std::string& image_bytes) {
   if (image_bytes.empty() || image_bytes.size() > (64u << 20)) throw ReviewError(400, "send the crop as the request body (an image of at most 64 MB)");
-  const cv::Mat crop = cv::imdecode(cv::Mat(1, static_cast<int>(image_bytes.size()), CV_8U, const_cast<char*>(image_bytes.data())), cv::IMREAD_COLOR);
+  const cv::Mat crop = codecs::imdecode(cv::Mat(1, static_cast<int>(image_bytes.size()), CV_8U, const_cast<char*>(image_bytes.data())), cv::IMREAD_COLOR);
   if (crop.empty()) throw ReviewError(400, "the uploaded crop is not an image OpenCV can decode");
   if (crop.cols < 8 || crop.rows < 8) throw ReviewError(400, "the crop is too small to describe an object (8 pixels a side at least)");
   return run_query(query_from_crop(crop));

@@ -20,11 +20,11 @@
 #include <fmt/format.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <opencv2/features2d.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include "pipeline/digest.hpp"
+#include "pipeline/image_codecs.hpp"
 
 extern char** environ;
 
@@ -175,7 +175,7 @@ cv::Mat render_svg(const fs::path& file, int side) {
                               file.string()},
                              error_text);
   cv::Mat img;
-  if (rc == 0) img = cv::imread(out_template, cv::IMREAD_UNCHANGED);
+  if (rc == 0) img = codecs::imread(out_template, cv::IMREAD_UNCHANGED);
   unlink(out_template);
   if (rc == 127) throw std::runtime_error(file.string() + ": rsvg-convert not found (install Debian's librsvg2-bin to render SVG references)");
   if (rc != 0) throw std::runtime_error(fmt::format("{}: rsvg-convert failed ({}): {}", file.string(), rc, error_text));
@@ -302,7 +302,7 @@ cv::Mat render_reference_bgra(const fs::path& file, const std::optional<Box>& bo
     if (extent.area() == 0) throw std::runtime_error(file.string() + ": the SVG draws nothing");
     bgra = big(extent).clone();
   } else {
-    cv::Mat img = cv::imread(file.string(), cv::IMREAD_UNCHANGED);
+    cv::Mat img = codecs::imread(file.string(), cv::IMREAD_UNCHANGED);
     if (img.empty()) throw std::runtime_error(file.string() + ": not a readable image");
     if (img.depth() != CV_8U) img.convertTo(img, CV_8U, img.depth() == CV_16U ? 1.0 / 257 : 1.0);
     if (img.channels() == 1) cv::cvtColor(img, img, cv::COLOR_GRAY2BGRA);
@@ -526,7 +526,7 @@ void write_index(const FeatureIndexFile& index, const fs::path& file) {
       CV_Assert(r.descriptors.rows == static_cast<int>(r.keypoints.size()) && (r.descriptors.empty() || r.descriptors.isContinuous()));
       o.write(reinterpret_cast<const char*>(r.descriptors.data), static_cast<std::streamsize>(r.descriptors.total()));
       std::vector<uchar> png;
-      if (!r.silhouette.empty()) cv::imencode(".png", r.silhouette, png);
+      if (!r.silhouette.empty()) codecs::imencode(".png", r.silhouette, png);
       put(o, static_cast<std::uint32_t>(png.size()));
       o.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
       put_string(o, r.shape_model);
@@ -602,7 +602,7 @@ FeatureIndexFile read_index(std::istream& in, std::uint64_t size, const std::str
   std::vector<char> damaged(n, 0);
   oneapi::tbb::parallel_for(std::uint32_t{0}, n, [&](std::uint32_t i) {
     if (pngs[i].empty()) return;
-    index.references[i].silhouette = cv::imdecode(pngs[i], cv::IMREAD_GRAYSCALE);
+    index.references[i].silhouette = codecs::imdecode(pngs[i], cv::IMREAD_GRAYSCALE);
     damaged[i] = index.references[i].silhouette.empty();
   });
   if (std::find(damaged.begin(), damaged.end(), 1) != damaged.end())

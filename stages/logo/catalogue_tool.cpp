@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
-#include <opencv2/imgcodecs.hpp>
 
+#include "pipeline/image_codecs.hpp"
 #include "pipeline/models.hpp"
 #include "pipeline/timing.hpp"
 #include "stages/logo/catalogue.hpp"
@@ -169,7 +169,7 @@ int catalogue_add(const AddRequest& req, std::ostream& out, std::ostream& err) {
         box = Box{std::stoi(m[2]), std::stoi(m[3]), std::stoi(m[4]), std::stoi(m[5])};
       }
       // Only the mark is kept: a crop, re-encoded, so no other part of the photo and none of its metadata.
-      cv::Mat original = cv::imread(file.string(), cv::IMREAD_COLOR);
+      cv::Mat original = codecs::imread(file.string(), cv::IMREAD_COLOR);
       if (original.empty()) throw std::runtime_error(file.string() + ": not a readable image");
       cv::Rect r(0, 0, original.cols, original.rows);
       if (box) r &= cv::Rect(box->x, box->y, box->width, box->height);
@@ -177,7 +177,7 @@ int catalogue_add(const AddRequest& req, std::ostream& out, std::ostream& err) {
         throw std::runtime_error(fmt::format("{}: the box {} lies outside the {}x{} image or is smaller than 8x8", file.string(),
                                              spec, original.cols, original.rows));
       const fs::path dest = next_name(".png");
-      if (!cv::imwrite(dest.string(), original(r))) throw std::runtime_error(dest.string() + ": cannot write");
+      if (!codecs::imwrite(dest.string(), original(r))) throw std::runtime_error(dest.string() + ": cannot write");
       brand->references.push_back({fs::relative(dest, c.folder()), std::nullopt});
       fmt::print(out, "{}: reference {} ({}x{} crop of {})\n", req.id, dest.string(), r.width, r.height, file.string());
     }
