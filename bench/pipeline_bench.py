@@ -10,7 +10,8 @@ GIF, WebP, PNM), then alternates --repeat times
   B. the baseline: `tesseract IMAGE stdout` per image, OMP_THREAD_LIMIT=1, as many processes at once as
      there are cores (os.cpu_count(), or --baseline-procs),
 each under GNU time (/usr/bin/time) for peak RSS and CPU time, and wall-clocked as a whole. A and B are
-interleaved (A B A B ...) so that a slow patch of a noisy machine hits both. Prints medians per system,
+interleaved (A B A B ...) so that a slow patch of a noisy machine hits both. A --compare-cli/--compare-config
+run C goes after A in odd repeats and before it in even ones (A C B, C A B, ...): use an even --repeat. Prints medians per system,
 the cluetrace/baseline time ratio of those medians, per-stage medians from the reports' timings_ms, and
 the report statuses. --markdown prints the same as Markdown for bench/RESULTS.md.
 
@@ -433,11 +434,16 @@ def main(argv=None):
     comparing = bool(args.compare_cli or args.compare_config)
     try:
         for i in range(1, args.repeat + 1):
+            # With a compare build, the two take turns at going first: the run after the baseline's was up to
+            # 10 % faster on the 12-MP scenes whichever build it was (bench/RESULTS.md, issue 16, thirteenth
+            # session), so a fixed order favours one build.
+            compare_first = comparing and i % 2 == 0
+            if compare_first:
+                runs_c.append(run_cluetrace(args, images, work, i, cli=args.compare_cli, config=args.compare_config, tag="compare"))
             a = run_cluetrace(args, images, work, i)
             runs_a.append(a)
-            if comparing:
-                c = run_cluetrace(args, images, work, i, cli=args.compare_cli, config=args.compare_config, tag="compare")
-                runs_c.append(c)
+            if comparing and not compare_first:
+                runs_c.append(run_cluetrace(args, images, work, i, cli=args.compare_cli, config=args.compare_config, tag="compare"))
             b = run_baseline(args, images, work, i)
             runs_b.append(b)
             print(f"repeat {i}/{args.repeat}: cluetrace {a['wall']:.3f} s, baseline {b['wall']:.3f} s"
