@@ -33,6 +33,14 @@ fs::path copy_model(const test::TempDir& dir, const std::string& lang) {
   return folder;
 }
 
+// Copies of two system models in the test's tessdata folder, each with its archive in dir/archives.
+fs::path prepare_both(const test::TempDir& dir, const std::string& first, const std::string& second) {
+  const auto folder = copy_model(dir, first);
+  fs::copy_file(kSystem / (second + ".traineddata"), folder / (second + ".traineddata"));
+  for (const auto& lang : {first, second}) ocr::prepare_traineddata(folder / (lang + ".traineddata"), dir / "archives");
+  return folder;
+}
+
 // The members of an uncompressed ustar archive, read by hand: name -> bytes.
 std::map<std::string, std::string> tar_members(const fs::path& file) {
   const auto bytes = test::read_bytes(file);
@@ -206,10 +214,7 @@ TEST(TesseractEngines, AOneLanguageSetIsReadFromItsArchiveAndSaysSo) {
 TEST(TesseractEngines, ASetOfSeveralLanguagesIsReadFromItsFiles) {
   // Tesseract would share one word list between two languages read from archives (tessdata_archive.hpp).
   test::TempDir dir;
-  const auto folder = copy_model(dir, "eng");
-  fs::copy_file(kSystem / "deu.traineddata", folder / "deu.traineddata");
-  ocr::prepare_traineddata(folder / "eng.traineddata", dir / "archives");
-  ocr::prepare_traineddata(folder / "deu.traineddata", dir / "archives");
+  const auto folder = prepare_both(dir, "eng", "deu");
   ocr::TesseractEngines engines({"eng", "deu"}, folder.string(), dir / "archives");
   engines.check();
   const auto resources = engines.resources();
@@ -223,10 +228,7 @@ TEST(TesseractEngines, ASetOfSeveralLanguagesIsReadFromItsFiles) {
 
 TEST(TesseractEngines, ALanguageReadFromAnArchiveIsTheOnlyOneInTheProcess) {
   test::TempDir dir;
-  const auto folder = copy_model(dir, "Latin");
-  fs::copy_file(kSystem / "eng.traineddata", folder / "eng.traineddata");
-  ocr::prepare_traineddata(folder / "Latin.traineddata", dir / "archives");
-  ocr::prepare_traineddata(folder / "eng.traineddata", dir / "archives");
+  const auto folder = prepare_both(dir, "Latin", "eng");
   ocr::TesseractEngines latin({"Latin"}, folder.string(), dir / "archives");
   latin.check();
   ocr::TesseractEngines english({"eng"}, folder.string(), dir / "archives");
