@@ -162,7 +162,7 @@ void TesseractEngines::use_archive_if_prepared() {
     return;
   }
   load_dir_ = prepared_dir_.string();
-  archive_note_ = prepared->archive.string();
+  archive_path_ = prepared->archive.string();
   archive_sha256_ = prepared->source_sha256;
 }
 
@@ -203,9 +203,10 @@ nlohmann::ordered_json TesseractEngines::resources() const {
     j["traineddata"][lang] = {{"path", file.string()}, {"bytes", std::filesystem::file_size(file, ec)}};
   }
   // The same components, read from the archive `cluetrace tessdata prepare` made of the file above.
-  if (!archive_note_.empty()) {
-    j["archive"] = archive_sha256_.empty() ? nlohmann::ordered_json{{"note", archive_note_}}
-                                           : nlohmann::ordered_json{{"path", archive_note_}, {"source_sha256", archive_sha256_}};
+  if (!archive_path_.empty()) {
+    j["archive"] = {{"path", archive_path_}, {"source_sha256", archive_sha256_}};
+  } else if (!archive_note_.empty()) {
+    j["archive"] = {{"note", archive_note_}};
   }
   return j;
 }

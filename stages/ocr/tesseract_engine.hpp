@@ -52,8 +52,9 @@ class TesseractEngines {
   std::string datapath_;
   std::filesystem::path prepared_dir_;
   std::string load_dir_;       // the folder Tesseract loads from: the archive's when it is used, else as configured
-  std::string archive_note_;   // for run.json: the archive used, or why none was
-  std::string archive_sha256_; // of the traineddata file the archive used was made from
+  std::string archive_path_;    // the archive Tesseract reads the language from; empty: none
+  std::string archive_sha256_;  // of the traineddata file that archive was made from
+  std::string archive_note_;    // for run.json: why no archive is used, when one might have been
   std::uintmax_t model_bytes_ = 0;  // of the traineddata files, once check() found them; 0: not known
   std::mutex spare_mutex_;
   std::unique_ptr<tesseract::TessBaseAPI> spare_;  // the instance check() loaded, handed to the first thread
