@@ -434,9 +434,9 @@ def main(argv=None):
     comparing = bool(args.compare_cli or args.compare_config)
     try:
         for i in range(1, args.repeat + 1):
-            # With a compare build, the two take turns at going first: the run after the baseline's was up to
-            # 10 % faster on the 12-MP scenes whichever build it was (bench/RESULTS.md, issue 16, thirteenth
-            # session), so a fixed order favours one build.
+            # With a compare build, the two take turns at going first: the one run right after the other was up to
+            # 10 % faster on the 12-MP scenes whichever build it was (the memory the other freed is still fast to
+            # fault in; bench/RESULTS.md, issue 16, thirteenth session), so a fixed order favours one build.
             compare_first = comparing and i % 2 == 0
             if compare_first:
                 runs_c.append(run_cluetrace(args, images, work, i, cli=args.compare_cli, config=args.compare_config, tag="compare"))
