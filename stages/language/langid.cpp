@@ -1,7 +1,5 @@
 #include "stages/language/langid.hpp"
 
-#include <iconv.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -13,7 +11,6 @@
 #include <fmt/format.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
-#include <hunspell/hunspell.hxx>
 #include <nlohmann/json.hpp>
 #include <unicode/locid.h>
 #include <unicode/uchar.h>
@@ -43,30 +40,6 @@ std::string capitalised(const std::string& word) {
   return utf8_of(head + u.tempSubString(U16_LENGTH(first)));
 }
 
-// The charset a hunspell .aff file declares on its SET line, as hunspell reads it (ISO8859-1 when it names none).
-// Read before the dictionary loads, so that one iconv cannot convert to stops the stage's start.
-std::string declared_charset(const std::filesystem::path& aff) {
-  std::ifstream in(aff, std::ios::binary);
-  std::string line;
-  for (bool first = true; std::getline(in, line); first = false) {
-    if (first && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a byte-order mark
-    if (line.rfind("SET", 0) != 0 || line.size() < 4 || !std::isspace(static_cast<unsigned char>(line[3]))) continue;
-    std::istringstream words(line.substr(3));
-    std::string name;
-    if (words >> name) return name;
-  }
-  return "ISO8859-1";
-}
-
-// iconv's conversion from UTF-8 to `charset`, for words asked of a dictionary in it; throws naming the .aff file.
-iconv_t converter_to(const std::string& charset, const std::filesystem::path& aff) {
-  const iconv_t converter = iconv_open(charset.c_str(), "UTF-8");
-  if (converter == reinterpret_cast<iconv_t>(-1)) {
-    throw std::runtime_error(fmt::format("{}: cannot convert UTF-8 to its charset {}", aff.string(), charset));
-  }
-  return converter;
-}
-
 // Code points of a word as UTF-8 strings, padded with a space on both sides.
 std::vector<std::string> symbols(const std::string& word) {
   std::vector<std::string> out{" "};
@@ -84,15 +57,9 @@ struct LanguageIdentifier::Model {
   double rank_norm = 1;                       // sum over the list of 1 / (rank + kRankOffset)
   std::unordered_map<std::string, double> grams;  // lower-case 1..3-grams -> count
   double unigram_total = 1;
-  std::filesystem::path aff, dic;  // the hunspell dictionary's files
-  std::unique_ptr<Hunspell> dictionary;  // null until loaded (LanguageIdentifier::Dictionaries)
-  std::string dictionary_encoding;
-  iconv_t to_dictionary = reinterpret_cast<iconv_t>(-1);  // UTF-8 -> the dictionary's charset, when not UTF-8
-  mutable std::mutex dictionary_mutex;  // Hunspell objects and iconv descriptors are not safe to share between threads
-
-  ~Model() {
-    if (to_dictionary != reinterpret_cast<iconv_t>(-1)) iconv_close(to_dictionary);
-  }
+  DictionarySource dictionary_source;           // found when the model loads
+  std::unique_ptr<WordDictionary> dictionary;  // null until opened (LanguageIdentifier::Dictionaries)
+  mutable std::mutex dictionary_mutex;         // a dictionary is not safe to share between threads
   std::string source;
 
   static constexpr double kRankOffset = 10;
@@ -125,34 +92,16 @@ struct LanguageIdentifier::Model {
   }
 
   bool accepts(const std::string& word) const {
-    if (!dictionary) throw std::logic_error(fmt::format("language '{}': its hunspell dictionary was asked before it was loaded", code));
+    if (!dictionary) {
+      throw std::logic_error(fmt::format("language '{}': its {} dictionary was asked before it was loaded", code,
+                                         dictionary_kind_name(dictionary_source.kind)));
+    }
     std::lock_guard lock(dictionary_mutex);
-    auto check = [&](const std::string& w) {
-      if (dictionary_encoding == "UTF-8") return dictionary->spell(w);
-      std::string in = w, out(w.size() * 2 + 4, '\0');
-      char* ip = in.data();
-      char* op = out.data();
-      std::size_t il = in.size(), ol = out.size();
-      iconv(to_dictionary, nullptr, nullptr, nullptr, nullptr);  // a fresh conversion state
-      if (iconv(to_dictionary, &ip, &il, &op, &ol) == static_cast<std::size_t>(-1)) {
-        return false;  // a letter the dictionary's charset cannot hold: not one of its words
-      }
-      out.resize(out.size() - ol);
-      return dictionary->spell(out);
-    };
-    return check(word) || check(capitalised(word));
+    return dictionary->spells(word) || dictionary->spells(capitalised(word));
   }
 };
 
-std::string hunspell_locale(std::string_view language) {
-  static const std::pair<std::string_view, std::string_view> table[] = {
-      {"de", "de_DE"}, {"fr", "fr_FR"}, {"nl", "nl_NL"}, {"es", "es_ES"}, {"it", "it_IT"}, {"pt", "pt_PT"},
-      {"pl", "pl_PL"}, {"cs", "cs_CZ"}, {"sv", "sv_SE"}, {"da", "da_DK"}, {"en", "en_US"}};
-  for (const auto& [code, locale] : table) {
-    if (code == language) return std::string(locale);
-  }
-  return {};
-}
+std::string hunspell_locale(std::string_view language) { return dictionary_name(DictionaryKind::hunspell, language); }
 
 LanguageIdentifier::LanguageIdentifier(LangIdOptions options, Dictionaries dictionaries) : options_(std::move(options)) {
   if (options_.languages.empty()) throw std::runtime_error("no languages configured");
@@ -171,10 +120,10 @@ void LanguageIdentifier::load_dictionaries() {
 }
 
 void LanguageIdentifier::for_each_language(const std::function<void(std::size_t)>& load) const {
-  // Each language's word list, n-gram profile and dictionary are loaded on their own, in parallel (the
-  // dictionaries are most of the start-up) on no more threads than there are malloc arenas: hunspell's millions
-  // of small allocations on threads sharing an arena wait for its lock (pipeline/malloc_arenas.hpp). The first
-  // error, in language order, is the one reported.
+  // Each language's word list, n-gram profile and dictionary are loaded on their own, in parallel (hunspell's
+  // dictionaries, where configured, are most of the start-up) on no more threads than there are malloc arenas:
+  // hunspell's millions of small allocations on threads sharing an arena wait for its lock
+  // (pipeline/malloc_arenas.hpp). The first error, in language order, is the one reported.
   std::vector<std::string> errors(options_.languages.size());
   oneapi::tbb::task_arena loaders(malloc_arena_limit());
   loaders.execute([&] {
@@ -220,25 +169,13 @@ std::unique_ptr<LanguageIdentifier::Model> LanguageIdentifier::load_model(const 
     throw std::runtime_error(fmt::format("{}: not an n-gram profile: {}", grams_file.string(), e.what()));
   }
 
-  const std::string locale = hunspell_locale(code);
-  model->aff = options_.hunspell_dir / (locale + ".aff");
-  model->dic = options_.hunspell_dir / (locale + ".dic");
-  if (locale.empty() || !std::filesystem::exists(model->aff) || !std::filesystem::exists(model->dic)) {
-    throw std::runtime_error(fmt::format("no hunspell dictionary for '{}' in {} (Debian package hunspell-{})",
-                                         code, options_.hunspell_dir.string(), code));
-  }
-  if (const auto charset = declared_charset(model->aff); charset != "UTF-8") iconv_close(converter_to(charset, model->aff));
-  model->source = fmt::format("{} words, {} n-grams, hunspell {}", model->rank.size(), model->grams.size(), locale);
+  const auto& dir = options_.dictionaries == DictionaryKind::aspell ? options_.aspell_dir : options_.hunspell_dir;
+  model->dictionary_source = locate_dictionary(options_.dictionaries, code, dir);
+  model->source = fmt::format("{} words, {} n-grams, {}", model->rank.size(), model->grams.size(), model->dictionary_source.describe());
   return model;
 }
 
-void LanguageIdentifier::load_dictionary(Model& model) const {
-  auto dictionary = std::make_unique<Hunspell>(model.aff.c_str(), model.dic.c_str());
-  model.dictionary_encoding = dictionary->get_dict_encoding();
-  if (model.dictionary_encoding.empty()) model.dictionary_encoding = "ISO8859-1";
-  if (model.dictionary_encoding != "UTF-8") model.to_dictionary = converter_to(model.dictionary_encoding, model.aff);
-  model.dictionary = std::move(dictionary);
-}
+void LanguageIdentifier::load_dictionary(Model& model) const { model.dictionary = open_dictionary(model.dictionary_source); }
 
 LanguageIdentifier::~LanguageIdentifier() = default;
 

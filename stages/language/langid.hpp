@@ -1,6 +1,6 @@
 // Language identification for short text (a few words on an object): per word, a mixture of
 //  - how frequent the word is in the language (ranked frequency lists),
-//  - whether the language's hunspell dictionary accepts it (inflected forms included),
+//  - whether the language's spelling dictionary accepts it (aspell's or hunspell's: word_dictionary.hpp),
 //  - a character trigram model of the language (which also carries its diacritics and letters),
 // multiplied over the words of a text into a distribution over the configured languages.
 #pragma once
@@ -15,15 +15,16 @@
 #include <vector>
 
 #include "pipeline/types.hpp"
-
-class Hunspell;
+#include "stages/language/word_dictionary.hpp"
 
 namespace cluetrace::language {
 
 struct LangIdOptions {
   std::vector<std::string> languages;      // ISO 639-1
   std::filesystem::path model_dir;         // words/<code>.txt (ranked), ngrams/<code>.json (langdetect profiles)
-  std::filesystem::path hunspell_dir;      // <locale>.aff/.dic
+  DictionaryKind dictionaries = DictionaryKind::aspell;  // whose spelling dictionaries
+  std::filesystem::path aspell_dir;        // aspell's compiled dictionaries and language data; empty = aspell's own
+  std::filesystem::path hunspell_dir = "/usr/share/hunspell";  // <locale>.aff/.dic
   double frequency_share = 0.6;            // mixture weight of the frequency list against the character model
   double dictionary_boost = 20;            // a word the dictionary accepts is this much likelier in that language ...
   double dictionary_penalty = 0.3;         // ... and one it rejects this much less likely
@@ -36,7 +37,7 @@ struct WordEvidence {
 
 class LanguageIdentifier {
  public:
-  // When the hunspell dictionaries load: with the rest, or by load_dictionaries() (the language stage loads them
+  // When the spelling dictionaries load: with the rest, or by load_dictionaries() (the language stage loads them
   // while the first images run: pipeline/stage_loading.hpp). Until then the identifier must not be asked.
   enum class Dictionaries { now, later };
   // Loads every language's data (the dictionaries: as `dictionaries` says; their files must be there either
@@ -47,7 +48,7 @@ class LanguageIdentifier {
   LanguageIdentifier& operator=(const LanguageIdentifier&) = delete;
 
   const std::vector<std::string>& languages() const { return options_.languages; }
-  // Loads the hunspell dictionaries of an identifier made with Dictionaries::later (once; not thread-safe).
+  // Loads the spelling dictionaries of an identifier made with Dictionaries::later (once; not thread-safe).
   void load_dictionaries();
 
   // The words of `text` that carry evidence (letters, no digits), lower case.
@@ -77,7 +78,7 @@ class LanguageIdentifier {
   std::vector<std::unique_ptr<Model>> models_;
 };
 
-// The hunspell locale used for a language code ("de" -> "de_DE").
+// The hunspell locale used for a language code ("de" -> "de_DE"); empty for a language without one.
 std::string hunspell_locale(std::string_view language);
 
 }  // namespace cluetrace::language

@@ -19,6 +19,13 @@ LanguageOptions LanguageOptions::read(OptionReader& o) {
     }
   }
   opts.langid.model_dir = resolve_model_path(o.get_string("model_dir", ""), "language");
+  const std::string kind = o.get_string("dictionaries", "aspell");
+  try {
+    opts.langid.dictionaries = parse_dictionary_kind(kind);
+  } catch (const std::invalid_argument& e) {
+    o.problem("dictionaries", e.what());
+  }
+  opts.langid.aspell_dir = o.get_string("aspell_dir", "");
   opts.langid.hunspell_dir = o.get_string("hunspell_dir", "/usr/share/hunspell");
   opts.min_probability = o.get_double("min_probability", 0.05, 0.0, 1.0);
   opts.common_words = static_cast<int>(o.get_int("common_words", 2000, 0, 1'000'000));
@@ -32,7 +39,10 @@ void LanguageStage::prepare() {
 void LanguageStage::load() { identifier_->load_dictionaries(); }
 
 nlohmann::ordered_json LanguageStage::resources() const {
-  nlohmann::ordered_json r{{"model_dir", options_.langid.model_dir.string()}, {"hunspell_dir", options_.langid.hunspell_dir.string()}};
+  nlohmann::ordered_json r{{"model_dir", options_.langid.model_dir.string()},
+                           {"dictionaries", std::string(dictionary_kind_name(options_.langid.dictionaries))},
+                           {"aspell_dir", options_.langid.aspell_dir.string()},
+                           {"hunspell_dir", options_.langid.hunspell_dir.string()}};
   if (identifier_) r["languages"] = identifier_->sources();
   return r;
 }

@@ -1,5 +1,5 @@
-// language.evidence: the language of each line of text and of the image, from word frequencies, hunspell
-// dictionaries and character n-grams (langid.hpp). Writes image.languages, image.text_languages and image.text_words.
+// language.evidence: the language of each line of text and of the image, from word frequencies, spelling
+// dictionaries (aspell or hunspell) and character n-grams (langid.hpp). Writes image.languages, image.text_languages and image.text_words.
 #pragma once
 
 #include <memory>
@@ -21,7 +21,7 @@ class LanguageStage final : public Stage {
   explicit LanguageStage(LanguageOptions options) : options_(std::move(options)) {}
   std::string_view id() const override { return "language.evidence"; }
   void prepare() override;  // word lists and n-grams; the dictionaries' files are checked
-  void load() override;     // the hunspell dictionaries (most of the start-up)
+  void load() override;     // the spelling dictionaries (hunspell's: most of the start-up)
   nlohmann::ordered_json resources() const override;
   void process(ImageRecord& image, StageResult& out) override;
   const LanguageIdentifier& identifier() const { return *identifier_; }

@@ -165,7 +165,7 @@ TEST_F(Isolation, AFaultWhileAStageLoadsStopsTheRunAndCostsNoImage) {
     fs::create_directories(dictionaries);
     for (const char* file : {"en_US.aff", "en_US.dic"}) fs::create_symlink(fs::path("/usr/share/hunspell") / file, dictionaries / file);
     const auto config = root_ / "config.yaml";
-    write_text(config, "stages:\n  logo:\n    enabled: false\n  language:\n    languages: [en]\n    hunspell_dir: " +
+    write_text(config, "stages:\n  logo:\n    enabled: false\n  language:\n    languages: [en]\n    dictionaries: hunspell\n    hunspell_dir: " +
                            dictionaries.string() + "\n");
     const auto out = root_ / ("out" + std::to_string(static_cast<int>(c.fault)));
     const std::vector<std::string> args = {"run", "--config", config.string(), "--out", out.string(), "--threads", "2",

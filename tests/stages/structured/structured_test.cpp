@@ -218,25 +218,33 @@ TEST(Metadata, AnImageWithoutMetadataGivesNoClueAndNoError) {
 
 language::LanguageOptions language_options() { return options_from_yaml<language::LanguageOptions>("{}"); }
 
+// Either kind of spelling dictionary (aspell's, the default, and hunspell's) names the language of short texts.
 TEST(Language, ShortTextsInElevenLanguages) {
-  const language::LanguageIdentifier id(language_options().langid);
-  const std::pair<const char*, const char*> cases[] = {
-      {"frische Brötchen", "de"}, {"fromage frais", "fr"},   {"verse melk", "nl"},     {"pan recién hecho", "es"},
-      {"formaggio fresco", "it"}, {"pão quente", "pt"},       {"świeże pieczywo", "pl"}, {"čerstvé pečivo", "cs"},
-      {"färskt bröd", "sv"},      {"friskt brød", "da"},      {"fresh bread", "en"},
-  };
-  for (const auto& [text, code] : cases) {
-    const auto guesses = id.identify(text);
-    ASSERT_FALSE(guesses.empty()) << text;
-    EXPECT_EQ(guesses[0].code, code) << text;
+  for (const auto kind : {language::DictionaryKind::aspell, language::DictionaryKind::hunspell}) {
+    SCOPED_TRACE(std::string(language::dictionary_kind_name(kind)));
+    auto options = language_options().langid;
+    options.dictionaries = kind;
+    const language::LanguageIdentifier id(options);
+    const std::pair<const char*, const char*> cases[] = {
+        {"frische Brötchen", "de"}, {"fromage frais", "fr"},   {"verse melk", "nl"},     {"pan recién hecho", "es"},
+        {"formaggio fresco", "it"}, {"pão quente", "pt"},       {"świeże pieczywo", "pl"}, {"čerstvé pečivo", "cs"},
+        {"färskt bröd", "sv"},      {"friskt brød", "da"},      {"fresh bread", "en"},
+    };
+    for (const auto& [text, code] : cases) {
+      const auto guesses = id.identify(text);
+      ASSERT_FALSE(guesses.empty()) << text;
+      EXPECT_EQ(guesses[0].code, code) << text;
+    }
+    EXPECT_TRUE(id.identify("12,99 € / 500").empty());  // no word: no guess
+    for (const auto& source : id.sources()) EXPECT_NE(source.find(std::string(language::dictionary_kind_name(kind)) + " "), std::string::npos) << source;
   }
-  EXPECT_TRUE(id.identify("12,99 € / 500").empty());  // no word: no guess
 }
 
 // What stops the language stage's start is named with its file: a charset iconv does not know (an ISO 8859-2
-// dictionary, Polish, is read through iconv), or a missing dictionary.
+// dictionary, Polish, is read through iconv), or a missing dictionary. Hunspell's here; aspell's below.
 TEST(Language, AnUnknownCharsetOrAMissingDictionaryStopsTheStartNamingIt) {
   auto options = language_options().langid;
+  options.dictionaries = language::DictionaryKind::hunspell;
   test::TempDir dir;
   for (const auto& code : options.languages) {
     const auto locale = language::hunspell_locale(code);
@@ -276,6 +284,55 @@ TEST(Language, AnUnknownCharsetOrAMissingDictionaryStopsTheStartNamingIt) {
     FAIL() << "a missing dictionary was accepted";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("'sv'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("hunspell-sv"), std::string::npos) << e.what();
+  }
+}
+
+// The same for aspell's dictionaries, from a copy of aspell's folder (its files linked): a language data file
+// declaring a charset iconv does not know, and a missing dictionary.
+TEST(Language, AnUnknownAspellCharsetOrAMissingAspellDictionaryStopsTheStartNamingIt) {
+  auto options = language_options().langid;
+  ASSERT_EQ(options.dictionaries, language::DictionaryKind::aspell);  // the default
+  const auto own = language::locate_dictionary(language::DictionaryKind::aspell, "pl", {});
+  test::TempDir dir;
+  for (const auto& folder : {own.dir, own.main.parent_path()})
+    for (const auto& entry : fs::directory_iterator(folder))
+      if (!fs::exists(dir / entry.path().filename().string())) fs::create_symlink(entry.path(), dir / entry.path().filename().string());
+  options.aspell_dir = dir.path();
+  {
+    const language::LanguageIdentifier copied(options);
+    const auto guesses = copied.identify("świeże pieczywo");
+    ASSERT_FALSE(guesses.empty());
+    EXPECT_EQ(guesses[0].code, "pl");
+  }
+  std::string dat;
+  {
+    std::ifstream in(dir / "pl.dat", std::ios::binary);
+    dat.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const auto charset = dat.find("charset");
+  ASSERT_NE(charset, std::string::npos);
+  dat.replace(charset, dat.find('\n', charset) - charset, "charset x-no-such-charset");
+  fs::remove(dir / "pl.dat");
+  test::write_text(dir / "pl.dat", dat);
+  for (const auto dictionaries : {language::LanguageIdentifier::Dictionaries::now, language::LanguageIdentifier::Dictionaries::later}) {
+    try {
+      language::LanguageIdentifier broken(options, dictionaries);
+      FAIL() << "an unknown charset was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("pl.dat"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("x-no-such-charset"), std::string::npos) << e.what();
+    }
+  }
+  fs::remove(dir / "pl.dat");
+  fs::create_symlink(own.main, dir / "pl.dat");  // Polish as it was: the missing dictionary below is the error
+  fs::remove(dir / "sv.multi");
+  try {
+    language::LanguageIdentifier missing(options);
+    FAIL() << "a missing dictionary was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("'sv'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("aspell-sv"), std::string::npos) << e.what();
   }
 }
 
@@ -298,7 +355,7 @@ TEST(Language, TheStageSetsEachLinesAndTheImagesLanguages) {
     stage.process(record, out);
     FAIL() << "the stage read text before its dictionaries were loaded";
   } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("hunspell dictionary was asked before it was loaded"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("aspell dictionary was asked before it was loaded"), std::string::npos) << e.what();
   }
   record.text_languages.clear();
   record.text_words.clear();
