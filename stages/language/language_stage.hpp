@@ -2,6 +2,7 @@
 // dictionaries (aspell or hunspell) and character n-grams (langid.hpp). Writes image.languages, image.text_languages and image.text_words.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "pipeline/stage.hpp"
@@ -30,8 +31,10 @@ class LanguageStage final : public Stage {
   LineWords line_words(std::string_view text) const;
 
  private:
+  static constexpr unsigned kUnmapEveryImages = 16;
   LanguageOptions options_;
   std::unique_ptr<LanguageIdentifier> identifier_;
+  std::atomic<unsigned> images_since_unmap_{0};  // images processed, to unmap aspell's pages every kUnmapEveryImages
 };
 
 // Text without the parts that are not language: web and e-mail addresses, numbers.

@@ -2,6 +2,7 @@
 
 #include <aspell.h>
 #include <iconv.h>
+#include <sys/mman.h>
 
 #include <cctype>
 #include <fstream>
@@ -215,6 +216,39 @@ DictionarySource locate_dictionary(DictionaryKind kind, const std::string& langu
 std::unique_ptr<WordDictionary> open_dictionary(const DictionarySource& source) {
   if (source.kind == DictionaryKind::hunspell) return std::make_unique<HunspellDictionary>(source);
   return std::make_unique<AspellDictionary>(source);
+}
+
+MappedWordLists MappedWordLists::of_this_process() {
+  MappedWordLists lists;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    // "start-end perms offset dev inode path"
+    if (line.size() < 4 || line.compare(line.size() - 4, 4, ".rws") != 0) continue;
+    std::istringstream fields(line);
+    std::string span;
+    fields >> span;
+    const auto dash = span.find('-');
+    if (dash == std::string::npos) continue;
+    const auto start = std::stoull(span.substr(0, dash), nullptr, 16), end = std::stoull(span.substr(dash + 1), nullptr, 16);
+    if (end > start) lists.ranges_.push_back({reinterpret_cast<void*>(start), static_cast<std::size_t>(end - start)});
+  }
+  return lists;
+}
+
+void MappedWordLists::read_at_random() const {
+  for (const auto& r : ranges_) ::madvise(r.start, r.length, MADV_RANDOM);
+}
+
+void MappedWordLists::unmap_resident_pages() const {
+  // A read-only shared file mapping: MADV_DONTNEED only drops this process's page-table entries.
+  for (const auto& r : ranges_) ::madvise(r.start, r.length, MADV_DONTNEED);
+}
+
+std::size_t MappedWordLists::bytes() const {
+  std::size_t total = 0;
+  for (const auto& r : ranges_) total += r.length;
+  return total;
 }
 
 }  // namespace cluetrace::language

@@ -4,7 +4,9 @@
 
 #include <aspell.h>
 
+#include <cctype>
 #include <cstdlib>
+#include <fstream>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -85,6 +87,42 @@ TEST(WordDictionary, AspellReadsNothingOfTheAccountRunningIt) {
   EXPECT_FALSE(en->spells("qwzzyx"));
   EXPECT_FALSE(en->spells("zzqwyx"));
   EXPECT_TRUE(en->spells("bread"));
+}
+
+// Resident kB of this process's mappings of aspell's word lists (/proc/self/smaps).
+long resident_word_list_kb() {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool in_list = false;
+  long kb = 0;
+  while (std::getline(smaps, line)) {
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') < line.find(' ')) {
+      in_list = line.size() > 4 && line.compare(line.size() - 4, 4, ".rws") == 0;
+    } else if (in_list && line.rfind("Rss:", 0) == 0) {
+      kb += std::stol(line.substr(4));
+    }
+  }
+  return kb;
+}
+
+// The lookups map the word lists' pages into the process; unmapping them leaves the answers as they were.
+TEST(WordDictionary, AspellsPagesAreUnmappedAndMappedAgainByTheNextLookup) {
+  const auto cs = open(DictionaryKind::aspell, "cs"), pl = open(DictionaryKind::aspell, "pl");
+  const auto lists = language::MappedWordLists::of_this_process();
+  EXPECT_GT(lists.bytes(), 50u << 20);  // Czech's alone is ~63 MB
+  lists.read_at_random();
+  lists.unmap_resident_pages();
+  const long before = resident_word_list_kb();
+  const char* words[] = {"město", "pečivo", "čerstvé", "obchod", "ulice", "náměstí", "cena", "mléko"};
+  for (const char* w : words) EXPECT_TRUE(cs->spells(w)) << w;
+  EXPECT_TRUE(pl->spells("pieczywo"));
+  const long looked_up = resident_word_list_kb();
+  EXPECT_GT(looked_up, before);
+  lists.unmap_resident_pages();
+  EXPECT_LT(resident_word_list_kb(), looked_up);
+  EXPECT_LE(resident_word_list_kb(), before);
+  for (const char* w : words) EXPECT_TRUE(cs->spells(w)) << w;
+  EXPECT_FALSE(cs->spells("qwzzyx"));
 }
 
 TEST(WordDictionary, TheConfigNamesTheKindAndRefusesAnUnknownOne) {
