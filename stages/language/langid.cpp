@@ -111,21 +111,18 @@ LanguageIdentifier::LanguageIdentifier(LangIdOptions options, Dictionaries dicti
     if (dictionaries == Dictionaries::now) load_dictionary(*models[i]);
   });
   models_ = std::move(models);
-  if (dictionaries == Dictionaries::now) note_word_lists();
+  if (dictionaries == Dictionaries::now) unmap_dictionary_pages();  // what opening them touched
 }
 
-void LanguageIdentifier::note_word_lists() {
-  if (options_.dictionaries != DictionaryKind::aspell) return;
-  word_lists_ = MappedWordLists::of_this_process();
-  word_lists_.read_at_random();
-  word_lists_.unmap_resident_pages();  // what opening them touched
+void LanguageIdentifier::unmap_dictionary_pages() const {
+  if (options_.dictionaries == DictionaryKind::aspell) unmap_word_list_pages();
 }
 
 void LanguageIdentifier::load_dictionaries() {
   for_each_language([&](std::size_t i) {
     if (!models_[i]->dictionary) load_dictionary(*models_[i]);
   });
-  note_word_lists();
+  unmap_dictionary_pages();  // what opening them touched
 }
 
 void LanguageIdentifier::for_each_language(const std::function<void(std::size_t)>& load) const {

@@ -67,10 +67,10 @@ class LanguageIdentifier {
   // Where each language's data came from (for run.json).
   std::vector<std::string> sources() const;
 
-  // Unmaps the pages of aspell's word lists that lookups have mapped (MappedWordLists); nothing for hunspell's.
-  // The language stage calls it after each image, so that the lists do not add up in the worker's resident
-  // memory. Thread-safe.
-  void unmap_dictionary_pages() const { word_lists_.unmap_resident_pages(); }
+  // Unmaps the pages of aspell's word lists that lookups have mapped (unmap_word_list_pages); nothing for
+  // hunspell's. The language stage calls it every few images, so that the lists do not add up in the worker's
+  // resident memory. Thread-safe.
+  void unmap_dictionary_pages() const;
 
  private:
   struct Model;
@@ -79,10 +79,8 @@ class LanguageIdentifier {
   // Runs load(i) for every language, on no more threads than there are malloc arenas; throws the first error in
   // language order.
   void for_each_language(const std::function<void(std::size_t)>& load) const;
-  void note_word_lists();
   LangIdOptions options_;
   std::vector<std::unique_ptr<Model>> models_;
-  MappedWordLists word_lists_;  // aspell's, once the dictionaries are open
 };
 
 // The hunspell locale used for a language code ("de" -> "de_DE"); empty for a language without one.

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include <fmt/format.h>
 #include <hunspell/hunspell.hxx>
@@ -218,8 +219,15 @@ std::unique_ptr<WordDictionary> open_dictionary(const DictionarySource& source) 
   return std::make_unique<AspellDictionary>(source);
 }
 
-MappedWordLists MappedWordLists::of_this_process() {
-  MappedWordLists lists;
+namespace {
+
+struct MappedRange {
+  void* start;
+  std::size_t length;
+};
+
+std::vector<MappedRange> mapped_word_lists() {
+  std::vector<MappedRange> ranges;
   std::ifstream maps("/proc/self/maps");
   std::string line;
   while (std::getline(maps, line)) {
@@ -231,23 +239,24 @@ MappedWordLists MappedWordLists::of_this_process() {
     const auto dash = span.find('-');
     if (dash == std::string::npos) continue;
     const auto start = std::stoull(span.substr(0, dash), nullptr, 16), end = std::stoull(span.substr(dash + 1), nullptr, 16);
-    if (end > start) lists.ranges_.push_back({reinterpret_cast<void*>(start), static_cast<std::size_t>(end - start)});
+    if (end > start) ranges.push_back({reinterpret_cast<void*>(start), static_cast<std::size_t>(end - start)});
   }
-  return lists;
+  return ranges;
 }
 
-void MappedWordLists::read_at_random() const {
-  for (const auto& r : ranges_) ::madvise(r.start, r.length, MADV_RANDOM);
+}  // namespace
+
+void unmap_word_list_pages() {
+  // Read-only shared file mappings: MADV_DONTNEED only drops this process's page-table entries.
+  for (const auto& r : mapped_word_lists()) {
+    ::madvise(r.start, r.length, MADV_RANDOM);
+    ::madvise(r.start, r.length, MADV_DONTNEED);
+  }
 }
 
-void MappedWordLists::unmap_resident_pages() const {
-  // A read-only shared file mapping: MADV_DONTNEED only drops this process's page-table entries.
-  for (const auto& r : ranges_) ::madvise(r.start, r.length, MADV_DONTNEED);
-}
-
-std::size_t MappedWordLists::bytes() const {
+std::size_t mapped_word_list_bytes() {
   std::size_t total = 0;
-  for (const auto& r : ranges_) total += r.length;
+  for (const auto& r : mapped_word_lists()) total += r.length;
   return total;
 }
 

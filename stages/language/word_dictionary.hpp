@@ -13,7 +13,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace cluetrace::language {
 
@@ -56,24 +55,13 @@ std::unique_ptr<WordDictionary> open_dictionary(const DictionarySource& source);
 // in the kernel's page cache. A lookup maps the pages it reads, and over a run they add up to the files' size
 // (~116 MB for the eleven languages, 63 MB of it Czech) in the process's resident memory, though the kernel
 // holds them once for every process and may drop them, clean, when memory runs short.
-class MappedWordLists {
- public:
-  // The mappings there now (call after the dictionaries are opened).
-  static MappedWordLists of_this_process();
-  // Unmaps the pages of the lists this process has mapped: they stay in the page cache, and the next lookup
-  // that reads one maps it again (a minor fault, nothing read from disk while the kernel keeps it). Safe while
-  // other threads look words up.
-  void unmap_resident_pages() const;
-  // A lookup reads a few scattered pages: each fault maps the page it needs, not the ones around it too.
-  void read_at_random() const;
-  std::size_t bytes() const;
-
- private:
-  struct Range {
-    void* start;
-    std::size_t length;
-  };
-  std::vector<Range> ranges_;
-};
+//
+// Unmaps the pages of every word list this process has mapped (found in /proc/self/maps at the call, so a list
+// closed since is never touched): they stay in the page cache, and the next lookup that reads one maps it again
+// (a minor fault, nothing read from disk while the kernel keeps it). Lookups read them at random from then on:
+// a fault maps the page it needs, not the ones around it. Safe while other threads look words up.
+void unmap_word_list_pages();
+// The bytes of the word lists this process has mapped (mapped, not resident).
+std::size_t mapped_word_list_bytes();
 
 }  // namespace cluetrace::language

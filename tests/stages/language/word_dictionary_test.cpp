@@ -108,17 +108,15 @@ long resident_word_list_kb() {
 // The lookups map the word lists' pages into the process; unmapping them leaves the answers as they were.
 TEST(WordDictionary, AspellsPagesAreUnmappedAndMappedAgainByTheNextLookup) {
   const auto cs = open(DictionaryKind::aspell, "cs"), pl = open(DictionaryKind::aspell, "pl");
-  const auto lists = language::MappedWordLists::of_this_process();
-  EXPECT_GT(lists.bytes(), 50u << 20);  // Czech's alone is ~63 MB
-  lists.read_at_random();
-  lists.unmap_resident_pages();
+  EXPECT_GT(language::mapped_word_list_bytes(), 50u << 20);  // Czech's alone is ~63 MB
+  language::unmap_word_list_pages();
   const long before = resident_word_list_kb();
   const char* words[] = {"město", "pečivo", "čerstvé", "obchod", "ulice", "náměstí", "cena", "mléko"};
   for (const char* w : words) EXPECT_TRUE(cs->spells(w)) << w;
   EXPECT_TRUE(pl->spells("pieczywo"));
   const long looked_up = resident_word_list_kb();
   EXPECT_GT(looked_up, before);
-  lists.unmap_resident_pages();
+  language::unmap_word_list_pages();
   EXPECT_LT(resident_word_list_kb(), looked_up);
   EXPECT_LE(resident_word_list_kb(), before);
   for (const char* w : words) EXPECT_TRUE(cs->spells(w)) << w;
