@@ -72,7 +72,7 @@ TEST(WordDictionary, AspellReadsNothingOfTheAccountRunningIt) {
   test::write_text(home / "other.pws", "personal_ws-1.1 en 1\nzzqwyx\n");
   const ScopedEnv set_home("HOME", home.path().string());
   const ScopedEnv set_conf("ASPELL_CONF", "personal " + (home / "other.pws").string());
-  // The control: a speller with aspell's own settings reads both.
+  // The control: a speller with aspell's own settings reads the list ASPELL_CONF names.
   {
     AspellConfig* config = new_aspell_config();
     aspell_config_replace(config, "lang", "en_US");

@@ -1,8 +1,10 @@
 // The structured-clue stages on real inputs: barcodes drawn by zxing's own writer, EXIF written by Exiv2 into
-// a real JPEG, the real hunspell dictionaries and language data, and the region fusion of real clues.
+// a real JPEG, the real aspell and hunspell dictionaries and language data, and the region fusion of real clues.
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -240,6 +242,43 @@ TEST(Language, ShortTextsInElevenLanguages) {
   }
 }
 
+// A copy of a dictionary folder gives the same answer as the original.
+void expect_polish_from(const language::LangIdOptions& options) {
+  const language::LanguageIdentifier copied(options);
+  const auto guesses = copied.identify("świeże pieczywo");
+  ASSERT_FALSE(guesses.empty());
+  EXPECT_EQ(guesses[0].code, "pl");
+}
+
+// Rewrites the line of `file` that starts with `key` (the charset a dictionary declares) as `line`; a link to
+// the original is replaced by a file of its own.
+void declare_in(const fs::path& file, const std::string& key, const std::string& line) {
+  std::string text;
+  {
+    std::ifstream in(file, std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const auto at = text.find(key);
+  ASSERT_NE(at, std::string::npos) << file;
+  text.replace(at, text.find('\n', at) - at, line);
+  fs::remove(file);
+  test::write_text(file, text);
+}
+
+// The identifier refuses to start, naming each of `named`, whether its dictionaries open now or later: the
+// language stage opens them while a run's first images go through the other stages, and what stops its start
+// must stop it before the run begins.
+void expect_refused_naming(const language::LangIdOptions& options, const std::vector<std::string>& named) {
+  for (const auto dictionaries : {language::LanguageIdentifier::Dictionaries::now, language::LanguageIdentifier::Dictionaries::later}) {
+    try {
+      language::LanguageIdentifier broken(options, dictionaries);
+      FAIL() << "the identifier started";
+    } catch (const std::runtime_error& e) {
+      for (const auto& name : named) EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
+  }
+}
+
 // What stops the language stage's start is named with its file: a charset iconv does not know (an ISO 8859-2
 // dictionary, Polish, is read through iconv), or a missing dictionary. Hunspell's here; aspell's below.
 TEST(Language, AnUnknownCharsetOrAMissingDictionaryStopsTheStartNamingIt) {
@@ -251,41 +290,11 @@ TEST(Language, AnUnknownCharsetOrAMissingDictionaryStopsTheStartNamingIt) {
     for (const char* ext : {".aff", ".dic"}) fs::copy_file(options.hunspell_dir / (locale + ext), dir / (locale + ext));
   }
   options.hunspell_dir = dir.path();
-  {
-    const language::LanguageIdentifier copied(options);
-    const auto guesses = copied.identify("świeże pieczywo");
-    ASSERT_FALSE(guesses.empty());
-    EXPECT_EQ(guesses[0].code, "pl");
-  }
-  // A charset iconv does not know, declared where hunspell reads it.
-  std::string aff;
-  {
-    std::ifstream in(dir / "da_DK.aff", std::ios::binary);
-    aff.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  const auto set = aff.find("SET ");
-  ASSERT_NE(set, std::string::npos);
-  aff.replace(set, aff.find('\n', set) - set, "SET X-NO-SUCH-CHARSET");
-  test::write_text(dir / "da_DK.aff", aff);
-  // Refused before the dictionaries load, too: the language stage loads them while a run's first images go
-  // through the other stages, and what stops its start must stop it before the run begins.
-  for (const auto dictionaries : {language::LanguageIdentifier::Dictionaries::now, language::LanguageIdentifier::Dictionaries::later}) {
-    try {
-      language::LanguageIdentifier broken(options, dictionaries);
-      FAIL() << "an unknown charset was accepted";
-    } catch (const std::runtime_error& e) {
-      EXPECT_NE(std::string(e.what()).find("da_DK.aff"), std::string::npos) << e.what();
-      EXPECT_NE(std::string(e.what()).find("X-NO-SUCH-CHARSET"), std::string::npos) << e.what();
-    }
-  }
-  fs::remove(dir / "sv_SE.dic");
-  try {
-    language::LanguageIdentifier missing(options);
-    FAIL() << "a missing dictionary was accepted";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("'sv'"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("hunspell-sv"), std::string::npos) << e.what();
-  }
+  expect_polish_from(options);
+  declare_in(dir / "da_DK.aff", "SET ", "SET X-NO-SUCH-CHARSET");  // where hunspell reads it
+  expect_refused_naming(options, {"da_DK.aff", "X-NO-SUCH-CHARSET"});
+  fs::remove(dir / "sv_SE.dic");  // Swedish comes before Danish
+  expect_refused_naming(options, {"'sv'", "hunspell-sv"});
 }
 
 // The same for aspell's dictionaries, from a copy of aspell's folder (its files linked): a language data file
@@ -299,41 +308,13 @@ TEST(Language, AnUnknownAspellCharsetOrAMissingAspellDictionaryStopsTheStartNami
     for (const auto& entry : fs::directory_iterator(folder))
       if (!fs::exists(dir / entry.path().filename().string())) fs::create_symlink(entry.path(), dir / entry.path().filename().string());
   options.aspell_dir = dir.path();
-  {
-    const language::LanguageIdentifier copied(options);
-    const auto guesses = copied.identify("świeże pieczywo");
-    ASSERT_FALSE(guesses.empty());
-    EXPECT_EQ(guesses[0].code, "pl");
-  }
-  std::string dat;
-  {
-    std::ifstream in(dir / "pl.dat", std::ios::binary);
-    dat.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  const auto charset = dat.find("charset");
-  ASSERT_NE(charset, std::string::npos);
-  dat.replace(charset, dat.find('\n', charset) - charset, "charset x-no-such-charset");
-  fs::remove(dir / "pl.dat");
-  test::write_text(dir / "pl.dat", dat);
-  for (const auto dictionaries : {language::LanguageIdentifier::Dictionaries::now, language::LanguageIdentifier::Dictionaries::later}) {
-    try {
-      language::LanguageIdentifier broken(options, dictionaries);
-      FAIL() << "an unknown charset was accepted";
-    } catch (const std::runtime_error& e) {
-      EXPECT_NE(std::string(e.what()).find("pl.dat"), std::string::npos) << e.what();
-      EXPECT_NE(std::string(e.what()).find("x-no-such-charset"), std::string::npos) << e.what();
-    }
-  }
+  expect_polish_from(options);
+  declare_in(dir / "pl.dat", "charset", "charset x-no-such-charset");
+  expect_refused_naming(options, {"pl.dat", "x-no-such-charset"});
   fs::remove(dir / "pl.dat");
   fs::create_symlink(own.main, dir / "pl.dat");  // Polish as it was: the missing dictionary below is the error
   fs::remove(dir / "sv.multi");
-  try {
-    language::LanguageIdentifier missing(options);
-    FAIL() << "a missing dictionary was accepted";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("'sv'"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("aspell-sv"), std::string::npos) << e.what();
-  }
+  expect_refused_naming(options, {"'sv'", "aspell-sv"});
 }
 
 TEST(Language, TheStageSetsEachLinesAndTheImagesLanguages) {
