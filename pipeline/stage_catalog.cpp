@@ -48,7 +48,7 @@ std::vector<StageImplementation> stage_catalog() {
       {StageKind::clues, "extract", "phone numbers (libphonenumber), web and e-mail addresses, prices, postcodes and dates in the OCR'd text",
        [](OptionReader& o) { return std::make_unique<clues::CluesStage>(clues::CluesOptions::read(o)); }},
       placeholder(StageKind::clues),
-      {StageKind::language, "evidence", "word frequencies, hunspell dictionaries and character n-grams per line and per image",
+      {StageKind::language, "evidence", "word frequencies, spelling dictionaries (aspell or hunspell) and character n-grams per line and per image",
        [](OptionReader& o) { return std::make_unique<language::LanguageStage>(language::LanguageOptions::read(o)); }},
       placeholder(StageKind::language),
       {StageKind::region, "fusion", "every clue's countries and the image's languages pooled into a country distribution",

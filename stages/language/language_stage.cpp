@@ -41,6 +41,7 @@ void LanguageStage::load() { identifier_->load_dictionaries(); }
 nlohmann::ordered_json LanguageStage::resources() const {
   nlohmann::ordered_json r{{"model_dir", options_.langid.model_dir.string()},
                            {"dictionaries", std::string(dictionary_kind_name(options_.langid.dictionaries))},
+                           {"dictionary_library", dictionary_library(options_.langid.dictionaries)},
                            {"aspell_dir", options_.langid.aspell_dir.string()},
                            {"hunspell_dir", options_.langid.hunspell_dir.string()}};
   if (identifier_) r["languages"] = identifier_->sources();

@@ -164,6 +164,11 @@ DictionaryKind parse_dictionary_kind(std::string_view name) {
   throw std::invalid_argument(fmt::format("'{}' is not a dictionary kind (aspell or hunspell)", name));
 }
 
+std::string dictionary_library(DictionaryKind kind) {
+  if (kind == DictionaryKind::aspell) return fmt::format("GNU Aspell {}", aspell_version_string());
+  return "hunspell";  // libhunspell has no call that tells its version
+}
+
 std::string DictionarySource::describe() const {
   return fmt::format("{} {} ({}, {})", dictionary_kind_name(kind), name, dir.string(), charset);
 }

@@ -33,6 +33,9 @@ struct DictionarySource {
   std::string describe() const;  // "aspell de_DE (/usr/lib/aspell, iso8859-1)"
 };
 
+// The library that reads a kind of dictionary, with its version ("GNU Aspell 0.60.8", "hunspell").
+std::string dictionary_library(DictionaryKind kind);
+
 // The dictionary's name for a language code ("de" -> "de_DE"), per kind; empty when there is none.
 std::string dictionary_name(DictionaryKind kind, std::string_view language);
 

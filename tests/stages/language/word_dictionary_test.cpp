@@ -136,6 +136,8 @@ TEST(WordDictionary, TheConfigNamesTheKindAndRefusesAnUnknownOne) {
     EXPECT_EQ(read("{dictionaries: hunspell}", problems).langid.dictionaries, DictionaryKind::hunspell);
     EXPECT_TRUE(problems.empty()) << problems.to_string();
   }
+  // run.json names the library that reads them, with its version.
+  EXPECT_EQ(language::dictionary_library(DictionaryKind::aspell).rfind("GNU Aspell 0.", 0), 0u);
   ConfigProblems problems;
   read("{dictionaries: ispell}", problems);
   ASSERT_FALSE(problems.empty());
