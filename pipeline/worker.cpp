@@ -3,6 +3,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include "pipeline/case/artefacts.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/stage_loading.hpp"
+#include "pipeline/start_up_heap.hpp"
 #include "pipeline/timing.hpp"
 #include "pipeline/worker_protocol.hpp"
 
@@ -58,6 +60,9 @@ int worker_main(const WorkerSetup& setup) {
     const std::lock_guard lock(results_mutex);
     write_frame(setup.results_fd, type, payload);
   };
+  // Until every thread has finished an image, glibc takes even the largest blocks from the heap (the reason is in
+  // start_up_heap.hpp).
+  StartUpHeap start_up_heap(static_cast<std::size_t>(std::max(1, setup.threads)));
   try {
     try {
       prepare_stages(*setup.config, StageLoads::later);
@@ -99,6 +104,7 @@ int worker_main(const WorkerSetup& setup) {
     };
     const ImageSink sink = [&](ImageRecord& image) {
       send(FrameType::report, encode_report(finish_image(image, setup.context, setup.out_dir)));
+      start_up_heap.image_finished();
     };
     const GraphOptions options{setup.threads, setup.max_in_flight, &g_worker_stop, setup.journal, &loading};
     run_graph(source, *setup.config, options, sink);

@@ -1,0 +1,42 @@
+// glibc's malloc while a worker process starts: every block from the heap, none mapped on its own.
+//
+// Blocks over 32 MiB (glibc's largest mmap threshold, pipeline/main.cpp) are mapped one by one, and each such
+// mapping is memory the kernel has to zero on first touch. On the machines this runs on (virtual machines that
+// hand freed memory back to the host), that costs ~1.8 ms a MB (bench/RESULTS.md, issue 16, thirteenth
+// session). A start makes several such blocks that live only a moment: Tesseract loading the Latin model reads
+// its 89 MB word list into one buffer and copies it into another before building it, and OpenCV's ONNX importer
+// copies each net's weights. Taken from the heap instead, the freed blocks stay there and the first images'
+// working sets reuse them rather than fault in fresh memory: a one-photo run reaches its first report ~0.3 s
+// sooner (bench/RESULTS.md, issue 16, fifteenth session).
+//
+// Once each worker thread has finished an image, glibc's own rule is back: a large image's largest buffers are
+// mapped and unmapped again, so a free block in the middle of the heap never holds its memory for the rest of
+// the run (the 90-MP scenes peaked up to 90 MB higher with the heap alone). tcmalloc builds ignore mallopt().
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+
+namespace cluetrace {
+
+class StartUpHeap {
+ public:
+  // Large blocks come from the heap until `images` images have been finished (image_finished()).
+  explicit StartUpHeap(std::size_t images);
+  ~StartUpHeap();  // glibc's rule again, if the images never came
+  StartUpHeap(const StartUpHeap&) = delete;
+  StartUpHeap& operator=(const StartUpHeap&) = delete;
+
+  // Called once per finished image, from any thread.
+  void image_finished();
+  bool starting() const { return !ended_.load(); }
+
+ private:
+  void end();
+
+  std::size_t images_;
+  std::atomic<std::size_t> finished_{0};
+  std::atomic<bool> ended_{false};
+};
+
+}  // namespace cluetrace
