@@ -6,14 +6,14 @@
 #
 #   bench/scale/make_portable.sh BUILD_DIR OUT_DIR
 #
-# OUT_DIR (made afresh; about 330 MB, a third of it OpenCV's codecs and what they load) holds
-#   bin/       cluetrace, tesseract (the baseline), GNU time (peak RSS) and aspell (to compile word lists)
+# OUT_DIR (made afresh; about 370 MB, 206 MB of it shared libraries, most of those what OpenCV's codecs load) holds
+#   bin/       cluetrace, tesseract (the baseline), GNU time (peak RSS), aspell and prezip-bin (to compile word lists)
 #   lib/       every shared library those four load, and OpenCV's codecs library that cluetrace opens itself,
 #              but glibc's own (the target's are used)
 #   models/    this installation's models, less those the default config does not load
 #   tessdata/  the traineddata files the default config reads, and eng for the baseline
-#   aspell/    aspell's language data and word lists (.cwl); portable.sh compiles the word lists where it runs,
-#              since the compiled ones are four times larger than the archive may be
+#   aspell/    aspell's language data and compressed word lists (.cwl.gz, 4.4 MB); portable.sh compiles them where
+#              it runs: compiled (.rws) they are 117 MB, 39 MB even compressed
 #   haar/      the cascades the case outputs' person guard loads
 #   data/, config/, bench/, portable.sh
 # and is started with `portable.sh` (bench/scale/portable.sh), which sets the paths and environment. Pack it
@@ -28,6 +28,11 @@ out=$(realpath -m "$2")
 [[ -x $build/cluetrace ]] || { echo "make_portable: no cluetrace in $build (build it first)" >&2; exit 1; }
 
 p=$out
+# Made afresh, but never over a folder that is not one of these (a mistyped OUT_DIR must not cost anything).
+if [[ -e $p && ! -f $p/portable.sh && -n $(ls -A "$p" 2>/dev/null) ]]; then
+  echo "make_portable: $p exists and is not a folder this script made; give a new or empty one" >&2
+  exit 1
+fi
 rm -rf "$p"
 mkdir -p "$p"/{bin,lib,tessdata,aspell,haar}
 
