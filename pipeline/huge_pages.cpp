@@ -6,24 +6,11 @@
 #include <fstream>
 #include <string_view>
 
+#include "pipeline/sanitizer_malloc.hpp"
 #include "pipeline/versions.hpp"
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define CLUETRACE_OWN_MALLOC 1  // a sanitizer's allocator: glibc's tunables do not reach it
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-#define CLUETRACE_OWN_MALLOC 1
-#endif
-#endif
 
 namespace cluetrace {
 namespace {
-
-#ifdef CLUETRACE_OWN_MALLOC
-constexpr bool kGlibcHeap = false;
-#else
-constexpr bool kGlibcHeap = true;
-#endif
 
 constexpr std::string_view kTunable = "glibc.malloc.hugetlb";
 constexpr const char* kAgainMark = "CLUETRACE_HUGE_PAGES_RESTARTED";
@@ -46,7 +33,7 @@ std::string_view tunables() {
 bool heap_uses_huge_pages() {
   const auto t = tunables();
   const auto at = t.find(std::string(kTunable) + "=");
-  return kGlibcHeap && at != std::string_view::npos && t.substr(at + kTunable.size() + 1, 1) != "0" &&
+  return kGlibcMalloc && at != std::string_view::npos && t.substr(at + kTunable.size() + 1, 1) != "0" &&
          allocator_version().rfind("glibc", 0) == 0;
 }
 
@@ -59,7 +46,7 @@ void reexec_with_huge_pages(char** argv) {
   }
   if (const char* opt = std::getenv("CLUETRACE_HUGE_PAGES"); opt && std::string_view(opt) == "0") return;
   if (tunables().find(kTunable) != std::string_view::npos) return;  // decided already
-  if (!kGlibcHeap || allocator_version().rfind("glibc", 0) != 0) return;
+  if (!kGlibcMalloc || allocator_version().rfind("glibc", 0) != 0) return;
   if (!kernel_offers_huge_pages()) return;
   const std::string before(tunables());
   const bool had = std::getenv("GLIBC_TUNABLES") != nullptr;

@@ -2,6 +2,8 @@
 // thread has finished an image, such blocks are mapped on their own again (pipeline/start_up_heap.hpp).
 #include "pipeline/start_up_heap.hpp"
 
+#include "pipeline/sanitizer_malloc.hpp"
+
 #include <malloc.h>
 
 #include <cstdlib>
@@ -25,7 +27,15 @@ std::size_t mapped_while_holding_a_large_block() {
   return mapped;
 }
 
-TEST(StartUpHeap, LargeBlocksComeFromTheHeapUntilEveryThreadHasFinishedAnImage) {
+// Under a sanitizer, glibc's mallopt() and mallinfo2() do not describe the allocator in use.
+class StartUpHeapTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!kGlibcMalloc) GTEST_SKIP() << "a sanitizer's allocator replaces glibc's in this build";
+  }
+};
+
+TEST_F(StartUpHeapTest, LargeBlocksComeFromTheHeapUntilEveryThreadHasFinishedAnImage) {
   const std::size_t before = ::mallinfo2().hblkhd;
   ASSERT_GE(mapped_while_holding_a_large_block(), before + kLarge) << "glibc maps a 64 MiB block on its own by default";
   {
@@ -44,7 +54,7 @@ TEST(StartUpHeap, LargeBlocksComeFromTheHeapUntilEveryThreadHasFinishedAnImage) 
   EXPECT_GE(mapped_while_holding_a_large_block(), before + kLarge);
 }
 
-TEST(StartUpHeap, AWorkerThatEndsBeforeItsImagesGivesGlibcItsRuleBack) {
+TEST_F(StartUpHeapTest, AWorkerThatEndsBeforeItsImagesGivesGlibcItsRuleBack) {
   const std::size_t before = ::mallinfo2().hblkhd;
   {
     StartUpHeap heap(4);
@@ -54,7 +64,7 @@ TEST(StartUpHeap, AWorkerThatEndsBeforeItsImagesGivesGlibcItsRuleBack) {
   EXPECT_GE(mapped_while_holding_a_large_block(), before + kLarge);
 }
 
-TEST(StartUpHeap, ImagesFinishedOnSeveralThreadsEndTheStartOnce) {
+TEST_F(StartUpHeapTest, ImagesFinishedOnSeveralThreadsEndTheStartOnce) {
   StartUpHeap heap(8);
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) threads.emplace_back([&] { heap.image_finished(); });
