@@ -4,9 +4,10 @@
 // mapping is memory the kernel has to zero on first touch. On the machines this runs on (virtual machines that
 // hand freed memory back to the host), that costs ~1.8 ms a MB (bench/RESULTS.md, issue 16, thirteenth
 // session). A start makes such blocks that live only a moment: Tesseract loading the Latin model reads its 89 MB
-// word list into one buffer and copies it into another before building it. Taken from the heap instead, the freed blocks stay there and the first images'
-// working sets reuse them rather than fault in fresh memory: a one-photo run reached its first report 0.12–0.31 s
-// sooner (medians over three photos; bench/RESULTS.md, issue 16, fifteenth session).
+// word list into one buffer and copies it into another before building it. Taken from the heap instead, the
+// freed blocks stay there and the first images' working sets reuse them rather than fault in fresh memory: a
+// one-photo run reached its first report 0.12–0.31 s sooner (medians over three photos; bench/RESULTS.md,
+// issue 16, fifteenth session).
 //
 // Once each worker thread has finished an image, glibc's own rule is back: a large image's largest buffers are
 // mapped and unmapped again, so a free block in the middle of the heap never holds its memory for the rest of
