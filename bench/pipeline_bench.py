@@ -104,6 +104,16 @@ def parse_gnu_time(path):
         return None, None
 
 
+def warm_page_cache(images):
+    """Reads every image once, so that no system pays for a cold page cache in its first run; returns the bytes read."""
+    size = 0
+    for p in images:
+        with open(p, "rb") as f:
+            while chunk := f.read(1 << 20):
+                size += len(chunk)
+    return size
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -422,12 +432,7 @@ def main(argv=None):
     if not images:
         ap.error("no images (JPEG, PNG, TIFF, BMP, GIF, WebP, PNM) under " + " ".join(args.inputs))
 
-    # Read every image once so neither system pays for a cold page cache in its first run.
-    size = 0
-    for p in images:
-        with open(p, "rb") as f:
-            while chunk := f.read(1 << 20):
-                size += len(chunk)
+    size = warm_page_cache(images)
 
     work = tempfile.mkdtemp(prefix="pipeline-bench-")
     runs_a, runs_b, runs_c = [], [], []

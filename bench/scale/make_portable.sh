@@ -103,7 +103,7 @@ cp /usr/share/opencv4/haarcascades/haarcascade_{frontalface_default,frontalface_
 cp -r "$root/data" "$root/config" "$p/"
 mkdir -p "$p/bench/scale"
 cp "$root/bench/pipeline_bench.py" "$p/bench/"
-cp "$root/bench/scale/thread_scaling.py" "$root/bench/scale/portable.sh" "$p/bench/scale/"
-mv "$p/bench/scale/portable.sh" "$p/portable.sh"
+cp "$root/bench/scale/thread_scaling.py" "$p/bench/scale/"
+cp "$root/bench/scale/portable.sh" "$p/"
 
 echo "make_portable: $p ($(du -sh "$p" | cut -f1))"

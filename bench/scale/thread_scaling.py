@@ -18,6 +18,7 @@ Debian's packages, inside the folder bench/scale/make_portable.sh packs. Exit st
 failed, 2 bad usage.
 """
 import argparse
+import collections
 import os
 import shutil
 import sys
@@ -69,9 +70,7 @@ def summarise(args, images, ours, theirs):
         cpu = pb.median([r["cpu"] for r in runs])
         speedup = base_wall / wall
         tess = pb.median([r["wall"] for r in theirs[n]]) if n in theirs else None
-        statuses = {}
-        for rep in runs[-1]["reports"]:
-            statuses[rep.get("status", "missing")] = statuses.get(rep.get("status", "missing"), 0) + 1
+        statuses = collections.Counter(rep.get("status", "missing") for rep in runs[-1]["reports"])
         rows.append({
             "threads": n, "wall": wall, "walls": [r["wall"] for r in runs], "speedup": speedup,
             "efficiency": speedup * first / n, "rss": rss,
@@ -145,10 +144,7 @@ def main(argv=None):
     images = pb.collect_images(args.inputs)
     if not images:
         ap.error("no images under " + " ".join(args.inputs))
-    for p in images:  # warm the page cache, as pipeline_bench does
-        with open(p, "rb") as f:
-            while f.read(1 << 20):
-                pass
+    pb.warm_page_cache(images)
     work = tempfile.mkdtemp(prefix="thread-scaling-")
     try:
         ours, theirs = measure(args, images, work)
