@@ -11,14 +11,18 @@ up or slows down over the run does not favour the small or the large counts; the
 (OMP_THREAD_LIMIT=1) over the same images at each --baseline-procs count. Prints medians per count: wall
 seconds, speed-up over the smallest count, parallel efficiency, peak RSS of the whole process tree's largest
 process (GNU time; cluetrace's worker process is the one that holds the pipeline), the RSS added per thread,
-CPU seconds, and the ratio to Tesseract at the same count where one was run.
+CPU seconds, and the ratio to Tesseract at the same count where one was run. Each run's figures, and after each
+round but the last the table so far, go to standard error as they come: a run stopped by a time limit keeps its
+whole rounds.
 
 Runs anywhere pipeline_bench.py runs (Python 3 standard library, GNU time, tesseract); on a machine without
 Debian's packages, inside the folder bench/scale/make_portable.sh packs. Exit status: 0 done, 1 a run
 failed, 2 bad usage.
 """
 import argparse
+import builtins
 import collections
+import functools
 import os
 import shutil
 import sys
@@ -39,8 +43,9 @@ def counts(text, what):
     return sorted(set(values))
 
 
-def measure(args, images, work):
-    """{threads: [run, ...]} for cluetrace and {procs: [run, ...]} for the baseline."""
+def measure(args, images, work, after_round=None):
+    """{threads: [run, ...]} for cluetrace and {procs: [run, ...]} for the baseline; after_round(r, ours, theirs)
+    is called when round r is complete."""
     ours, theirs = {n: [] for n in args.threads}, {n: [] for n in args.baseline_procs}
     for r in range(1, args.rounds + 1):
         order = args.threads if r % 2 == 1 else list(reversed(args.threads))
@@ -48,13 +53,15 @@ def measure(args, images, work):
             run_args = types.SimpleNamespace(threads=n, input_list=True, keep=False, cli=args.cli, config=args.config)
             run = pb.run_cluetrace(run_args, images, work, f"{r}-{n}")
             ours[n].append(run)
-            print(f"round {r}: cluetrace --threads {n}: {run['wall']:.2f} s, {run['rss'] / 1024:.0f} MiB",
+            print(f"round {r}: cluetrace --threads {n}: {run['wall']:.2f} s, {run['cpu']:.1f} s of CPU, {run['rss'] / 1024:.0f} MiB",
                   file=sys.stderr, flush=True)
         for n in args.baseline_procs if r % 2 == 1 else list(reversed(args.baseline_procs)):
             base_args = types.SimpleNamespace(baseline_procs=n, tesseract=args.tesseract, baseline_lang=args.baseline_lang)
             run = pb.run_baseline(base_args, images, work, f"{r}-{n}")
             theirs[n].append(run)
             print(f"round {r}: tesseract x {n}: {run['wall']:.2f} s", file=sys.stderr, flush=True)
+        if after_round:
+            after_round(r, ours, theirs)
     return ours, theirs
 
 
@@ -86,10 +93,11 @@ def cell(value, digits=2, suffix=""):
     return "–" if value is None else f"{value:.{digits}f}{suffix}"
 
 
-def print_table(args, images, rows, other_baselines):
+def print_table(args, images, rows, other_baselines, rounds, file=sys.stdout):
     md = args.markdown
+    print = functools.partial(builtins.print, file=file)  # noqa: A001  (every line of the table to `file`)
     print(f"{'- ' if md else ''}{len(images)} images; cluetrace `{args.cli}` ({pb.first_line([args.cli, 'version'])}), "
-          f"config `{args.config}`; {args.rounds} round(s), medians; CPU: {pb.cpu_model()}, {pb.nproc()} cores")
+          f"config `{args.config}`; {rounds} round(s), medians; CPU: {pb.cpu_model()}, {pb.nproc()} cores")
     print(f"{'- ' if md else ''}baseline: `{args.tesseract} IMAGE stdout`"
           f"{' -l ' + args.baseline_lang if args.baseline_lang else ''}, OMP_THREAD_LIMIT=1, "
           f"as many processes at once as cluetrace has threads")
@@ -146,14 +154,22 @@ def main(argv=None):
         ap.error("no images under " + " ".join(args.inputs))
     pb.warm_page_cache(images)
     work = tempfile.mkdtemp(prefix="thread-scaling-")
+    def after_round(r, ours, theirs):
+        # What is measured so far, on standard error, so that a run stopped in a later round (a time limit on
+        # a borrowed machine) still leaves whole rounds' figures behind.
+        if r < args.rounds:
+            print(f"after round {r}:", file=sys.stderr)
+            print_table(args, images, *summarise(args, images, ours, theirs), r, file=sys.stderr)
+            sys.stderr.flush()
+
     try:
-        ours, theirs = measure(args, images, work)
+        ours, theirs = measure(args, images, work, after_round)
     except pb.BenchError as e:
         print(f"thread_scaling: {e}\nthread_scaling: outputs kept in {work}", file=sys.stderr)
         return 1
     shutil.rmtree(work, ignore_errors=True)
     rows, other = summarise(args, images, ours, theirs)
-    print_table(args, images, rows, other)
+    print_table(args, images, rows, other, args.rounds)
     return 0
 
 
