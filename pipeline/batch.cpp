@@ -21,7 +21,7 @@
 #include "pipeline/case/case_outputs.hpp"
 #include "pipeline/child_process.hpp"
 #include "pipeline/inputs.hpp"
-#include "pipeline/opencv_threads.hpp"
+#include "pipeline/thread_limit.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/report.hpp"
 #include "pipeline/graph.hpp"
@@ -163,7 +163,7 @@ std::string write_case_outputs_isolated(const std::filesystem::path& out_dir, co
       [&] {
         CaseOutputs written;
         // Scene matching runs in parallel: within the run's thread count, like the graph.
-        const OpenCvThreads opencv_threads(threads);
+        const ThreadLimit thread_limit(threads);
         oneapi::tbb::task_arena(threads).execute([&] { written = write_case_outputs(out_dir, outputs); });
         nlohmann::json j{{"problems", written.problems}};
         for (const auto& p : written.written) j["written"].push_back(p.string());
@@ -338,7 +338,7 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
     // In-process (a debugger's run): this process has run TBB, so it must not fork; the outputs are made here.
     try {
       CaseOutputs outputs;
-      const OpenCvThreads opencv_threads(threads);
+      const ThreadLimit thread_limit(threads);
       oneapi::tbb::task_arena(threads).execute([&] { outputs = write_case_outputs(options.out_dir, config.outputs); });
       summary.outputs = outputs.written;
       for (const auto& p : outputs.problems) summary.outputs_error += (summary.outputs_error.empty() ? "" : "; ") + p;

@@ -32,7 +32,7 @@
 
 #include "pipeline/case/artefacts.hpp"
 #include "pipeline/decode.hpp"
-#include "pipeline/opencv_threads.hpp"
+#include "pipeline/thread_limit.hpp"
 #include "pipeline/timing.hpp"
 
 namespace cluetrace {
@@ -271,7 +271,7 @@ std::size_t run_graph(const ImageSource& source, const Config& config, const Gra
     return true;
   };
   const int threads = std::max(1, options.threads);
-  const OpenCvThreads opencv_threads(threads);
+  const ThreadLimit thread_limit(threads);
   oneapi::tbb::task_arena arena(threads);
   arena.execute([&] {
     // Built inside the arena so its tasks run on the arena's threads.

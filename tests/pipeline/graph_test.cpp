@@ -185,6 +185,48 @@ TEST(Graph, OpenCvsOwnLoopsUseTheRunsThreadCountAndItIsPutBackAfterwards) {
   }
 }
 
+// A stage in the logo slot that works on its thread for a while, then in one of OpenCV's parallel loops, and
+// records the most threads working at once (in either) over the run.
+class BusyProbe final : public Stage {
+ public:
+  std::string_view id() const override { return "logo.busy_probe"; }
+  void process(ImageRecord&, StageResult&) override {
+    work(std::chrono::milliseconds(6));
+    cv::parallel_for_(cv::Range(0, 16), [&](const cv::Range& r) {
+      for (int i = r.start; i < r.end; ++i) work(std::chrono::milliseconds(2));
+    });
+  }
+  std::atomic<int> most_at_once{0};
+
+ private:
+  void work(std::chrono::milliseconds how_long) {
+    const int now = ++busy_;
+    int most = most_at_once.load();
+    while (now > most && !most_at_once.compare_exchange_weak(most, now)) {
+    }
+    std::this_thread::sleep_for(how_long);
+    --busy_;
+  }
+  std::atomic<int> busy_{0};
+};
+
+TEST(Graph, TheRunWorksOnNoMoreThreadsThanItsThreadCountOnAWiderMachine) {
+  // oneTBB as on an 8-core machine, whatever this one has: its workers would be lent to OpenCV's arena and the
+  // run's alike, up to 8 threads in all.
+  const oneapi::tbb::global_control machine(oneapi::tbb::global_control::max_allowed_parallelism, 8);
+  TempDir dir;
+  const auto inputs = plain_images(dir, 12);
+  for (const int threads : {2, 3}) {
+    BusyProbe* probe = nullptr;
+    auto config = config_with_probe(probe);
+    EXPECT_EQ(run_graph(inputs, config, {threads, 6, nullptr}, [](ImageRecord&) {}), inputs.size());
+    EXPECT_LE(probe->most_at_once.load(), threads) << "--threads " << threads;
+    EXPECT_GE(probe->most_at_once.load(), 2) << "--threads " << threads << ": the probe never ran two at once";
+    EXPECT_EQ(oneapi::tbb::global_control::active_value(oneapi::tbb::global_control::max_allowed_parallelism), 8u)
+        << "the run's bound on oneTBB's workers was not lifted";
+  }
+}
+
 // Probes for the text detector, OCR and a logo stage that splits around OCR. OCR and the logo's part before
 // it meet: each, when it starts on an image, waits (up to 10 s) for the other to have started on it too.
 struct Meeting {
