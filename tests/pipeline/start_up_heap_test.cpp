@@ -1,13 +1,20 @@
-// StartUpHeap: while a worker starts, glibc's malloc serves even its largest blocks from the heap; once every
-// thread has finished an image, such blocks are mapped on their own again (pipeline/start_up_heap.hpp).
+// StartUpHeap: while a worker starts, glibc's malloc serves even its largest blocks from the heap and the kernel
+// gives no transparent huge pages; once every thread has finished an image, such blocks are mapped on their own
+// again and huge pages come back (pipeline/start_up_heap.hpp).
 #include "pipeline/start_up_heap.hpp"
 
 #include "pipeline/sanitizer_malloc.hpp"
 
 #include <malloc.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -72,6 +79,79 @@ TEST_F(StartUpHeapTest, ImagesFinishedOnSeveralThreadsEndTheStartOnce) {
   EXPECT_FALSE(heap.starting());
   const std::size_t before = ::mallinfo2().hblkhd;
   EXPECT_GE(mapped_while_holding_a_large_block(), before + kLarge);
+}
+
+// Huge pages the kernel gave a fresh 8 MiB region that asks for them (madvise, as glibc's heap does here) and
+// is written through: AnonHugePages of its line in /proc/self/smaps, in kB.
+std::size_t huge_page_kb_of_a_fresh_region() {
+  constexpr std::size_t kBytes = std::size_t{8} << 20;
+  void* p = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    ADD_FAILURE() << "mmap of 8 MiB failed";
+    return 0;
+  }
+  ::madvise(p, kBytes, MADV_HUGEPAGE);
+  std::memset(p, 1, kBytes);
+  std::size_t kb = 0;
+  std::ifstream smaps("/proc/self/smaps");
+  const auto start = reinterpret_cast<std::uintptr_t>(p);
+  bool in_region = false;
+  for (std::string line; std::getline(smaps, line);) {
+    std::uintptr_t from = 0, to = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> from >> dash >> to && dash == '-') {  // a mapping's first line: "from-to perms ..."
+      in_region = from <= start && start < to;
+    } else if (in_region && line.rfind("AnonHugePages:", 0) == 0) {
+      kb = std::stoul(line.substr(14));
+    }
+  }
+  ::munmap(p, kBytes);
+  return kb;
+}
+
+bool huge_pages_off() { return ::prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1; }
+
+// Whether this kernel gives huge pages to a region that asks for them at all (THP "always" or "madvise", and
+// free 2 MiB blocks): otherwise there is nothing to turn off.
+class StartUpHugePagesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(huge_pages_off()) << "this test process was started with huge pages off";
+    if (huge_page_kb_of_a_fresh_region() == 0)
+      GTEST_SKIP() << "the kernel gives no transparent huge pages here (/sys/kernel/mm/transparent_hugepage/enabled)";
+  }
+};
+
+TEST_F(StartUpHugePagesTest, NoneUntilEveryThreadHasFinishedAnImage) {
+  {
+    StartUpHeap heap(2);
+    EXPECT_TRUE(huge_pages_off());
+    EXPECT_EQ(huge_page_kb_of_a_fresh_region(), 0u);
+    heap.image_finished();
+    EXPECT_EQ(huge_page_kb_of_a_fresh_region(), 0u);
+    heap.image_finished();
+    EXPECT_FALSE(huge_pages_off());
+    EXPECT_GT(huge_page_kb_of_a_fresh_region(), 0u);
+  }
+  EXPECT_FALSE(huge_pages_off());
+  {
+    StartUpHeap heap(3);  // a worker that ends before its images
+    EXPECT_EQ(huge_page_kb_of_a_fresh_region(), 0u);
+  }
+  EXPECT_GT(huge_page_kb_of_a_fresh_region(), 0u);
+}
+
+TEST_F(StartUpHugePagesTest, AProcessStartedWithThemOffKeepsThemOff) {
+  ASSERT_EQ(::prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0), 0);
+  {
+    StartUpHeap heap(1);
+    heap.image_finished();
+    EXPECT_TRUE(huge_pages_off());
+    EXPECT_EQ(huge_page_kb_of_a_fresh_region(), 0u);
+  }
+  EXPECT_TRUE(huge_pages_off());
+  ASSERT_EQ(::prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0), 0);
 }
 
 }  // namespace
