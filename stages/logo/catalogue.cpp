@@ -484,6 +484,7 @@ namespace {
 constexpr char kMagic[8] = {'C', 'T', 'L', 'O', 'G', 'O', '5', '\n'};
 constexpr char kMagicWithoutTrees[8] = {'C', 'T', 'L', 'O', 'G', 'O', '4', '\n'};
 constexpr char kMagicWithoutShapeModels[8] = {'C', 'T', 'L', 'O', 'G', 'O', '3', '\n'};
+constexpr unsigned char kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
 template <typename T>
 void put(std::ostream& o, const T& v) {
@@ -526,7 +527,11 @@ void write_index(const FeatureIndexFile& index, const fs::path& file) {
       CV_Assert(r.descriptors.rows == static_cast<int>(r.keypoints.size()) && (r.descriptors.empty() || r.descriptors.isContinuous()));
       o.write(reinterpret_cast<const char*>(r.descriptors.data), static_cast<std::streamsize>(r.descriptors.total()));
       std::vector<uchar> png;
-      if (!r.silhouette.empty()) codecs::imencode(".png", r.silhouette, png);
+      if (!r.silhouette.empty()) {
+        codecs::imencode(".png", r.silhouette, png);
+      } else {
+        png = r.silhouette_png;  // a reference kept from the previous index, never decoded
+      }
       put(o, static_cast<std::uint32_t>(png.size()));
       o.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
       put_string(o, r.shape_model);
@@ -562,9 +567,6 @@ FeatureIndexFile read_index(std::istream& in, std::uint64_t size, const std::str
   constexpr std::uint64_t kKeypointBytes = 5 * sizeof(float) + kDescriptorSize;
   if (std::uint64_t{n} * kMinReferenceBytes > size) throw std::runtime_error(file.string() + ": logo index is damaged (reference count)");
   index.references.resize(n);
-  // The silhouettes' PNG bytes, decoded together once every reference is read (their decoding was most of
-  // the reading).
-  std::vector<std::vector<uchar>> pngs(n);
   for (std::uint32_t i = 0; i < n; ++i) {
     auto& r = index.references[i];
     r.brand = get_string(in, file);
@@ -587,8 +589,11 @@ FeatureIndexFile read_index(std::istream& in, std::uint64_t size, const std::str
     const auto png_bytes = get<std::uint32_t>(in, file);
     if (png_bytes > (1u << 24) || png_bytes > size) throw std::runtime_error(file.string() + ": logo index is damaged (silhouette size)");
     if (png_bytes) {
-      pngs[i].resize(png_bytes);
-      if (!in.read(reinterpret_cast<char*>(pngs[i].data()), png_bytes)) throw std::runtime_error(file.string() + ": logo index is truncated");
+      // Kept as PNG: silhouette_of() decodes the few that are used (decoding all was most of the reading).
+      r.silhouette_png.resize(png_bytes);
+      if (!in.read(reinterpret_cast<char*>(r.silhouette_png.data()), png_bytes)) throw std::runtime_error(file.string() + ": logo index is truncated");
+      if (png_bytes < sizeof kPngSignature || std::memcmp(r.silhouette_png.data(), kPngSignature, sizeof kPngSignature) != 0)
+        throw std::runtime_error(file.string() + ": logo index is damaged (silhouette)");
     }
     if (shape_models) r.shape_model = get_string(in, file);
   }
@@ -599,15 +604,21 @@ FeatureIndexFile read_index(std::istream& in, std::uint64_t size, const std::str
     if (bytes && !in.read(index.kd_trees.data(), static_cast<std::streamsize>(bytes)))
       throw std::runtime_error(file.string() + ": logo index is truncated");
   }
-  std::vector<char> damaged(n, 0);
-  oneapi::tbb::parallel_for(std::uint32_t{0}, n, [&](std::uint32_t i) {
-    if (pngs[i].empty()) return;
-    index.references[i].silhouette = codecs::imdecode(pngs[i], cv::IMREAD_GRAYSCALE);
-    damaged[i] = index.references[i].silhouette.empty();
-  });
-  if (std::find(damaged.begin(), damaged.end(), 1) != damaged.end())
-    throw std::runtime_error(file.string() + ": logo index is damaged (silhouette)");
   return index;
+}
+
+bool has_silhouette(const ReferenceFeatures& reference) {
+  return !reference.silhouette.empty() || !reference.silhouette_png.empty();
+}
+
+cv::Mat silhouette_of(const ReferenceFeatures& reference) {
+  if (!reference.silhouette.empty() || reference.silhouette_png.empty()) return reference.silhouette;
+  cv::Mat pixels = codecs::imdecode(reference.silhouette_png, cv::IMREAD_GRAYSCALE);
+  if (pixels.empty())
+    throw std::runtime_error(fmt::format("logo index: the silhouette of brand {} ({}) cannot be decoded: rebuild the index "
+                                         "with `cluetrace catalogue build`",
+                                         reference.brand, reference.label));
+  return pixels;
 }
 
 }  // namespace cluetrace::logo

@@ -88,6 +88,9 @@ struct ReferenceFeatures {
   std::vector<cv::KeyPoint> keypoints;
   cv::Mat descriptors;  // CV_8U, N x kDescriptorSize (polarity-free SIFT, see extract_features)
   cv::Mat silhouette;   // CV_8U 0/255, the mark's own pixels (transparent references only), cropped to `mark`
+  // The silhouette as an index stores it (PNG), while it is not decoded: read_index() leaves them so, as most
+  // are never used (the shape matcher models ~40 % of the references). silhouette_of() gives the pixels.
+  std::vector<uchar> silhouette_png;
   // The shape matcher's model of the silhouette, prepared by `cluetrace catalogue build` (ShapeMatcher::prepare):
   // opaque bytes here; empty in an index written before it was kept, or without a silhouette.
   std::string shape_model;
@@ -99,6 +102,11 @@ struct FeatureIndexFile {
   // (kd_trees.hpp): opaque bytes here; empty in an index written before they were kept.
   std::string kd_trees;
 };
+
+// Whether a reference has a silhouette (decoded or not), and its pixels: decoded from the index's PNG when
+// needed (each call decodes again; keep the result). Throws naming the brand and file when the bytes are damaged.
+bool has_silhouette(const ReferenceFeatures& reference);
+cv::Mat silhouette_of(const ReferenceFeatures& reference);
 
 // The keys a catalogue's references need (file hashes are read, nothing is rendered).
 std::vector<std::pair<std::string, std::pair<const Brand*, const Reference*>>> reference_keys(const Catalogue& catalogue);

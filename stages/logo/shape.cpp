@@ -210,7 +210,7 @@ ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) 
   std::atomic<std::size_t> prepared{0};
   oneapi::tbb::parallel_for(std::size_t{0}, index.references.size(), [&](std::size_t i) {
     const auto& r = index.references[i];
-    if (r.silhouette.empty() || best_features.at({r.brand, r.label}) >= static_cast<std::size_t>(options_.max_brand_features)) return;
+    if (!has_silhouette(r) || best_features.at({r.brand, r.label}) >= static_cast<std::size_t>(options_.max_brand_features)) return;
     if (auto kept = prepared_model(r)) {
       built[i] = std::move(*kept);
       ++prepared;
@@ -228,7 +228,7 @@ void ShapeMatcher::prepare(FeatureIndexFile& index) {
   oneapi::tbb::parallel_for(std::size_t{0}, index.references.size(), [&](std::size_t i) {
     auto& r = index.references[i];
     r.shape_model.clear();
-    if (r.silhouette.empty()) return;
+    if (!has_silhouette(r)) return;
     const auto m = model_of(r);
     std::string& out = r.shape_model;
     binary_io::put(out, kModelFormat);
@@ -247,7 +247,7 @@ void ShapeMatcher::prepare(FeatureIndexFile& index) {
 std::optional<std::optional<ShapeMatcher::Model>> ShapeMatcher::prepared_model(const ReferenceFeatures& r) {
   std::string_view in = r.shape_model;
   std::uint8_t format = 0, present = 0;
-  if (r.silhouette.empty() || !binary_io::take(in, format) || format != kModelFormat || !binary_io::take(in, present) || present > 1)
+  if (!has_silhouette(r) || !binary_io::take(in, format) || format != kModelFormat || !binary_io::take(in, present) || present > 1)
     return std::nullopt;
   if (!present) return in.empty() ? std::optional<std::optional<Model>>(std::optional<Model>()) : std::nullopt;
   Model m;
@@ -260,22 +260,23 @@ std::optional<std::optional<ShapeMatcher::Model>> ShapeMatcher::prepared_model(c
     return std::nullopt;
   m.brand = r.brand;
   m.label = r.label;
-  m.silhouette = r.silhouette;
+  m.silhouette = silhouette_of(r);  // decoded here, for the references that have a model only
   m.centroid = {v[0], v[1]};
   m.whiten = cv::Matx22d(v[2], v[3], v[4], v[5]);
   m.ratios = {v[6], v[7], v[8]};
   m.detail_decides = detail_decides == 1;
   if (has_detail) {
     double share = 0;
-    m.detail = details_of(r.silhouette, share);
+    m.detail = details_of(m.silhouette, share);
   }
   return std::optional<Model>(std::move(m));
 }
 
 std::optional<ShapeMatcher::Model> ShapeMatcher::model_of(const ReferenceFeatures& r) {
+  const cv::Mat silhouette = silhouette_of(r);
   // The anchor: the largest connected part of the silhouette (one stripe of three, the apple without its leaf).
   cv::Mat labels, stats, centroids;
-  const int n = cv::connectedComponentsWithStats(r.silhouette, labels, stats, centroids, 8);
+  const int n = cv::connectedComponentsWithStats(silhouette, labels, stats, centroids, 8);
   int best = 0, total = 0;
   for (int i = 1; i < n; ++i) {
     total += stats.at<int>(i, cv::CC_STAT_AREA);
@@ -294,14 +295,14 @@ std::optional<ShapeMatcher::Model> ShapeMatcher::model_of(const ReferenceFeature
   // The details: what the whole mark's hull holds besides the mark (concavities, holes, the gaps between
   // parts). Where the mark is placed, the gaps in the ink must have their shape.
   double detail_share = 0;
-  const cv::Mat detail = details_of(r.silhouette, detail_share);
+  const cv::Mat detail = details_of(silhouette, detail_share);
   if (!several_parts && solidity > kMaxSolidity && detail_share < kMinDetail) return std::nullopt;
   const Frame f = frame_of(pts, 1);
   if (!f.ok) return std::nullopt;
   Model m;
   m.brand = r.brand;
   m.label = r.label;
-  m.silhouette = r.silhouette;
+  m.silhouette = silhouette;
   if (detail_share >= kMinDetail / 2) m.detail = detail;
   m.centroid = f.centroid;
   m.whiten = f.whiten;

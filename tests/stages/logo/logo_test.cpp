@@ -353,6 +353,57 @@ TEST_F(LogoCatalogue, IndexRoundTripsAndReusesUnchangedReferences) {
   EXPECT_NE(log.find("0 views rendered now"), std::string::npos) << log;
 }
 
+// An index is read with its silhouettes left as PNG (most are never used); decoded they are the pixels that were
+// written, an index written from one read keeps them byte for byte, and damaged ones are named when decoded.
+TEST_F(LogoCatalogue, SilhouettesAreDecodedWhenUsedAndDamagedOnesNamed) {
+  write_index(index, catalogue.index_file());
+  auto back = read_index(catalogue.index_file());
+  ASSERT_EQ(back.references.size(), index.references.size());
+  std::size_t with = 0;
+  for (std::size_t i = 0; i < back.references.size(); ++i) {
+    const auto& made = index.references[i];
+    const auto& read = back.references[i];
+    EXPECT_TRUE(read.silhouette.empty()) << read.label << ": decoded while the index was read";
+    ASSERT_EQ(has_silhouette(read), !made.silhouette.empty()) << read.label;
+    if (made.silhouette.empty()) continue;
+    ++with;
+    const cv::Mat pixels = silhouette_of(read);
+    ASSERT_EQ(pixels.size(), made.silhouette.size()) << read.label;
+    EXPECT_EQ(cv::countNonZero(pixels != made.silhouette), 0) << read.label;
+  }
+  ASSERT_GT(with, 0u) << "no reference of the test catalogue has a silhouette";
+
+  TempDir again;
+  write_index(back, again / "again.index");
+  const auto twice = read_index(again / "again.index");
+  for (std::size_t i = 0; i < back.references.size(); ++i)
+    EXPECT_EQ(twice.references[i].silhouette_png, back.references[i].silhouette_png) << back.references[i].label;
+
+  // The bytes after the PNG signature damaged: the brand and file are named where the silhouette is needed.
+  auto damaged = back;
+  auto it = std::find_if(damaged.references.begin(), damaged.references.end(), [](const ReferenceFeatures& r) { return has_silhouette(r); });
+  ASSERT_NE(it, damaged.references.end());
+  std::fill(it->silhouette_png.begin() + 8, it->silhouette_png.end(), uchar{0x5a});
+  try {
+    (void)silhouette_of(*it);
+    ADD_FAILURE() << "a damaged silhouette was decoded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(it->brand), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(it->label), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ShapeMatcher::prepare(damaged), std::runtime_error);
+
+  // Not a PNG at all: the index is refused when it is read.
+  it->silhouette_png.assign(40, uchar{0x5a});
+  write_index(damaged, again / "damaged.index");
+  try {
+    (void)read_index(again / "damaged.index");
+    ADD_FAILURE() << "an index whose silhouette is not a PNG was read";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("damaged (silhouette)"), std::string::npos) << e.what();
+  }
+}
+
 TEST(LogoIndex, ADamagedIndexIsRefusedBeforeItsCountsAreTrusted) {
   // A header and then a reference count of four billion: refused at once, not allocated.
   std::string bytes;
@@ -381,7 +432,8 @@ void expect_same_models(const ShapeMatcher& a, const ShapeMatcher& b) {
     EXPECT_EQ(x.detail_decides, y.detail_decides) << name;
     EXPECT_EQ(x.signature, y.signature) << name;
     EXPECT_EQ(x.spectrum, y.spectrum) << name;
-    EXPECT_EQ(x.silhouette.data, y.silhouette.data) << name;  // the reference's own
+    ASSERT_EQ(x.silhouette.size(), y.silhouette.size()) << name;  // the reference's own, decoded
+    EXPECT_EQ(cv::countNonZero(x.silhouette != y.silhouette), 0) << name;
     ASSERT_EQ(x.detail.size(), y.detail.size()) << name;
     if (!x.detail.empty()) {
       EXPECT_EQ(cv::countNonZero(x.detail != y.detail), 0) << name;
