@@ -13,9 +13,10 @@
 #   run.sh     run from the repository's root there: unpacks p4, `portable.sh prepare`, then
 #              thread_scaling.py at THREADS (default 1,2,4,8,16), two rounds, stopped after SECONDS (default 430)
 #              with whole rounds kept; its table and log go to $OUT
-# Each of p1–p3 is unpacked by a call of its own, carrying it: `mkdir -p /tmp/ct && tar -C /tmp/ct -xJf PARTS_DIR/pN.tar.xz`; the
-# last call carries p4.tar and run.sh and runs `bash PARTS_DIR/run.sh`. Files outside the repository stay on the
-# machine only while it is warm (30 s after a call): make the calls one after the other.
+# Each of p1–p3 is unpacked by a call of its own, carrying it:
+#   mkdir -p /tmp/ct && tar -C /tmp/ct -xJf PARTS_DIR/pN.tar.xz
+# the last call carries p4.tar and run.sh and runs `bash PARTS_DIR/run.sh`. Files outside the repository stay on
+# the machine only while it is warm (30 s after a call): make the calls one after the other.
 set -euo pipefail
 
 usage() { echo "usage: bench/scale/pack_for_device.sh PORTABLE_DIR PARTS_DIR IMAGE_FOLDER [THREADS] [SECONDS]" >&2; exit 2; }
