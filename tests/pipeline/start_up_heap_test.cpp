@@ -112,13 +112,21 @@ std::size_t huge_page_kb_of_a_fresh_region() {
 
 bool huge_pages_off() { return ::prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1; }
 
+// Whether a fresh region gets huge pages, within three tries: where huge pages are allowed, the kernel may still
+// find no free 2 MiB block at one moment (memory in use by other tests).
+bool gets_huge_pages() {
+  for (int attempt = 0; attempt < 3; ++attempt)
+    if (huge_page_kb_of_a_fresh_region() > 0) return true;
+  return false;
+}
+
 // Whether this kernel gives huge pages to a region that asks for them at all (THP "always" or "madvise", and
 // free 2 MiB blocks): otherwise there is nothing to turn off.
 class StartUpHugePagesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_FALSE(huge_pages_off()) << "this test process was started with huge pages off";
-    if (huge_page_kb_of_a_fresh_region() == 0)
+    if (!gets_huge_pages())
       GTEST_SKIP() << "the kernel gives no transparent huge pages here (/sys/kernel/mm/transparent_hugepage/enabled)";
   }
 };
@@ -132,14 +140,14 @@ TEST_F(StartUpHugePagesTest, NoneUntilEveryThreadHasFinishedAnImage) {
     EXPECT_EQ(huge_page_kb_of_a_fresh_region(), 0u);
     heap.image_finished();
     EXPECT_FALSE(huge_pages_off());
-    EXPECT_GT(huge_page_kb_of_a_fresh_region(), 0u);
+    EXPECT_TRUE(gets_huge_pages());
   }
   EXPECT_FALSE(huge_pages_off());
   {
     StartUpHeap heap(3);  // a worker that ends before its images
     EXPECT_EQ(huge_page_kb_of_a_fresh_region(), 0u);
   }
-  EXPECT_GT(huge_page_kb_of_a_fresh_region(), 0u);
+  EXPECT_TRUE(gets_huge_pages());
 }
 
 TEST_F(StartUpHugePagesTest, AProcessStartedWithThemOffKeepsThemOff) {
