@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
+#include <fmt/format.h>
 #include <opencv2/core/version.hpp>
 
 #include "pipeline/case/binary_io.hpp"
@@ -20,8 +22,8 @@ constexpr std::uint32_t kFormat = 1;
 constexpr int kTrees = 4;
 constexpr unsigned kSeed = 20261124u;
 
-// cv::flann::Index reads and writes only named files: an anonymous memory file stands in for one, named by
-// its /proc/self/fd path. Nothing touches the disk.
+// cv::flann::Index writes only named files: an anonymous memory file stands in for one, named by its
+// /proc/self/fd path. Nothing touches the disk.
 class MemoryFile {
  public:
   MemoryFile() : fd_(::memfd_create("cluetrace-kd-trees", MFD_CLOEXEC)) {}
@@ -33,14 +35,6 @@ class MemoryFile {
 
   bool ok() const { return fd_ >= 0; }
   std::string path() const { return "/proc/self/fd/" + std::to_string(fd_); }
-  bool write_all(std::string_view bytes) const {
-    while (!bytes.empty()) {
-      const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
   std::string read_all() const {
     struct stat st {};
     if (::fstat(fd_, &st) != 0 || st.st_size <= 0) return {};
@@ -92,7 +86,10 @@ std::unique_ptr<cv::flann::Index> build_kd_trees(const cv::Mat& descriptors) {
   return std::make_unique<cv::flann::Index>(descriptors, cv::flann::KDTreeIndexParams(kTrees), cvflann::FLANN_DIST_L2);
 }
 
-std::string save_kd_trees(const cv::flann::Index& trees, const cv::Mat& descriptors) {
+namespace {
+
+// The bytes cv::flann::Index::save writes for `trees`; empty when it could not.
+std::string flann_bytes(const cv::flann::Index& trees) {
   const MemoryFile file;
   if (!file.ok()) return {};
   try {
@@ -100,7 +97,13 @@ std::string save_kd_trees(const cv::flann::Index& trees, const cv::Mat& descript
   } catch (const cv::Exception&) {
     return {};
   }
-  const std::string flann = file.read_all();
+  return file.read_all();
+}
+
+}  // namespace
+
+std::string save_kd_trees(const cv::flann::Index& trees, const cv::Mat& descriptors) {
+  const std::string flann = flann_bytes(trees);
   if (flann.empty()) return {};
   std::string out;
   binary_io::put(out, kFormat);
@@ -115,7 +118,7 @@ std::string save_kd_trees(const cv::flann::Index& trees, const cv::Mat& descript
   return out;
 }
 
-std::unique_ptr<cv::flann::Index> load_kd_trees(std::string_view in, const cv::Mat& descriptors) {
+std::optional<KdForest> load_kd_trees(std::string_view in, const cv::Mat& descriptors) {
   std::uint32_t format = 0, trees = 0, seed = 0, cols = 0;
   std::uint64_t rows = 0;
   std::string version, rows_sha256, flann_sha256;
@@ -124,17 +127,18 @@ std::unique_ptr<cv::flann::Index> load_kd_trees(std::string_view in, const cv::M
       !binary_io::take(in, rows) || rows != static_cast<std::uint64_t>(descriptors.rows) || !binary_io::take(in, cols) ||
       cols != static_cast<std::uint32_t>(descriptors.cols) || descriptors.type() != CV_32F || !take_text(in, rows_sha256) ||
       !take_text(in, flann_sha256) || in.empty())
-    return nullptr;
-  if (flann_sha256 != sha256_hex(in) || rows_sha256 != sha256_hex(matrix_bytes(descriptors))) return nullptr;
-  const MemoryFile file;
-  if (!file.ok() || !file.write_all(in)) return nullptr;
-  auto index = std::make_unique<cv::flann::Index>();
-  try {
-    if (!index->load(descriptors, file.path())) return nullptr;
-  } catch (const cv::Exception&) {
-    return nullptr;
-  }
-  return index;
+    return std::nullopt;
+  if (flann_sha256 != sha256_hex(in) || rows_sha256 != sha256_hex(matrix_bytes(descriptors))) return std::nullopt;
+  return KdForest::read_flann(in, descriptors.rows, descriptors.cols);
+}
+
+KdForest build_kd_forest(const cv::Mat& descriptors) {
+  auto forest = KdForest::read_flann(flann_bytes(*build_kd_trees(descriptors)), descriptors.rows, descriptors.cols);
+  if (!forest)
+    throw std::runtime_error(fmt::format("logo: the KD-trees built over {} descriptors could not be read back from OpenCV "
+                                         "(no anonymous memory file, or a FLANN that writes another layout)",
+                                         descriptors.rows));
+  return std::move(*forest);
 }
 
 }  // namespace cluetrace::logo

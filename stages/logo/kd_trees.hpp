@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,7 @@
 #include <opencv2/flann.hpp>
 
 #include "stages/logo/catalogue.hpp"
+#include "stages/logo/kd_forest.hpp"
 
 namespace cluetrace::logo {
 
@@ -28,8 +30,12 @@ std::unique_ptr<cv::flann::Index> build_kd_trees(const cv::Mat& descriptors);
 std::string save_kd_trees(const cv::flann::Index& trees, const cv::Mat& descriptors);
 
 // The trees kept in `bytes`, when they were saved for exactly these rows (their SHA-256) by this OpenCV and
-// are whole (the SHA-256 of OpenCV's own bytes); null otherwise, and the caller builds them. Bytes that
-// fail a check are never given to OpenCV's reader.
-std::unique_ptr<cv::flann::Index> load_kd_trees(std::string_view bytes, const cv::Mat& descriptors);
+// are whole (the SHA-256 of OpenCV's own bytes), ready to search (kd_forest.hpp); nullopt otherwise, and the
+// caller builds them.
+std::optional<KdForest> load_kd_trees(std::string_view bytes, const cv::Mat& descriptors);
+
+// The trees build_kd_trees makes over `descriptors`, ready to search: for an index written without them.
+// Throws when OpenCV's trees cannot be read back (no anonymous memory file, or a FLANN of another layout).
+KdForest build_kd_forest(const cv::Mat& descriptors);
 
 }  // namespace cluetrace::logo

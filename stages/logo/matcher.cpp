@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 #include <oneapi/tbb/parallel_invoke.h>
 #include <opencv2/calib3d.hpp>
-#include <opencv2/flann/random.h>
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/memory_gate.hpp"
@@ -151,15 +150,15 @@ void Matcher::build_feature_index() {
   all_ = descriptor_matrix(index_);
   // The trees `cluetrace catalogue build` kept in the index, when they were built over exactly these rows;
   // otherwise (an older index, references dropped since, another OpenCV) built here, the same trees.
-  if (!index_.kd_trees.empty()) flann_ = load_kd_trees(index_.kd_trees, all_);
-  trees_from_index_ = flann_ != nullptr;
+  if (!index_.kd_trees.empty()) forest_ = load_kd_trees(index_.kd_trees, all_);
+  trees_from_index_ = forest_.has_value();
   std::string().swap(index_.kd_trees);  // read once; not kept
-  if (!flann_ && !all_.empty()) flann_ = build_kd_trees(all_);
+  if (!forest_ && !all_.empty()) forest_ = build_kd_forest(all_);
 }
 
 std::vector<Detection> Matcher::match(const cv::Mat& bgr, std::vector<std::string>* trace,
                                       const std::vector<cv::Rect2f>& text_lines) const {
-  if (!flann_ || bgr.empty()) return {};
+  if (!forest_ || bgr.empty()) return {};
   cv::Mat grey;
   if (bgr.channels() == 3) cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
   else grey = bgr;
@@ -419,8 +418,8 @@ std::vector<Detection> Matcher::find_by_features(const cv::Mat& grey, std::vecto
 
 Matcher::MatchGroups Matcher::group_matches(const cv::Mat& q, const std::string& skip_brand) const {
   const int k = std::min(8, all_.rows);
-  cv::Mat idx(q.rows, k, CV_32S), dist(q.rows, k, CV_32F);
-  flann_->knnSearch(q, idx, dist, k, cv::flann::SearchParams(options_.flann_checks));
+  cv::Mat idx, dist;
+  forest_->knn(all_, q, k, options_.flann_checks, idx, dist);
 
   int skip = -1;
   for (std::size_t b = 0; b < brands_.size(); ++b)
@@ -483,7 +482,7 @@ std::vector<Matcher::Candidate> Matcher::rank_candidates(const MatchGroups& grou
 
 std::vector<Detection> Matcher::match_features(const std::vector<cv::KeyPoint>& keypoints, const cv::Mat& descriptors,
                                                const std::string& skip_brand, std::vector<std::string>* trace) const {
-  if (!flann_ || descriptors.empty()) return {};
+  if (!forest_ || descriptors.empty()) return {};
   const cv::Mat q = root_sift(descriptors);
   return verify(group_matches(q, skip_brand), keypoints, q, trace);
 }

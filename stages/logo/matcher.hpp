@@ -13,9 +13,9 @@
 #include <vector>
 
 #include <opencv2/core.hpp>
-#include <opencv2/flann.hpp>
 
 #include "stages/logo/catalogue.hpp"
+#include "stages/logo/kd_forest.hpp"
 #include "stages/logo/shape.hpp"
 
 namespace cluetrace::logo {
@@ -120,7 +120,7 @@ class Matcher {
   std::vector<Ref> refs_;
   std::vector<int> row_ref_, row_kp_;
   cv::Mat all_;  // RootSIFT, CV_32F
-  std::unique_ptr<cv::flann::Index> flann_;
+  std::optional<KdForest> forest_;  // over all_
   bool trees_from_index_ = false;
   std::unique_ptr<ShapeMatcher> shapes_;
 };
