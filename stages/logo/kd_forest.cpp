@@ -131,38 +131,39 @@ std::optional<KdForest> KdForest::read_flann(std::string_view flann_bytes, int r
   return forest;
 }
 
-// One query's search, as FLANN's KDTreeIndex::getNeighbors with a KNNUniqueResultSet: best bin first over
-// every tree, a branch heap ordered by its bound, each row checked once, until `checks` leaves were checked
-// and `k` neighbours are held.
+// Queries searched as FLANN's KDTreeIndex::getNeighbors searches one, with a KNNUniqueResultSet: best bin
+// first over every tree, a branch heap ordered by its bound, each row checked once, until `checks` leaves
+// were checked and `k` neighbours are held. The search waits on memory (a node, then a row of 512 bytes,
+// almost never in the cache), so several queries are searched at once, a step of each in turn, each step
+// fetching ahead what that query's next step reads. Each query's steps are the same as searched alone.
 class KdForest::Search {
  public:
-  Search(const KdForest& forest, const cv::Mat& data, int k, int checks)
-      : forest_(forest), data_(data), k_(k), checks_(checks), checked_(static_cast<std::size_t>(forest.rows_), 0) {
-    heap_.reserve(256);
-    best_.reserve(static_cast<std::size_t>(k) + 1);
-  }
+  static constexpr int kLanes = 8;
 
-  void run(const float* query, int* indices, float* dists) {
-    query_ = query;
-    ++stamp_;
-    if (stamp_ == 0) {  // wrapped: start the marks afresh
-      std::fill(checked_.begin(), checked_.end(), 0);
-      stamp_ = 1;
+  Search(const KdForest& forest, const cv::Mat& data, int k, int checks)
+      : forest_(forest), data_(data), k_(k), checks_(checks), words_((static_cast<std::size_t>(forest.rows_) + 63) / 64) {}
+
+  void run(const cv::Mat& queries, cv::Mat& indices, cv::Mat& dists) {
+    std::array<Lane, kLanes> lanes;
+    int next = 0, busy = 0;
+    for (auto& lane : lanes) {
+      lane.checked.resize(words_);
+      lane.heap.reserve(256);
+      lane.best.reserve(static_cast<std::size_t>(k_) + 1);
+      if (next < queries.rows) {
+        start(lane, queries, next++, indices, dists);
+        ++busy;
+      }
     }
-    heap_.clear();
-    best_.clear();
-    worst_ = std::numeric_limits<float>::max();
-    check_count_ = 0;
-    for (const std::int32_t root : forest_.roots_) {
-      descend(root, 0.0f);
-      if (check_count_ >= checks_ && full()) break;
-    }
-    Branch branch{};
-    while (pop_min(branch) && (check_count_ < checks_ || !full())) descend(branch.node, branch.bound);
-    for (int j = 0; j < k_; ++j) {
-      const bool have = j < static_cast<int>(best_.size());
-      indices[j] = have ? best_[static_cast<std::size_t>(j)].row : -1;
-      dists[j] = have ? best_[static_cast<std::size_t>(j)].dist : std::numeric_limits<float>::max();
+    while (busy > 0) {
+      for (auto& lane : lanes) {
+        if (lane.step == Step::done) continue;
+        advance(lane);
+        if (lane.step != Step::done) continue;
+        finish(lane);
+        if (next < queries.rows) start(lane, queries, next++, indices, dists);
+        else --busy;
+      }
     }
   }
 
@@ -176,67 +177,148 @@ class KdForest::Search {
     std::int32_t row;
     bool operator<(const Neighbour& o) const { return dist < o.dist || (dist == o.dist && row < o.row); }
   };
+  enum class Step { node, leaf, done };
+  struct Lane {
+    const float* query = nullptr;
+    int* indices = nullptr;
+    float* dists = nullptr;
+    std::vector<std::uint64_t> checked;  // rows checked, one bit each
+    std::vector<Branch> heap;
+    std::vector<Neighbour> best;  // nearest first
+    float worst = 0;
+    int check_count = 0;
+    int tree = 0;  // the tree whose root the current descent started from; the tree count once past them
+    std::int32_t node = 0;
+    float bound = 0;
+    Step step = Step::done;
+  };
+
+  void fetch_node(std::int32_t node) const { __builtin_prefetch(&forest_.nodes_[static_cast<std::size_t>(node)]); }
+  void fetch_row(std::int32_t row) const {
+    const auto* p = reinterpret_cast<const char*>(data_.ptr<float>(row));
+    const std::size_t bytes = static_cast<std::size_t>(forest_.cols_) * sizeof(float);
+    for (std::size_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at);
+  }
+
+  void start(Lane& lane, const cv::Mat& queries, int i, cv::Mat& indices, cv::Mat& dists) {
+    lane.query = queries.ptr<float>(i);
+    lane.indices = indices.ptr<int>(i);
+    lane.dists = dists.ptr<float>(i);
+    std::fill(lane.checked.begin(), lane.checked.end(), 0);
+    lane.heap.clear();
+    lane.best.clear();
+    lane.worst = std::numeric_limits<float>::max();
+    lane.check_count = 0;
+    lane.tree = 0;
+    descend_from(lane, forest_.roots_[0], 0.0f);
+  }
+
+  void descend_from(Lane& lane, std::int32_t node, float bound) {
+    lane.node = node;
+    lane.bound = bound;
+    lane.step = Step::node;
+    fetch_node(node);
+  }
+
+  // One step of FLANN's searchLevel: a split (the branch not taken kept on the heap with its bound, the
+  // nearer child next) or a leaf (its row fetched, its distance at the next step).
+  void advance(Lane& lane) {
+    if (lane.step == Step::leaf) {
+      const std::int32_t row = forest_.nodes_[static_cast<std::size_t>(lane.node)].feature;
+      add(lane, squared_l2(data_.ptr<float>(row), lane.query, forest_.cols_), row);
+      next_descent(lane);
+      return;
+    }
+    if (lane.worst < lane.bound) {
+      next_descent(lane);
+      return;
+    }
+    const Node& n = forest_.nodes_[static_cast<std::size_t>(lane.node)];
+    if (n.second < 0) {
+      auto& word = lane.checked[static_cast<std::size_t>(n.feature) / 64];
+      const std::uint64_t bit = std::uint64_t{1} << (static_cast<unsigned>(n.feature) % 64);
+      if ((word & bit) != 0 || (lane.check_count >= checks_ && full(lane))) {
+        next_descent(lane);
+        return;
+      }
+      word |= bit;
+      ++lane.check_count;
+      lane.step = Step::leaf;
+      fetch_row(n.feature);
+      return;
+    }
+    const float value = lane.query[n.feature];
+    const float diff = value - n.split;
+    const std::int32_t first = lane.node + 1;
+    const std::int32_t nearer = diff < 0 ? first : n.second;
+    const std::int32_t farther = diff < 0 ? n.second : first;
+    const float farther_bound = lane.bound + (value - n.split) * (value - n.split);
+    if (farther_bound < lane.worst || !full(lane)) push(lane, farther, farther_bound);
+    lane.node = nearer;
+    fetch_node(nearer);
+  }
+
+  // The descents of getNeighbors: from each tree's root in turn (stopping early once enough leaves were
+  // checked and the neighbours are full), then from the heap's nearest branch while either is not so.
+  void next_descent(Lane& lane) {
+    const int trees = static_cast<int>(forest_.roots_.size());
+    if (lane.tree < trees) {
+      ++lane.tree;
+      if (lane.check_count >= checks_ && full(lane)) lane.tree = trees;
+      if (lane.tree < trees) {
+        descend_from(lane, forest_.roots_[static_cast<std::size_t>(lane.tree)], 0.0f);
+        return;
+      }
+    }
+    Branch branch{};
+    if (pop_min(lane, branch) && (lane.check_count < checks_ || !full(lane))) {
+      descend_from(lane, branch.node, branch.bound);
+      return;
+    }
+    lane.step = Step::done;
+  }
+
+  void finish(const Lane& lane) const {
+    for (int j = 0; j < k_; ++j) {
+      const bool have = j < static_cast<int>(lane.best.size());
+      lane.indices[j] = have ? lane.best[static_cast<std::size_t>(j)].row : -1;
+      lane.dists[j] = have ? lane.best[static_cast<std::size_t>(j)].dist : std::numeric_limits<float>::max();
+    }
+  }
+
   // FLANN's heap compares by bound only, through std::push_heap / std::pop_heap: the same calls here give the
   // same order among equal bounds. It holds at most as many branches as there are rows, as FLANN's does.
-  static bool later(const Branch& x, const Branch& y) { return y.bound < x.bound; }
-  void push(std::int32_t node, float bound) {
-    if (heap_.size() >= static_cast<std::size_t>(forest_.rows_)) return;
-    heap_.push_back({node, bound});
-    std::push_heap(heap_.begin(), heap_.end(), later);
+  struct Later {
+    bool operator()(const Branch& x, const Branch& y) const { return y.bound < x.bound; }
+  };
+  void push(Lane& lane, std::int32_t node, float bound) const {
+    if (lane.heap.size() >= static_cast<std::size_t>(forest_.rows_)) return;
+    lane.heap.push_back({node, bound});
+    std::push_heap(lane.heap.begin(), lane.heap.end(), Later{});
   }
-  bool pop_min(Branch& branch) {
-    if (heap_.empty()) return false;
-    branch = heap_.front();
-    std::pop_heap(heap_.begin(), heap_.end(), later);
-    heap_.pop_back();
+  static bool pop_min(Lane& lane, Branch& branch) {
+    if (lane.heap.empty()) return false;
+    branch = lane.heap.front();
+    std::pop_heap(lane.heap.begin(), lane.heap.end(), Later{});
+    lane.heap.pop_back();
     return true;
   }
 
-  bool full() const { return static_cast<int>(best_.size()) == k_; }
-  void add(float dist, std::int32_t row) {
-    if (dist >= worst_) return;
+  bool full(const Lane& lane) const { return static_cast<int>(lane.best.size()) == k_; }
+  void add(Lane& lane, float dist, std::int32_t row) const {
+    if (dist >= lane.worst) return;
     const Neighbour n{dist, row};
-    const auto at = std::lower_bound(best_.begin(), best_.end(), n);
-    if (at != best_.end() && !(n < *at)) return;  // already held
-    best_.insert(at, n);
-    if (static_cast<int>(best_.size()) > k_) best_.pop_back();
-    if (full()) worst_ = best_.back().dist;
-  }
-
-  // FLANN's searchLevel: down to a leaf, the branch not taken kept on the heap with its bound.
-  void descend(std::int32_t node, float bound) {
-    while (true) {
-      if (worst_ < bound) return;
-      const Node& n = forest_.nodes_[static_cast<std::size_t>(node)];
-      if (n.second < 0) {
-        auto& mark = checked_[static_cast<std::size_t>(n.feature)];
-        if (mark == stamp_ || (check_count_ >= checks_ && full())) return;
-        mark = stamp_;
-        ++check_count_;
-        add(squared_l2(data_.ptr<float>(n.feature), query_, forest_.cols_), n.feature);
-        return;
-      }
-      const float value = query_[n.feature];
-      const float diff = value - n.split;
-      const std::int32_t first = node + 1;
-      const std::int32_t nearer = diff < 0 ? first : n.second;
-      const std::int32_t farther = diff < 0 ? n.second : first;
-      const float farther_bound = bound + (value - n.split) * (value - n.split);
-      if (farther_bound < worst_ || !full()) push(farther, farther_bound);
-      node = nearer;
-    }
+    const auto at = std::lower_bound(lane.best.begin(), lane.best.end(), n);
+    if (at != lane.best.end() && !(n < *at)) return;  // already held
+    lane.best.insert(at, n);
+    if (static_cast<int>(lane.best.size()) > k_) lane.best.pop_back();
+    if (full(lane)) lane.worst = lane.best.back().dist;
   }
 
   const KdForest& forest_;
   const cv::Mat& data_;
   const int k_, checks_;
-  const float* query_ = nullptr;
-  std::vector<std::uint32_t> checked_;
-  std::uint32_t stamp_ = 0;
-  std::vector<Branch> heap_;
-  std::vector<Neighbour> best_;
-  float worst_ = 0;
-  int check_count_ = 0;
+  const std::size_t words_;
 };
 
 void KdForest::knn(const cv::Mat& data, const cv::Mat& queries, int k, int checks, cv::Mat& indices, cv::Mat& dists) const {
@@ -244,8 +326,7 @@ void KdForest::knn(const cv::Mat& data, const cv::Mat& queries, int k, int check
   CV_Assert(queries.type() == CV_32F && queries.cols == cols_ && k > 0 && k <= rows_ && checks > 0);
   indices.create(queries.rows, k, CV_32S);
   dists.create(queries.rows, k, CV_32F);
-  Search search(*this, data, k, checks);
-  for (int i = 0; i < queries.rows; ++i) search.run(queries.ptr<float>(i), indices.ptr<int>(i), dists.ptr<float>(i));
+  Search(*this, data, k, checks).run(queries, indices, dists);
 }
 
 }  // namespace cluetrace::logo
