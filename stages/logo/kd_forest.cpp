@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include <opencv2/flann/defines.h>
+
+#include "pipeline/case/binary_io.hpp"
 
 namespace cluetrace::logo {
 namespace {
@@ -20,37 +21,16 @@ constexpr char kSignature[] = "FLANN_INDEX";
 constexpr int kMaxTrees = 64;
 constexpr std::size_t kNodeBytes = 2 * sizeof(std::int32_t) + 2 * sizeof(void*);
 
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  template <typename T>
-  bool take(T& value) {
-    if (bytes_.size() < sizeof(T)) return false;
-    std::memcpy(&value, bytes_.data(), sizeof(T));
-    bytes_.remove_prefix(sizeof(T));
-    return true;
-  }
-  bool skip(std::size_t n) {
-    if (bytes_.size() < n) return false;
-    bytes_.remove_prefix(n);
-    return true;
-  }
-  std::string_view peek(std::size_t n) const { return bytes_.substr(0, n); }
-  bool done() const { return bytes_.empty(); }
-
- private:
-  std::string_view bytes_;
-};
-
 struct RawNode {
   std::int32_t feature = 0;
   float split = 0;
   bool has_first = false, has_second = false;
 };
 
-bool take_node(Reader& in, RawNode& node) {
+bool take_node(std::string_view& in, RawNode& node) {
+  using binary_io::take;
   std::array<unsigned char, sizeof(void*)> first{}, second{};
-  if (!in.take(node.feature) || !in.take(node.split) || !in.take(first) || !in.take(second)) return false;
+  if (!take(in, node.feature) || !take(in, node.split) || !take(in, first) || !take(in, second)) return false;
   const auto set = [](const auto& p) { return std::any_of(p.begin(), p.end(), [](unsigned char b) { return b != 0; }); };
   node.has_first = set(first);
   node.has_second = set(second);
@@ -78,14 +58,16 @@ float squared_l2(const float* a, const float* b, int n) {
 std::optional<KdForest> KdForest::read_flann(std::string_view flann_bytes, int rows, int cols) {
   static_assert(kNodeBytes == sizeof(std::int32_t) + sizeof(float) + 2 * sizeof(void*));
   if (rows <= 0 || cols <= 0) return std::nullopt;
-  Reader in(flann_bytes);
-  const std::string_view signature = in.peek(kSignatureBytes);
-  if (signature.size() != kSignatureBytes || signature.substr(0, sizeof(kSignature)) != std::string_view(kSignature, sizeof(kSignature)))
+  using binary_io::take;
+  std::string_view in = flann_bytes;
+  if (in.size() < kSignatureBytes + kVersionBytes ||
+      in.substr(0, sizeof(kSignature)) != std::string_view(kSignature, sizeof(kSignature)))
     return std::nullopt;
+  in.remove_prefix(kSignatureBytes + kVersionBytes);
   std::int32_t element = 0, algorithm = 0, distance = 0, trees = 0;
   std::uint64_t header_rows = 0, header_cols = 0;
-  if (!in.skip(kSignatureBytes + kVersionBytes) || !in.take(element) || !in.take(algorithm) || !in.take(header_rows) ||
-      !in.take(header_cols) || !in.take(distance) || !in.take(trees))
+  if (!take(in, element) || !take(in, algorithm) || !take(in, header_rows) || !take(in, header_cols) ||
+      !take(in, distance) || !take(in, trees))
     return std::nullopt;
   if (element != cvflann::FLANN_FLOAT32 || algorithm != cvflann::FLANN_INDEX_KDTREE || distance != cvflann::FLANN_DIST_L2 ||
       header_rows != static_cast<std::uint64_t>(rows) || header_cols != static_cast<std::uint64_t>(cols) || trees < 1 ||
@@ -127,7 +109,7 @@ std::optional<KdForest> KdForest::read_flann(std::string_view flann_bytes, int r
     }
     if (leaves != rows) return std::nullopt;
   }
-  if (!in.done()) return std::nullopt;
+  if (!in.empty()) return std::nullopt;
   return forest;
 }
 
