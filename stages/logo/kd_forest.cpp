@@ -55,11 +55,12 @@ float squared_l2(const float* a, const float* b, int n) {
 
 }  // namespace
 
-std::optional<KdForest> KdForest::read_flann(std::string_view flann_bytes, int rows, int cols) {
-  static_assert(kNodeBytes == sizeof(std::int32_t) + sizeof(float) + 2 * sizeof(void*));
-  if (rows <= 0 || cols <= 0) return std::nullopt;
+namespace {
+
+// FLANN's header and OpenCV's distance type: the number of trees, when they are trees of L2 over `rows` ×
+// `cols` floats.
+std::optional<int> take_header(std::string_view& in, int rows, int cols) {
   using binary_io::take;
-  std::string_view in = flann_bytes;
   if (in.size() < kSignatureBytes + kVersionBytes ||
       in.substr(0, sizeof(kSignature)) != std::string_view(kSignature, sizeof(kSignature)))
     return std::nullopt;
@@ -73,44 +74,55 @@ std::optional<KdForest> KdForest::read_flann(std::string_view flann_bytes, int r
       header_rows != static_cast<std::uint64_t>(rows) || header_cols != static_cast<std::uint64_t>(cols) || trees < 1 ||
       trees > kMaxTrees)
     return std::nullopt;
+  return trees;
+}
 
+}  // namespace
+
+std::optional<KdForest> KdForest::read_flann(std::string_view flann_bytes, int rows, int cols) {
+  static_assert(kNodeBytes == sizeof(std::int32_t) + sizeof(float) + 2 * sizeof(void*));
+  if (rows <= 0 || cols <= 0) return std::nullopt;
+  std::string_view in = flann_bytes;
+  const auto trees = take_header(in, rows, cols);
+  if (!trees) return std::nullopt;
   KdForest forest;
   forest.rows_ = rows;
   forest.cols_ = cols;
-  const std::size_t per_tree = 2 * static_cast<std::size_t>(rows) - 1;
-  forest.nodes_.reserve(per_tree * static_cast<std::size_t>(trees));
-  std::vector<unsigned char> seen(static_cast<std::size_t>(rows));
-  std::vector<std::int32_t> open;  // nodes whose second child comes next once their first subtree is read
-  for (int t = 0; t < trees; ++t) {
-    std::fill(seen.begin(), seen.end(), 0);
-    forest.roots_.push_back(static_cast<std::int32_t>(forest.nodes_.size()));
-    int leaves = 0;
-    open.clear();
-    while (true) {
-      RawNode raw;
-      if (forest.nodes_.size() - static_cast<std::size_t>(forest.roots_.back()) >= per_tree || !take_node(in, raw))
-        return std::nullopt;
-      const auto at = static_cast<std::int32_t>(forest.nodes_.size());
-      if (raw.has_first != raw.has_second) return std::nullopt;  // FLANN splits into two or not at all
-      if (raw.has_first) {
-        if (raw.feature < 0 || raw.feature >= cols || !std::isfinite(raw.split)) return std::nullopt;
-        forest.nodes_.push_back({raw.feature, raw.split, -1});
-        open.push_back(at);
-        continue;
-      }
-      if (raw.feature < 0 || raw.feature >= rows || seen[static_cast<std::size_t>(raw.feature)]) return std::nullopt;
-      seen[static_cast<std::size_t>(raw.feature)] = 1;
-      ++leaves;
-      forest.nodes_.push_back({raw.feature, 0.0f, -1});
-      if (open.empty()) break;
-      // The next node is the second child of the innermost split still waiting for one.
-      forest.nodes_[static_cast<std::size_t>(open.back())].second = at + 1;
-      open.pop_back();
-    }
-    if (leaves != rows) return std::nullopt;
-  }
+  forest.nodes_.reserve((2 * static_cast<std::size_t>(rows) - 1) * static_cast<std::size_t>(*trees));
+  for (int t = 0; t < *trees; ++t)
+    if (!forest.take_tree(in)) return std::nullopt;
   if (!in.empty()) return std::nullopt;
   return forest;
+}
+
+bool KdForest::take_tree(std::string_view& in) {
+  const std::size_t most = 2 * static_cast<std::size_t>(rows_) - 1;  // a node per row and one per split
+  const auto root = static_cast<std::int32_t>(nodes_.size());
+  roots_.push_back(root);
+  std::vector<unsigned char> seen(static_cast<std::size_t>(rows_));
+  std::vector<std::int32_t> open;  // splits whose second child comes next once their first subtree is read
+  int leaves = 0;
+  while (true) {
+    RawNode raw;
+    if (nodes_.size() - static_cast<std::size_t>(root) >= most || !take_node(in, raw)) return false;
+    const auto at = static_cast<std::int32_t>(nodes_.size());
+    if (raw.has_first != raw.has_second) return false;  // FLANN splits into two or not at all
+    if (raw.has_first) {
+      if (raw.feature < 0 || raw.feature >= cols_ || !std::isfinite(raw.split)) return false;
+      nodes_.push_back({raw.feature, raw.split, -1});
+      open.push_back(at);
+      continue;
+    }
+    if (raw.feature < 0 || raw.feature >= rows_ || seen[static_cast<std::size_t>(raw.feature)]) return false;
+    seen[static_cast<std::size_t>(raw.feature)] = 1;
+    ++leaves;
+    nodes_.push_back({raw.feature, 0.0f, -1});
+    if (open.empty()) break;
+    // The next node is the second child of the innermost split still waiting for one.
+    nodes_[static_cast<std::size_t>(open.back())].second = at + 1;
+    open.pop_back();
+  }
+  return leaves == rows_;
 }
 
 // Queries searched as FLANN's KDTreeIndex::getNeighbors searches one, with a KNNUniqueResultSet: best bin

@@ -37,6 +37,8 @@ class KdForest {
     std::int32_t second;   // the second child (the first is the next node); -1 in a leaf
   };
   class Search;
+  // One tree's nodes from the front of `in`, appended; false when they are not a whole tree over the rows.
+  bool take_tree(std::string_view& in);
 
   std::vector<Node> nodes_;  // every tree, each in pre-order
   std::vector<std::int32_t> roots_;
