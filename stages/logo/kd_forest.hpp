@@ -27,7 +27,6 @@ class KdForest {
   // returns over the same trees. `data` is the matrix the trees were built over.
   void knn(const cv::Mat& data, const cv::Mat& queries, int k, int checks, cv::Mat& indices, cv::Mat& dists) const;
 
-  int rows() const { return rows_; }
   int trees() const { return static_cast<int>(roots_.size()); }
 
  private:
