@@ -9,46 +9,27 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "stages/logo/warp_fixed_point.hpp"
+
 namespace cluetrace::logo {
-namespace {
 
-// cv::warpAffine's fixed point: coordinates in 1/1024 pixel, sampled at 1/32 pixel.
-constexpr int kAbBits = 10;
-constexpr int kInterBits = 5;
-constexpr int kInterTab = 1 << kInterBits;
-constexpr int kLinearRound = (1 << kAbBits) / kInterTab / 2;
-constexpr int kNearestRound = (1 << kAbBits) / 2;
-
-// OpenCV's saturate_cast<int>(double): round half to even, clamped.
-std::int64_t fixed(double v) {
-  if (!(v > INT_MIN)) return INT_MIN;  // also NaN, as the conversion instruction gives
-  if (v > INT_MAX) return INT_MAX;
-  return std::lrint(v);
-}
-
-// Fixed-point coordinates are held within this (2^29 / 1024: half a million pixels, far outside any image
-// here, where OpenCV's 16-bit source coordinates also lie outside), so that sums of two stay in int.
-constexpr std::int64_t kBound = std::int64_t{1} << 29;
-
-}  // namespace
+using namespace warp_fixed_point;
 
 AffineSampler::AffineSampler(const cv::Matx23f& warp, cv::Size src_size, int template_width)
     : adelta_(static_cast<std::size_t>(template_width)), bdelta_(static_cast<std::size_t>(template_width)), src_size_(src_size) {
   for (int i = 0; i < 6; ++i) m_[i] = static_cast<double>(warp.val[i]);
-  constexpr double scale = 1 << kAbBits;
   for (int x = 0; x < template_width; ++x) {
-    adelta_[static_cast<std::size_t>(x)] = static_cast<int>(std::clamp<std::int64_t>(fixed(m_[0] * x * scale), -kBound, kBound));
-    bdelta_[static_cast<std::size_t>(x)] = static_cast<int>(std::clamp<std::int64_t>(fixed(m_[3] * x * scale), -kBound, kBound));
+    adelta_[static_cast<std::size_t>(x)] = bounded(fixed(m_[0] * x * kScale));
+    bdelta_[static_cast<std::size_t>(x)] = bounded(fixed(m_[3] * x * kScale));
   }
 }
 
 void AffineSampler::row(int y) {
-  constexpr double scale = 1 << kAbBits;
-  const std::int64_t x0 = fixed((m_[1] * y + m_[2]) * scale), y0 = fixed((m_[4] * y + m_[5]) * scale);
-  row_x0_ = static_cast<int>(std::clamp<std::int64_t>(x0 + kLinearRound, -kBound, kBound));
-  row_y0_ = static_cast<int>(std::clamp<std::int64_t>(y0 + kLinearRound, -kBound, kBound));
-  row_xn_ = static_cast<int>(std::clamp<std::int64_t>(x0 + kNearestRound, -kBound, kBound));
-  row_yn_ = static_cast<int>(std::clamp<std::int64_t>(y0 + kNearestRound, -kBound, kBound));
+  const std::int64_t x0 = fixed((m_[1] * y + m_[2]) * kScale), y0 = fixed((m_[4] * y + m_[5]) * kScale);
+  row_x0_ = bounded(x0 + kLinearRound);
+  row_y0_ = bounded(y0 + kLinearRound);
+  row_xn_ = bounded(x0 + kNearestRound);
+  row_yn_ = bounded(y0 + kNearestRound);
 }
 
 AffineSampler::Tap AffineSampler::tap(int x) const {

@@ -35,6 +35,7 @@ constexpr double kMaxDetailDistance = 0.2;  // of a plain outline's details to a
 // Pixels a placed silhouette spans at least each way, in the image the regions are found in: smaller,
 // a letter "o" or "B" of a word looks like too many marks.
 constexpr int kMinSide = 48;
+constexpr int kMinPlacedPixels = 50;  // of a placed silhouette, to be measured at all
 constexpr double kMinContrastToSpread = 1.0;  // |inside - outside| against the inside's standard deviation
 constexpr double kMaxAnisotropy = 1.6;        // largest / smallest singular value of the recovered affine map
 
@@ -220,7 +221,10 @@ ShapeMatcher::ShapeMatcher(const FeatureIndexFile& index, ShapeOptions options) 
   });
   prepared_ = prepared.load();
   for (auto& m : built) {
-    if (m) models_.push_back(std::move(*m));
+    if (!m) continue;
+    m->silhouette_bits = PackedMask(m->silhouette);
+    m->detail_bits = PackedMask(m->detail);
+    models_.push_back(std::move(*m));
   }
 }
 
@@ -342,6 +346,8 @@ bool camera_like(const cv::Matx23d& affine) {
 struct Mark {
   const cv::Mat& silhouette;
   const cv::Mat& detail;
+  const PackedMask& silhouette_bits;
+  const PackedMask& detail_bits;
   bool detail_decides;
 };
 
@@ -388,28 +394,29 @@ double overlap_at(const Mark& mark, const cv::Matx23d& affine, const cv::Mat& gr
   const cv::Rect land = whole & cv::Rect(0, 0, grey.cols, grey.rows);
   if (land != whole || std::min(land.width, land.height) < kMinSide || land.area() > area * 9 / 10) return -1;
   const cv::Matx23d shifted(affine(0, 0), affine(0, 1), affine(0, 2) - land.x, affine(1, 0), affine(1, 1), affine(1, 2) - land.y);
-  cv::Mat warped;
-  cv::warpAffine(silhouette, warped, cv::Mat(shifted), land.size(), cv::INTER_NEAREST, cv::BORDER_CONSTANT, cv::Scalar(0));
+  // The silhouette's pixels where it lands are read through the warp's map, not warped into a mask: only the
+  // flat-mark check needs the mask itself.
+  NearestWarp map(shifted, land.width);
   const cv::Mat patch = grey(land);
-  if (cv::countNonZero(warped) < 50) return -1;
   Ink placed;
-  if (region_ink) placed = *region_ink;
-  else if (!flat_ink(patch, warped, placed)) return -1;
+  if (region_ink) {
+    placed = *region_ink;
+  } else {
+    const cv::Mat warped = map.warp(silhouette, land.size());
+    if (cv::countNonZero(warped) < kMinPlacedPixels || !flat_ink(patch, warped, placed)) return -1;
+  }
+  const WarpedInk counts = count_warped_ink(map, mark.silhouette_bits, mark.detail_bits, patch, placed.level, placed.dark);
+  if (counts.mark < kMinPlacedPixels) return -1;
   dark_ink = placed.dark;
-  const cv::Mat ink = dark_ink ? (patch < placed.level) : (patch > placed.level);
-  const double inter = cv::countNonZero(ink & warped), uni = cv::countNonZero(ink | warped);
-  const double iou = inter / std::max(1.0, uni);
+  const double iou = counts.inter / std::max(1.0, static_cast<double>(counts.uni));
   if (!mark.detail.empty()) {
     // The mark's details (concavities, holes, gaps) against the gaps in the ink inside its hull: a
     // plainer shape (a disc where the mark is a bitten disc) leaves them inked, and a ring or a letter
     // "o" has a hole of another shape. A placement that fails is held low but not refused, since a
     // rough one may still be aligned.
-    cv::Mat details;
-    cv::warpAffine(mark.detail, details, cv::Mat(shifted), land.size(), cv::INTER_NEAREST, cv::BORDER_CONSTANT, cv::Scalar(0));
-    const cv::Mat gaps = (details | warped) & ~ink;
-    const double detail_iou = cv::countNonZero(gaps & details) / std::max(1.0, static_cast<double>(cv::countNonZero(gaps | details)));
+    const double detail_iou = counts.gap_inter / std::max(1.0, static_cast<double>(counts.gap_uni));
     // A mark told from plain shapes by its details alone needs them large enough to see.
-    if (detail_iou < kMinDetailOverlap || (mark.detail_decides && cv::countNonZero(details) < kMinDetailPixels)) return std::min(iou, kInkedDetails);
+    if (detail_iou < kMinDetailOverlap || (mark.detail_decides && counts.detail < kMinDetailPixels)) return std::min(iou, kInkedDetails);
   }
   return iou;
 }
@@ -610,7 +617,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
       // A mark proposed by its details alone is placed once per place: nested regions a few pixels
       // apart would place it there again.
       if (ni >= by_signature && !tried.emplace(model, box.x / 8, box.y / 8, box.width / 8, box.height / 8).second) continue;
-      const Mark mark{m.silhouette, m.detail, m.detail_decides};
+      const Mark mark{m.silhouette, m.detail, m.silhouette_bits, m.detail_bits, m.detail_decides};
       ++candidates;
       if (ni >= by_signature) ++by_details;
       // The rotation between the two whitened shapes: the best circular alignments of the signatures

@@ -14,6 +14,7 @@
 #include <opencv2/core.hpp>
 
 #include "stages/logo/catalogue.hpp"
+#include "stages/logo/nearest_warp.hpp"
 
 namespace cluetrace::logo {
 
@@ -60,6 +61,7 @@ class ShapeMatcher {
     std::string brand, label;
     cv::Mat silhouette;  // 0/255
     cv::Mat detail;      // 0/255: concavities, holes and gaps inside the hull (empty: too few to check)
+    PackedMask silhouette_bits, detail_bits;  // the two, as placements read them
     Ratios ratios;       // of the anchor
     bool detail_decides = false;  // a plain outline: only its details tell it from a disc or a square
     cv::Point2d centroid;
