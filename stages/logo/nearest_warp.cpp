@@ -5,6 +5,10 @@
 #include <cmath>
 #include <cstddef>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace cluetrace::logo {
 
 NearestWarp::NearestWarp(const cv::Matx23d& forward, int width)
@@ -56,10 +60,22 @@ PackedMask::PackedMask(const cv::Mat& mask)
     return;
   }
   words_.assign(stride_ * rows_, 0);
+  // A pixel at a time took ~60 ms for the default catalogue's 215 silhouettes, at every start; sixteen at a
+  // time (SSE2: compare with zero, one bit a byte) a few.
   for (int y = 0; y < mask.rows; ++y) {
     const auto* m = mask.ptr<unsigned char>(y);
     std::uint64_t* row = words_.data() + static_cast<std::size_t>(y) * stride_;
-    for (int x = 0; x < mask.cols; ++x)
+    int x = 0;
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128();
+    for (; x + 16 <= mask.cols; x += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(m + x));
+      const auto unset = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)));
+      const std::uint64_t set = ~unset & 0xFFFFu;
+      row[static_cast<unsigned>(x) >> 6] |= set << (static_cast<unsigned>(x) & 63);
+    }
+#endif
+    for (; x < mask.cols; ++x)
       if (m[x] != 0) row[static_cast<unsigned>(x) >> 6] |= std::uint64_t{1} << (static_cast<unsigned>(x) & 63);
   }
 }

@@ -126,14 +126,17 @@ TEST(NearestWarp, InkCountsAreThoseOfOpenCVsMasks) {
 
 TEST(PackedMask, ReadsSetPixelsAndZeroOutside) {
   std::mt19937 rng(3);
-  const cv::Mat mask = random_mask({131, 67}, rng);
-  const PackedMask packed(mask);
-  EXPECT_EQ(packed.size(), mask.size());
-  for (int y = -2; y < mask.rows + 2; ++y)
-    for (int x = -2; x < mask.cols + 2; ++x) {
-      const bool inside = x >= 0 && y >= 0 && x < mask.cols && y < mask.rows;
-      ASSERT_EQ(packed.at(x, y), inside && mask.at<uchar>(y, x) != 0 ? 1 : 0) << x << "," << y;
-    }
+  // Widths within one word, at a word's end, across words, and not a multiple of the 16 bytes packed at once.
+  for (const cv::Size size : {cv::Size(131, 67), cv::Size(64, 5), cv::Size(16, 9), cv::Size(200, 3), cv::Size(7, 7)}) {
+    const cv::Mat mask = random_mask(size, rng);
+    const PackedMask packed(mask);
+    EXPECT_EQ(packed.size(), mask.size());
+    for (int y = -2; y < mask.rows + 2; ++y)
+      for (int x = -2; x < mask.cols + 2; ++x) {
+        const bool inside = x >= 0 && y >= 0 && x < mask.cols && y < mask.rows;
+        ASSERT_EQ(packed.at(x, y), inside && mask.at<uchar>(y, x) != 0 ? 1 : 0) << size << " at " << x << "," << y;
+      }
+  }
   EXPECT_TRUE(PackedMask(cv::Mat()).empty());
 }
 
