@@ -43,34 +43,34 @@ class NearestWarp {
   int x0_ = 0, y0_ = 0;
 };
 
-// An 8-bit mask held as one bit a pixel (set where the mask is nonzero): the silhouettes read through
-// NearestWarp are read at scattered pixels, and as bytes (~70 KB each, 215 of them) they missed the cache on
-// most reads; as bits eight times fewer lines hold them.
+// An 8-bit mask held as one bit a pixel (set where the mask is nonzero): what a placement reads of a
+// silhouette and its details, from eight times less memory than the bytes (~70 KB a silhouette, 215 of them).
 class PackedMask {
  public:
   PackedMask() = default;
   explicit PackedMask(const cv::Mat& mask);
-  bool empty() const { return words_.empty(); }
+  bool empty() const { return cols_ == 0 || rows_ == 0; }
   cv::Size size() const { return {static_cast<int>(cols_), static_cast<int>(rows_)}; }
   bool inside(int sx, int sy) const { return static_cast<unsigned>(sx) < cols_ && static_cast<unsigned>(sy) < rows_; }
   // 1 where the pixel is inside and set, 0 elsewhere (outside the mask, OpenCV's warp writes its constant
   // border, 0). Branch-free.
   int at(int sx, int sy) const {
-    const bool inside = static_cast<unsigned>(sx) < cols_ && static_cast<unsigned>(sy) < rows_;
-    const std::size_t word = inside ? static_cast<std::size_t>(sy) * stride_ + (static_cast<unsigned>(sx) >> 6) : 0;
-    return static_cast<int>(inside & ((words_[word] >> (static_cast<unsigned>(sx) & 63)) & 1));
+    const bool in = inside(sx, sy);
+    const std::size_t word = in ? static_cast<std::size_t>(sy) * stride_ + (static_cast<unsigned>(sx) >> 6) : 0;
+    return static_cast<int>(in & ((words_[word] >> (static_cast<unsigned>(sx) & 63)) & 1));
   }
 
  private:
-  std::vector<std::uint64_t> words_;
-  std::size_t stride_ = 0;  // words a row
+  std::vector<std::uint64_t> words_{0};  // never empty: at() reads word 0 for pixels outside
+  std::size_t stride_ = 0;               // words a row
   unsigned cols_ = 0, rows_ = 0;
 };
 
 // What the warp of a mark covers in a patch of the image, against the patch's ink, counted in one pass over
-// the patch. The masks are packed (PackedMask), of one size; `detail` may be empty. The ink is the patch's pixels below `level`
-// when `dark`, above it otherwise (cv::compare's result). Each count is the cv::countNonZero of the masks
-// the silhouette placement used to make (with `warped` and `details` the warps of `mark` and `detail`):
+// the patch. The masks are packed (PackedMask), of one size; `detail` may be empty. The ink is the patch's
+// pixels below `level` when `dark`, above it otherwise (cv::compare's result). Each count is the
+// cv::countNonZero of the masks the silhouette placement used to make (with `warped` and `details` the warps
+// of `mark` and `detail`):
 struct WarpedInk {
   int mark = 0;       // warped
   int inter = 0;      // ink & warped

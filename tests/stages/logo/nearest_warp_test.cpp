@@ -138,6 +138,8 @@ TEST(PackedMask, ReadsSetPixelsAndZeroOutside) {
       }
   }
   EXPECT_TRUE(PackedMask(cv::Mat()).empty());
+  EXPECT_EQ(PackedMask(cv::Mat()).at(0, 0), 0);
+  EXPECT_EQ(PackedMask().at(0, 0), 0);
 }
 
 }  // namespace
