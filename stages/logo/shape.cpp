@@ -345,9 +345,8 @@ bool camera_like(const cv::Matx23d& affine) {
 // What a placement is checked against: the silhouette, its details and whether they alone tell it apart.
 struct Mark {
   const cv::Mat& silhouette;
-  const cv::Mat& detail;
   const PackedMask& silhouette_bits;
-  const PackedMask& detail_bits;
+  const PackedMask& detail_bits;  // empty: no details to check
   bool detail_decides;
 };
 
@@ -409,7 +408,7 @@ double overlap_at(const Mark& mark, const cv::Matx23d& affine, const cv::Mat& gr
   if (counts.mark < kMinPlacedPixels) return -1;
   dark_ink = placed.dark;
   const double iou = counts.inter / std::max(1.0, static_cast<double>(counts.uni));
-  if (!mark.detail.empty()) {
+  if (!mark.detail_bits.empty()) {
     // The mark's details (concavities, holes, gaps) against the gaps in the ink inside its hull: a
     // plainer shape (a disc where the mark is a bitten disc) leaves them inked, and a ring or a letter
     // "o" has a hole of another shape. A placement that fails is held low but not refused, since a
@@ -617,7 +616,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
       // A mark proposed by its details alone is placed once per place: nested regions a few pixels
       // apart would place it there again.
       if (ni >= by_signature && !tried.emplace(model, box.x / 8, box.y / 8, box.width / 8, box.height / 8).second) continue;
-      const Mark mark{m.silhouette, m.detail, m.silhouette_bits, m.detail_bits, m.detail_decides};
+      const Mark mark{m.silhouette, m.silhouette_bits, m.detail_bits, m.detail_decides};
       ++candidates;
       if (ni >= by_signature) ++by_details;
       // The rotation between the two whitened shapes: the best circular alignments of the signatures
