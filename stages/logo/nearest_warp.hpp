@@ -27,17 +27,17 @@ class NearestWarp {
   // source, where OpenCV writes the border: 0).
   int source_x(int x) const { return (x0_ + adelta_[static_cast<std::size_t>(x)]) >> warp_fixed_point::kAbBits; }
   int source_y(int x) const { return (y0_ + bdelta_[static_cast<std::size_t>(x)]) >> warp_fixed_point::kAbBits; }
-  // The source pixel (8-bit, one channel) at destination x of the current row; 0 outside the source.
+  // The whole warp of `src` (CV_8UC1) at `size`: cv::warpAffine's output.
+  cv::Mat warp(const cv::Mat& src, cv::Size size);
+
+ private:
+  // The source pixel (8-bit, one channel) at (sx, sy); 0 outside the source.
   static unsigned char at(const cv::Mat& src, int sx, int sy) {
     return static_cast<unsigned>(sx) < static_cast<unsigned>(src.cols) && static_cast<unsigned>(sy) < static_cast<unsigned>(src.rows)
                ? src.ptr<unsigned char>(sy)[sx]
                : 0;
   }
 
-  // The whole warp of `src` (CV_8UC1) at `size`: cv::warpAffine's output.
-  cv::Mat warp(const cv::Mat& src, cv::Size size);
-
- private:
   double m_[6];  // destination to source
   std::vector<int> adelta_, bdelta_;
   int x0_ = 0, y0_ = 0;
