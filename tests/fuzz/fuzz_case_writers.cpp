@@ -1,8 +1,6 @@
 // Fuzz target: the case writers (HTML pages, summary.csv, vics.json, clues.sqlite, links.json) fed reports
 // whose strings (paths, clue values, explanations, errors, codes, run ids) come from the fuzzer. No crash, and
 // no string carrying markup reaches an HTML file unescaped.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -18,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/case/case_outputs.hpp"
+#include "tests/fuzz/scratch_dir.hpp"
 
 namespace {
 
@@ -129,7 +128,8 @@ std::optional<std::string> active_markup(const std::string& html) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const auto dir = std::filesystem::temp_directory_path() / ("cluetrace-fuzz-case-" + std::to_string(::getpid()));
+  static const cluetrace::fuzz::ScratchDir scratch("cluetrace-fuzz-case-");
+  const auto& dir = scratch.path();
   // What the pages hold of their own (tags of the templates): a fuzz string found there proves nothing.
   static const std::string templates = write_case(dir, std::vector<std::string>(12));
   const auto s = split(data, size);

@@ -2,7 +2,6 @@
 // the visual vocabulary, and the case's index objects.keys (both as a whole file, and as records behind a valid
 // header and footer, so the record parser itself is reached). Any bytes: no crash, no exception other than the
 // runtime_error that names a damaged index, and what a decoder accepts holds together.
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -13,18 +12,15 @@
 #include <string_view>
 
 #include "pipeline/case/objects.hpp"
+#include "tests/fuzz/scratch_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
 const fs::path& scratch() {
-  static const fs::path dir = [] {
-    auto d = fs::temp_directory_path() / ("cluetrace-fuzz-objects-" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
+  static const cluetrace::fuzz::ScratchDir dir("cluetrace-fuzz-objects-");
+  return dir.path();
 }
 
 void write(const fs::path& file, std::string_view bytes) {
