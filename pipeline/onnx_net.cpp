@@ -6,6 +6,7 @@
 #include <opencv2/dnn/layer.details.hpp>
 
 #include "pipeline/dnn_conv3.hpp"
+#include "pipeline/dnn_deconv.hpp"
 #include "pipeline/dnn_layers.hpp"
 
 namespace cluetrace {
@@ -15,6 +16,11 @@ cv::Ptr<cv::dnn::Layer> make_convolution(cv::dnn::LayerParams& params) {
   if (is_depthwise_conv5(params)) return cv::makePtr<DepthwiseConv5Layer>(params);
   if (is_dense_conv3(params)) return cv::makePtr<DenseConv3Layer>(params);
   return cv::dnn::ConvolutionLayer::create(params);  // OpenCV's own, as readNetFromONNX() would make it
+}
+
+cv::Ptr<cv::dnn::Layer> make_deconvolution(cv::dnn::LayerParams& params) {
+  if (is_patch_deconv(params)) return cv::makePtr<PatchDeconvLayer>(params);
+  return cv::dnn::DeconvolutionLayer::create(params);
 }
 
 cv::Ptr<cv::dnn::Layer> make_elementwise(cv::dnn::LayerParams& params) {
@@ -31,10 +37,12 @@ cv::dnn::Net read_onnx_net(const char* bytes, std::size_t size) {
   static std::mutex factory;
   const std::lock_guard lock(factory);
   cv::dnn::LayerFactory::registerLayer("Convolution", make_convolution);
+  cv::dnn::LayerFactory::registerLayer("Deconvolution", make_deconvolution);
   cv::dnn::LayerFactory::registerLayer("Eltwise", make_elementwise);
   struct Unregister {
     ~Unregister() {  // OpenCV's own are back on top
       cv::dnn::LayerFactory::unregisterLayer("Eltwise");
+      cv::dnn::LayerFactory::unregisterLayer("Deconvolution");
       cv::dnn::LayerFactory::unregisterLayer("Convolution");
     }
   } unregister;

@@ -19,6 +19,7 @@
 
 #include "pipeline/models.hpp"
 #include "pipeline/dnn_conv3.hpp"
+#include "pipeline/dnn_deconv.hpp"
 #include "pipeline/dnn_layers.hpp"
 #include "pipeline/onnx_net.hpp"
 
@@ -269,7 +270,7 @@ int layers_of_ours(cv::dnn::Net& net) {
   for (const auto& name : net.getLayerNames()) {
     const auto layer = net.getLayer(net.getLayerId(name));
     if (dynamic_cast<DepthwiseConv5Layer*>(layer.get()) || dynamic_cast<ElementwiseProductLayer*>(layer.get()) ||
-        dynamic_cast<cluetrace::DenseConv3Layer*>(layer.get())) {
+        dynamic_cast<cluetrace::DenseConv3Layer*>(layer.get()) || dynamic_cast<cluetrace::PatchDeconvLayer*>(layer.get())) {
       ++n;
     }
   }
@@ -331,6 +332,13 @@ TEST(OnnxNet, TheTextDetectorFindsTheSameMapOnARealPhoto) {
   const cv::Mat blob = cv::dnn::blobFromImage(small, 1.0 / 255.0, {}, {}, true);
   const auto bytes = model_bytes(model);
   const auto [a, b] = forward_both_ways(bytes, blob, true);
+  // The head's transposed convolution is ours too (its other one, 24 -> 1, is left to OpenCV).
+  cv::dnn::Net ours = cluetrace::read_onnx_net(bytes.data(), bytes.size());
+  int deconvolutions = 0;
+  for (const auto& name : ours.getLayerNames()) {
+    deconvolutions += dynamic_cast<cluetrace::PatchDeconvLayer*>(ours.getLayer(ours.getLayerId(name)).get()) != nullptr;
+  }
+  EXPECT_EQ(deconvolutions, 1);
   cv::Mat text;
   cv::threshold(a.reshape(1, a.size[2]), text, 0.3, 1, cv::THRESH_BINARY);
   EXPECT_GT(cv::countNonZero(text), 50);  // the sign's text is found
