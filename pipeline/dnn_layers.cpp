@@ -166,6 +166,7 @@ void ElementwiseProductLayer::finalize(cv::InputArrayOfArrays inputs_arr, cv::Ou
   inputs_arr.getMatVector(inputs);
   outputs_arr.getMatVector(outputs);
   ours_ = false;
+  same_shape_ = false;
   if (inputs.size() != 2 || outputs.size() != 1) return;
   const cv::Mat &a = inputs[0], &b = inputs[1], &out = outputs[0];
   if (a.type() != CV_32F || b.type() != CV_32F || out.type() != CV_32F || a.dims < 2 || a.total() == 0 ||
@@ -182,6 +183,7 @@ void ElementwiseProductLayer::finalize(cv::InputArrayOfArrays inputs_arr, cv::Ou
     if (channel_weights && b.size[d] != (d < 2 ? a.size[d] : 1)) channel_weights = false;
   }
   ours_ = same || channel_weights;
+  same_shape_ = same;
 }
 
 bool ElementwiseProductLayer::setActivation(const cv::Ptr<cv::dnn::ActivationLayer>& layer) {
@@ -229,7 +231,8 @@ void ElementwiseProductLayer::forward(cv::InputArrayOfArrays inputs_arr, cv::Out
   const int batch = a.size[0], channels = a.size[1];
   const std::size_t plane = a.total() / static_cast<std::size_t>(batch) / static_cast<std::size_t>(channels);
   const bool per_channel = b.total() != a.total();
-  const float* pa = a.ptr<float>();
+  const bool hard_swish = computes_hard_swish();
+  const float* pa = (hard_swish ? inputs[static_cast<std::size_t>(hard_swish_source_)] : a).ptr<float>();
   const float* pb = b.ptr<float>();
   float* po = out.ptr<float>();
   const float scale = affine_scale_, shift = affine_shift_;
@@ -238,7 +241,10 @@ void ElementwiseProductLayer::forward(cv::InputArrayOfArrays inputs_arr, cv::Out
       const std::size_t at = static_cast<std::size_t>(p) * plane;
       float* o = po + at;
       const float* x = pa + at;
-      if (per_channel) {
+      if (hard_swish) {
+        // x · relu6(x + 3) as OpenCV's layers compute it: the shift's x · 1 + 3, then min(max(·, 0), 6).
+        for (std::size_t i = 0; i < plane; ++i) o[i] = x[i] * std::min(std::max(x[i] + 3.0f, 0.0f), 6.0f);
+      } else if (per_channel) {
         const float w = pb[p];
         for (std::size_t i = 0; i < plane; ++i) o[i] = x[i] * w;
       } else {

@@ -57,10 +57,16 @@ class ElementwiseProductLayer final : public cv::dnn::Layer {
                cv::OutputArrayOfArrays internals) override;
   // Whether the shapes finalize() saw are computed here (false: by OpenCV's layer), for the tests.
   bool computes_itself() const { return ours_; }
+  // Input `source` is x and the other relu6(x + 3) (a hard-swish, pipeline/dnn_hard_swish.hpp): where the
+  // product is computed here, relu6(x + 3) is computed from x and the other input is not read.
+  void take_hard_swish(int source) { hard_swish_source_ = source; }
+  bool computes_hard_swish() const { return hard_swish_source_ >= 0 && ours_ && same_shape_; }
 
  private:
   cv::Ptr<cv::dnn::Layer> opencv_;  // OpenCV's own layer for the same parameters
   bool ours_ = false;
+  bool same_shape_ = false;      // both inputs of one shape (not a tensor by its channel weights)
+  int hard_swish_source_ = -1;   // take_hard_swish()
   // The activations fused into this layer, in order. OpenCV may offer them before finalize() (in a net with
   // free input dimensions) or after, and offers the next as long as the last was taken. The first is also
   // OpenCV's layer's (which refuses a second), so whichever computes the product applies it; the later ones

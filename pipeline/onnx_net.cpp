@@ -7,6 +7,7 @@
 
 #include "pipeline/dnn_conv3.hpp"
 #include "pipeline/dnn_deconv.hpp"
+#include "pipeline/dnn_hard_swish.hpp"
 #include "pipeline/dnn_layers.hpp"
 
 namespace cluetrace {
@@ -21,6 +22,11 @@ cv::Ptr<cv::dnn::Layer> make_convolution(cv::dnn::LayerParams& params) {
 cv::Ptr<cv::dnn::Layer> make_deconvolution(cv::dnn::LayerParams& params) {
   if (is_patch_deconv(params)) return cv::makePtr<PatchDeconvLayer>(params);
   return cv::dnn::DeconvolutionLayer::create(params);
+}
+
+cv::Ptr<cv::dnn::Layer> make_power(cv::dnn::LayerParams& params) {
+  if (is_hard_swish_shift(params)) return cv::makePtr<HardSwishShiftLayer>(params);
+  return cv::dnn::PowerLayer::create(params);
 }
 
 cv::Ptr<cv::dnn::Layer> make_elementwise(cv::dnn::LayerParams& params) {
@@ -39,8 +45,10 @@ cv::dnn::Net read_onnx_net(const char* bytes, std::size_t size) {
   cv::dnn::LayerFactory::registerLayer("Convolution", make_convolution);
   cv::dnn::LayerFactory::registerLayer("Deconvolution", make_deconvolution);
   cv::dnn::LayerFactory::registerLayer("Eltwise", make_elementwise);
+  cv::dnn::LayerFactory::registerLayer("Power", make_power);
   struct Unregister {
     ~Unregister() {  // OpenCV's own are back on top
+      cv::dnn::LayerFactory::unregisterLayer("Power");
       cv::dnn::LayerFactory::unregisterLayer("Eltwise");
       cv::dnn::LayerFactory::unregisterLayer("Deconvolution");
       cv::dnn::LayerFactory::unregisterLayer("Convolution");
@@ -48,6 +56,7 @@ cv::dnn::Net read_onnx_net(const char* bytes, std::size_t size) {
   } unregister;
   cv::dnn::Net net = cv::dnn::readNetFromONNX(bytes, size);
   for (const auto& name : net.getLayerNames()) net.getLayer(net.getLayerId(name));
+  fuse_hard_swishes(net);
   return net;
 }
 

@@ -1,5 +1,6 @@
 // Contract: read_onnx_net() reads the text stages' ONNX nets with cluetrace's depthwise 5 x 5 convolution and
-// element-wise product in place of OpenCV's, and nothing else changes: the convolution gives OpenCV's sums
+// element-wise product in place of OpenCV's (and the layers of dnn_conv3, dnn_deconv and dnn_hard_swish, whose
+// own tests are beside this one), and nothing else changes: the convolution gives OpenCV's sums
 // within float rounding for any stride, padding, bias and odd size; the product gives OpenCV's values, exactly
 // with one activation fused into it and within float rounding with a chain of scales and shifts (PP-OCRv4's
 // hard-swish and affine block), and leaves every other case to OpenCV's layer; only those layers
@@ -339,9 +340,62 @@ TEST(OnnxNet, TheTextDetectorFindsTheSameMapOnARealPhoto) {
     deconvolutions += dynamic_cast<cluetrace::PatchDeconvLayer*>(ours.getLayer(ours.getLayerId(name)).get()) != nullptr;
   }
   EXPECT_EQ(deconvolutions, 1);
+  // Its 24 hard-swishes are computed by their products (pipeline/dnn_hard_swish.hpp).
+  ours.setInput(blob);
+  ours.forward();
+  int hard_swishes = 0;
+  for (const auto& name : ours.getLayerNames()) {
+    const auto product = ours.getLayer(ours.getLayerId(name)).dynamicCast<ElementwiseProductLayer>();
+    hard_swishes += product && product->computes_hard_swish();
+  }
+  EXPECT_EQ(hard_swishes, 24);
   cv::Mat text;
   cv::threshold(a.reshape(1, a.size[2]), text, 0.3, 1, cv::THRESH_BINARY);
   EXPECT_GT(cv::countNonZero(text), 50);  // the sign's text is found
+}
+
+// Each real net, its hard-swishes computed by their products (pipeline/dnn_hard_swish.hpp) and, read again, by
+// OpenCV's layers (the products told to read relu6(x + 3) as OpenCV computed it): the same output to the bit.
+TEST(OnnxNet, TheRealNetsHardSwishesGiveOpenCvsValuesToTheBit) {
+  struct NetCase {
+    fs::path model;
+    std::vector<int> input;
+    int hard_swishes;
+  };
+  const std::vector<NetCase> cases = {
+      {cluetrace::resolve_model_path("", "ppocr-v4-det.onnx"), {1, 3, 128, 192}, 24},
+      {cluetrace::resolve_model_path("", "ppocr-rec") / "rec-160.onnx", {1, 3, 48, 160}, 28},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.model.string());
+    ASSERT_TRUE(fs::exists(c.model)) << "scripts/fetch-models.sh (run by ./test.sh) makes it";
+    const auto bytes = model_bytes(c.model);
+    cv::Mat input(c.input, CV_32F);
+    cv::RNG(17).fill(input, cv::RNG::UNIFORM, -2.0f, 2.0f);
+    const auto run = [&](bool fused, int* count) {
+      cv::dnn::Net net = cluetrace::read_onnx_net(bytes.data(), bytes.size());
+      std::vector<cv::Ptr<ElementwiseProductLayer>> products;
+      for (const auto& name : net.getLayerNames()) {
+        const auto p = net.getLayer(net.getLayerId(name)).dynamicCast<ElementwiseProductLayer>();
+        if (p) products.push_back(p);
+      }
+      if (!fused) {
+        for (const auto& p : products) p->take_hard_swish(-1);
+      }
+      net.setInput(input);
+      cv::Mat out = net.forward().clone();
+      *count = 0;
+      for (const auto& p : products) *count += p->computes_hard_swish();
+      return out;
+    };
+    int fused_count = 0, unfused_count = 0;
+    const cv::Mat fused = run(true, &fused_count);
+    const cv::Mat unfused = run(false, &unfused_count);
+    EXPECT_EQ(fused_count, c.hard_swishes);
+    EXPECT_EQ(unfused_count, 0);
+    EXPECT_EQ(max_difference(fused, unfused), 0.0);
+    EXPECT_GT(cv::norm(fused, cv::NORM_INF), 0.0);  // not an output left blank
+  }
 }
 
 }  // namespace
