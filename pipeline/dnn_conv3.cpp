@@ -14,19 +14,6 @@ namespace {
 constexpr int kTaps = 9;
 constexpr int kMaxOutputs = 64;
 constexpr int kMinInputs = 8;
-// The tap planes of one band are at most this many floats (4 MiB): the band's height follows from the width.
-constexpr std::size_t kBandFloats = std::size_t{1} << 20;
-
-// A band's input rows and tap planes, one pair per thread for every such layer it runs (a net's layers run
-// one after the other): a few MiB a thread, not a few per layer of every net kept.
-struct Scratch {
-  std::vector<float> band, taps;
-};
-
-Scratch& scratch() {
-  thread_local Scratch s;
-  return s;
-}
 
 }  // namespace
 
@@ -47,36 +34,34 @@ bool is_dense_conv3(const cv::dnn::LayerParams& params) {
   return dnn_params::symmetric_pad(params) == std::pair{1, 1} && dnn_params::strides(params) == std::pair{1, 1};
 }
 
-DenseConv3Layer::DenseConv3Layer(const cv::dnn::LayerParams& params) : cv::dnn::Layer(params) {
+namespace {
+
+// Row o * 9 + t of the 1 x 1 weights is tap t (ky * 3 + kx) of output o, over every input.
+cv::Mat tap_weights(const cv::dnn::LayerParams& params) {
   if (!is_dense_conv3(params)) throw std::invalid_argument("DenseConv3Layer: not a dense 3 x 3 convolution");
   const cv::Mat& w = params.blobs[0];
-  outputs_ = w.size[0];
-  inputs_ = w.size[1];
-  bias_.assign(static_cast<std::size_t>(outputs_), 0.0f);
-  if (params.blobs.size() > 1) std::copy_n(params.blobs[1].ptr<float>(), outputs_, bias_.begin());
-  scale_.assign(static_cast<std::size_t>(outputs_), 1.0f);
-  shift_.assign(static_cast<std::size_t>(outputs_), 0.0f);
-
-  // Row o * 9 + t of the 1 x 1 weights is tap t (ky * 3 + kx) of output o, over every input.
-  cv::Mat taps(std::vector<int>{outputs_ * kTaps, inputs_, 1, 1}, CV_32F);
+  const int outputs = w.size[0], inputs = w.size[1];
+  cv::Mat taps(std::vector<int>{outputs * kTaps, inputs, 1, 1}, CV_32F);
   const float* src = w.ptr<float>();
   float* dst = taps.ptr<float>();
-  for (int o = 0; o < outputs_; ++o) {
-    for (int i = 0; i < inputs_; ++i) {
+  for (int o = 0; o < outputs; ++o) {
+    for (int i = 0; i < inputs; ++i) {
       for (int t = 0; t < kTaps; ++t) {
-        dst[(static_cast<std::size_t>(o) * kTaps + t) * inputs_ + i] =
-            src[(static_cast<std::size_t>(o) * inputs_ + i) * kTaps + t];
+        dst[(static_cast<std::size_t>(o) * kTaps + t) * inputs + i] = src[(static_cast<std::size_t>(o) * inputs + i) * kTaps + t];
       }
     }
   }
-  cv::dnn::LayerParams pointwise;
-  pointwise.name = name + "/taps";
-  pointwise.type = "Convolution";
-  pointwise.set("kernel_size", 1);
-  pointwise.set("num_output", outputs_ * kTaps);
-  pointwise.set("bias_term", false);
-  pointwise.blobs = {taps};
-  pointwise_ = cv::dnn::ConvolutionLayer::create(pointwise);
+  return taps;
+}
+
+}  // namespace
+
+DenseConv3Layer::DenseConv3Layer(const cv::dnn::LayerParams& params)
+    : cv::dnn::Layer(params),
+      pointwise_(params.name + "/taps", tap_weights(params)),
+      channels_(params.blobs[0].size[0], params) {
+  outputs_ = params.blobs[0].size[0];
+  inputs_ = params.blobs[0].size[1];
   cv::dnn::LayerParams copy = params;
   shapes_ = cv::dnn::ConvolutionLayer::create(copy);
 }
@@ -89,47 +74,10 @@ bool DenseConv3Layer::getMemoryShapes(const std::vector<cv::dnn::MatShape>& inpu
   return false;
 }
 
-bool DenseConv3Layer::tryFuse(cv::Ptr<cv::dnn::Layer>& top) {
-  if (!top || !activations_.empty()) return false;
-  cv::Mat w, b;
-  top->getScaleShift(w, b);
-  if (w.empty() && b.empty()) return false;
-  const auto fits = [&](const cv::Mat& m) {
-    return m.empty() || (m.type() == CV_32F && m.isContinuous() &&
-                         (m.total() == 1 || m.total() == static_cast<std::size_t>(outputs_)));
-  };
-  if (!fits(w) || !fits(b)) return false;
-  for (int o = 0; o < outputs_; ++o) {
-    const float s = w.empty() ? 1.0f : w.ptr<float>()[w.total() == 1 ? 0 : o];
-    const float t = b.empty() ? 0.0f : b.ptr<float>()[b.total() == 1 ? 0 : o];
-    scale_[static_cast<std::size_t>(o)] *= s;
-    shift_[static_cast<std::size_t>(o)] = shift_[static_cast<std::size_t>(o)] * s + t;
-  }
-  return true;
-}
+bool DenseConv3Layer::tryFuse(cv::Ptr<cv::dnn::Layer>& top) { return channels_.try_fuse(top); }
 
 bool DenseConv3Layer::setActivation(const cv::Ptr<cv::dnn::ActivationLayer>& layer) {
-  if (!layer) {
-    activations_.clear();
-    return false;
-  }
-  activations_.push_back(layer);
-  return true;
-}
-
-void DenseConv3Layer::pointwise(const cv::Mat& band, cv::Mat& taps) {
-  const cv::dnn::MatShape shape{band.size[0], band.size[1], band.size[2], band.size[3]};
-  std::vector<cv::Mat> in{band}, out{taps};
-  if (shape != pointwise_shape_) {
-    std::vector<cv::dnn::MatShape> out_shapes, internal_shapes;
-    pointwise_->getMemoryShapes({shape}, 1, out_shapes, internal_shapes);
-    CV_Assert(out_shapes.size() == 1 && out_shapes[0] == cv::dnn::MatShape(taps.size.p, taps.size.p + taps.dims));
-    pointwise_internals_.clear();
-    for (const auto& s : internal_shapes) pointwise_internals_.emplace_back(s, CV_32F);
-    pointwise_->finalize(cv::_InputArray(in), cv::_OutputArray(out));
-    pointwise_shape_ = shape;
-  }
-  pointwise_->forward(in, out, pointwise_internals_);
+  return channels_.set_activation(layer);
 }
 
 void DenseConv3Layer::add_taps(const cv::Mat& band_taps, float* out, int height, int width, int y0, int rows) const {
@@ -165,11 +113,11 @@ void DenseConv3Layer::forward(cv::InputArrayOfArrays inputs_arr, cv::OutputArray
   const std::size_t plane = static_cast<std::size_t>(height) * width;
   // Bands as even as the bound allows: every band computes its two extra rows, and the last one no more rows
   // than it needs.
-  const int most = std::clamp(static_cast<int>(kBandFloats / (static_cast<std::size_t>(outputs_) * kTaps * width)) - 2,
+  const int most = std::clamp(static_cast<int>(dnn_banded::kBandFloats / (static_cast<std::size_t>(outputs_) * kTaps * width)) - 2,
                               1, height);
   const int bands = (height + most - 1) / most;
   const int rows = (height + bands - 1) / bands;
-  Scratch& space = scratch();
+  dnn_banded::Scratch& space = dnn_banded::scratch();
   space.band.resize(static_cast<std::size_t>(inputs_) * (rows + 2) * width);
   space.taps.resize(static_cast<std::size_t>(outputs_) * kTaps * (rows + 2) * width);
   const cv::Mat band(std::vector<int>{1, inputs_, rows + 2, width}, CV_32F, space.band.data());
@@ -178,7 +126,7 @@ void DenseConv3Layer::forward(cv::InputArrayOfArrays inputs_arr, cv::OutputArray
   for (int n = 0; n < batch; ++n) {
     const float* src = in.ptr<float>() + static_cast<std::size_t>(n) * inputs_ * plane;
     float* dst = out.ptr<float>() + static_cast<std::size_t>(n) * outputs_ * plane;
-    for (int o = 0; o < outputs_; ++o) std::fill_n(dst + static_cast<std::size_t>(o) * plane, plane, bias_[o]);
+    for (int o = 0; o < outputs_; ++o) std::fill_n(dst + static_cast<std::size_t>(o) * plane, plane, channels_.bias(o));
     for (int y0 = 0; y0 < height; y0 += rows) {
       // The band: input rows y0 - 1 .. y0 + rows, zeros outside the input (the convolution's padding).
       float* b = space.band.data();
@@ -193,21 +141,10 @@ void DenseConv3Layer::forward(cv::InputArrayOfArrays inputs_arr, cv::OutputArray
           }
         }
       }
-      pointwise(band, taps);
+      pointwise_.run(band, taps);
       add_taps(taps, dst, height, width, y0, std::min(rows, height - y0));
     }
-    cv::parallel_for_(cv::Range(0, outputs_), [&](const cv::Range& range) {
-      for (int o = range.start; o < range.end; ++o) {
-        float* p = dst + static_cast<std::size_t>(o) * plane;
-        const float s = scale_[static_cast<std::size_t>(o)], t = shift_[static_cast<std::size_t>(o)];
-        if (s != 1.0f || t != 0.0f) {
-          for (std::size_t k = 0; k < plane; ++k) p[k] = p[k] * s + t;
-        }
-        for (const auto& activation : activations_) {
-          activation->forwardSlice(p, p, static_cast<int>(plane), plane, o, o + 1);
-        }
-      }
-    });
+    channels_.finish(dst, plane, true);
   }
 }
 

@@ -10,6 +10,8 @@
 
 #include <opencv2/dnn.hpp>
 
+#include "pipeline/dnn_banded.hpp"
+
 namespace cluetrace {
 
 // Whether the convolution in `params` is one DenseConv3Layer computes: a 3 x 3 kernel, stride 1, no dilation,
@@ -30,20 +32,14 @@ class DenseConv3Layer final : public cv::dnn::Layer {
                cv::OutputArrayOfArrays internals) override;
 
  private:
-  // The 1 x 1 convolution over one band of input rows (with the rows above and below it, zeros outside the
-  // input) into `taps`: plane o * 9 + ky * 3 + kx holds tap (ky, kx) of output channel o.
-  void pointwise(const cv::Mat& band, cv::Mat& taps);
   // Adds the nine shifted tap planes of the band for rows [y0, y0 + rows) into the output planes `out` (one
   // image, height x width each).
   void add_taps(const cv::Mat& taps, float* out, int height, int width, int y0, int rows) const;
 
   int outputs_ = 0, inputs_ = 0;
-  std::vector<float> bias_, scale_, shift_;  // output = (bias + sums) * scale + shift
-  std::vector<cv::Ptr<cv::dnn::ActivationLayer>> activations_;
-  cv::Ptr<cv::dnn::Layer> shapes_;     // OpenCV's own layer for the same parameters, asked only for shapes
-  cv::Ptr<cv::dnn::Layer> pointwise_;  // OpenCV's 1 x 1 convolution with outputs_ * 9 outputs
-  cv::dnn::MatShape pointwise_shape_;  // the band shape pointwise_ was finalised for
-  std::vector<cv::Mat> pointwise_internals_;
+  dnn_banded::Pointwise pointwise_;       // plane o * 9 + ky * 3 + kx: tap (ky, kx) of output o
+  dnn_banded::OutputChannels channels_;   // output = (bias + sums) * scale + shift, then activations
+  cv::Ptr<cv::dnn::Layer> shapes_;        // OpenCV's own layer for the same parameters, asked only for shapes
 };
 
 }  // namespace cluetrace

@@ -13,20 +13,6 @@ namespace {
 
 using dnn_params::axis_value;
 
-// The tap planes of one band are at most this many floats (4 MiB): the band's height follows from the width.
-constexpr std::size_t kBandFloats = std::size_t{1} << 20;
-
-// A band's input rows and tap planes, one pair per thread for every such layer it runs (a net's layers run one
-// after the other).
-struct Scratch {
-  std::vector<float> band, taps;
-};
-
-Scratch& scratch() {
-  thread_local Scratch s;
-  return s;
-}
-
 // The kernel's (height, width) from "kernel_size" (one value or one per axis) or "kernel_h"/"kernel_w".
 std::pair<int, int> kernel_size(const cv::dnn::LayerParams& params) {
   if (params.has("kernel_size")) return {axis_value(params, "kernel_size", 0, 0), axis_value(params, "kernel_size", 1, 0)};
@@ -67,40 +53,39 @@ bool is_patch_deconv(const cv::dnn::LayerParams& params) {
           params.blobs[1].type() == CV_32F);
 }
 
-PatchDeconvLayer::PatchDeconvLayer(const cv::dnn::LayerParams& params) : cv::dnn::Layer(params) {
+namespace {
+
+// Row o * taps + t of the 1 x 1 weights is tap t (ky * kw + kx) of output o, over every input.
+cv::Mat tap_weights(const cv::dnn::LayerParams& params) {
   if (!is_patch_deconv(params)) {
     throw std::invalid_argument("PatchDeconvLayer: not a transposed convolution with a kernel the size of its stride");
   }
+  const cv::Mat& w = params.blobs[0];
+  const int inputs = w.size[0], outputs = w.size[1], taps = w.size[2] * w.size[3];
+  cv::Mat rows(std::vector<int>{outputs * taps, inputs, 1, 1}, CV_32F);
+  const float* src = w.ptr<float>();
+  float* dst = rows.ptr<float>();
+  for (int i = 0; i < inputs; ++i) {
+    for (int o = 0; o < outputs; ++o) {
+      for (int t = 0; t < taps; ++t) {
+        dst[(static_cast<std::size_t>(o) * taps + t) * inputs + i] = src[(static_cast<std::size_t>(i) * outputs + o) * taps + t];
+      }
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+PatchDeconvLayer::PatchDeconvLayer(const cv::dnn::LayerParams& params)
+    : cv::dnn::Layer(params),
+      pointwise_(params.name + "/taps", tap_weights(params)),
+      channels_(params.blobs[0].size[1], params) {
   const cv::Mat& w = params.blobs[0];
   inputs_ = w.size[0];
   outputs_ = w.size[1];
   kernel_h_ = w.size[2];
   kernel_w_ = w.size[3];
-  const int taps = kernel_h_ * kernel_w_;
-  bias_.assign(static_cast<std::size_t>(outputs_), 0.0f);
-  if (params.blobs.size() > 1) std::copy_n(params.blobs[1].ptr<float>(), outputs_, bias_.begin());
-  scale_.assign(static_cast<std::size_t>(outputs_), 1.0f);
-  shift_.assign(static_cast<std::size_t>(outputs_), 0.0f);
-
-  // Row o * taps + t of the 1 x 1 weights is tap t (ky * kw + kx) of output o, over every input.
-  cv::Mat rows(std::vector<int>{outputs_ * taps, inputs_, 1, 1}, CV_32F);
-  const float* src = w.ptr<float>();
-  float* dst = rows.ptr<float>();
-  for (int i = 0; i < inputs_; ++i) {
-    for (int o = 0; o < outputs_; ++o) {
-      for (int t = 0; t < taps; ++t) {
-        dst[(static_cast<std::size_t>(o) * taps + t) * inputs_ + i] = src[(static_cast<std::size_t>(i) * outputs_ + o) * taps + t];
-      }
-    }
-  }
-  cv::dnn::LayerParams pointwise;
-  pointwise.name = name + "/taps";
-  pointwise.type = "Convolution";
-  pointwise.set("kernel_size", 1);
-  pointwise.set("num_output", outputs_ * taps);
-  pointwise.set("bias_term", false);
-  pointwise.blobs = {rows};
-  pointwise_ = cv::dnn::ConvolutionLayer::create(pointwise);
   cv::dnn::LayerParams copy = params;
   shapes_ = cv::dnn::DeconvolutionLayer::create(copy);
 }
@@ -113,47 +98,10 @@ bool PatchDeconvLayer::getMemoryShapes(const std::vector<cv::dnn::MatShape>& inp
   return false;
 }
 
-bool PatchDeconvLayer::tryFuse(cv::Ptr<cv::dnn::Layer>& top) {
-  if (!top || !activations_.empty()) return false;
-  cv::Mat w, b;
-  top->getScaleShift(w, b);
-  if (w.empty() && b.empty()) return false;
-  const auto fits = [&](const cv::Mat& m) {
-    return m.empty() || (m.type() == CV_32F && m.isContinuous() &&
-                         (m.total() == 1 || m.total() == static_cast<std::size_t>(outputs_)));
-  };
-  if (!fits(w) || !fits(b)) return false;
-  for (int o = 0; o < outputs_; ++o) {
-    const float s = w.empty() ? 1.0f : w.ptr<float>()[w.total() == 1 ? 0 : o];
-    const float t = b.empty() ? 0.0f : b.ptr<float>()[b.total() == 1 ? 0 : o];
-    scale_[static_cast<std::size_t>(o)] *= s;
-    shift_[static_cast<std::size_t>(o)] = shift_[static_cast<std::size_t>(o)] * s + t;
-  }
-  return true;
-}
+bool PatchDeconvLayer::tryFuse(cv::Ptr<cv::dnn::Layer>& top) { return channels_.try_fuse(top); }
 
 bool PatchDeconvLayer::setActivation(const cv::Ptr<cv::dnn::ActivationLayer>& layer) {
-  if (!layer) {
-    activations_.clear();
-    return false;
-  }
-  activations_.push_back(layer);
-  return true;
-}
-
-void PatchDeconvLayer::pointwise(const cv::Mat& band, cv::Mat& taps) {
-  const cv::dnn::MatShape shape{band.size[0], band.size[1], band.size[2], band.size[3]};
-  std::vector<cv::Mat> in{band}, out{taps};
-  if (shape != pointwise_shape_) {
-    std::vector<cv::dnn::MatShape> out_shapes, internal_shapes;
-    pointwise_->getMemoryShapes({shape}, 1, out_shapes, internal_shapes);
-    CV_Assert(out_shapes.size() == 1 && out_shapes[0] == cv::dnn::MatShape(taps.size.p, taps.size.p + taps.dims));
-    pointwise_internals_.clear();
-    for (const auto& s : internal_shapes) pointwise_internals_.emplace_back(s, CV_32F);
-    pointwise_->finalize(cv::_InputArray(in), cv::_OutputArray(out));
-    pointwise_shape_ = shape;
-  }
-  pointwise_->forward(in, out, pointwise_internals_);
+  return channels_.set_activation(layer);
 }
 
 void PatchDeconvLayer::paint(const cv::Mat& band_taps, float* out, int in_height, int in_width, int y0, int rows) const {
@@ -164,8 +112,7 @@ void PatchDeconvLayer::paint(const cv::Mat& band_taps, float* out, int in_height
   const float* planes = band_taps.ptr<float>();
   cv::parallel_for_(cv::Range(0, outputs_), [&](const cv::Range& range) {
     for (int o = range.start; o < range.end; ++o) {
-      const float bias = bias_[static_cast<std::size_t>(o)];
-      const float s = scale_[static_cast<std::size_t>(o)], t = shift_[static_cast<std::size_t>(o)];
+      const float bias = channels_.bias(o), s = channels_.scale(o), t = channels_.shift(o);
       for (int r = 0; r < rows; ++r) {
         for (int ky = 0; ky < kernel_h_; ++ky) {
           float* dst = out + static_cast<std::size_t>(o) * out_plane +
@@ -201,10 +148,10 @@ void PatchDeconvLayer::forward(cv::InputArrayOfArrays inputs_arr, cv::OutputArra
   const std::size_t plane = static_cast<std::size_t>(height) * width;
   const std::size_t out_plane = plane * taps;
   // Bands as even as the bound allows.
-  const int most = std::clamp(static_cast<int>(kBandFloats / (static_cast<std::size_t>(outputs_) * taps * width)), 1, height);
+  const int most = std::clamp(static_cast<int>(dnn_banded::kBandFloats / (static_cast<std::size_t>(outputs_) * taps * width)), 1, height);
   const int bands = (height + most - 1) / most;
   const int rows = (height + bands - 1) / bands;
-  Scratch& space = scratch();
+  dnn_banded::Scratch& space = dnn_banded::scratch();
   space.band.resize(static_cast<std::size_t>(inputs_) * rows * width);
   space.taps.resize(static_cast<std::size_t>(outputs_) * taps * rows * width);
   const cv::Mat band(std::vector<int>{1, inputs_, rows, width}, CV_32F, space.band.data());
@@ -223,18 +170,10 @@ void PatchDeconvLayer::forward(cv::InputArrayOfArrays inputs_arr, cv::OutputArra
         std::memcpy(to, src + static_cast<std::size_t>(i) * plane + static_cast<std::size_t>(y0) * width, row_bytes * band_rows);
         std::memset(to + static_cast<std::size_t>(band_rows) * width, 0, row_bytes * (rows - band_rows));
       }
-      pointwise(band, band_taps);
+      pointwise_.run(band, band_taps);
       paint(band_taps, dst, height, width, y0, band_rows);
     }
-    if (activations_.empty()) continue;
-    cv::parallel_for_(cv::Range(0, outputs_), [&](const cv::Range& range) {
-      for (int o = range.start; o < range.end; ++o) {
-        float* p = dst + static_cast<std::size_t>(o) * out_plane;
-        for (const auto& activation : activations_) {
-          activation->forwardSlice(p, p, static_cast<int>(out_plane), out_plane, o, o + 1);
-        }
-      }
-    });
+    channels_.finish(dst, out_plane, false);  // the scale and shift were applied while painting
   }
 }
 

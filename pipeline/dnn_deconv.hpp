@@ -11,6 +11,8 @@
 
 #include <opencv2/dnn.hpp>
 
+#include "pipeline/dnn_banded.hpp"
+
 namespace cluetrace {
 
 // Whether the transposed convolution in `params` is one PatchDeconvLayer computes: a kernel the size of its
@@ -32,20 +34,14 @@ class PatchDeconvLayer final : public cv::dnn::Layer {
                cv::OutputArrayOfArrays internals) override;
 
  private:
-  // The 1 x 1 convolution over one band of input rows into `taps`: plane o * taps + ky * kw + kx holds tap
-  // (ky, kx) of output channel o.
-  void pointwise(const cv::Mat& band, cv::Mat& taps);
   // Writes the band's tap planes (input rows [y0, y0 + rows)) to their pixels of the output planes `out` (one
   // image), with the bias, scale and shift.
   void paint(const cv::Mat& taps, float* out, int in_height, int in_width, int y0, int rows) const;
 
   int inputs_ = 0, outputs_ = 0, kernel_h_ = 0, kernel_w_ = 0;
-  std::vector<float> bias_, scale_, shift_;  // output = (bias + sums) * scale + shift
-  std::vector<cv::Ptr<cv::dnn::ActivationLayer>> activations_;
-  cv::Ptr<cv::dnn::Layer> shapes_;     // OpenCV's own layer for the same parameters, asked only for shapes
-  cv::Ptr<cv::dnn::Layer> pointwise_;  // OpenCV's 1 x 1 convolution with outputs_ * kh * kw outputs
-  cv::dnn::MatShape pointwise_shape_;  // the band shape pointwise_ was finalised for
-  std::vector<cv::Mat> pointwise_internals_;
+  dnn_banded::Pointwise pointwise_;      // plane o * kh * kw + ky * kw + kx: tap (ky, kx) of output o
+  dnn_banded::OutputChannels channels_;  // output = (bias + sums) * scale + shift, then activations
+  cv::Ptr<cv::dnn::Layer> shapes_;       // OpenCV's own layer for the same parameters, asked only for shapes
 };
 
 }  // namespace cluetrace

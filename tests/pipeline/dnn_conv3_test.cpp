@@ -11,17 +11,14 @@
 #include <opencv2/dnn/all_layers.hpp>
 
 #include "pipeline/dnn_conv3.hpp"
+#include "tests/support/dnn_test_support.hpp"
 
 namespace {
 
+using cluetrace::test::batch_norm_params;
+using cluetrace::test::random_blob;
+using cluetrace::test::relative_difference;
 using cluetrace::DenseConv3Layer;
-
-cv::Mat random_blob(const std::vector<int>& shape, unsigned seed, float low = -1.0f, float high = 1.0f) {
-  cv::Mat m(shape, CV_32F);
-  cv::RNG rng(seed);
-  rng.fill(m, cv::RNG::UNIFORM, low, high);
-  return m;
-}
 
 cv::dnn::LayerParams conv_params(int inputs, int outputs, int side, int stride, int pad, int group, bool bias,
                                  unsigned seed) {
@@ -37,19 +34,6 @@ cv::dnn::LayerParams conv_params(int inputs, int outputs, int side, int stride, 
   p.set("pad", cv::dnn::DictValue::arrayInt(std::vector<int>{pad, pad, pad, pad}.data(), 4));
   p.set("dilation", cv::dnn::DictValue::arrayInt(std::vector<int>{1, 1}.data(), 2));
   p.set("bias_term", bias);
-  return p;
-}
-
-// A batch norm over `channels` with random statistics, as the ONNX importer describes one.
-cv::dnn::LayerParams batch_norm_params(int channels, unsigned seed) {
-  cv::dnn::LayerParams p;
-  p.name = "bn";
-  p.type = "BatchNorm";
-  p.blobs = {random_blob({1, channels}, seed), random_blob({1, channels}, seed + 1, 0.5f, 2.0f),
-             random_blob({1, channels}, seed + 2, 0.5f, 1.5f), random_blob({1, channels}, seed + 3)};
-  p.set("has_weight", true);
-  p.set("has_bias", true);
-  p.set("eps", 1e-5f);
   return p;
 }
 
@@ -80,13 +64,6 @@ cv::Mat forward_conv(const cv::Mat& input, cv::dnn::LayerParams params, bool our
   net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
   net.setInput(input);
   return net.forward().clone();
-}
-
-double relative_difference(const cv::Mat& a, const cv::Mat& b) {
-  EXPECT_EQ(a.dims, b.dims);
-  for (int i = 0; i < std::min(a.dims, b.dims); ++i) EXPECT_EQ(a.size[i], b.size[i]) << "axis " << i;
-  if (a.total() != b.total()) return 1e9;
-  return cv::norm(a.reshape(1, 1), b.reshape(1, 1), cv::NORM_INF) / std::max(1e-6, cv::norm(a, cv::NORM_INF));
 }
 
 struct Shape {

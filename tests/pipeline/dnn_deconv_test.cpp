@@ -11,17 +11,14 @@
 #include <opencv2/dnn/all_layers.hpp>
 
 #include "pipeline/dnn_deconv.hpp"
+#include "tests/support/dnn_test_support.hpp"
 
 namespace {
 
+using cluetrace::test::batch_norm_params;
+using cluetrace::test::random_blob;
+using cluetrace::test::relative_difference;
 using cluetrace::PatchDeconvLayer;
-
-cv::Mat random_blob(const std::vector<int>& shape, unsigned seed, float low = -1.0f, float high = 1.0f) {
-  cv::Mat m(shape, CV_32F);
-  cv::RNG rng(seed);
-  rng.fill(m, cv::RNG::UNIFORM, low, high);
-  return m;
-}
 
 cv::dnn::LayerParams int_pair(cv::dnn::LayerParams p, const char* key, int a, int b) {
   p.set(key, cv::dnn::DictValue::arrayInt(std::vector<int>{a, b}.data(), 2));
@@ -43,18 +40,6 @@ cv::dnn::LayerParams deconv_params(int inputs, int outputs, int kh, int kw, int 
   p = int_pair(p, "dilation", 1, 1);
   p.set("pad", cv::dnn::DictValue::arrayInt(std::vector<int>{pad, pad, pad, pad}.data(), 4));
   p.set("bias_term", bias);
-  return p;
-}
-
-cv::dnn::LayerParams batch_norm_params(int channels, unsigned seed) {
-  cv::dnn::LayerParams p;
-  p.name = "bn";
-  p.type = "BatchNorm";
-  p.blobs = {random_blob({1, channels}, seed), random_blob({1, channels}, seed + 1, 0.5f, 2.0f),
-             random_blob({1, channels}, seed + 2, 0.5f, 1.5f), random_blob({1, channels}, seed + 3)};
-  p.set("has_weight", true);
-  p.set("has_bias", true);
-  p.set("eps", 1e-5f);
   return p;
 }
 
@@ -87,13 +72,6 @@ cv::Mat forward_deconv(const cv::Mat& input, cv::dnn::LayerParams params, bool o
   net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
   net.setInput(input);
   return net.forward().clone();
-}
-
-double relative_difference(const cv::Mat& a, const cv::Mat& b) {
-  EXPECT_EQ(a.dims, b.dims);
-  for (int i = 0; i < std::min(a.dims, b.dims); ++i) EXPECT_EQ(a.size[i], b.size[i]) << "axis " << i;
-  if (a.total() != b.total()) return 1e9;
-  return cv::norm(a.reshape(1, 1), b.reshape(1, 1), cv::NORM_INF) / std::max(1e-6, cv::norm(a, cv::NORM_INF));
 }
 
 struct Shape {
