@@ -4,7 +4,7 @@
 // PP-OCRv4's detector (18 ms of a 348 ms pass at one megapixel), 28 in the line recogniser. Here the product
 // computes relu6(x + 3) from x itself, and the shift before it (with the relu6 fused into it) is skipped. Every
 // value is computed with the same float operations in the same order: the outputs are OpenCV's to the bit
-// (tests/pipeline/onnx_net_test.cpp).
+// (tests/pipeline/dnn_hard_swish_test.cpp, and both real nets in tests/pipeline/onnx_net_test.cpp).
 #pragma once
 
 #include <opencv2/dnn.hpp>

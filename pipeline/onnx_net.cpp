@@ -9,6 +9,7 @@
 #include "pipeline/dnn_deconv.hpp"
 #include "pipeline/dnn_hard_swish.hpp"
 #include "pipeline/dnn_layers.hpp"
+#include "pipeline/dnn_upsample.hpp"
 
 namespace cluetrace {
 namespace {
@@ -29,6 +30,11 @@ cv::Ptr<cv::dnn::Layer> make_power(cv::dnn::LayerParams& params) {
   return cv::dnn::PowerLayer::create(params);
 }
 
+cv::Ptr<cv::dnn::Layer> make_resize(cv::dnn::LayerParams& params) {
+  if (is_nearest_resize(params)) return cv::makePtr<NearestUpsampleLayer>(params);
+  return cv::dnn::ResizeLayer::create(params);
+}
+
 cv::Ptr<cv::dnn::Layer> make_elementwise(cv::dnn::LayerParams& params) {
   if (is_plain_product(params)) return cv::makePtr<ElementwiseProductLayer>(params);
   return cv::dnn::EltwiseLayer::create(params);
@@ -46,8 +52,10 @@ cv::dnn::Net read_onnx_net(const char* bytes, std::size_t size) {
   cv::dnn::LayerFactory::registerLayer("Deconvolution", make_deconvolution);
   cv::dnn::LayerFactory::registerLayer("Eltwise", make_elementwise);
   cv::dnn::LayerFactory::registerLayer("Power", make_power);
+  cv::dnn::LayerFactory::registerLayer("Resize", make_resize);
   struct Unregister {
     ~Unregister() {  // OpenCV's own are back on top
+      cv::dnn::LayerFactory::unregisterLayer("Resize");
       cv::dnn::LayerFactory::unregisterLayer("Power");
       cv::dnn::LayerFactory::unregisterLayer("Eltwise");
       cv::dnn::LayerFactory::unregisterLayer("Deconvolution");

@@ -22,6 +22,7 @@
 #include "pipeline/dnn_conv3.hpp"
 #include "pipeline/dnn_deconv.hpp"
 #include "pipeline/dnn_layers.hpp"
+#include "pipeline/dnn_upsample.hpp"
 #include "pipeline/onnx_net.hpp"
 
 namespace {
@@ -271,7 +272,8 @@ int layers_of_ours(cv::dnn::Net& net) {
   for (const auto& name : net.getLayerNames()) {
     const auto layer = net.getLayer(net.getLayerId(name));
     if (dynamic_cast<DepthwiseConv5Layer*>(layer.get()) || dynamic_cast<ElementwiseProductLayer*>(layer.get()) ||
-        dynamic_cast<cluetrace::DenseConv3Layer*>(layer.get()) || dynamic_cast<cluetrace::PatchDeconvLayer*>(layer.get())) {
+        dynamic_cast<cluetrace::DenseConv3Layer*>(layer.get()) || dynamic_cast<cluetrace::PatchDeconvLayer*>(layer.get()) ||
+        dynamic_cast<cluetrace::NearestUpsampleLayer*>(layer.get())) {
       ++n;
     }
   }
@@ -340,6 +342,12 @@ TEST(OnnxNet, TheTextDetectorFindsTheSameMapOnARealPhoto) {
     deconvolutions += dynamic_cast<cluetrace::PatchDeconvLayer*>(ours.getLayer(ours.getLayerId(name)).get()) != nullptr;
   }
   EXPECT_EQ(deconvolutions, 1);
+  // So are its six nearest-neighbour enlargements (pipeline/dnn_upsample.hpp).
+  int upsamples = 0;
+  for (const auto& name : ours.getLayerNames()) {
+    upsamples += dynamic_cast<cluetrace::NearestUpsampleLayer*>(ours.getLayer(ours.getLayerId(name)).get()) != nullptr;
+  }
+  EXPECT_EQ(upsamples, 6);
   // Its 24 hard-swishes are computed by their products (pipeline/dnn_hard_swish.hpp).
   ours.setInput(blob);
   ours.forward();
