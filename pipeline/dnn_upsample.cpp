@@ -27,6 +27,10 @@ bool NearestUpsampleLayer::getMemoryShapes(const std::vector<cv::dnn::MatShape>&
   return opencv_->getMemoryShapes(inputs, required_outputs, outputs, internals);
 }
 
+bool NearestUpsampleLayer::updateMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs) {
+  return opencv_->updateMemoryShapes(inputs);
+}
+
 void NearestUpsampleLayer::finalize(cv::InputArrayOfArrays inputs_arr, cv::OutputArrayOfArrays outputs_arr) {
   opencv_->finalize(inputs_arr, outputs_arr);
   std::vector<cv::Mat> inputs, outputs;

@@ -23,6 +23,9 @@ class NearestUpsampleLayer final : public cv::dnn::Layer {
   bool getMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs, int required_outputs,
                        std::vector<cv::dnn::MatShape>& outputs,
                        std::vector<cv::dnn::MatShape>& internals) const override;
+  // A net with free input dimensions tells its layers the real shapes here: OpenCV's layer needs them (a global
+  // pooling takes its window from them).
+  bool updateMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs) override;
   void finalize(cv::InputArrayOfArrays inputs, cv::OutputArrayOfArrays outputs) override;
   void forward(cv::InputArrayOfArrays inputs, cv::OutputArrayOfArrays outputs,
                cv::OutputArrayOfArrays internals) override;

@@ -9,6 +9,7 @@
 #include "pipeline/dnn_deconv.hpp"
 #include "pipeline/dnn_hard_swish.hpp"
 #include "pipeline/dnn_layers.hpp"
+#include "pipeline/dnn_pool.hpp"
 #include "pipeline/dnn_upsample.hpp"
 
 namespace cluetrace {
@@ -28,6 +29,11 @@ cv::Ptr<cv::dnn::Layer> make_deconvolution(cv::dnn::LayerParams& params) {
 cv::Ptr<cv::dnn::Layer> make_power(cv::dnn::LayerParams& params) {
   if (is_hard_swish_shift(params)) return cv::makePtr<HardSwishShiftLayer>(params);
   return cv::dnn::PowerLayer::create(params);
+}
+
+cv::Ptr<cv::dnn::Layer> make_pooling(cv::dnn::LayerParams& params) {
+  if (is_global_average_pool(params)) return cv::makePtr<GlobalAveragePoolLayer>(params);
+  return cv::dnn::PoolingLayer::create(params);
 }
 
 cv::Ptr<cv::dnn::Layer> make_resize(cv::dnn::LayerParams& params) {
@@ -53,8 +59,10 @@ cv::dnn::Net read_onnx_net(const char* bytes, std::size_t size) {
   cv::dnn::LayerFactory::registerLayer("Eltwise", make_elementwise);
   cv::dnn::LayerFactory::registerLayer("Power", make_power);
   cv::dnn::LayerFactory::registerLayer("Resize", make_resize);
+  cv::dnn::LayerFactory::registerLayer("Pooling", make_pooling);
   struct Unregister {
     ~Unregister() {  // OpenCV's own are back on top
+      cv::dnn::LayerFactory::unregisterLayer("Pooling");
       cv::dnn::LayerFactory::unregisterLayer("Resize");
       cv::dnn::LayerFactory::unregisterLayer("Power");
       cv::dnn::LayerFactory::unregisterLayer("Eltwise");

@@ -22,6 +22,7 @@
 #include "pipeline/dnn_conv3.hpp"
 #include "pipeline/dnn_deconv.hpp"
 #include "pipeline/dnn_layers.hpp"
+#include "pipeline/dnn_pool.hpp"
 #include "pipeline/dnn_upsample.hpp"
 #include "pipeline/onnx_net.hpp"
 
@@ -273,7 +274,8 @@ int layers_of_ours(cv::dnn::Net& net) {
     const auto layer = net.getLayer(net.getLayerId(name));
     if (dynamic_cast<DepthwiseConv5Layer*>(layer.get()) || dynamic_cast<ElementwiseProductLayer*>(layer.get()) ||
         dynamic_cast<cluetrace::DenseConv3Layer*>(layer.get()) || dynamic_cast<cluetrace::PatchDeconvLayer*>(layer.get()) ||
-        dynamic_cast<cluetrace::NearestUpsampleLayer*>(layer.get())) {
+        dynamic_cast<cluetrace::NearestUpsampleLayer*>(layer.get()) ||
+        dynamic_cast<cluetrace::GlobalAveragePoolLayer*>(layer.get())) {
       ++n;
     }
   }
@@ -348,6 +350,12 @@ TEST(OnnxNet, TheTextDetectorFindsTheSameMapOnARealPhoto) {
     upsamples += dynamic_cast<cluetrace::NearestUpsampleLayer*>(ours.getLayer(ours.getLayerId(name)).get()) != nullptr;
   }
   EXPECT_EQ(upsamples, 6);
+  // And its squeeze-and-excitation blocks' global averages (pipeline/dnn_pool.hpp).
+  int pools = 0;
+  for (const auto& name : ours.getLayerNames()) {
+    pools += dynamic_cast<cluetrace::GlobalAveragePoolLayer*>(ours.getLayer(ours.getLayerId(name)).get()) != nullptr;
+  }
+  EXPECT_EQ(pools, 10);
   // Its 24 hard-swishes are computed by their products (pipeline/dnn_hard_swish.hpp).
   ours.setInput(blob);
   ours.forward();
