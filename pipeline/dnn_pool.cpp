@@ -21,44 +21,28 @@ bool is_global_average_pool(const cv::dnn::LayerParams& params) {
   return params.get<bool>("global_pooling", false) && pool == "ave";
 }
 
-GlobalAveragePoolLayer::GlobalAveragePoolLayer(const cv::dnn::LayerParams& params) : cv::dnn::Layer(params) {
+namespace {
+
+cv::Ptr<cv::dnn::Layer> opencv_pooling(const cv::dnn::LayerParams& params) {
   if (!is_global_average_pool(params)) throw std::invalid_argument("GlobalAveragePoolLayer: not a global average");
   cv::dnn::LayerParams copy = params;
-  opencv_ = cv::dnn::PoolingLayer::create(copy);
+  return cv::dnn::PoolingLayer::create(copy);
 }
 
-bool GlobalAveragePoolLayer::getMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs, int required_outputs,
-                                             std::vector<cv::dnn::MatShape>& outputs,
-                                             std::vector<cv::dnn::MatShape>& internals) const {
-  return opencv_->getMemoryShapes(inputs, required_outputs, outputs, internals);
-}
+}  // namespace
 
-bool GlobalAveragePoolLayer::updateMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs) {
-  return opencv_->updateMemoryShapes(inputs);
-}
+GlobalAveragePoolLayer::GlobalAveragePoolLayer(const cv::dnn::LayerParams& params)
+    : FallbackLayer(params, opencv_pooling(params)) {}
 
-void GlobalAveragePoolLayer::finalize(cv::InputArrayOfArrays inputs_arr, cv::OutputArrayOfArrays outputs_arr) {
-  opencv_->finalize(inputs_arr, outputs_arr);
-  std::vector<cv::Mat> inputs, outputs;
-  inputs_arr.getMatVector(inputs);
-  outputs_arr.getMatVector(outputs);
-  ours_ = false;
-  if (inputs.size() != 1 || outputs.size() != 1) return;
+bool GlobalAveragePoolLayer::claim(const std::vector<cv::Mat>& inputs, const std::vector<cv::Mat>& outputs) {
+  if (inputs.size() != 1 || outputs.size() != 1) return false;
   const cv::Mat &in = inputs[0], &out = outputs[0];
-  ours_ = in.dims == 4 && out.dims == 4 && in.type() == CV_32F && out.type() == CV_32F && in.isContinuous() &&
-          out.isContinuous() && in.size[0] == out.size[0] && in.size[1] == out.size[1] && out.size[2] == 1 &&
-          out.size[3] == 1 && in.size[2] > 0 && in.size[3] > 0;
+  return in.dims == 4 && out.dims == 4 && in.type() == CV_32F && out.type() == CV_32F && in.isContinuous() &&
+         out.isContinuous() && in.size[0] == out.size[0] && in.size[1] == out.size[1] && out.size[2] == 1 &&
+         out.size[3] == 1 && in.size[2] > 0 && in.size[3] > 0;
 }
 
-void GlobalAveragePoolLayer::forward(cv::InputArrayOfArrays inputs_arr, cv::OutputArrayOfArrays outputs_arr,
-                                     cv::OutputArrayOfArrays internals_arr) {
-  if (!ours_) {
-    opencv_->forward(inputs_arr, outputs_arr, internals_arr);
-    return;
-  }
-  std::vector<cv::Mat> inputs, outputs;
-  inputs_arr.getMatVector(inputs);
-  outputs_arr.getMatVector(outputs);
+void GlobalAveragePoolLayer::compute(const std::vector<cv::Mat>& inputs, std::vector<cv::Mat>& outputs) {
   const cv::Mat& in = inputs[0];
   const int planes = in.size[0] * in.size[1];
   const int area = in.size[2] * in.size[3];

@@ -10,29 +10,20 @@
 
 #include <opencv2/dnn.hpp>
 
+#include "pipeline/dnn_fallback.hpp"
+
 namespace cluetrace {
 
 // Whether the pooling in `params` is a global average.
 bool is_global_average_pool(const cv::dnn::LayerParams& params);
 
-class GlobalAveragePoolLayer final : public cv::dnn::Layer {
+class GlobalAveragePoolLayer final : public FallbackLayer {
  public:
   explicit GlobalAveragePoolLayer(const cv::dnn::LayerParams& params);
-  bool getMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs, int required_outputs,
-                       std::vector<cv::dnn::MatShape>& outputs,
-                       std::vector<cv::dnn::MatShape>& internals) const override;
-  // A net with free input dimensions tells its layers the real shapes here: OpenCV's layer needs them (a global
-  // pooling takes its window from them).
-  bool updateMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs) override;
-  void finalize(cv::InputArrayOfArrays inputs, cv::OutputArrayOfArrays outputs) override;
-  void forward(cv::InputArrayOfArrays inputs, cv::OutputArrayOfArrays outputs,
-               cv::OutputArrayOfArrays internals) override;
-  // Whether the shapes finalize() saw are computed here (false: by OpenCV's layer), for the tests.
-  bool computes_itself() const { return ours_; }
 
  private:
-  cv::Ptr<cv::dnn::Layer> opencv_;  // OpenCV's own layer for the same parameters
-  bool ours_ = false;
+  bool claim(const std::vector<cv::Mat>& inputs, const std::vector<cv::Mat>& outputs) override;
+  void compute(const std::vector<cv::Mat>& inputs, std::vector<cv::Mat>& outputs) override;
 };
 
 }  // namespace cluetrace

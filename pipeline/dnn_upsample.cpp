@@ -15,49 +15,35 @@ bool is_nearest_resize(const cv::dnn::LayerParams& params) {
          !params.get<bool>("half_pixel_centers", false);
 }
 
-NearestUpsampleLayer::NearestUpsampleLayer(const cv::dnn::LayerParams& params) : cv::dnn::Layer(params) {
+namespace {
+
+cv::Ptr<cv::dnn::Layer> opencv_resize(const cv::dnn::LayerParams& params) {
   if (!is_nearest_resize(params)) throw std::invalid_argument("NearestUpsampleLayer: not a nearest-neighbour resize");
   cv::dnn::LayerParams copy = params;
-  opencv_ = cv::dnn::ResizeLayer::create(copy);
+  return cv::dnn::ResizeLayer::create(copy);
 }
 
-bool NearestUpsampleLayer::getMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs, int required_outputs,
-                                           std::vector<cv::dnn::MatShape>& outputs,
-                                           std::vector<cv::dnn::MatShape>& internals) const {
-  return opencv_->getMemoryShapes(inputs, required_outputs, outputs, internals);
-}
+}  // namespace
 
-bool NearestUpsampleLayer::updateMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs) {
-  return opencv_->updateMemoryShapes(inputs);
-}
+NearestUpsampleLayer::NearestUpsampleLayer(const cv::dnn::LayerParams& params)
+    : FallbackLayer(params, opencv_resize(params)) {}
 
-void NearestUpsampleLayer::finalize(cv::InputArrayOfArrays inputs_arr, cv::OutputArrayOfArrays outputs_arr) {
-  opencv_->finalize(inputs_arr, outputs_arr);
-  std::vector<cv::Mat> inputs, outputs;
-  inputs_arr.getMatVector(inputs);
-  outputs_arr.getMatVector(outputs);
+bool NearestUpsampleLayer::claim(const std::vector<cv::Mat>& inputs, const std::vector<cv::Mat>& outputs) {
   factor_y_ = factor_x_ = 0;
-  if (inputs.size() != 1 || outputs.size() != 1) return;
+  if (inputs.size() != 1 || outputs.size() != 1) return false;
   const cv::Mat &in = inputs[0], &out = outputs[0];
   if (in.dims != 4 || out.dims != 4 || in.type() != CV_32F || out.type() != CV_32F || !in.isContinuous() ||
       !out.isContinuous() || in.size[0] != out.size[0] || in.size[1] != out.size[1] || in.size[2] == 0 || in.size[3] == 0) {
-    return;
+    return false;
   }
   // Whole factors only: floor(y * in / out) is then y / factor, exactly.
-  if (out.size[2] % in.size[2] != 0 || out.size[3] % in.size[3] != 0) return;
+  if (out.size[2] % in.size[2] != 0 || out.size[3] % in.size[3] != 0) return false;
   factor_y_ = out.size[2] / in.size[2];
   factor_x_ = out.size[3] / in.size[3];
+  return true;
 }
 
-void NearestUpsampleLayer::forward(cv::InputArrayOfArrays inputs_arr, cv::OutputArrayOfArrays outputs_arr,
-                                   cv::OutputArrayOfArrays internals_arr) {
-  if (!computes_itself()) {
-    opencv_->forward(inputs_arr, outputs_arr, internals_arr);
-    return;
-  }
-  std::vector<cv::Mat> inputs, outputs;
-  inputs_arr.getMatVector(inputs);
-  outputs_arr.getMatVector(outputs);
+void NearestUpsampleLayer::compute(const std::vector<cv::Mat>& inputs, std::vector<cv::Mat>& outputs) {
   const cv::Mat& in = inputs[0];
   cv::Mat& out = outputs[0];
   const int planes = in.size[0] * in.size[1], height = in.size[2], width = in.size[3];

@@ -10,6 +10,8 @@
 
 #include <opencv2/dnn.hpp>
 
+#include "pipeline/dnn_fallback.hpp"
+
 namespace cluetrace {
 
 // Whether the resize in `params` may be one NearestUpsampleLayer computes: nearest-neighbour, the ONNX
@@ -17,24 +19,15 @@ namespace cluetrace {
 // factors are known only once the shapes are (finalize()).
 bool is_nearest_resize(const cv::dnn::LayerParams& params);
 
-class NearestUpsampleLayer final : public cv::dnn::Layer {
+class NearestUpsampleLayer final : public FallbackLayer {
  public:
   explicit NearestUpsampleLayer(const cv::dnn::LayerParams& params);
-  bool getMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs, int required_outputs,
-                       std::vector<cv::dnn::MatShape>& outputs,
-                       std::vector<cv::dnn::MatShape>& internals) const override;
-  // A net with free input dimensions tells its layers the real shapes here: OpenCV's layer needs them (a global
-  // pooling takes its window from them).
-  bool updateMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs) override;
-  void finalize(cv::InputArrayOfArrays inputs, cv::OutputArrayOfArrays outputs) override;
-  void forward(cv::InputArrayOfArrays inputs, cv::OutputArrayOfArrays outputs,
-               cv::OutputArrayOfArrays internals) override;
-  // Whether the shapes finalize() saw are computed here (false: by OpenCV's layer), for the tests.
-  bool computes_itself() const { return factor_y_ > 0; }
 
  private:
-  cv::Ptr<cv::dnn::Layer> opencv_;  // OpenCV's own layer for the same parameters
-  int factor_y_ = 0, factor_x_ = 0;  // whole factors found by finalize(); 0: OpenCV's layer computes
+  bool claim(const std::vector<cv::Mat>& inputs, const std::vector<cv::Mat>& outputs) override;
+  void compute(const std::vector<cv::Mat>& inputs, std::vector<cv::Mat>& outputs) override;
+
+  int factor_y_ = 0, factor_x_ = 0;  // the whole factors claim() found
 };
 
 }  // namespace cluetrace

@@ -56,22 +56,8 @@ cv::Mat forward_deconv(const cv::Mat& input, cv::dnn::LayerParams params, bool o
     return true;
   }();
   EXPECT_TRUE(registered);
-  cv::dnn::Net net;
-  // OpenCV's layer folds a batch norm into the weights and bias it was given, in place: each net gets its own.
-  for (auto& blob : params.blobs) blob = blob.clone();
   params.type = ours ? "CluetraceDeconvTest" : "OpenCvDeconvTest";
-  net.addLayerToPrev(params.name, params.type, params);
-  if (then_norm_and_relu) {
-    auto bn = batch_norm_params(params.get<int>("num_output"), 77);
-    net.addLayerToPrev(bn.name, bn.type, bn);
-    cv::dnn::LayerParams relu;
-    relu.name = "relu";
-    relu.type = "ReLU";
-    net.addLayerToPrev(relu.name, relu.type, relu);
-  }
-  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-  net.setInput(input);
-  return net.forward().clone();
+  return cluetrace::test::forward_layer(input, params, then_norm_and_relu);
 }
 
 struct Shape {

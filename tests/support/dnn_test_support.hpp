@@ -32,6 +32,26 @@ inline cv::dnn::LayerParams batch_norm_params(int channels, unsigned seed) {
   return p;
 }
 
+// The layer in `params` (its type one registered with OpenCV's LayerFactory) as a net of its own, optionally
+// followed by a batch norm and a ReLU, which the layer takes into itself where it can. Each net gets its own
+// copy of the weights: OpenCV's layers fold a batch norm into the matrices they were given, in place.
+inline cv::Mat forward_layer(const cv::Mat& input, cv::dnn::LayerParams params, bool then_norm_and_relu) {
+  for (auto& blob : params.blobs) blob = blob.clone();
+  cv::dnn::Net net;
+  net.addLayerToPrev(params.name, params.type, params);
+  if (then_norm_and_relu) {
+    auto bn = batch_norm_params(params.get<int>("num_output"), 77);
+    net.addLayerToPrev(bn.name, bn.type, bn);
+    cv::dnn::LayerParams relu;
+    relu.name = "relu";
+    relu.type = "ReLU";
+    net.addLayerToPrev(relu.name, relu.type, relu);
+  }
+  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  net.setInput(input);
+  return net.forward().clone();
+}
+
 // The largest difference between two outputs of one shape, relative to the largest value of the first.
 inline double relative_difference(const cv::Mat& a, const cv::Mat& b) {
   EXPECT_EQ(a.dims, b.dims);
