@@ -13,12 +13,6 @@ namespace {
 
 using dnn_params::axis_value;
 
-// The kernel's (height, width) from "kernel_size" (one value or one per axis) or "kernel_h"/"kernel_w".
-std::pair<int, int> kernel_size(const cv::dnn::LayerParams& params) {
-  if (params.has("kernel_size")) return {axis_value(params, "kernel_size", 0, 0), axis_value(params, "kernel_size", 1, 0)};
-  return {axis_value(params, "kernel_h", 0, 0), axis_value(params, "kernel_w", 0, 0)};
-}
-
 bool all_zero(const cv::dnn::LayerParams& params, const char* key) {
   if (!params.has(key)) return true;
   const cv::dnn::DictValue& v = params.get(key);
@@ -40,7 +34,7 @@ bool is_patch_deconv(const cv::dnn::LayerParams& params) {
   if (w.dims != 4 || w.type() != CV_32F || !w.isContinuous()) return false;
   const int inputs = w.size[0], outputs = w.size[1];
   if (params.get<int>("group", 1) != 1 || params.get<int>("num_output", outputs) != outputs) return false;
-  const auto [kh, kw] = kernel_size(params);
+  const auto [kh, kw] = dnn_params::kernel_size(params);
   if (kh != w.size[2] || kw != w.size[3] || kh < 1 || kw < 1 || inputs < 1 || outputs < 1) return false;
   if (dnn_params::strides(params) != std::pair{kh, kw}) return false;
   if (axis_value(params, "dilation", 0, 1) != 1 || axis_value(params, "dilation", 1, 1) != 1) return false;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pipeline/dnn_layers.hpp"
+#include "pipeline/dnn_params.hpp"
 
 namespace cluetrace {
 namespace {
@@ -74,16 +75,8 @@ void HardSwishShiftLayer::forward(cv::InputArrayOfArrays inputs_arr, cv::OutputA
   std::vector<cv::Mat> outputs;
   outputs_arr.getMatVector(outputs);
   for (auto& out : outputs) {
-    CV_Assert(out.type() == CV_32F && out.isContinuous() && out.dims >= 2);
-    const int batch = out.size[0], channels = out.size[1];
-    if (batch == 0 || channels == 0) continue;
-    const std::size_t plane = out.total() / static_cast<std::size_t>(batch) / static_cast<std::size_t>(channels);
-    float* p = out.ptr<float>();
-    cv::parallel_for_(cv::Range(0, batch * channels), [&](const cv::Range& range) {
-      for (int c = range.start; c < range.end; ++c) {
-        float* at = p + static_cast<std::size_t>(c) * plane;
-        clip_->forwardSlice(at, at, static_cast<int>(plane), plane, c % channels, c % channels + 1);
-      }
+    dnn_params::for_each_channel_plane(out, [&](float* plane, std::size_t n, int channel) {
+      clip_->forwardSlice(plane, plane, static_cast<int>(n), n, channel, channel + 1);
     });
   }
 }

@@ -265,17 +265,9 @@ void ElementwiseProductLayer::forward(cv::InputArrayOfArrays inputs_arr, cv::Out
 }
 
 void ElementwiseProductLayer::apply_later_activations(cv::Mat& out) const {
-  CV_Assert(out.type() == CV_32F && out.isContinuous() && out.dims >= 2 && out.size[0] > 0 && out.size[1] > 0);
-  const int batch = out.size[0], channels = out.size[1];
-  const std::size_t plane = out.total() / static_cast<std::size_t>(batch) / static_cast<std::size_t>(channels);
-  float* po = out.ptr<float>();
-  cv::parallel_for_(cv::Range(0, batch * channels), [&](const cv::Range& range) {
-    for (int p = range.start; p < range.end; ++p) {
-      float* o = po + static_cast<std::size_t>(p) * plane;
-      const int channel = p % channels;
-      for (std::size_t i = 1; i < activations_.size(); ++i) {
-        activations_[i]->forwardSlice(o, o, static_cast<int>(plane), plane, channel, channel + 1);
-      }
+  dnn_params::for_each_channel_plane(out, [&](float* plane, std::size_t n, int channel) {
+    for (std::size_t i = 1; i < activations_.size(); ++i) {
+      activations_[i]->forwardSlice(plane, plane, static_cast<int>(n), n, channel, channel + 1);
     }
   });
 }

@@ -1,6 +1,6 @@
-// What the layers of pipeline/dnn_layers.hpp and pipeline/dnn_conv3.hpp share: reading the convolution
-// parameters OpenCV's ONNX importer hands to a layer (cv::dnn::LayerParams), and a forward pass's one input
-// and one output.
+// What the layers of pipeline/dnn_layers.hpp, pipeline/dnn_conv3.hpp and pipeline/dnn_deconv.hpp share:
+// reading the convolution parameters OpenCV's ONNX importer hands to a layer (cv::dnn::LayerParams), and a
+// forward pass's one input and one output.
 #pragma once
 
 #include <utility>
@@ -34,6 +34,26 @@ inline std::pair<int, int> symmetric_pad(const cv::dnn::LayerParams& params) {
 inline std::pair<int, int> strides(const cv::dnn::LayerParams& params) {
   if (params.has("stride")) return {axis_value(params, "stride", 0, 1), axis_value(params, "stride", 1, 1)};
   return {axis_value(params, "stride_h", 0, 1), axis_value(params, "stride_w", 0, 1)};
+}
+
+// Kernel (height, width), from "kernel_size" (one value or one per axis) or "kernel_h"/"kernel_w"; 0 when absent.
+inline std::pair<int, int> kernel_size(const cv::dnn::LayerParams& params) {
+  if (params.has("kernel_size")) return {axis_value(params, "kernel_size", 0, 0), axis_value(params, "kernel_size", 1, 0)};
+  return {axis_value(params, "kernel_h", 0, 0), axis_value(params, "kernel_w", 0, 0)};
+}
+
+// `f(plane, values, channel)` for each plane of one channel of `out` (N x C x ..., float, continuous), on
+// OpenCV's threads: as OpenCV's element-wise layers hand a tensor to their activations.
+template <typename F>
+void for_each_channel_plane(cv::Mat& out, F f) {
+  CV_Assert(out.type() == CV_32F && out.isContinuous() && out.dims >= 2);
+  const int batch = out.size[0], channels = out.size[1];
+  if (batch == 0 || channels == 0) return;
+  const std::size_t plane = out.total() / static_cast<std::size_t>(batch) / static_cast<std::size_t>(channels);
+  float* p = out.ptr<float>();
+  cv::parallel_for_(cv::Range(0, batch * channels), [&](const cv::Range& range) {
+    for (int c = range.start; c < range.end; ++c) f(p + static_cast<std::size_t>(c) * plane, plane, c % channels);
+  });
 }
 
 // The one input and one output of a convolution's forward pass, checked to be continuous 4-D float tensors of
