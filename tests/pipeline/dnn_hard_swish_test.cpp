@@ -46,6 +46,8 @@ struct SwishNet {
   float ceiling = 6.0f;
   bool x_first = true;           // x the product's first input
   bool shift_read_twice = false;  // the shift's output also read by a layer of its own
+  bool product_declines = false;  // fused, then the product reads both inputs after all (as where its shapes
+                                  // do not let it compute): the shift computes, with the relu6 taken in
 };
 
 struct Result {
@@ -97,6 +99,7 @@ Result forward_swish(const cv::Mat& x, const SwishNet& s, bool ours) {
   }
   Result r;
   if (ours) r.fused = cluetrace::fuse_hard_swishes(net);
+  if (ours && s.product_declines) net.getLayer(product_id).dynamicCast<ElementwiseProductLayer>()->take_hard_swish(-1);
   net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
   net.setInput(x, "x");
   std::vector<cv::Mat> outs;
@@ -131,6 +134,18 @@ TEST(HardSwish, TheProductComputesItToTheBitWithXOnEitherSide) {
       EXPECT_GT(cv::norm(ours.out, cv::NORM_INF), 1.0);
     }
   }
+}
+
+TEST(HardSwish, WhereTheProductDeclinesTheShiftComputesWithTheRelu6TakenIn) {
+  const cv::Mat x = random_blob({1, 16, 24, 40}, 70);
+  SwishNet s;
+  s.product_declines = true;
+  const Result opencv = forward_swish(x, s, false);
+  const Result ours = forward_swish(x, s, true);
+  EXPECT_EQ(ours.fused, 1);
+  EXPECT_FALSE(ours.computed_by_product);
+  EXPECT_EQ(max_difference(opencv.out, ours.out), 0.0);
+  EXPECT_GT(cv::norm(ours.out, cv::NORM_INF), 1.0);
 }
 
 TEST(HardSwish, OnlyTheExactPatternReadByNothingElseIsFused) {
