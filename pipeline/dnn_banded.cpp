@@ -1,6 +1,7 @@
 #include "pipeline/dnn_banded.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace cluetrace::dnn_banded {
 
@@ -84,6 +85,26 @@ void OutputChannels::finish(float* planes, std::size_t plane, bool with_scale_sh
       }
     }
   });
+}
+
+BandedLayer::BandedLayer(const cv::dnn::LayerParams& params, Parts parts)
+    : cv::dnn::Layer(params),
+      pointwise_(params.name + "/taps", parts.tap_weights),
+      channels_(parts.outputs, params),
+      shapes_(std::move(parts.shapes)) {}
+
+bool BandedLayer::getMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs, int required_outputs,
+                                  std::vector<cv::dnn::MatShape>& outputs,
+                                  std::vector<cv::dnn::MatShape>& internals) const {
+  shapes_->getMemoryShapes(inputs, required_outputs, outputs, internals);
+  internals.clear();  // the bands are this layer's own
+  return false;
+}
+
+bool BandedLayer::tryFuse(cv::Ptr<cv::dnn::Layer>& top) { return channels_.try_fuse(top); }
+
+bool BandedLayer::setActivation(const cv::Ptr<cv::dnn::ActivationLayer>& layer) {
+  return channels_.set_activation(layer);
 }
 
 }  // namespace cluetrace::dnn_banded

@@ -59,4 +59,34 @@ class OutputChannels {
   std::vector<cv::Ptr<cv::dnn::ActivationLayer>> activations_;
 };
 
+// A layer computed through Pointwise over bands, with OutputChannels after it: shapes from OpenCV's own layer
+// for the same parameters (the bands are the layer's own, no internals), batch norms, scales and activations
+// after it taken into its output channels.
+class BandedLayer : public cv::dnn::Layer {
+ public:
+  // What a layer of this kind is built from, made by its own checks of its parameters.
+  struct Parts {
+    cv::Mat tap_weights;             // planes x inputs x 1 x 1, for Pointwise
+    int outputs = 0;                 // output channels
+    cv::Ptr<cv::dnn::Layer> shapes;  // OpenCV's own layer for the same parameters, asked only for shapes
+  };
+
+  bool getMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs, int required_outputs,
+                       std::vector<cv::dnn::MatShape>& outputs,
+                       std::vector<cv::dnn::MatShape>& internals) const override;
+  // A batch norm or scale layer after it: folded into each output channel's scale and shift.
+  bool tryFuse(cv::Ptr<cv::dnn::Layer>& top) override;
+  // Any activation after it, applied to each output plane in turn once the layer's values are made.
+  bool setActivation(const cv::Ptr<cv::dnn::ActivationLayer>& layer) override;
+
+ protected:
+  BandedLayer(const cv::dnn::LayerParams& params, Parts parts);
+
+  Pointwise pointwise_;
+  OutputChannels channels_;
+
+ private:
+  cv::Ptr<cv::dnn::Layer> shapes_;
+};
+
 }  // namespace cluetrace::dnn_banded

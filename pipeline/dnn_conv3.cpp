@@ -36,8 +36,9 @@ bool is_dense_conv3(const cv::dnn::LayerParams& params) {
 
 namespace {
 
-// Row o * 9 + t of the 1 x 1 weights is tap t (ky * 3 + kx) of output o, over every input.
-cv::Mat tap_weights(const cv::dnn::LayerParams& params) {
+// The checked parameters' parts. Row o * 9 + t of the 1 x 1 weights is tap t (ky * 3 + kx) of output o, over
+// every input.
+dnn_banded::BandedLayer::Parts conv3_parts(const cv::dnn::LayerParams& params) {
   if (!is_dense_conv3(params)) throw std::invalid_argument("DenseConv3Layer: not a dense 3 x 3 convolution");
   const cv::Mat& w = params.blobs[0];
   const int outputs = w.size[0], inputs = w.size[1];
@@ -51,33 +52,15 @@ cv::Mat tap_weights(const cv::dnn::LayerParams& params) {
       }
     }
   }
-  return taps;
+  cv::dnn::LayerParams copy = params;
+  return {taps, outputs, cv::dnn::ConvolutionLayer::create(copy)};
 }
 
 }  // namespace
 
-DenseConv3Layer::DenseConv3Layer(const cv::dnn::LayerParams& params)
-    : cv::dnn::Layer(params),
-      pointwise_(params.name + "/taps", tap_weights(params)),
-      channels_(params.blobs[0].size[0], params) {
+DenseConv3Layer::DenseConv3Layer(const cv::dnn::LayerParams& params) : BandedLayer(params, conv3_parts(params)) {
   outputs_ = params.blobs[0].size[0];
   inputs_ = params.blobs[0].size[1];
-  cv::dnn::LayerParams copy = params;
-  shapes_ = cv::dnn::ConvolutionLayer::create(copy);
-}
-
-bool DenseConv3Layer::getMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs, int required_outputs,
-                                      std::vector<cv::dnn::MatShape>& outputs,
-                                      std::vector<cv::dnn::MatShape>& internals) const {
-  shapes_->getMemoryShapes(inputs, required_outputs, outputs, internals);
-  internals.clear();  // the bands are this layer's own
-  return false;
-}
-
-bool DenseConv3Layer::tryFuse(cv::Ptr<cv::dnn::Layer>& top) { return channels_.try_fuse(top); }
-
-bool DenseConv3Layer::setActivation(const cv::Ptr<cv::dnn::ActivationLayer>& layer) {
-  return channels_.set_activation(layer);
 }
 
 void DenseConv3Layer::add_taps(const cv::Mat& band_taps, float* out, int height, int width, int y0, int rows) const {

@@ -18,16 +18,10 @@ namespace cluetrace {
 // padding 1 on every side, one group, float weights, at most 64 outputs (9 planes each) and at least 8 inputs.
 bool is_dense_conv3(const cv::dnn::LayerParams& params);
 
-class DenseConv3Layer final : public cv::dnn::Layer {
+// Its 1 x 1 convolution's plane o * 9 + ky * 3 + kx is tap (ky, kx) of output o.
+class DenseConv3Layer final : public dnn_banded::BandedLayer {
  public:
   explicit DenseConv3Layer(const cv::dnn::LayerParams& params);
-  bool getMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs, int required_outputs,
-                       std::vector<cv::dnn::MatShape>& outputs,
-                       std::vector<cv::dnn::MatShape>& internals) const override;
-  // A batch norm or scale layer after it: folded into each output channel's scale and shift.
-  bool tryFuse(cv::Ptr<cv::dnn::Layer>& top) override;
-  // Any activation after it, applied to each output plane in turn once the sums are made.
-  bool setActivation(const cv::Ptr<cv::dnn::ActivationLayer>& layer) override;
   void forward(cv::InputArrayOfArrays inputs, cv::OutputArrayOfArrays outputs,
                cv::OutputArrayOfArrays internals) override;
 
@@ -37,9 +31,6 @@ class DenseConv3Layer final : public cv::dnn::Layer {
   void add_taps(const cv::Mat& taps, float* out, int height, int width, int y0, int rows) const;
 
   int outputs_ = 0, inputs_ = 0;
-  dnn_banded::Pointwise pointwise_;       // plane o * 9 + ky * 3 + kx: tap (ky, kx) of output o
-  dnn_banded::OutputChannels channels_;   // output = (bias + sums) * scale + shift, then activations
-  cv::Ptr<cv::dnn::Layer> shapes_;        // OpenCV's own layer for the same parameters, asked only for shapes
 };
 
 }  // namespace cluetrace

@@ -49,8 +49,9 @@ bool is_patch_deconv(const cv::dnn::LayerParams& params) {
 
 namespace {
 
-// Row o * taps + t of the 1 x 1 weights is tap t (ky * kw + kx) of output o, over every input.
-cv::Mat tap_weights(const cv::dnn::LayerParams& params) {
+// The checked parameters' parts. Row o * taps + t of the 1 x 1 weights is tap t (ky * kw + kx) of output o,
+// over every input.
+dnn_banded::BandedLayer::Parts deconv_parts(const cv::dnn::LayerParams& params) {
   if (!is_patch_deconv(params)) {
     throw std::invalid_argument("PatchDeconvLayer: not a transposed convolution with a kernel the size of its stride");
   }
@@ -66,36 +67,18 @@ cv::Mat tap_weights(const cv::dnn::LayerParams& params) {
       }
     }
   }
-  return rows;
+  cv::dnn::LayerParams copy = params;
+  return {rows, outputs, cv::dnn::DeconvolutionLayer::create(copy)};
 }
 
 }  // namespace
 
-PatchDeconvLayer::PatchDeconvLayer(const cv::dnn::LayerParams& params)
-    : cv::dnn::Layer(params),
-      pointwise_(params.name + "/taps", tap_weights(params)),
-      channels_(params.blobs[0].size[1], params) {
+PatchDeconvLayer::PatchDeconvLayer(const cv::dnn::LayerParams& params) : BandedLayer(params, deconv_parts(params)) {
   const cv::Mat& w = params.blobs[0];
   inputs_ = w.size[0];
   outputs_ = w.size[1];
   kernel_h_ = w.size[2];
   kernel_w_ = w.size[3];
-  cv::dnn::LayerParams copy = params;
-  shapes_ = cv::dnn::DeconvolutionLayer::create(copy);
-}
-
-bool PatchDeconvLayer::getMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs, int required_outputs,
-                                       std::vector<cv::dnn::MatShape>& outputs,
-                                       std::vector<cv::dnn::MatShape>& internals) const {
-  shapes_->getMemoryShapes(inputs, required_outputs, outputs, internals);
-  internals.clear();  // the bands are this layer's own
-  return false;
-}
-
-bool PatchDeconvLayer::tryFuse(cv::Ptr<cv::dnn::Layer>& top) { return channels_.try_fuse(top); }
-
-bool PatchDeconvLayer::setActivation(const cv::Ptr<cv::dnn::ActivationLayer>& layer) {
-  return channels_.set_activation(layer);
 }
 
 void PatchDeconvLayer::paint(const cv::Mat& band_taps, float* out, int in_height, int in_width, int y0, int rows) const {

@@ -20,16 +20,10 @@ namespace cluetrace {
 // [inputs, outputs, kh, kw] with at least 16 tap planes (outputs x kh x kw), a bias (if any) of one value per output.
 bool is_patch_deconv(const cv::dnn::LayerParams& params);
 
-class PatchDeconvLayer final : public cv::dnn::Layer {
+// Its 1 x 1 convolution's plane o * kh * kw + ky * kw + kx is tap (ky, kx) of output o.
+class PatchDeconvLayer final : public dnn_banded::BandedLayer {
  public:
   explicit PatchDeconvLayer(const cv::dnn::LayerParams& params);
-  bool getMemoryShapes(const std::vector<cv::dnn::MatShape>& inputs, int required_outputs,
-                       std::vector<cv::dnn::MatShape>& outputs,
-                       std::vector<cv::dnn::MatShape>& internals) const override;
-  // A batch norm or scale layer after it: folded into each output channel's scale and shift.
-  bool tryFuse(cv::Ptr<cv::dnn::Layer>& top) override;
-  // Any activation after it, applied to each output plane in turn once the patches are painted.
-  bool setActivation(const cv::Ptr<cv::dnn::ActivationLayer>& layer) override;
   void forward(cv::InputArrayOfArrays inputs, cv::OutputArrayOfArrays outputs,
                cv::OutputArrayOfArrays internals) override;
 
@@ -39,9 +33,6 @@ class PatchDeconvLayer final : public cv::dnn::Layer {
   void paint(const cv::Mat& taps, float* out, int in_height, int in_width, int y0, int rows) const;
 
   int inputs_ = 0, outputs_ = 0, kernel_h_ = 0, kernel_w_ = 0;
-  dnn_banded::Pointwise pointwise_;      // plane o * kh * kw + ky * kw + kx: tap (ky, kx) of output o
-  dnn_banded::OutputChannels channels_;  // output = (bias + sums) * scale + shift, then activations
-  cv::Ptr<cv::dnn::Layer> shapes_;       // OpenCV's own layer for the same parameters, asked only for shapes
 };
 
 }  // namespace cluetrace
