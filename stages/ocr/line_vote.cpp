@@ -84,8 +84,11 @@ LineReading with_tesseract_spelling(const LineReading& tesseract, const LineRead
     if (count == 0) {
       out.words.push_back(word);
     } else {
-      out.words.insert(out.words.end(), tesseract.words.begin() + static_cast<long>(first),
-                       tesseract.words.begin() + static_cast<long>(first + count));
+      // Read alike by both: as sure as the surer of the two.
+      for (std::size_t i = first; i < first + count; ++i) {
+        out.words.push_back(tesseract.words[i]);
+        out.words.back().confidence = std::max(out.words.back().confidence, word.confidence);
+      }
     }
   }
   double weighted = 0, weight = 0;
@@ -111,7 +114,14 @@ LineReading combine_readings(const LineReading& tesseract, const LineReading& pp
   if (ppocr.words.empty()) return tesseract;
   if (tesseract.words.empty()) return ppocr;
   const std::string tesseract_key = letters_key(tesseract.text), ppocr_key = letters_key(ppocr.text);
-  if (tesseract_key == ppocr_key) return tesseract;  // the same letters: Tesseract's spelling
+  if (tesseract_key == ppocr_key) {
+    // The same letters: Tesseract's spelling, as sure as the surer reader (two readers that agree are surer
+    // than either; Tesseract's confidence alone dropped such lines as doubtful).
+    LineReading out = tesseract;
+    for (auto& w : out.words) w.confidence = std::max(w.confidence, ppocr.confidence);
+    out.confidence = std::max(tesseract.confidence, ppocr.confidence);
+    return out;
+  }
   // Roughly the same letters, and Tesseract read one PP-OCR could not have: PP-OCR's would erase it.
   const std::size_t letters = code_points(ppocr_key).size();
   if (has_unspellable_letter(tesseract.text, can_spell) && 3 * edit_distance(tesseract_key, ppocr_key) <= letters) {

@@ -47,6 +47,8 @@ TesseractLineOptions TesseractLineOptions::read(OptionReader& o) {
   opts.min_region_height = static_cast<int>(o.get_int("min_region_height", opts.min_region_height, 1, 1000));
   opts.reread_languages = o.get_string_list("reread_languages", opts.reread_languages);
   opts.reread_below = o.get_double("reread_below", opts.reread_below, 0.0, 1.0);
+  opts.reread_scope = o.get_string("reread_scope", "needed", {"needed", "all"}) == "all" ? RereadScope::all
+                                                                                             : RereadScope::needed;
   opts.second_reader = o.get_string("second_reader", opts.second_reader, {"ppocr", "none"});
   opts.ppocr_models = o.get_string("ppocr_models", opts.ppocr_models);
   std::vector<std::string> widths;
@@ -66,6 +68,7 @@ TesseractLineOptions TesseractLineOptions::read(OptionReader& o) {
   opts.vote.sure = o.get_double("ppocr_sure", opts.vote.sure, 0.0, 1.0);
   opts.vote.doubt = o.get_double("ppocr_doubt", opts.vote.doubt, 0.0, 1.0);
   opts.ppocr_skip_above = o.get_double("ppocr_skip_above", opts.ppocr_skip_above, 0.0, 1.01);
+  opts.ppocr_skip_needs_dictionary = o.get_bool("ppocr_skip_needs_dictionary", opts.ppocr_skip_needs_dictionary);
   return opts;
 }
 
@@ -181,17 +184,21 @@ LineReading TesseractLineStage::read_line(TesseractEngines& engines, const cv::M
   return reading;
 }
 
-void TesseractLineStage::reread(const cv::Mat& line, bool dark, LineReading& reading) {
+void TesseractLineStage::reread(const cv::Mat& line, bool dark, LineReading& reading,
+                                const std::function<bool(const std::string&)>& worth_models) {
   // The polarity guess can be wrong on textured or two-tone signs: try the other one too.
   cv::Mat best = prepare_line(line, dark);
   cv::Mat flipped = prepare_line(line, !dark);
   auto second = read_line(engines_, flipped);
+  ++other_polarity_reads_;
+  const std::string both = reading.text + ' ' + second.text;
   if (second.confidence > reading.confidence) {
     reading = std::move(second);
     best = flipped;
   }
-  if (reread_engines_ && reading.confidence < options_.reread_below) {
+  if (reread_engines_ && reading.confidence < options_.reread_below && worth_models(both)) {
     auto third = read_line(*reread_engines_, best);
+    ++reread_model_reads_;
     if (third.confidence > reading.confidence) reading = std::move(third);
   }
 }
@@ -202,9 +209,14 @@ void TesseractLineStage::to_original(std::vector<Word>& words, const std::array<
   map_words_back(words, quad, options_.line_height, cv::Point2f(margin, margin));
 }
 
+LineReads TesseractLineStage::reads() const {
+  return {first_reads_.load(), other_polarity_reads_.load(), reread_model_reads_.load(), ppocr_reads_.load()};
+}
+
 bool TesseractLineStage::sure_of_itself(const LineReading& reading) const {
   return !reading.words.empty() && reading.confidence >= options_.ppocr_skip_above &&
-         std::all_of(reading.words.begin(), reading.words.end(), [](const Word& w) { return w.dictionary; });
+         (!options_.ppocr_skip_needs_dictionary ||
+          std::all_of(reading.words.begin(), reading.words.end(), [](const Word& w) { return w.dictionary; }));
 }
 
 LineReading TesseractLineStage::read_with_ppocr(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& quad) {
@@ -221,12 +233,34 @@ LineReading TesseractLineStage::read_region(const cv::Mat& bgr, const cv::Mat& g
   if (line.empty()) return {};
   const bool dark = dark_background(line);
   auto tesseract = read_line(engines_, prepare_line(line, dark));
-  // Tesseract reads a doubtful line again (other polarity, other models). Skipping that where PP-OCR is
-  // sure lost currency signs PP-OCR cannot spell ("€ 61,69" read as "61,69"): the re-read is kept.
-  if (tesseract.confidence < options_.reread_below) reread(line, dark, tesseract);
-  // PP-OCR reads every line Tesseract is not sure of.
+  ++first_reads_;
+  // PP-OCR reads every line Tesseract is not sure of (sure_of_itself); where the re-read models' turn depends
+  // on its reading, it reads the line before them.
   LineReading ppocr;
-  if (ppocr_ && !sure_of_itself(tesseract)) ppocr = read_with_ppocr(bgr, quad);
+  bool ppocr_read = false;
+  const auto read_second = [&] {
+    if (ppocr_ && !ppocr_read) {
+      ppocr = read_with_ppocr(bgr, quad);
+      ++ppocr_reads_;
+    }
+    ppocr_read = true;
+  };
+  // Tesseract reads a doubtful line again (other polarity, other models). The re-read models only where their
+  // reading can change the line (reread_scope.hpp): PP-OCR unsure of it, or signs PP-OCR cannot spell ("€ 61,69"
+  // read as "61,69" where PP-OCR was sure).
+  if (tesseract.confidence < options_.reread_below) {
+    reread(line, dark, tesseract, [&](const std::string& tesseract_texts) {
+      if (options_.reread_scope == RereadScope::all) return true;
+      read_second();
+      return ppocr.words.empty() || ppocr.weakest < options_.vote.sure || looks_structured(tesseract_texts) ||
+             looks_structured(ppocr.text);
+    });
+  }
+  if (sure_of_itself(tesseract)) {
+    ppocr = {};  // read early, but a line Tesseract ends sure of is Tesseract's alone
+  } else {
+    read_second();
+  }
   to_original(tesseract.words, quad);
   if (ppocr.words.empty()) return tesseract;
   auto reading = combine_readings(tesseract, ppocr, [this](const std::string& c) { return ppocr_->spells(c); },

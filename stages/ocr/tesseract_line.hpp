@@ -3,6 +3,9 @@
 // (line_vote.hpp). Word boxes mapped back to original pixels.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +13,7 @@
 #include "pipeline/stage.hpp"
 #include "stages/ocr/line_vote.hpp"
 #include "stages/ocr/ppocr_reader.hpp"
+#include "stages/ocr/reread_scope.hpp"
 #include "stages/ocr/tesseract_engine.hpp"
 
 namespace cluetrace::ocr {
@@ -24,13 +28,23 @@ struct TesseractLineOptions {
   int min_region_height = 6;       // regions lower than this (original pixels) are not read
   std::vector<std::string> reread_languages{"eng", "deu", "fra"};  // re-read doubtful lines (empty: off)
   double reread_below = 0.8;       // lines read with less confidence than this are read again
+  RereadScope reread_scope = RereadScope::needed;  // which of them the re-read models read (reread_scope.hpp)
   std::string second_reader = "ppocr";     // ppocr: PP-OCRv4's recogniser reads every line too | none
   std::string ppocr_models;                // folder with rec-<width>.onnx and keys.txt; empty: models/ppocr-rec
   std::vector<int> ppocr_widths{160, 320, 640};  // the frozen widths used; wider lines are Tesseract's alone
   std::string if_ppocr_missing = "tesseract";  // tesseract: read with Tesseract alone (run.json says why) | error
   VoteOptions vote;
-  double ppocr_skip_above = 0.95;  // PP-OCR skips lines Tesseract read this surely, every word in its dictionary
+  double ppocr_skip_above = 0.95;  // PP-OCR skips lines Tesseract read this surely ...
+  bool ppocr_skip_needs_dictionary = true;  // ... every word in its dictionary (false: whatever the words)
   static TesseractLineOptions read(OptionReader& options);
+};
+
+// How many times each reader read a line, over the stage's life (for benchmarks and tests).
+struct LineReads {
+  std::size_t tesseract = 0;       // first readings
+  std::size_t other_polarity = 0;  // doubtful lines read again inverted
+  std::size_t reread_models = 0;   // ... and by the re-read models
+  std::size_t ppocr = 0;
 };
 
 class TesseractLineStage final : public Stage {
@@ -42,12 +56,14 @@ class TesseractLineStage final : public Stage {
   void process(ImageRecord& image, StageResult& out) override;
   // One region of the image read as a line: word quads in the image's pixels.
   LineReading read_region(const cv::Mat& bgr, const cv::Mat& gray, const std::array<cv::Point2f, 4>& quad);
+  LineReads reads() const;
 
  private:
   LineReading read_line(TesseractEngines& engines, const cv::Mat& line_gray);
   // A doubtful reading of `line` (grey, rectified) read again in the other polarity, then by the re-read
-  // models; the surest reading is left in `reading`.
-  void reread(const cv::Mat& line, bool dark, LineReading& reading);
+  // models where `worth_models` says so, given both polarities' texts; the surest reading is left in `reading`.
+  void reread(const cv::Mat& line, bool dark, LineReading& reading,
+              const std::function<bool(const std::string&)>& worth_models);
   // Word quads from the padded line's pixels to the image's.
   void to_original(std::vector<Word>& words, const std::array<cv::Point2f, 4>& quad) const;
   // Whether Tesseract's first reading is sure enough that PP-OCR need not read the line.
@@ -59,6 +75,7 @@ class TesseractLineStage final : public Stage {
   std::unique_ptr<TesseractEngines> reread_engines_;
   std::unique_ptr<PpocrReader> ppocr_;
   std::string ppocr_missing_;  // why the second reader is off, when if_ppocr_missing let the run go on
+  std::atomic<std::size_t> first_reads_{0}, other_polarity_reads_{0}, reread_model_reads_{0}, ppocr_reads_{0};
 };
 
 // The region cut out of `gray` and warped to an upright line `height` pixels high.

@@ -230,6 +230,37 @@ TEST(LineVote, PrefersTheSureReadingAndKeepsUnspellableLetters) {
   EXPECT_FALSE(ocr::has_unspellable_letter("Café 12 × 4 €", can_spell));  // no letter it cannot spell
 }
 
+TEST(LineVote, WordsBothReadersReadAlikeAreAsSureAsTheSurerReader) {
+  const ocr::CanSpell can_spell = [](const std::string& c) { return c.size() == 1 || c == "é"; };
+  const ocr::VoteOptions o;
+  // The same letters on the whole line: Tesseract's spelling, PP-OCR's confidence where it is the higher.
+  const auto same = ocr::combine_readings(reading("RedBull", 0.32, 0.32), reading("RedBull", 0.93, 0.53), can_spell, o);
+  EXPECT_EQ(same.text, "RedBull");
+  EXPECT_NEAR(same.confidence, 0.93, 1e-9);
+  ASSERT_EQ(same.words.size(), 1u);
+  EXPECT_NEAR(same.words[0].confidence, 0.93, 1e-9);
+  // ... and Tesseract's where that is: never lowered.
+  const auto surer = ocr::combine_readings(reading("EXIT", 0.9, 0.9), reading("EXIT", 0.6, 0.4), can_spell, o);
+  EXPECT_NEAR(surer.confidence, 0.9, 1e-9);
+  // Word by word: a PP-OCR word spelt by Tesseract's takes the higher confidence; the others keep PP-OCR's.
+  ocr::LineReading t;
+  t.text = "Lait Fermé";
+  t.confidence = t.weakest = 0.35;
+  for (const std::string w : {"Lait", "Fermé"}) t.words.push_back({w, 0.35, {}, true});
+  ocr::LineReading p;
+  p.text = "Lait Ferme 1L";
+  p.confidence = 0.8;
+  p.weakest = 0.6;
+  for (const auto& [w, c] : std::vector<std::pair<std::string, double>>{{"Lait", 0.9}, {"Ferme", 0.7}, {"1L", 0.6}})
+    p.words.push_back({w, c, {}, false});
+  const auto merged = ocr::combine_readings(t, p, can_spell, o);
+  EXPECT_EQ(merged.text, "Lait Fermé 1L");
+  ASSERT_EQ(merged.words.size(), 3u);
+  EXPECT_NEAR(merged.words[0].confidence, 0.9, 1e-9);
+  EXPECT_NEAR(merged.words[1].confidence, 0.7, 1e-9);
+  EXPECT_NEAR(merged.words[2].confidence, 0.6, 1e-9);
+}
+
 TEST(LineStage, SecondReaderMissingIsNamedOrRefused) {
   const auto empty = fs::temp_directory_path() / "cluetrace_no_ppocr_models";
   fs::create_directories(empty);
