@@ -261,6 +261,26 @@ TEST(LineVote, WordsBothReadersReadAlikeAreAsSureAsTheSurerReader) {
   EXPECT_NEAR(merged.words[2].confidence, 0.6, 1e-9);
 }
 
+TEST(LineStage, ASureLineOutsideTheDictionarySkipsPpocrOnlyWhenTheDictionaryIsNotNeeded) {
+  // Tesseract reads these made-up words surely, but not from its dictionary.
+  const cv::Mat line = render("Zorblax Quimbo 4711", 60);
+  const auto ppocr_reads = [&](const std::string& needs_dictionary) {
+    ocr::TesseractLineStage stage(test::options_from_yaml<ocr::TesseractLineOptions>(
+        "reread_below: 0.0\nppocr_skip_above: 0.5\nppocr_skip_needs_dictionary: " + needs_dictionary));
+    stage.prepare();
+    auto image = test::decoded_record(line);
+    const auto w = static_cast<float>(line.cols), h = static_cast<float>(line.rows);
+    image.text_regions = {TextRegion{{cv::Point2f(0, 0), {w, 0}, {w, h}, {0, h}}, 0.9}};
+    StageResult out;
+    stage.process(image, out);
+    EXPECT_EQ(out.clues.size(), 1u);
+    EXPECT_EQ(stage.reads().tesseract, 1u);
+    return stage.reads().ppocr;
+  };
+  EXPECT_EQ(ppocr_reads("true"), 1u);
+  EXPECT_EQ(ppocr_reads("false"), 0u);
+}
+
 TEST(LineStage, SecondReaderMissingIsNamedOrRefused) {
   const auto empty = fs::temp_directory_path() / "cluetrace_no_ppocr_models";
   fs::create_directories(empty);
