@@ -93,6 +93,7 @@ LogoOptions LogoOptions::read(OptionReader& o) {
   opts.match.coarse_support = static_cast<int>(o.get_int("coarse_support", opts.match.coarse_support, 2, 1000));
   opts.match.shapes = o.get_bool("shapes", opts.match.shapes);
   opts.match.shape.min_iou = o.get_double("shape_min_iou", opts.match.shape.min_iou, 0.3, 1.0);
+  opts.match.shape.max_side = static_cast<int>(o.get_int("shape_max_side", opts.match.shape.max_side, 128, 8192));
   opts.match.shape.proposals = static_cast<int>(o.get_int("shape_proposals", opts.match.shape.proposals, 1, 100));
   opts.match.shape.max_signature_distance = o.get_double("shape_max_distance", opts.match.shape.max_signature_distance, 0.01, 1.0);
   opts.match.shape.max_brand_features =

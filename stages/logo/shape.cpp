@@ -32,9 +32,13 @@ constexpr int kMinDetailPixels = 300;      // pixels the details of a mark told 
 constexpr double kInkedDetails = 0.5;   // the overlap a placement with inked details is held to
 constexpr double kRatioWeight = 0.5;    // weight of the area ratios beside the signature spectrum
 constexpr double kMaxDetailDistance = 0.2;  // of a plain outline's details to a region's (detail_distance)
-// Pixels a placed silhouette spans at least each way, in the image the regions are found in: smaller,
-// a letter "o" or "B" of a word looks like too many marks.
+// Pixels a placed silhouette spans at least each way, in the image the regions are found in when that is
+// kReferenceSide long (or the photo itself, when smaller): smaller, a letter "o" or "B" of a word looks like
+// too many marks. The floors on regions (this, MSER's least area and kMinRegionBox) keep their size in the
+// photo when the search runs at another max_side.
 constexpr int kMinSide = 48;
+constexpr int kMinRegionBox = 16;
+constexpr int kReferenceSide = 1000;
 constexpr int kMinPlacedPixels = 50;  // of a placed silhouette, to be measured at all
 constexpr double kMinContrastToSpread = 1.0;  // |inside - outside| against the inside's standard deviation
 constexpr double kMaxAnisotropy = 1.6;        // largest / smallest singular value of the recovered affine map
@@ -373,6 +377,13 @@ bool flat_ink(const cv::Mat& patch, const cv::Mat& mask, Ink& ink) {
   return true;
 }
 
+// The image the regions are found in, its area, and the least side a placed silhouette may have there.
+struct Canvas {
+  const cv::Mat& grey;
+  int area;
+  int min_side;
+};
+
 // How well the silhouette, carried into the image by `affine` (silhouette pixels to image pixels),
 // covers the ink where it lands (intersection over union); -1 when the place cannot be checked: cut
 // by the picture's edge, too small or too large, or not a flat mark apart from its surroundings.
@@ -380,9 +391,11 @@ bool flat_ink(const cv::Mat& patch, const cv::Mat& mask, Ink& ink) {
 // `region_ink`, when given, is the level and side of the image region that proposed the placement: a rough
 // placement is measured against that ink without the flat-mark check (it may straddle the mark and its
 // background), which the final placement must pass.
-double overlap_at(const Mark& mark, const cv::Matx23d& affine, const cv::Mat& grey, int area, std::vector<cv::Point2f>& mapped,
+double overlap_at(const Mark& mark, const cv::Matx23d& affine, const Canvas& canvas, std::vector<cv::Point2f>& mapped,
                   bool& dark_ink, const Ink* region_ink = nullptr) {
   if (!camera_like(affine)) return -1;
+  const cv::Mat& grey = canvas.grey;
+  const int area = canvas.area;
   const cv::Mat& silhouette = mark.silhouette;
   std::vector<cv::Point2f> corners{{0, 0},
                                    {static_cast<float>(silhouette.cols), 0},
@@ -391,7 +404,7 @@ double overlap_at(const Mark& mark, const cv::Matx23d& affine, const cv::Mat& gr
   cv::transform(corners, mapped, cv::Mat(affine));
   const cv::Rect whole = cv::boundingRect(mapped);
   const cv::Rect land = whole & cv::Rect(0, 0, grey.cols, grey.rows);
-  if (land != whole || std::min(land.width, land.height) < kMinSide || land.area() > area * 9 / 10) return -1;
+  if (land != whole || std::min(land.width, land.height) < canvas.min_side || land.area() > area * 9 / 10) return -1;
   const cv::Matx23d shifted(affine(0, 0), affine(0, 1), affine(0, 2) - land.x, affine(1, 0), affine(1, 1), affine(1, 2) - land.y);
   // The silhouette's pixels where it lands are read through the warp's map, not warped into a mask: only the
   // flat-mark check needs the mask itself.
@@ -464,13 +477,13 @@ struct Placement {
 // Carries the whole silhouette into the image by the affine map that turns the model's whitened anchor
 // into the region's (rotated by phi), and measures how well it covers the ink there.
 Placement rough_placement(const Mark& mark, cv::Point2d model_centroid, const cv::Matx22d& model_whiten, const cv::Point2d& centroid,
-                          const cv::Matx22d& unwhiten, double phi, const cv::Mat& grey, int area, const Ink& region_ink) {
+                          const cv::Matx22d& unwhiten, double phi, const Canvas& canvas, const Ink& region_ink) {
   const cv::Matx22d rot(std::cos(phi), -std::sin(phi), std::sin(phi), std::cos(phi));
   const cv::Matx22d a = unwhiten * rot * model_whiten;
   const cv::Vec2d t = cv::Vec2d(centroid.x, centroid.y) - a * cv::Vec2d(model_centroid.x, model_centroid.y);
   Placement p;
   p.affine = cv::Matx23d(a(0, 0), a(0, 1), t[0], a(1, 0), a(1, 1), t[1]);
-  p.iou = overlap_at(mark, p.affine, grey, area, p.corners, p.dark_ink, &region_ink);
+  p.iou = overlap_at(mark, p.affine, canvas, p.corners, p.dark_ink, &region_ink);
   return p;
 }
 
@@ -511,16 +524,16 @@ class Alignments {
 
 // The placement that stands: the rough one measured as a flat mark, or, when that falls short and the
 // rough one nearly covers the region's ink, the rough one aligned with the ink (refine) and measured again.
-Placement settle(const Mark& mark, const cv::Mat& grey, int area, const Placement& rough, double needed, Alignments& alignments) {
+Placement settle(const Mark& mark, const Canvas& canvas, const Placement& rough, double needed, Alignments& alignments) {
   if (rough.iou < kMinRoughOverlap) return rough;  // nothing there to align with, nor to fit
   Placement p = rough;
-  p.iou = overlap_at(mark, rough.affine, grey, area, p.corners, p.dark_ink);
+  p.iou = overlap_at(mark, rough.affine, canvas, p.corners, p.dark_ink);
   if (p.iou >= needed) return p;
-  const auto refined = alignments.refine(mark.silhouette, rough.affine, rough.corners, grey, rough.dark_ink);
+  const auto refined = alignments.refine(mark.silhouette, rough.affine, rough.corners, canvas.grey, rough.dark_ink);
   if (!refined) return p;
   Placement q;
   q.affine = *refined;
-  q.iou = overlap_at(mark, *refined, grey, area, q.corners, q.dark_ink);
+  q.iou = overlap_at(mark, *refined, canvas, q.corners, q.dark_ink);
   return q.iou > p.iou && q.dark_ink == rough.dark_ink ? q : p;
 }
 
@@ -534,7 +547,13 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
   cv::Mat grey = full;
   if (scale < 1) cv::resize(full, grey, cv::Size(), scale, scale, cv::INTER_AREA);
   const int area = grey.rows * grey.cols;
-  auto mser = cv::MSER::create(5, options_.min_region_area, area / 4, 0.25);
+  // The floors on a region's size, set for a search at kReferenceSide, in this search's pixels.
+  const double to_reference = std::min(1.0, static_cast<double>(kReferenceSide) / std::max(full.cols, full.rows));
+  const double floor_scale = scale / to_reference;
+  const Canvas canvas{grey, area, static_cast<int>(std::lround(kMinSide * floor_scale))};
+  const int min_box = static_cast<int>(std::lround(kMinRegionBox * floor_scale));
+  const auto min_region_area = static_cast<int>(std::lround(options_.min_region_area * floor_scale * floor_scale));
+  auto mser = cv::MSER::create(5, min_region_area, area / 4, 0.25);
   std::vector<std::vector<cv::Point>> regions;
   std::vector<cv::Rect> boxes;
   mser->detectRegions(grey, regions, boxes);
@@ -565,7 +584,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
   for (std::size_t ri = 0; ri < regions.size(); ++ri) {
     const auto& pts = regions[ri];
     const cv::Rect& box = boxes[ri];
-    if (box.width < 16 || box.height < 16) continue;
+    if (box.width < min_box || box.height < min_box) continue;
     if (inside_text_line(cv::Rect2f(box), lines)) {
       ++glyphs;
       continue;
@@ -642,7 +661,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
           const double aniso = larger / std::max(1e-12, smaller);
           if (aniso < least) least = aniso, phi = p;
         }
-        auto placement = rough_placement(mark, m.centroid, m.whiten, f.centroid, f.unwhiten, phi, grey, area, ink);
+        auto placement = rough_placement(mark, m.centroid, m.whiten, f.centroid, f.unwhiten, phi, canvas, ink);
         if (placement.iou > best.iou) best = std::move(placement);
       }
       // Whitening places a part only roughly (a region merged with a little background, a part cut
@@ -650,7 +669,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
       // A plain outline told apart by its details alone must fit more closely: a disc crossed by a bar
       // covers most of a comma.
       const double needed = m.detail_decides ? options_.min_iou + kPlainOutlineMargin : options_.min_iou;
-      if (best.iou >= 0) best = settle(mark, grey, area, best, needed, alignments);
+      if (best.iou >= 0) best = settle(mark, canvas, best, needed, alignments);
       const double best_iou = best.iou;
       const auto& best_mapped = best.corners;
       if (trace && best_iou >= 0)

@@ -23,8 +23,8 @@ struct ShapeOptions {
   double max_signature_distance = 0.12;
   int proposals = 3;             // nearest silhouettes (of different brands) verified per image region
   double min_iou = 0.75;         // the whole silhouette against the ink where it lands
-  int min_region_area = 150;     // pixels, in the image scaled to max_side
-  int max_side = 1000;           // the region search runs on the image scaled to this long side
+  int min_region_area = 150;     // pixels, for a search at 1000 pixels long (scaled with max_side, shape.cpp)
+  int max_side = 800;            // the region search runs on the image scaled to this long side
 };
 
 struct ShapeDetection {

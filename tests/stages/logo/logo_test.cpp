@@ -665,6 +665,31 @@ TEST(LogoShapes, APlainMarkWithFewFeaturesIsFoundByItsSilhouette) {
   EXPECT_TRUE(ShapeMatcher(index, ShapeOptions{}).match(other_grey).empty());
 }
 
+TEST(LogoShapes, TheLeastMarkSizeIsTheSameInThePhotoAtAnySearchSize) {
+  TempDir tmp;
+  write_file(tmp / "bars.svg", R"(<svg viewBox="0 0 24 24">)"
+                               R"(<path d="M1 20l5-14h3L4 20z"/><path d="M8 20l5-14h3l-5 14z"/><path d="M15 20l5-14h3l-5 14z"/></svg>)");
+  write_file(tmp / "cat.yaml", "version: 1\nbrands:\n  - id: bars\n    countries: {PL: 1.0}\n    references: [bars.svg]\n");
+  const auto index = build_index(load_catalogue(tmp / "cat.yaml"), nullptr, {});
+  // A photo 1000 pixels long: a search at 1000 sees it whole, one at 800 at 0.8. A mark spanning 60 pixels
+  // each way is above the least size (48 at 1000) in both, though it spans 48 x 0.8 = 38 pixels at 800; one
+  // of 36 pixels is below it in both.
+  const auto found_at = [&](int side, int max_side) {
+    const cv::Mat bars = recolour(render_reference_bgra(tmp / "bars.svg", std::nullopt, side), {30, 30, 170});
+    cv::Mat img(750, 1000, CV_8UC3, cv::Scalar(215, 225, 230));
+    paste(img, bars, {480.0f, 330.0f}, 0, 0);
+    cv::Mat grey;
+    cv::cvtColor(img, grey, cv::COLOR_BGR2GRAY);
+    ShapeOptions options;
+    options.max_side = max_side;
+    return ShapeMatcher(index, options).match(grey).size();
+  };
+  EXPECT_EQ(found_at(76, 1000), 1u);
+  EXPECT_EQ(found_at(76, 800), 1u);
+  EXPECT_EQ(found_at(40, 1000), 0u);
+  EXPECT_EQ(found_at(40, 800), 0u);
+}
+
 TEST(LogoShapes, APlainOutlineIsToldFromADiscAndALetterOByItsHole) {
   TempDir tmp;
   // A disc with an off-centre triangular hole: its outline is any disc's; only the hole tells it apart.
