@@ -31,9 +31,9 @@ bool has_unspellable_letter(const std::string& utf8, const CanSpell& can_spell);
 // The reading kept. PP-OCR's, as a rule (on real word crops it reads far more words right), unless it is
 // unsure of a character while Tesseract is sure of the line. Tesseract's spelling wins wherever both read
 // the same letters: for the whole line, or for single words (PP-OCR drops accents it could spell and the
-// spaces of tightly set text), and such a word is as sure as the surer of the two readings. Tesseract's reading is kept whenever it holds a letter PP-OCR cannot spell
-// (ß, ö, ł, å, ø, ç, ñ …) and both read roughly the same letters (within a third of them): PP-OCR would
-// have erased it.
+// spaces of tightly set text), and such a word is as sure as the surer of the two readings. Tesseract's
+// reading is kept whenever it holds a letter PP-OCR cannot spell (ß, ö, ł, å, ø, ç, ñ …) and both read
+// roughly the same letters (within a third of them): PP-OCR would have erased it.
 LineReading combine_readings(const LineReading& tesseract, const LineReading& ppocr, const CanSpell& can_spell,
                              const VoteOptions& options);
 
