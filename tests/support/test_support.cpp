@@ -150,6 +150,13 @@ ImageRecord decoded_record(const cv::Mat& pixels) {
   return image;
 }
 
+ImageRecord line_record(const cv::Mat& pixels) {
+  auto image = decoded_record(pixels);
+  const auto w = static_cast<float>(pixels.cols), h = static_cast<float>(pixels.rows);
+  image.text_regions = {TextRegion{{cv::Point2f(0, 0), {w, 0}, {w, h}, {0, h}}, 0.9}};
+  return image;
+}
+
 std::vector<nlohmann::json> read_reports(const fs::path& out_dir) {
   std::ifstream in(out_dir / "reports.jsonl");
   std::vector<nlohmann::json> reports;

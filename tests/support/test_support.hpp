@@ -67,6 +67,8 @@ Options options_from_yaml(const std::string& yaml) {
 
 // An image record as the decode node leaves it, for calling a stage directly.
 ImageRecord decoded_record(const cv::Mat& pixels);
+// The same, with the whole image as its one text region (a rendered line for the OCR stage to read).
+ImageRecord line_record(const cv::Mat& pixels);
 
 // Runs `work` on a thread of its own, in a task arena of two threads (where a gate of share 0.5 lets one in).
 std::future<void> in_two_thread_arena(std::function<void()> work);

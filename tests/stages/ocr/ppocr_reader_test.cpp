@@ -268,9 +268,7 @@ TEST(LineStage, ASureLineOutsideTheDictionarySkipsPpocrOnlyWhenTheDictionaryIsNo
     ocr::TesseractLineStage stage(test::options_from_yaml<ocr::TesseractLineOptions>(
         "reread_below: 0.0\nppocr_skip_above: 0.5\nppocr_skip_needs_dictionary: " + needs_dictionary));
     stage.prepare();
-    auto image = test::decoded_record(line);
-    const auto w = static_cast<float>(line.cols), h = static_cast<float>(line.rows);
-    image.text_regions = {TextRegion{{cv::Point2f(0, 0), {w, 0}, {w, h}, {0, h}}, 0.9}};
+    auto image = test::line_record(line);
     StageResult out;
     stage.process(image, out);
     EXPECT_EQ(out.clues.size(), 1u);
@@ -318,9 +316,8 @@ TEST(LineStage, ReadsASmallSoftWordWithBothReaders) {
   // A word about 20 pixels high, soft and JPEG-compressed, as in a photo: read exactly, its word box in
   // original pixels.
   const cv::Mat word = degrade(render("WISTERIA", 70), 0.28);
-  auto image = test::decoded_record(word);
-  const auto w = static_cast<float>(word.cols), h = static_cast<float>(word.rows);
-  image.text_regions = {TextRegion{{cv::Point2f(0, 0), {w, 0}, {w, h}, {0, h}}, 0.9}};
+  auto image = test::line_record(word);
+  const auto w = static_cast<float>(word.cols);
   ocr::TesseractLineStage both(test::options_from_yaml<ocr::TesseractLineOptions>("languages: [Latin]"));
   both.prepare();
   StageResult out;

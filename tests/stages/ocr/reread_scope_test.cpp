@@ -51,10 +51,7 @@ ImageRecord rendered_line(const std::string& text) {
   const cv::Size size = face->getTextSize(text, 40, -1, &baseline);
   cv::Mat img(size.height + 24, size.width + 24, CV_8UC3, cv::Scalar(235, 235, 230));
   face->putText(img, text, cv::Point(12, 12), 40, cv::Scalar(25, 25, 25), -1, cv::LINE_AA, false);
-  auto image = test::decoded_record(img);
-  const auto w = static_cast<float>(img.cols), h = static_cast<float>(img.rows);
-  image.text_regions = {TextRegion{{cv::Point2f(0, 0), {w, 0}, {w, h}, {0, h}}, 0.9}};
-  return image;
+  return test::line_record(img);
 }
 
 // The stage's reads of one line, every line taken as doubtful (reread_below 1) and read by PP-OCR.
