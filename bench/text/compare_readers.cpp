@@ -2,8 +2,11 @@
 // reader, and prints one TSV row per word with both readings and their confidences, to calibrate how the
 // two are combined.
 //
-//   compare_readers words DIR       DIR/labels.tsv: path TAB word (../shared/data/iiit5k-words)
-//   compare_readers boxes DIR       DIR/truth.jsonl: texts[] with text and box (../shared/data/icdar2003-scene)
+//   compare_readers words DIR [OPTIONS]  DIR/labels.tsv: path TAB word (../shared/data/iiit5k-words)
+//   compare_readers boxes DIR [OPTIONS]  DIR/truth.jsonl: texts[] with text and box (../shared/data/icdar2003-scene)
+//
+// Options: --ppocr-models FOLDER (rec-<width>.onnx and keys.txt; default models/ppocr-rec), --ppocr-widths
+// W1,W2,... (default the stage's), --ppocr-only (PP-OCR's reading alone; the Tesseract columns are left empty).
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -31,16 +34,32 @@ std::string clean(std::string s) {
   return s;
 }
 
+struct Settings {
+  std::filesystem::path ppocr_models = models_dir() / "ppocr-rec";
+  std::vector<int> ppocr_widths = ocr::TesseractLineOptions{}.ppocr_widths;
+  bool ppocr_only = false;
+};
+
 ocr::TesseractLineOptions tesseract_alone() {
   ocr::TesseractLineOptions options;
   options.second_reader = "none";
   return options;
 }
 
+ocr::TesseractLineOptions both_readers(const Settings& settings) {
+  ocr::TesseractLineOptions options;
+  options.ppocr_models = settings.ppocr_models.string();
+  options.ppocr_widths = settings.ppocr_widths;
+  return options;
+}
+
 struct Readers {
+  explicit Readers(const Settings& s)
+      : only_ppocr(s.ppocr_only), stage(both_readers(s)), ppocr(s.ppocr_models, s.ppocr_widths) {}
+  bool only_ppocr;
   ocr::TesseractLineStage tesseract{tesseract_alone()};
-  ocr::TesseractLineStage stage{ocr::TesseractLineOptions{}};  // both readers, as the pipeline runs them
-  ocr::PpocrReader ppocr{models_dir() / "ppocr-rec", {160, 320, 640}};
+  ocr::TesseractLineStage stage;  // both readers, as the pipeline runs them
+  ocr::PpocrReader ppocr;
 };
 
 void compare(Readers& r, const std::string& id, const cv::Mat& bgr, cv::Rect box, const std::string& truth) {
@@ -51,7 +70,8 @@ void compare(Readers& r, const std::string& id, const cv::Mat& bgr, cv::Rect box
   cv::Mat gray;
   cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
   auto t = Clock::now();
-  const auto tess = r.tesseract.read_region(bgr, gray, {cv::Point2f(x0, y0), {x1, y0}, {x1, y1}, {x0, y1}});
+  const std::array<cv::Point2f, 4> quad{cv::Point2f(x0, y0), {x1, y0}, {x1, y1}, {x0, y1}};
+  const auto tess = r.only_ppocr ? ocr::LineReading{} : r.tesseract.read_region(bgr, gray, quad);
   const double tess_ms = ms_since(t);
   bool all_dictionary = !tess.words.empty();
   double min_word = tess.words.empty() ? 0 : 1;
@@ -69,7 +89,7 @@ void compare(Readers& r, const std::string& id, const cv::Mat& bgr, cv::Rect box
     sum += c.probability;
     lowest = std::min(lowest, static_cast<double>(c.probability));
   }
-  const auto combined = r.stage.read_region(bgr, gray, {cv::Point2f(x0, y0), {x1, y0}, {x1, y1}, {x0, y1}});
+  const auto combined = r.only_ppocr ? ocr::LineReading{} : r.stage.read_region(bgr, gray, quad);
   const double mean = pp.characters.empty() ? 0 : sum / static_cast<double>(pp.characters.size());
   std::cout << id << '\t' << clean(truth) << '\t' << clean(tess.text) << '\t' << tess.confidence << '\t' << min_word
             << '\t' << all_dictionary << '\t' << clean(text) << '\t' << mean << '\t' << lowest << '\t' << box.width
@@ -78,16 +98,40 @@ void compare(Readers& r, const std::string& id, const cv::Mat& bgr, cv::Rect box
 
 }  // namespace
 
+std::vector<int> widths_from(const std::string& list) {
+  std::vector<int> widths;
+  std::stringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) widths.push_back(std::stoi(item));
+  return widths;
+}
+
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: compare_readers words|boxes DIR\n";
+  Settings settings;
+  bool usable = argc >= 3;
+  for (int i = 3; usable && i < argc; ++i) {
+    const std::string option = argv[i];
+    if (option == "--ppocr-only") {
+      settings.ppocr_only = true;
+    } else if (option == "--ppocr-models" && i + 1 < argc) {
+      settings.ppocr_models = argv[++i];
+    } else if (option == "--ppocr-widths" && i + 1 < argc) {
+      settings.ppocr_widths = widths_from(argv[++i]);
+    } else {
+      usable = false;
+    }
+  }
+  if (!usable) {
+    std::cerr << "usage: compare_readers words|boxes DIR [--ppocr-models FOLDER] [--ppocr-widths W1,W2,...] [--ppocr-only]\n";
     return 2;
   }
   const std::string kind = argv[1];
   const std::filesystem::path dir = argv[2];
-  Readers r;
-  r.tesseract.prepare();
-  r.stage.prepare();
+  Readers r(settings);
+  if (!r.only_ppocr) {
+    r.tesseract.prepare();
+    r.stage.prepare();
+  }
   r.ppocr.prepare();
   std::cout << "id\ttruth\ttess\ttess_conf\ttess_min_word\ttess_dict\tpp\tpp_mean\tpp_min\tw\th\ttess_ms\tpp_ms\tcombined\n";
   if (kind == "words") {

@@ -101,33 +101,22 @@ void PpocrReader::prepare() {
   if (widths_.empty()) throw std::runtime_error(fmt::format("no recognition width given for {}", folder_.string()));
   std::vector<int> widths = widths_;
   std::sort(widths.begin(), widths.end());
-  const auto classes = static_cast<int>(symbols_.size()) + 2;  // CTC blank first, space last
   models_.clear();
   for (const int width : widths) {
     if (width <= 0 || width % kStride != 0) {
       throw std::runtime_error(fmt::format("recognition width {} is not a positive multiple of {}", width, kStride));
     }
     Model model{width, folder_ / fmt::format("rec-{}.onnx", width), {}};
-    // The bytes hashed for run.json are the bytes the checked net is built from.
     const auto bytes = read_model_bytes(model.file);
     model.sha256 = sha256_hex(std::string_view(bytes.data(), bytes.size()));
-    cv::dnn::Net n;
-    cv::dnn::MatShape out;
-    try {
-      n = read_onnx_net(bytes.data(), bytes.size());
-      out = output_shape(n, width);
-    } catch (const cv::Exception& e) {
-      throw std::runtime_error(fmt::format("{} cannot be loaded: {}", model.file.string(), e.err));
-    }
-    if (out != cv::dnn::MatShape{1, width / kStride, classes}) {
-      throw std::runtime_error(fmt::format("{} does not output [1, {}, {}] for {}", model.file.string(), width / kStride,
-                                           classes, keys_file.string()));
-    }
-    if (softmax_ == Softmax::decoder) model.scores = scores_layer(n, width);
     models_.push_back(std::move(model));
-    // The checked nets are the pool's first: the preparing thread reads no lines.
-    nets_.give(models_.size() - 1, std::move(n));
   }
+  // The narrowest net now: it checks the dictionary against the nets' classes and finds the layer the decoder
+  // reads. The others are built where a line first needs them (make_net, checked the same way): a run of one
+  // photo builds only the widths its lines need, and the start does not wait for seven nets.
+  cv::dnn::Net first = built(models_.front());
+  scores_ = softmax_ == Softmax::decoder ? scores_layer(first, models_.front().width) : std::string();
+  nets_.give(0, std::move(first));  // the checked nets are the pool's first: the preparing thread reads no lines
 }
 
 nlohmann::ordered_json PpocrReader::resources() const {
@@ -135,19 +124,42 @@ nlohmann::ordered_json PpocrReader::resources() const {
   j["folder"] = folder_.string();
   j["keys_sha256"] = keys_sha256_;
   for (const auto& m : models_) {
-    j["models"].push_back({{"width", m.width}, {"sha256", m.sha256}, {"softmax", m.scores.empty() ? "net" : "decoder"}});
+    j["models"].push_back({{"width", m.width}, {"sha256", m.sha256}, {"softmax", scores_.empty() ? "net" : "decoder"}});
   }
   return j;
 }
 
 // A net of one width, from its file again (its bytes are not kept in memory), checked to be the one prepare()
-// hashed for run.json.
-cv::dnn::Net PpocrReader::make_net(std::size_t model) const {
-  const auto& m = models_[model];
+// hashed for run.json, and to output [1, width / 8, classes]: OpenCV propagates the input shape through the
+// graph without computing anything (a net frozen for another width throws there, or gives another shape).
+cv::dnn::Net PpocrReader::built(const Model& m) const {
   const auto bytes = read_model_bytes(m.file);
   if (sha256_hex(std::string_view(bytes.data(), bytes.size())) != m.sha256)
     throw std::runtime_error(fmt::format("{} changed since the run started (sha256 no longer {})", m.file.string(), m.sha256));
-  return read_onnx_net(bytes.data(), bytes.size());
+  const auto classes = static_cast<int>(symbols_.size()) + 2;  // CTC blank first, space last
+  cv::dnn::Net n;
+  cv::dnn::MatShape out;
+  try {
+    n = read_onnx_net(bytes.data(), bytes.size());
+    out = output_shape(n, m.width);
+  } catch (const cv::Exception& e) {
+    throw std::runtime_error(fmt::format("{} cannot be loaded: {}", m.file.string(), e.err));
+  }
+  if (out != cv::dnn::MatShape{1, m.width / kStride, classes}) {
+    throw std::runtime_error(fmt::format("{} does not output [1, {}, {}] for {}", m.file.string(), m.width / kStride,
+                                         classes, (folder_ / "keys.txt").string()));
+  }
+  return n;
+}
+
+cv::dnn::Net PpocrReader::make_net(std::size_t model) const {
+  const auto& m = models_[model];
+  cv::dnn::Net n = built(m);
+  // The decoder stops every net where it stopped the first: a net that ends otherwise is not this model.
+  if (softmax_ == Softmax::decoder && scores_layer(n, m.width) != scores_) {
+    throw std::runtime_error(fmt::format("{} does not end in the layers of {}", m.file.string(), models_.front().file.string()));
+  }
+  return n;
 }
 
 PpocrReading PpocrReader::read(const cv::Mat& line) {
@@ -180,7 +192,7 @@ PpocrReading PpocrReader::read(const cv::Mat& line) {
   const cv::Mat blob = cv::dnn::blobFromImage(padded);
   reading.pixels_per_step = static_cast<double>(kStride) * bgr.cols / content;
   const auto make = [this](NetPool::Key model) { return make_net(static_cast<std::size_t>(model)); };
-  const std::string& scores = models_[chosen].scores;
+  const std::string& scores = scores_;
   nets_.run(chosen, make, [&](cv::dnn::Net& n) {
     n.setInput(blob);
     // While the output is still in the net's buffers.

@@ -38,10 +38,14 @@ class PpocrReader {
   // `folder` holds rec-<width>.onnx files and keys.txt (the dictionary, one character per line); the nets of
   // `widths` are used (each costs memory for every two worker threads, more the wider it is).
   PpocrReader(std::filesystem::path folder, std::vector<int> widths, Softmax softmax = Softmax::decoder)
-      : folder_(std::move(folder)), widths_(std::move(widths)), softmax_(softmax) {}
+      : folder_(std::move(folder)),
+        widths_(std::move(widths)),
+        softmax_(softmax),
+        nets_(0.5, std::max<std::size_t>(1, widths_.size())) {}
 
-  // Loads the dictionary, hashes the models and runs each net once; throws naming the file that is
-  // missing or unusable.
+  // Loads the dictionary, hashes every width's model (for run.json) and builds and checks the narrowest net;
+  // throws naming the file that is missing or unusable. The other widths' nets are built and checked when a
+  // line first needs them: read() then throws naming a file that cannot be used.
   void prepare();
   // Reads one upright line of text (8-bit, 1 or 3 channels, dark or light text). Nothing when the line, 48
   // pixels high, is more than 1/8 wider than the widest net (squeezing it further garbles the letters).
@@ -56,9 +60,11 @@ class PpocrReader {
     int width = 0;
     std::filesystem::path file;  // read again by each thread that builds its net
     std::string sha256;          // of the file when prepared
-    std::string scores;          // the layer whose output the softmax takes; empty: the net's output is read
   };
+  // A net of one width from its file, checked to be the one prepare() hashed for run.json, to output
+  // [1, width / 8, classes] and to end in the softmax whose input the decoder reads (scores_).
   cv::dnn::Net make_net(std::size_t model) const;
+  cv::dnn::Net built(const Model& m) const;  // the file's net, its hash and output shape checked
   // Greedy CTC decoding of `out` (1 x steps x classes): probabilities, or scores before the softmax.
   void decode(const cv::Mat& out, bool scores, PpocrReading& reading) const;
 
@@ -70,8 +76,10 @@ class PpocrReader {
   std::vector<unsigned char> allowed_;       // per output class
   std::string keys_sha256_;
   std::vector<Model> models_;  // ascending width
-  // Half the threads read at once, each with a net of every width kept; the nets prepare() checked are the first.
-  NetPool nets_{0.5, 3};
+  // The layer whose output the nets' softmax takes (the same in every width's net); empty: the net's output is read.
+  std::string scores_;
+  // Half the threads read at once, each with a net of every width kept; the net prepare() checked is the first.
+  NetPool nets_;
 };
 
 }  // namespace cluetrace::ocr

@@ -329,7 +329,7 @@ TEST(LineStage, ReadsASmallSoftWordWithBothReaders) {
     EXPECT_GE(p.x, -2);
     EXPECT_LE(p.x, w + 2);
   }
-  EXPECT_EQ(both.resources()["ppocr"]["models"].size(), 3u);  // 160, 320, 640 by default
+  EXPECT_EQ(both.resources()["ppocr"]["models"].size(), 7u);  // 96, 128, 160, 224, 320, 480, 640 by default
 }
 
 }  // namespace
@@ -390,29 +390,36 @@ TEST(LineStage, AModelChangedAfterPrepareIsRefusedByName) {
   fs::remove_all(dir);
 }
 
-// prepare() checks each net's output shape without reading a line: a net frozen for another width, or one whose
-// classes are not the key file's, stops the start naming its file.
-TEST(LineStage, ANetOfAnotherWidthOrOtherClassesIsRefusedAtPrepare) {
+// Each net's output shape is checked without reading a line: prepare() checks the narrowest net's, and with it
+// the key file's classes; a wider net is checked when a line first needs it. A net frozen for another width, or
+// one whose classes are not the key file's, is refused naming its file.
+TEST(LineStage, ANetOfAnotherWidthOrOtherClassesIsRefusedByName) {
   const auto dir = folder_with_the_160_net("cluetrace-ppocr-shapes");
   fs::copy_file(models_dir() / "ppocr-rec" / "rec-160.onnx", dir / "rec-320.onnx");  // frozen for 160
-  const auto refusal = [&](std::vector<int> widths) {
+  const auto refusal = [&](std::vector<int> widths, const std::string& text) {
     ocr::PpocrReader reader(dir, std::move(widths));
     try {
       reader.prepare();
+      if (!text.empty()) reader.read(render(text, 40));
     } catch (const std::runtime_error& e) {
       return std::string(e.what());
     }
     return std::string();
   };
-  EXPECT_EQ(refusal({160}), "");
-  const auto wrong_width = refusal({160, 320});
-  EXPECT_NE(wrong_width.find((dir / "rec-320.onnx").string()), std::string::npos) << wrong_width;
+  EXPECT_EQ(refusal({160}, "Hafen"), "");
+  // The 320 net as the narrowest: refused by prepare().
+  const auto at_start = refusal({320}, "");
+  EXPECT_NE(at_start.find((dir / "rec-320.onnx").string()), std::string::npos) << at_start;
+  // Beside the 160 net: a short line is read, a long one (wider than 160 at height 48) finds the 320 net wrong.
+  EXPECT_EQ(refusal({160, 320}, "Hafen"), "");
+  const auto when_needed = refusal({160, 320}, "Opening hours 9-18");
+  EXPECT_NE(when_needed.find((dir / "rec-320.onnx").string()), std::string::npos) << when_needed;
 
   {
     std::ofstream keys(dir / "keys.txt", std::ios::app);
     keys << "\nextra";  // one class more than the net outputs
   }
-  const auto wrong_classes = refusal({160});
+  const auto wrong_classes = refusal({160}, "");
   EXPECT_NE(wrong_classes.find("does not output [1, 20, "), std::string::npos) << wrong_classes;
   EXPECT_NE(wrong_classes.find((dir / "rec-160.onnx").string()), std::string::npos) << wrong_classes;
   fs::remove_all(dir);
