@@ -96,8 +96,6 @@ void compare(Readers& r, const std::string& id, const cv::Mat& bgr, cv::Rect box
             << '\t' << box.height << '\t' << tess_ms << '\t' << pp_ms << '\t' << clean(combined.text) << '\n';
 }
 
-}  // namespace
-
 std::vector<int> widths_from(const std::string& list) {
   std::vector<int> widths;
   std::stringstream in(list);
@@ -105,6 +103,8 @@ std::vector<int> widths_from(const std::string& list) {
   while (std::getline(in, item, ',')) widths.push_back(std::stoi(item));
   return widths;
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   Settings settings;

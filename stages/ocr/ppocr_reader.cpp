@@ -102,19 +102,21 @@ void PpocrReader::prepare() {
   std::vector<int> widths = widths_;
   std::sort(widths.begin(), widths.end());
   models_.clear();
+  std::vector<char> narrowest;  // the bytes hashed for run.json are the bytes the first net is built from
   for (const int width : widths) {
     if (width <= 0 || width % kStride != 0) {
       throw std::runtime_error(fmt::format("recognition width {} is not a positive multiple of {}", width, kStride));
     }
     Model model{width, folder_ / fmt::format("rec-{}.onnx", width), {}};
-    const auto bytes = read_model_bytes(model.file);
+    auto bytes = read_model_bytes(model.file);
     model.sha256 = sha256_hex(std::string_view(bytes.data(), bytes.size()));
+    if (models_.empty()) narrowest = std::move(bytes);
     models_.push_back(std::move(model));
   }
   // The narrowest net now: it checks the dictionary against the nets' classes and finds the layer the decoder
   // reads. The others are built where a line first needs them (make_net, checked the same way): a run of one
   // photo builds only the widths its lines need, and the start does not wait for seven nets.
-  cv::dnn::Net first = built(models_.front());
+  cv::dnn::Net first = built(models_.front(), narrowest);
   scores_ = softmax_ == Softmax::decoder ? scores_layer(first, models_.front().width) : std::string();
   nets_.give(0, std::move(first));  // the checked nets are the pool's first: the preparing thread reads no lines
 }
@@ -129,13 +131,10 @@ nlohmann::ordered_json PpocrReader::resources() const {
   return j;
 }
 
-// A net of one width, from its file again (its bytes are not kept in memory), checked to be the one prepare()
-// hashed for run.json, and to output [1, width / 8, classes]: OpenCV propagates the input shape through the
-// graph without computing anything (a net frozen for another width throws there, or gives another shape).
-cv::dnn::Net PpocrReader::built(const Model& m) const {
-  const auto bytes = read_model_bytes(m.file);
-  if (sha256_hex(std::string_view(bytes.data(), bytes.size())) != m.sha256)
-    throw std::runtime_error(fmt::format("{} changed since the run started (sha256 no longer {})", m.file.string(), m.sha256));
+// The net of `m` from its file's bytes, checked to output [1, width / 8, classes]: OpenCV propagates the input
+// shape through the graph without computing anything (a net frozen for another width throws there, or gives
+// another shape).
+cv::dnn::Net PpocrReader::built(const Model& m, const std::vector<char>& bytes) const {
   const auto classes = static_cast<int>(symbols_.size()) + 2;  // CTC blank first, space last
   cv::dnn::Net n;
   cv::dnn::MatShape out;
@@ -152,9 +151,14 @@ cv::dnn::Net PpocrReader::built(const Model& m) const {
   return n;
 }
 
+// A net of one width from its file again (its bytes are not kept in memory), checked to be the one prepare()
+// hashed for run.json.
 cv::dnn::Net PpocrReader::make_net(std::size_t model) const {
   const auto& m = models_[model];
-  cv::dnn::Net n = built(m);
+  const auto bytes = read_model_bytes(m.file);
+  if (sha256_hex(std::string_view(bytes.data(), bytes.size())) != m.sha256)
+    throw std::runtime_error(fmt::format("{} changed since the run started (sha256 no longer {})", m.file.string(), m.sha256));
+  cv::dnn::Net n = built(m, bytes);
   // The decoder stops every net where it stopped the first: a net that ends otherwise is not this model.
   if (softmax_ == Softmax::decoder && scores_layer(n, m.width) != scores_) {
     throw std::runtime_error(fmt::format("{} does not end in the layers of {}", m.file.string(), models_.front().file.string()));

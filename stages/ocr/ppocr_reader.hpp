@@ -64,7 +64,7 @@ class PpocrReader {
   // A net of one width from its file, checked to be the one prepare() hashed for run.json, to output
   // [1, width / 8, classes] and to end in the softmax whose input the decoder reads (scores_).
   cv::dnn::Net make_net(std::size_t model) const;
-  cv::dnn::Net built(const Model& m) const;  // the file's net, its hash and output shape checked
+  cv::dnn::Net built(const Model& m, const std::vector<char>& bytes) const;  // its output shape checked
   // Greedy CTC decoding of `out` (1 x steps x classes): probabilities, or scores before the softmax.
   void decode(const cv::Mat& out, bool scores, PpocrReading& reading) const;
 

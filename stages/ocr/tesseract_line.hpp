@@ -31,7 +31,8 @@ struct TesseractLineOptions {
   RereadScope reread_scope = RereadScope::needed;  // which of them the re-read models read (reread_scope.hpp)
   std::string second_reader = "ppocr";     // ppocr: PP-OCRv4's recogniser reads every line too | none
   std::string ppocr_models;                // folder with rec-<width>.onnx and keys.txt; empty: models/ppocr-rec
-  std::vector<int> ppocr_widths{96, 128, 160, 224, 320, 480, 640};  // the frozen widths used; wider lines are Tesseract's alone
+  // The frozen widths used, each line read by the narrowest it fits; wider lines are Tesseract's alone.
+  std::vector<int> ppocr_widths{96, 128, 160, 224, 320, 480, 640};
   std::string if_ppocr_missing = "tesseract";  // tesseract: read with Tesseract alone (run.json says why) | error
   VoteOptions vote;
   double ppocr_skip_above = 0.95;  // PP-OCR skips lines Tesseract read this surely ...
