@@ -196,14 +196,13 @@ PpocrReading PpocrReader::read(const cv::Mat& line) {
   const cv::Mat blob = cv::dnn::blobFromImage(padded);
   reading.pixels_per_step = static_cast<double>(kStride) * bgr.cols / content;
   const auto make = [this](NetPool::Key model) { return make_net(static_cast<std::size_t>(model)); };
-  const std::string& scores = scores_;
   nets_.run(chosen, make, [&](cv::dnn::Net& n) {
     n.setInput(blob);
     // While the output is still in the net's buffers.
-    if (scores.empty()) {
+    if (scores_.empty()) {
       decode(n.forward(), false, reading);
     } else {
-      decode(n.forward(scores), true, reading);
+      decode(n.forward(scores_), true, reading);
     }
   });
   return reading;
