@@ -20,6 +20,7 @@
 #include "pipeline/case/binary_io.hpp"
 #include "stages/logo/ecc.hpp"
 #include "stages/logo/geometry.hpp"
+#include "stages/logo/region_looks.hpp"
 
 namespace cluetrace::logo {
 namespace {
@@ -560,9 +561,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
   const auto lines = scaled(text_lines, scale);
   std::vector<ShapeDetection> found;
   int candidates = 0, by_details = 0, glyphs = 0;
-  // MSER returns the same region many times over (nested thresholds that differ by a few pixels): one
-  // look per box and size is enough.
-  std::set<std::tuple<int, int, int, int, int>> seen;
+  RegionLooks looks;
   std::set<std::tuple<const Model*, int, int, int, int>> tried;
   Alignments alignments;
   // The nearest model of each brand that `distance_to` puts within `max_distance`, nearest first.
@@ -589,7 +588,7 @@ std::vector<ShapeDetection> ShapeMatcher::match(const cv::Mat& full, std::vector
       ++glyphs;
       continue;
     }
-    if (!seen.emplace(box.x / 2, box.y / 2, box.width / 2, box.height / 2, static_cast<int>(pts.size()) / 16).second) continue;
+    if (!looks.first_look(box, static_cast<int>(pts.size()))) continue;
     const int stride = std::max<int>(1, static_cast<int>(pts.size() / 800));
     const Frame f = frame_of(pts, stride);
     if (!f.ok) continue;
