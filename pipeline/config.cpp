@@ -26,6 +26,8 @@ Config build_config(const YAML::Node& root, const std::string& source) {
   auto run = top.child("run");
   config.run.threads = static_cast<int>(run.get_int("threads", 0, 0, 1024));
   config.run.max_in_flight = static_cast<int>(run.get_int("max_in_flight", 0, 0, 1'000'000));
+  config.run.large_image_megapixels =
+      run.get_double("large_image_megapixels", config.run.large_image_megapixels, 0.0, 1e6);
   config.run.image_timeout_s = run.get_double("image_timeout_s", config.run.image_timeout_s, 0.0, 1e7);
   config.run.crash_limit = static_cast<int>(run.get_int("crash_limit", config.run.crash_limit, 0, 1'000'000));
   config.run.crash_window = static_cast<int>(run.get_int("crash_window", config.run.crash_window, 1, 1'000'000));

@@ -19,6 +19,9 @@ namespace cluetrace {
 struct RunSettings {
   int threads = 0;        // 0: all cores
   int max_in_flight = 0;  // images decoded and not yet written; 0: 2 x threads
+  // Images whose header declares more megapixels than this are worked on one at a time (others beside them);
+  // 0: no such bound. Two photos of 48 MP at once took a run at 2 threads past 1 GiB.
+  double large_image_megapixels = 16;
   double image_timeout_s = 300;  // an image still in the worker after this long is failed; 0: no limit
   int crash_limit = 20;   // the run stops when more than crash_limit of the last crash_window images
   int crash_window = 50;  // crashed or hung the worker process

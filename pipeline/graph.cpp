@@ -1,12 +1,19 @@
 // The whole topology, top to bottom:
 //
-//                                                 ┌─▶ ocr ───────────┐
-//   source ─▶ limiter ─▶ decode ─┬─▶ text_detect ─┤                  ├─▶ after ocr ─▶ logo ─┐
-//                                │                └─▶ logo matching ─┘                      │
-//                                ├─▶ barcode ───────────────────────────────────────────────┼─▶ join ─▶ language ─▶ clues ─▶ region ─▶ rank ─▶ review ─▶ writer
-//                                └─▶ metadata ──────────────────────────────────────────────┘                                                              │
-//       ▲                                                                                                                                              │
-//       └──────────────────────────── limiter.decrement (one image left the graph) ◀────────────────────────────────────────────────────────────────────┘
+//                                                                                               ┌─▶ ocr ───────────┐
+//   source ─▶ limiter ─▶ route ─┬──────────────────────────────────┬─▶ decode ─┬─▶ text_detect ─┤                  ├─▶ after ocr ─▶ logo ─┐
+//                               └─▶ large queue ─▶ large limiter ──┘           │                └─▶ logo matching ─┘                      │
+//                                                                              ├─▶ barcode ───────────────────────────────────────────────┼─▶ join ─▶ language ─▶ clues ─▶ region ─▶ rank ─▶ review ─▶ writer
+//                                                                              └─▶ metadata ──────────────────────────────────────────────┘                                                              │
+//       ▲                       ▲                                                                                                                                                                        │
+//       │                       └──── large limiter.decrement (a large image left the graph) ◀───────────────────────────────────────────────────────────────────────────────────────────────────────────┤
+//       └──────────────────────────── limiter.decrement (one image left the graph) ◀─────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
+//
+// route sends an image whose header declares more than run.large_image_megapixels through a
+// limiter of one: large photos are worked on one at a time, smaller ones beside them. Two 48-megapixel photos
+// at once (their pixels, the text detector's finer pass, the barcode reader's grey copies) took a run at 2
+// threads past 1 GiB. The size is read from the file's first bytes before it is decoded (declared_pixels), so
+// a large image waiting its turn holds no pixels.
 //
 // review is not a stage: it cuts the clue crops and the background signature the case outputs need
 // (pipeline/case/artefacts.hpp) while the pixels are still in memory, in parallel, off the serial writer.
@@ -21,7 +28,9 @@
 // can be pinned on an image and a stage (pipeline/supervisor.hpp).
 #include "pipeline/graph.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <tuple>
 
@@ -39,6 +48,11 @@ namespace cluetrace {
 namespace {
 
 namespace flow = oneapi::tbb::flow;
+
+// The pixel count above which an image is large (run.large_image_megapixels); 0: none is.
+std::uint64_t large_image_pixels(const Config& config) {
+  return static_cast<std::uint64_t>(std::max(0.0, config.run.large_image_megapixels) * 1e6);
+}
 using Job = std::shared_ptr<ImageRecord>;
 
 // Records the picture of the graph while the edges are made, so --dump-graph cannot drift from the code.
@@ -91,12 +105,29 @@ class BatchGraph {
  public:
   BatchGraph(const Config& config, int max_in_flight, Journal* journal, const StageLoading* loading,
              std::function<bool(Job&)> next_job, const ImageSink* sink)
-      : source_(graph_, [next = std::move(next_job)](oneapi::tbb::flow_control& fc) -> Job {
+      : source_(graph_, [next = std::move(next_job), large = large_image_pixels(config)](oneapi::tbb::flow_control& fc) -> Job {
           Job job;
-          if (!next(job)) fc.stop();
+          if (!next(job)) {
+            fc.stop();
+            return job;
+          }
+          if (large > 0) {
+            const auto pixels = declared_pixels(job->input.path);
+            job->large = pixels && *pixels > large;
+          }
           return job;
         }),
         limiter_(graph_, static_cast<std::size_t>(max_in_flight)),
+        route_(graph_, flow::unlimited,
+               [](const Job& job, RouteNode::output_ports_type& ports) {
+                 if (job->large) {
+                   std::get<1>(ports).try_put(job);
+                 } else {
+                   std::get<0>(ports).try_put(job);
+                 }
+               }),
+        large_queue_(graph_),
+        large_limiter_(graph_, 1),
         decode_(graph_, flow::unlimited,
                 [&config, journal](Job job) {
                   job->started = std::chrono::steady_clock::now();
@@ -137,13 +168,14 @@ class BatchGraph {
                   job->timings_ms["review"] = ms_since(start);
                   return job;
                 }),
-        writer_(graph_, flow::serial, [sink, journal](Job job) {
+        writer_(graph_, flow::serial, [sink, journal](const Job& job, WriterNode::output_ports_type& ports) {
           {
             const PhaseMark mark(journal, job->journal_slot, Phase::report);
             if (sink) (*sink)(*job);
           }
           if (journal) journal->leave_image(job->journal_slot);
-          return flow::continue_msg();
+          std::get<0>(ports).try_put(flow::continue_msg());
+          if (job->large) std::get<1>(ports).try_put(flow::continue_msg());
         }) {
     // The logo stage's part beside OCR, when it splits (otherwise that node passes images on, and the logo
     // node runs the whole stage after OCR).
@@ -159,13 +191,22 @@ class BatchGraph {
     picture_.node("after_ocr", "after ocr\\n(join by image)");
     picture_.node("source", "source\\n(input list)");
     picture_.node("limiter", fmt::format("limiter\\n(max {} in flight)", max_in_flight));
+    picture_.node("route", fmt::format("route\\n(large: over {} MP)", config.run.large_image_megapixels));
+    picture_.node("large_queue", "large queue");
+    picture_.node("large_limiter", "large limiter\\n(one at a time)");
     picture_.node("decode", "decode\\n(read, hash, decode)");
     picture_.node("join", "join\\n(by image)");
     picture_.node("review", "review\\n(crops, scene signature)");
     picture_.node("writer", "writer\\n(serial)");
 
     connect(source_, limiter_, "source", "limiter");
-    connect(limiter_, decode_, "limiter", "decode");
+    connect(limiter_, route_, "limiter", "route");
+    flow::make_edge(flow::output_port<0>(route_), decode_);
+    picture_.edge("route", "decode");
+    flow::make_edge(flow::output_port<1>(route_), large_queue_);
+    picture_.edge("route", "large_queue");
+    connect(large_queue_, large_limiter_, "large_queue", "large_limiter");
+    connect(large_limiter_, decode_, "large_limiter", "decode");
     connect(decode_, stage(StageKind::text_detect), "decode", "text_detect");
     connect(stage(StageKind::text_detect), stage(StageKind::ocr), "text_detect", "ocr");
     connect(stage(StageKind::text_detect), *logo_before_ocr_, "text_detect", "logo_before_ocr");
@@ -189,8 +230,10 @@ class BatchGraph {
     connect(stage(StageKind::region), stage(StageKind::rank), "region", "rank");
     connect(stage(StageKind::rank), review_, "rank", "review");
     connect(review_, writer_, "review", "writer");
-    flow::make_edge(writer_, limiter_.decrementer());
+    flow::make_edge(flow::output_port<0>(writer_), limiter_.decrementer());
     picture_.edge("writer", "limiter");
+    flow::make_edge(flow::output_port<1>(writer_), large_limiter_.decrementer());
+    picture_.edge("writer", "large_limiter");
   }
 
   // Nodes are members destroyed before graph_; let tasks they spawned (buffer nodes forward on make_edge) finish first.
@@ -207,6 +250,8 @@ class BatchGraph {
 
  private:
   using StageNode = flow::function_node<Job, Job>;
+  using RouteNode = flow::multifunction_node<Job, std::tuple<Job, Job>>;  // 0: as it comes, 1: a large image
+  using WriterNode = flow::multifunction_node<Job, std::tuple<flow::continue_msg, flow::continue_msg>>;  // 1: a large one left
   using JoinTuple = std::tuple<Job, Job, Job>;
 
   static flow::tag_value tag(const Job& j) { return static_cast<flow::tag_value>(j->seq); }
@@ -242,6 +287,9 @@ class BatchGraph {
   flow::graph graph_;
   flow::input_node<Job> source_;
   flow::limiter_node<Job> limiter_;
+  RouteNode route_;
+  flow::queue_node<Job> large_queue_;  // large images admitted, waiting for their turn
+  flow::limiter_node<Job> large_limiter_;
   flow::function_node<Job, Job> decode_;
   std::map<StageKind, std::unique_ptr<StageNode>> stages_;
   std::unique_ptr<StageNode> logo_before_ocr_;
@@ -250,7 +298,7 @@ class BatchGraph {
   flow::join_node<JoinTuple, flow::tag_matching> join_;
   flow::function_node<JoinTuple, Job> merge_;
   flow::function_node<Job, Job> review_;
-  flow::function_node<Job, flow::continue_msg> writer_;
+  WriterNode writer_;
   Picture picture_;
 };
 

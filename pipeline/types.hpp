@@ -130,6 +130,7 @@ struct ImageRecord {
   int journal_slot = -1;  // its place in the worker's journal (pipeline/journal.hpp); -1: not journalled
   InputItem input;
   std::chrono::steady_clock::time_point started{};  // when the decode node picked it up
+  bool large = false;  // its header declares more than run.large_image_megapixels: one such image at a time
 
   // Filled by the decode node.
   FileDigests digests;

@@ -116,12 +116,13 @@ void ZxingStage::process(ImageRecord& image, StageResult& out) {
   if (long_side > 2400) another_look(0.5);  // large, blurred codes in large photos read better smaller
   if (options_.opencv_retail && opencv_retail_can_run(image.pixels.size())) {
     // OpenCV's EAN/UPC reader locates bars by their gradients first, so it reads small, tilted and blurred
-    // retail codes that zxing's scan lines miss; it checks the check digit like zxing does.
+    // retail codes that zxing's scan lines miss; it checks the check digit like zxing does. It is given the grey
+    // image made above: from colour it would make its own, the same, and a large photo's peak would hold both.
     cv::barcode::BarcodeDetector detector;
     std::vector<std::string> texts;
     std::vector<cv::barcode::BarcodeType> types;
     std::vector<cv::Point2f> corners;
-    detector.detectAndDecode(image.pixels, texts, types, corners);
+    detector.detectAndDecode(gray, texts, types, corners);
     for (std::size_t i = 0; i < texts.size() && 4 * i + 3 < corners.size(); ++i) {
       if (texts[i].empty() || types[i] == cv::barcode::BarcodeType::NONE) continue;
       const char* format = types[i] == cv::barcode::BarcodeType::EAN_13 ? "EAN-13"

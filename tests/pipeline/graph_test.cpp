@@ -1,6 +1,7 @@
 // Contract: the flow graph reports every image exactly once (as it finishes), turns a stage's exception into a
-// `partial` image while the others go on, never holds more than max_in_flight images at once, and records
-// each image's phases in the journal while it is inside.
+// `partial` image while the others go on, never holds more than max_in_flight images at once, works on one
+// large image at a time (smaller ones beside it), and records each image's phases in the journal while it is
+// inside.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -113,6 +114,83 @@ TEST(Graph, StopRequestLetsInFlightImagesFinish) {
   const auto emitted = run_graph(inputs, config, {2, 2, &stop}, sink);
   EXPECT_LT(emitted, inputs.size());
   EXPECT_EQ(written, emitted) << "an image that entered the graph was not written";
+}
+
+// A stage for the logo slot that counts, at once, the large images (60 pixels wide) inside it, all images
+// inside it, and the moments a large and a small image were inside together.
+class SizeProbe final : public Stage {
+ public:
+  std::string_view id() const override { return "logo.size_probe"; }
+  void process(ImageRecord& image, StageResult&) override {
+    const bool large = image.width == 60;
+    std::atomic<int>& mine = large ? large_inside_ : small_inside_;
+    const int now = ++mine;
+    if (large) raise(most_large_, now);
+    raise(most_inside_, large_inside_.load() + small_inside_.load());
+    if (large_inside_.load() > 0 && small_inside_.load() > 0) ++mixed_;
+    std::this_thread::sleep_for(std::chrono::milliseconds(15));
+    --mine;
+  }
+  static void raise(std::atomic<int>& most, int now) {
+    int seen = most.load();
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {}
+  }
+  std::atomic<int> large_inside_{0}, small_inside_{0}, most_large_{0}, most_inside_{0}, mixed_{0};
+};
+
+// 8 PNG files of 60 x 50 pixels (3,000: large above 0.002 megapixels) between 16 of 40 x 20.
+std::vector<InputItem> large_and_small_images(const TempDir& dir) {
+  std::vector<InputItem> inputs;
+  for (int i = 0; i < 24; ++i) {
+    const bool large = i % 3 == 0;
+    const auto path = dir / ("img" + std::to_string(i) + ".png");
+    write_bytes(path, encode(cv::Mat(large ? 50 : 20, large ? 60 : 40, CV_8UC3, cv::Scalar::all(200)), ".png"));
+    inputs.push_back({path, path.string()});
+  }
+  return inputs;
+}
+
+// The size probe in the logo slot, OCR off, run.large_image_megapixels as given.
+Config config_with_size_probe(SizeProbe*& probe, const std::string& large_megapixels) {
+  auto config = load_config_text("run:\n  large_image_megapixels: " + large_megapixels + "\nstages:\n  ocr:\n    enabled: false\n", "test");
+  auto owned = std::make_unique<SizeProbe>();
+  probe = owned.get();
+  config.stages[static_cast<std::size_t>(StageKind::logo)].stage = std::move(owned);
+  prepare_stages(config);
+  return config;
+}
+
+TEST(Graph, LargeImagesOneAtATimeWithSmallOnesBesideThem) {
+  TempDir dir;
+  const auto inputs = large_and_small_images(dir);
+  SizeProbe* probe = nullptr;
+  auto config = config_with_size_probe(probe, "0.002");
+  std::set<std::size_t> written;
+  const ImageSink sink = [&](ImageRecord& image) {
+    EXPECT_TRUE(written.insert(image.seq).second) << "image " << image.seq << " twice";
+    EXPECT_EQ(image.large, image.width == 60) << image.input.display_path;
+    EXPECT_EQ(to_string(status_of(image)), "ok") << image.input.display_path;
+  };
+  EXPECT_EQ(run_graph(inputs, config, {4, 4, nullptr}, sink), inputs.size());
+  EXPECT_EQ(written.size(), inputs.size());
+  EXPECT_EQ(probe->most_large_.load(), 1) << "two large images were worked on at once";
+  EXPECT_GE(probe->most_inside_.load(), 2) << "images never overlapped: the graph ran serially";
+  EXPECT_GT(probe->mixed_.load(), 0) << "no small image went on beside a large one";
+}
+
+TEST(Graph, WithoutTheBoundLargeImagesOverlap) {
+  TempDir dir;
+  const auto inputs = large_and_small_images(dir);
+  SizeProbe* probe = nullptr;
+  auto config = config_with_size_probe(probe, "0");
+  std::size_t written = 0;
+  const ImageSink sink = [&](ImageRecord& image) {
+    EXPECT_FALSE(image.large);
+    ++written;
+  };
+  run_graph(inputs, config, {4, 4, nullptr}, sink);
+  EXPECT_EQ(written, inputs.size());
+  EXPECT_GE(probe->most_large_.load(), 2) << "the probe cannot see two large images at once";
 }
 
 // A stage that checks, while it runs, that the journal shows its image inside the logo phase.
@@ -355,6 +433,9 @@ TEST(Graph, DotShowsEveryStageAndItsImplementation) {
   EXPECT_NE(dot.find("\"after_ocr\" -> \"logo\""), std::string::npos) << dot;
   EXPECT_NE(dot.find("matching, beside ocr"), std::string::npos) << dot;
   EXPECT_NE(dot.find("\"rank\" -> \"review\""), std::string::npos);
+  // Large images wait their turn before they are decoded.
+  EXPECT_NE(dot.find("\"large_limiter\" -> \"decode\""), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"writer\" -> \"large_limiter\""), std::string::npos) << dot;
   EXPECT_NE(dot.find("\"review\" -> \"writer\""), std::string::npos);
   EXPECT_NE(dot.find("barcode.zxing"), std::string::npos);
   EXPECT_NE(dot.find("region.fusion"), std::string::npos);

@@ -1,7 +1,11 @@
-// Contract: image files are recognised by content, their pixel size is read from the header alone,
-// and truncated or corrupt JPEG/PNG files are caught before a decoder half-decodes them.
+// Contract: image files are recognised by content, their pixel size is read from the header alone (from a
+// file, its first bytes only), and truncated or corrupt JPEG/PNG files are caught before a decoder half-decodes
+// them.
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
+#include "pipeline/decode.hpp"
 #include "pipeline/image_format.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -50,6 +54,32 @@ TEST(ImageFormat, JpegWithGarbageAfterTheHeaderIsCorrupt) {
   const auto damage = find_structural_damage(ImageFormat::jpeg, bytes);
   ASSERT_TRUE(damage.has_value());
   EXPECT_NE(damage->find("corrupt JPEG"), std::string::npos) << *damage;
+}
+
+TEST(ImageFormat, DeclaredPixelsComeFromAFilesFirstBytes) {
+  TempDir dir;
+  write_bytes(dir / "a.png", encode(cv::Mat(123, 217, CV_8UC3, cv::Scalar::all(90)), ".png"));
+  EXPECT_EQ(declared_pixels((dir / "a.png").string()), std::optional<std::uint64_t>(123u * 217u));
+  // A JPEG whose frame header follows 180 KB of metadata segments (Exif thumbnails, ICC profiles), as phones
+  // write them: still found.
+  auto jpeg = encode(cv::Mat(48, 64, CV_8UC3, cv::Scalar::all(30)), ".jpg");
+  std::vector<unsigned char> segments;
+  for (int i = 0; i < 3; ++i) {
+    const std::size_t length = 60000;  // the segment's length field counts itself, not the marker
+    segments.insert(segments.end(), {0xFF, 0xE2, static_cast<unsigned char>(length >> 8), static_cast<unsigned char>(length & 0xFF)});
+    segments.insert(segments.end(), length - 2, static_cast<unsigned char>('x'));
+  }
+  jpeg.insert(jpeg.begin() + 2, segments.begin(), segments.end());
+  write_bytes(dir / "b.jpg", jpeg);
+  EXPECT_EQ(declared_pixels((dir / "b.jpg").string()), std::optional<std::uint64_t>(48u * 64u));
+  // Nothing that is not a readable image file says a size; a FIFO is not opened for reading into.
+  const std::string text = "not an image\n";
+  write_bytes(dir / "c.txt", std::vector<unsigned char>(text.begin(), text.end()));
+  EXPECT_FALSE(declared_pixels((dir / "c.txt").string()).has_value());
+  EXPECT_FALSE(declared_pixels((dir / "missing.png").string()).has_value());
+  EXPECT_FALSE(declared_pixels(dir.path().string()).has_value());
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  EXPECT_FALSE(declared_pixels((dir / "fifo").string()).has_value());
 }
 
 TEST(ImageFormat, ExtensionsAnalystsExpect) {
