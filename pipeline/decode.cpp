@@ -191,25 +191,29 @@ std::optional<cv::Mat> decode_with_opencv(ImageRecord& image, const std::vector<
 }  // namespace
 
 std::optional<std::uint64_t> declared_pixels(const std::string& path) {
-  // JPEG's frame header follows its metadata segments (Exif with a thumbnail, ICC profiles: tens of KB);
-  // the other formats' size is in their first bytes.
-  constexpr std::size_t kHeadBytes = 256 * 1024;
   const EvidenceFile file(path);
   struct stat st {};
   if (file.fd() < 0 || ::fstat(file.fd(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  std::vector<unsigned char> head(static_cast<std::size_t>(std::min<std::uint64_t>(kHeadBytes, static_cast<std::uint64_t>(st.st_size))));
-  std::size_t got = 0;
-  while (got < head.size()) {
-    const auto n = ::pread(file.fd(), head.data() + got, head.size() - got, static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
+  const auto file_bytes = static_cast<std::uint64_t>(st.st_size);
+  std::vector<unsigned char> head;
+  // JPEG's frame header follows its metadata segments (Exif with a thumbnail, ICC profiles), mostly within
+  // the first 64 KB, sometimes further; the other formats' size is in their first bytes.
+  for (const std::size_t want : {std::size_t{64} << 10, std::size_t{256} << 10}) {
+    const auto from = head.size();
+    head.resize(static_cast<std::size_t>(std::min<std::uint64_t>(want, file_bytes)));
+    std::size_t got = from;
+    while (got < head.size()) {
+      const auto n = ::pread(file.fd(), head.data() + got, head.size() - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    head.resize(got);
+    const auto format = sniff_format(std::span(head.data(), std::min(head.size(), kSniffBytes)));
+    if (const auto size = read_pixel_size(format, head)) return std::uint64_t{size->width} * size->height;
+    if (got < want) break;  // the whole file was read, or it could be read no further
   }
-  head.resize(got);
-  const auto format = sniff_format(std::span(head.data(), std::min(head.size(), kSniffBytes)));
-  const auto size = read_pixel_size(format, head);
-  if (!size) return std::nullopt;
-  return std::uint64_t{size->width} * size->height;
+  return std::nullopt;
 }
 
 void read_and_hash_only(ImageRecord& image) {

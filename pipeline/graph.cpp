@@ -103,17 +103,18 @@ enum class Part { whole, before_ocr, after_ocr };
 // The graph for one batch. Built the same way for running and for drawing.
 class BatchGraph {
  public:
-  BatchGraph(const Config& config, int max_in_flight, Journal* journal, const StageLoading* loading,
+  // `large_pixels`: images over this many pixels go through the large limiter (0: none does).
+  BatchGraph(const Config& config, int max_in_flight, std::uint64_t large_pixels, Journal* journal, const StageLoading* loading,
              std::function<bool(Job&)> next_job, const ImageSink* sink)
-      : source_(graph_, [next = std::move(next_job), large = large_image_pixels(config)](oneapi::tbb::flow_control& fc) -> Job {
+      : source_(graph_, [next = std::move(next_job), large_pixels](oneapi::tbb::flow_control& fc) -> Job {
           Job job;
           if (!next(job)) {
             fc.stop();
             return job;
           }
-          if (large > 0) {
+          if (large_pixels > 0) {
             const auto pixels = declared_pixels(job->input.path);
-            job->large = pixels && *pixels > large;
+            job->large = pixels && *pixels > large_pixels;
           }
           return job;
         }),
@@ -323,7 +324,9 @@ std::size_t run_graph(const ImageSource& source, const Config& config, const Gra
   oneapi::tbb::task_arena arena(threads);
   arena.execute([&] {
     // Built inside the arena so its tasks run on the arena's threads.
-    BatchGraph graph(config, std::max(1, options.max_in_flight), options.journal, options.loading, next_job, &sink);
+    // On one thread images are worked on one at a time anyway: no file is opened to learn its size.
+    const std::uint64_t large_pixels = threads > 1 ? large_image_pixels(config) : 0;
+    BatchGraph graph(config, std::max(1, options.max_in_flight), large_pixels, options.journal, options.loading, next_job, &sink);
     graph.run();
   });
   return emitted;
@@ -342,7 +345,8 @@ std::size_t run_graph(const std::vector<InputItem>& inputs, const Config& config
 }
 
 std::string graph_dot(const Config& config) {
-  BatchGraph graph(config, std::max(1, config.run.max_in_flight), nullptr, nullptr, [](Job&) { return false; }, nullptr);
+  BatchGraph graph(config, std::max(1, config.run.max_in_flight), large_image_pixels(config), nullptr, nullptr,
+                   [](Job&) { return false; }, nullptr);
   return graph.dot();
 }
 

@@ -63,10 +63,11 @@ std::vector<InputItem> plain_images(const TempDir& dir, int count) {
   return inputs;
 }
 
-// The default stages without OCR, a prepared `Probe` in the logo slot (`probe` points at it).
+// The default stages without OCR, a prepared `Probe` in the logo slot (`probe` points at it); `run` is YAML for
+// the config's run block.
 template <typename Probe>
-Config config_with_probe(Probe*& probe) {
-  auto config = load_config_text("stages:\n  ocr:\n    enabled: false\n", "test");
+Config config_with_probe(Probe*& probe, const std::string& run = "{}") {
+  auto config = load_config_text("run: " + run + "\nstages:\n  ocr:\n    enabled: false\n", "test");
   auto owned = std::make_unique<Probe>();
   probe = owned.get();
   config.stages[static_cast<std::size_t>(StageKind::logo)].stage = std::move(owned);
@@ -150,21 +151,11 @@ std::vector<InputItem> large_and_small_images(const TempDir& dir) {
   return inputs;
 }
 
-// The size probe in the logo slot, OCR off, run.large_image_megapixels as given.
-Config config_with_size_probe(SizeProbe*& probe, const std::string& large_megapixels) {
-  auto config = load_config_text("run:\n  large_image_megapixels: " + large_megapixels + "\nstages:\n  ocr:\n    enabled: false\n", "test");
-  auto owned = std::make_unique<SizeProbe>();
-  probe = owned.get();
-  config.stages[static_cast<std::size_t>(StageKind::logo)].stage = std::move(owned);
-  prepare_stages(config);
-  return config;
-}
-
 TEST(Graph, LargeImagesOneAtATimeWithSmallOnesBesideThem) {
   TempDir dir;
   const auto inputs = large_and_small_images(dir);
   SizeProbe* probe = nullptr;
-  auto config = config_with_size_probe(probe, "0.002");
+  auto config = config_with_probe(probe, "{large_image_megapixels: 0.002}");
   std::set<std::size_t> written;
   const ImageSink sink = [&](ImageRecord& image) {
     EXPECT_TRUE(written.insert(image.seq).second) << "image " << image.seq << " twice";
@@ -182,7 +173,7 @@ TEST(Graph, WithoutTheBoundLargeImagesOverlap) {
   TempDir dir;
   const auto inputs = large_and_small_images(dir);
   SizeProbe* probe = nullptr;
-  auto config = config_with_size_probe(probe, "0");
+  auto config = config_with_probe(probe, "{large_image_megapixels: 0}");
   std::size_t written = 0;
   const ImageSink sink = [&](ImageRecord& image) {
     EXPECT_FALSE(image.large);
