@@ -53,6 +53,7 @@ namespace flow = oneapi::tbb::flow;
 std::uint64_t large_image_pixels(const Config& config) {
   return static_cast<std::uint64_t>(std::max(0.0, config.run.large_image_megapixels) * 1e6);
 }
+
 using Job = std::shared_ptr<ImageRecord>;
 
 // Records the picture of the graph while the edges are made, so --dump-graph cannot drift from the code.
