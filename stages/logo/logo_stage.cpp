@@ -91,6 +91,7 @@ LogoOptions LogoOptions::read(OptionReader& o) {
   opts.match.coarse_side = static_cast<int>(o.get_int("coarse_side", opts.match.coarse_side, 0, 8192));
   opts.match.coarse_windows = static_cast<int>(o.get_int("coarse_windows", opts.match.coarse_windows, 1, 1000));
   opts.match.coarse_support = static_cast<int>(o.get_int("coarse_support", opts.match.coarse_support, 2, 1000));
+  opts.marks = o.get_bool("marks", opts.marks);
   opts.match.shapes = o.get_bool("shapes", opts.match.shapes);
   opts.match.shape.min_iou = o.get_double("shape_min_iou", opts.match.shape.min_iou, 0.3, 1.0);
   opts.match.shape.max_side = static_cast<int>(o.get_int("shape_max_side", opts.match.shape.max_side, 128, 8192));
@@ -119,6 +120,13 @@ void LogoStage::prepare() {
     return;
   }
   catalogue_ = load_catalogue(catalogue_path_);
+  if (options_.marks) load_matcher();
+  index_names();
+  prepare_ms_ = ms_since(start);
+}
+
+// The catalogue's compiled index (features and silhouettes of every reference) and the matcher over it.
+void LogoStage::load_matcher() {
   const auto index_path = catalogue_.index_file();
   if (!std::filesystem::is_regular_file(index_path))
     throw std::runtime_error(fmt::format("{}: no compiled index beside it ({}): run `cluetrace catalogue build {}`",
@@ -141,6 +149,10 @@ void LogoStage::prepare() {
   for (const auto& b : catalogue_.brands) wanted.insert(b.id);
   std::erase_if(index.references, [&](const ReferenceFeatures& r) { return !wanted.count(r.brand); });
   matcher_ = std::make_unique<Matcher>(std::move(index), options_.match);
+}
+
+// Every brand by its id, its names folded for the text check, and the names that count as wordmarks.
+void LogoStage::index_names() {
   for (const auto& b : catalogue_.brands) {
     by_id_[b.id] = &b;
     auto& folded = folded_names_[b.id];
@@ -159,7 +171,6 @@ void LogoStage::prepare() {
     }
   }
   longest_wordmark_words_ = std::min<std::size_t>(longest_wordmark_words_, 4);
-  prepare_ms_ = ms_since(start);
 }
 
 nlohmann::ordered_json LogoStage::resources() const {
@@ -169,6 +180,7 @@ nlohmann::ordered_json LogoStage::resources() const {
     return j;
   }
   j["brands"] = catalogue_.brands.size();
+  j["marks"] = options_.marks;
   if (matcher_) {
     j["references"] = matcher_->reference_count();
     j["descriptors"] = matcher_->descriptor_count();
@@ -213,7 +225,7 @@ void LogoStage::before_ocr(const ImageRecord& image, StageResult& out) {
 }
 
 void LogoStage::after_ocr(ImageRecord& image, StageResult& out) {
-  if (!matcher_) return;
+  if (!missing_reason_.empty()) return;
   // A wordmark matched by its letter shapes onto printed words that OCR read as something else.
   if (options_.text_check) {
     const auto& ocr = image.stage_results[static_cast<std::size_t>(StageKind::ocr)].clues;

@@ -18,6 +18,9 @@ struct LogoOptions {
   std::string catalogue;                      // YAML file; empty: models/logos/catalogue.yaml of this installation
   std::string if_catalogue_missing = "skip";  // skip: no logo clues, said in run.json | error: refuse to start
   MatchOptions match;
+  // false: the image is not searched for marks (no index loaded, no features): only brand names read by OCR
+  // (wordmarks) are reported, for a first pass over a whole seizure (config/quick.yaml).
+  bool marks = true;
   bool wordmarks = true;              // brand names read by OCR count as sightings
   int wordmark_min_length = 4;        // shorter names (letters and digits) are too easily read by chance
   double wordmark_min_confidence = 0.4;  // OCR confidence of the words that spell the name (exactly)
@@ -47,6 +50,8 @@ class LogoStage final : public Stage {
   void after_ocr(ImageRecord& image, StageResult& out) override;
 
  private:
+  void load_matcher();
+  void index_names();
   Clue mark_clue(const Detection& detection, const ImageRecord& image) const;
   void add_wordmarks(const ImageRecord& image, std::vector<Clue>& clues) const;
   Clue make_clue(const Brand& brand, double confidence) const;

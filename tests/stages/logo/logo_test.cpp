@@ -907,6 +907,41 @@ TEST_F(LogoCatalogue, TheStageReportsBrandCountriesAndAWordmarkFromOcrText) {
   EXPECT_LT(word.box->width, 160);
 }
 
+// `marks: false` (config/quick.yaml): the image is not searched, the index is not even read (none is written
+// here), and a brand name OCR read is still a sighting. The same scene with marks on finds the mark too.
+TEST_F(LogoCatalogue, WithoutMarksOnlyTheNamesOcrReadAreSightings) {
+  const auto options = "catalogue: " + (dir / "catalogue.yaml").string() + "\nmarks: false\n";
+  LogoStage stage(test::options_from_yaml<LogoOptions>(options));
+  ASSERT_FALSE(fs::exists(catalogue.index_file()));
+  stage.prepare();
+  EXPECT_EQ(stage.resources()["marks"], false);
+  cv::Mat img = scene(3);
+  paste(img, recolour(render_reference_bgra(dir / "refs" / "star.svg", std::nullopt, 200), {120, 20, 10}), {400, 400}, 10, 0.1);
+  auto record = test::decoded_record(img);
+  Clue line;
+  line.kind = ClueKind::text;
+  line.value = "GRIDCO shop";
+  line.confidence = 0.9;
+  line.words = {{"GRIDCO", 0.9, {cv::Point2f(800, 700), {950, 700}, {950, 740}, {800, 740}}},
+                {"shop", 0.9, {cv::Point2f(960, 700), {1030, 700}, {1030, 740}, {960, 740}}}};
+  record.stage_results[static_cast<std::size_t>(StageKind::ocr)].clues.push_back(line);
+  StageResult out;
+  stage.process(record, out);
+  ASSERT_EQ(out.clues.size(), 1u) << out.clues[0].value;
+  EXPECT_EQ(out.clues[0].value, "gridco");
+  EXPECT_EQ(out.clues[0].details["method"], "wordmark");
+
+  write_index(index, catalogue.index_file());
+  LogoStage with_marks(test::options_from_yaml<LogoOptions>("catalogue: " + (dir / "catalogue.yaml").string() + "\n"));
+  with_marks.prepare();
+  EXPECT_EQ(with_marks.resources()["marks"], true);
+  StageResult both;
+  with_marks.process(record, both);
+  ASSERT_EQ(both.clues.size(), 2u);
+  EXPECT_EQ(both.clues[0].value, "starmark");
+  EXPECT_EQ(both.clues[1].value, "gridco");
+}
+
 // The graph runs the matching beside OCR (before_ocr) and the rest after it (after_ocr). The matching must not
 // read the OCR's clues, and the two parts must give what process() gives: the check against printed words
 // (here a mark covered by words read as another name, with every feature match open to the check) and the
