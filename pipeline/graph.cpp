@@ -167,6 +167,7 @@ class BatchGraph {
                     // The report is complete without them; the pages say the crop is missing.
                     spdlog::warn("{}: review crops and scene signature not made: {}", job->input.display_path, e.what());
                   }
+                  job->grey_cache->release();  // no stage reads it after this
                   job->timings_ms["review"] = ms_since(start);
                   return job;
                 }),

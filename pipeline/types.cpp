@@ -1,8 +1,28 @@
 #include "pipeline/types.hpp"
 
+#include <opencv2/imgproc.hpp>
+
 #include "pipeline/stage.hpp"
 
 namespace cluetrace {
+
+cv::Mat SharedGrey::of(const cv::Mat& pixels) {
+  if (pixels.empty() || pixels.channels() == 1) return pixels;
+  const std::lock_guard lock(mutex_);
+  if (grey_.empty() || source_.data != pixels.data || source_.size != pixels.size || source_.step != pixels.step) {
+    cv::Mat grey;
+    cv::cvtColor(pixels, grey, pixels.channels() == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
+    source_ = pixels;
+    grey_ = grey;
+  }
+  return grey_;
+}
+
+void SharedGrey::release() {
+  const std::lock_guard lock(mutex_);
+  source_.release();
+  grey_.release();
+}
 
 std::string_view to_string(ClueKind kind) {
   switch (kind) {

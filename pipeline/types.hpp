@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -124,6 +125,20 @@ struct StageResult {
   double elapsed_ms = 0;
 };
 
+// The image in grey (OpenCV's BGR-to-grey conversion of the pixels), made once, by the first stage that asks
+// for it, and then shared by every stage and the review artefacts instead of each converting the image again.
+// Parallel branches may ask at once. Made again when the pixels were replaced since.
+class SharedGrey {
+ public:
+  cv::Mat of(const cv::Mat& pixels);
+  void release();
+
+ private:
+  std::mutex mutex_;
+  cv::Mat source_;  // the pixels it was made from (held, so their address cannot be reused)
+  cv::Mat grey_;
+};
+
 // The state of one image as it moves through the graph.
 struct ImageRecord {
   std::size_t seq = 0;  // position in the run's list of images to do
@@ -139,6 +154,10 @@ struct ImageRecord {
   std::string format;  // sniffed from content: "jpeg", "png", ... or "unknown"
   int width = 0, height = 0;
   cv::Mat pixels;  // BGR, 8-bit; empty when decoding failed
+  // The pixels in grey (read-only: shared by the stages). Made on first use; released by the graph once the
+  // review artefacts are made.
+  cv::Mat grey() const { return grey_cache->of(pixels); }
+  std::shared_ptr<SharedGrey> grey_cache = std::make_shared<SharedGrey>();
   bool decoded = false;
   // Set when the file was damaged and only its intact top rows were decoded (pipeline/salvage.hpp): the
   // image is then `partial`, width/height are those of the pixels, and the report says what was kept.

@@ -45,9 +45,9 @@ ReviewArtefacts make_review_artefacts(const ImageRecord& image, const OutputOpti
     if (r.area() > 0) out.crops.emplace_back(clue.rank, jpeg_of(image.pixels(r), options.crop_max_side));
   }
   if (options.links && options.scenes) {
-    out.scene = encode_signature(scene_signature(image.pixels, boxes, options.scene_features));
+    out.scene = encode_signature(scene_signature(image.pixels, boxes, options.scene_features, image.grey()));
   }
-  if (options.objects) out.objects = encode_objects(object_features(image.pixels, options.object_features));
+  if (options.objects) out.objects = encode_objects(object_features(image.grey(), options.object_features));
   if (options.html && options.full_image) out.preview = jpeg_of(image.pixels, kPreviewSide);
   return out;
 }

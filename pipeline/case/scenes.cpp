@@ -103,17 +103,17 @@ std::vector<cv::DMatch> good_matches(const SceneSignature& a, const SceneSignatu
 
 }  // namespace
 
-SceneSignature scene_signature(const cv::Mat& bgr, const std::vector<Box>& masked, int features) {
+SceneSignature scene_signature(const cv::Mat& bgr, const std::vector<Box>& masked, int features, const cv::Mat& grey_image) {
   SceneSignature s;
   if (bgr.empty()) return s;
   cv::Mat hash;
-  cv::img_hash::PHash::create()->compute(bgr, hash);
+  cv::img_hash::PHash::create()->compute(bgr, hash);  // from the colours: PHash shrinks before it converts to grey
   if (hash.total() == 8) std::memcpy(&s.phash, hash.data, 8);
 
   // Every picture at one size, small ones enlarged: features then describe the same detail at the same scale.
   const double scale = static_cast<double>(kSceneSide) / std::max(bgr.cols, bgr.rows);
-  cv::Mat grey;
-  cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+  cv::Mat grey = grey_image;
+  if (grey.empty()) cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
   grey = scaled(grey, scale);
   s.width = grey.cols;
   s.height = grey.rows;

@@ -28,7 +28,8 @@ struct SceneSignature {
 inline constexpr int kSceneSide = 800;
 
 // `masked`: regions (original pixels) whose features are left out: the clues' boxes.
-SceneSignature scene_signature(const cv::Mat& bgr, const std::vector<Box>& masked, int features);
+// `grey`: the image in grey when the caller has it (ImageRecord::grey()); empty: converted here.
+SceneSignature scene_signature(const cv::Mat& bgr, const std::vector<Box>& masked, int features, const cv::Mat& grey = {});
 std::string encode_signature(const SceneSignature& signature);
 // Empty on anything that is not a signature this version wrote.
 std::optional<SceneSignature> decode_signature(std::string_view bytes);

@@ -90,8 +90,7 @@ nlohmann::ordered_json ZxingStage::resources() const {
 }
 
 void ZxingStage::process(ImageRecord& image, StageResult& out) {
-  cv::Mat gray;
-  cv::cvtColor(image.pixels, gray, cv::COLOR_BGR2GRAY);
+  const cv::Mat gray = image.grey();
   ZXing::DecodeHints hints;
   hints.setFormats(formats_of(options_.formats));
   hints.setTryHarder(options_.try_harder);
@@ -116,8 +115,8 @@ void ZxingStage::process(ImageRecord& image, StageResult& out) {
   if (long_side > 2400) another_look(0.5);  // large, blurred codes in large photos read better smaller
   if (options_.opencv_retail && opencv_retail_can_run(image.pixels.size())) {
     // OpenCV's EAN/UPC reader locates bars by their gradients first, so it reads small, tilted and blurred
-    // retail codes that zxing's scan lines miss; it checks the check digit like zxing does. It is given the grey
-    // image made above: from colour it would make its own, the same, and a large photo's peak would hold both.
+    // retail codes that zxing's scan lines miss; it checks the check digit like zxing does. It is given the image's
+    // shared grey: from colour it would make its own, the same, and a large photo's peak would hold both.
     cv::barcode::BarcodeDetector detector;
     std::vector<std::string> texts;
     std::vector<cv::barcode::BarcodeType> types;

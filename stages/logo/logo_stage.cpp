@@ -218,7 +218,7 @@ void LogoStage::before_ocr(const ImageRecord& image, StageResult& out) {
   // regions) is a glyph, not a mark. The matcher does not try silhouettes on the glyphs of these lines,
   // and a silhouette placed across one is dropped here.
   const auto lines = text_lines(image.text_regions);
-  for (const auto& d : matcher_->match(image.pixels, nullptr, lines)) {
+  for (const auto& d : matcher_->match(image.grey(), nullptr, lines)) {
     if (d.method == "shape" && inside_text_line(quad_bounds(d.quad), lines)) continue;
     out.clues.push_back(mark_clue(d, image));
   }

@@ -161,9 +161,13 @@ std::vector<Detection> Matcher::match(const cv::Mat& bgr, std::vector<std::strin
   if (!forest_ || bgr.empty()) return {};
   cv::Mat grey;
   if (bgr.channels() == 3) cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
-  else grey = bgr;
+  else grey = bgr;  // shared with other stages (ImageRecord::grey()): never written
   const double scale = std::min(1.0, static_cast<double>(options_.max_side) / std::max(grey.cols, grey.rows));
-  if (scale < 1) cv::resize(grey, grey, cv::Size(), scale, scale, cv::INTER_AREA);
+  if (scale < 1) {
+    cv::Mat smaller;
+    cv::resize(grey, smaller, cv::Size(), scale, scale, cv::INTER_AREA);
+    grey = smaller;
+  }
   auto found = find_by_features(grey, trace);
   if (shapes_) {
     // Plain marks by their silhouette, where no feature match is already.

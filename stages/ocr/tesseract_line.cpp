@@ -275,8 +275,7 @@ LineReading TesseractLineStage::read_region(const cv::Mat& bgr, const cv::Mat& g
 }
 
 void TesseractLineStage::process(ImageRecord& image, StageResult& out) {
-  cv::Mat gray;
-  cv::cvtColor(image.pixels, gray, cv::COLOR_BGR2GRAY);
+  const cv::Mat gray = image.grey();
   const cv::Rect frame(0, 0, gray.cols, gray.rows);
   for (const auto& region : image.text_regions) {
     const double height = std::max(distance(region.quad[0], region.quad[3]), distance(region.quad[1], region.quad[2]));

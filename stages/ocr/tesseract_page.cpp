@@ -42,8 +42,7 @@ TesseractPageStage::TesseractPageStage(TesseractPageOptions options)
 void TesseractPageStage::process(ImageRecord& image, StageResult& out) {
   auto* api = &engines_.local();
   api->SetPageSegMode(to_psm(options_.page_segmentation));
-  cv::Mat gray;
-  cv::cvtColor(image.pixels, gray, cv::COLOR_BGR2GRAY);
+  const cv::Mat gray = image.grey();
   for (const auto& region : image.text_regions) {
     cv::Rect rect = cv::boundingRect(std::vector<cv::Point2f>(region.quad.begin(), region.quad.end()));
     rect &= cv::Rect(0, 0, gray.cols, gray.rows);

@@ -286,8 +286,7 @@ void MserStage::process(ImageRecord& image, StageResult&) {
     image.text_regions.clear();
     return;
   }
-  cv::Mat gray;
-  cv::cvtColor(image.pixels, gray, cv::COLOR_BGR2GRAY);
+  const cv::Mat gray = image.grey();
   const double area = static_cast<double>(gray.total());
   auto mser = cv::MSER::create(5, 20, static_cast<int>(std::min(area * 0.02, 1e6)));
   std::vector<cv::Rect> boxes;

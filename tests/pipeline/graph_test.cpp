@@ -16,6 +16,7 @@
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
 #include <opencv2/core/utility.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "pipeline/batch.hpp"
 #include "pipeline/graph.hpp"
@@ -28,6 +29,39 @@ using namespace cluetrace;
 using namespace cluetrace::test;
 
 namespace {
+
+// The stages share one grey image per image (ImageRecord::grey()): parallel branches asking at once get the
+// same pixels, converted once and exactly as each stage converted them before; new pixels get a new grey;
+// after the graph releases it, the next ask makes it again.
+TEST(SharedGrey, MadeOnceForParallelAsksAndAgainForNewPixels) {
+  ImageRecord record;
+  record.pixels = cv::Mat(480, 640, CV_8UC3);
+  cv::randu(record.pixels, 0, 256);
+  cv::Mat expected;
+  cv::cvtColor(record.pixels, expected, cv::COLOR_BGR2GRAY);
+
+  std::vector<cv::Mat> seen(8);
+  std::vector<std::thread> threads;
+  for (auto& s : seen) threads.emplace_back([&record, &s] { s = record.grey(); });
+  for (auto& t : threads) t.join();
+  for (const auto& s : seen) {
+    ASSERT_EQ(s.data, seen[0].data);  // one conversion, shared
+    EXPECT_EQ(cv::norm(s, expected, cv::NORM_INF), 0.0);
+  }
+  const ImageRecord copy = record;  // a copy of the record shares it too
+  EXPECT_EQ(copy.grey().data, seen[0].data);
+
+  record.pixels = cv::Mat(480, 640, CV_8UC3, cv::Scalar(10, 200, 30));
+  const cv::Mat other = record.grey();
+  EXPECT_NE(other.data, seen[0].data);
+  cv::cvtColor(record.pixels, expected, cv::COLOR_BGR2GRAY);
+  EXPECT_EQ(cv::norm(other, expected, cv::NORM_INF), 0.0);
+
+  record.grey_cache->release();
+  EXPECT_EQ(cv::norm(record.grey(), expected, cv::NORM_INF), 0.0);
+  ImageRecord failed;  // no pixels (decoding failed): no grey either
+  EXPECT_TRUE(failed.grey().empty());
+}
 
 // A real stage for the logo slot: throws on images 77 pixels wide, counts how many images it holds at once,
 // and sleeps a little so images overlap.
