@@ -46,14 +46,16 @@ cv::Size write_scene_with_sign_and_name(const fs::path& file) {
   return turned.size();
 }
 
-// The analyst's catalogue of one brand, added from a photo of its sign.
+// The analyst's catalogue of one brand (DIR/case/logos.yaml), added from DIR/photo.jpg: the sign at a known box
+// in a larger picture.
 fs::path konzum_catalogue(const fs::path& dir) {
   cv::Mat photo = room(cv::Scalar(200, 210, 215));
   brand_sign().copyTo(photo(cv::Rect(300, 150, 360, 160)));
   write_bytes(dir / "photo.jpg", encode(photo, ".jpg"));
   const fs::path cat = dir / "case" / "logos.yaml";
   const auto r = run_cli({"catalogue", "add", cat.string(), "--id", "konzum", "--name", "Konzum", "--category", "grocery",
-                          "--country", "HR", "--source", "test", "--image", (dir / "photo.jpg").string() + ":300,150,360,160"});
+                          "--country", "HR", "--country", "BA=0.5", "--source", "test", "--image",
+                          (dir / "photo.jpg").string() + ":300,150,360,160"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return cat;
 }
@@ -71,21 +73,14 @@ fs::path profile_with_catalogue(const std::string& profile, const fs::path& cata
 
 TEST(LogoCli, AddFromAPhotoBoxThenFindTheBrandInAnotherImage) {
   TempDir dir;
-  // The analyst's photo: the sign at a known box in a larger picture.
-  cv::Mat photo = room(cv::Scalar(200, 210, 215));
-  brand_sign().copyTo(photo(cv::Rect(300, 150, 360, 160)));
-  write_bytes(dir / "photo.jpg", encode(photo, ".jpg"));
-  const fs::path cat = dir / "case" / "logos.yaml";
-  auto r = run_cli({"catalogue", "add", cat.string(), "--id", "konzum", "--name", "Konzum", "--category", "grocery",
-                    "--country", "HR", "--country", "BA=0.5", "--source", "test", "--image",
-                    (dir / "photo.jpg").string() + ":300,150,360,160"});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const fs::path cat = konzum_catalogue(dir.path());
+  ASSERT_FALSE(::testing::Test::HasFailure());
   // Only the box was kept, as a new file beside the catalogue.
   const cv::Mat kept = cv::imread((dir / "case" / "refs" / "konzum" / "konzum-1.png").string());
   ASSERT_FALSE(kept.empty());
   EXPECT_EQ(kept.size(), cv::Size(360, 160));
   EXPECT_TRUE(fs::exists(cat.string() + ".index"));
-  r = run_cli({"catalogue", "list", cat.string()});
+  auto r = run_cli({"catalogue", "list", cat.string()});
   EXPECT_NE(r.output.find("konzum\tKonzum\tgrocery\tHR=1,BA=0.5\t1 reference(s)"), std::string::npos) << r.output;
 
   // A box outside the photo is refused, naming the file, and the catalogue is left as it was.
