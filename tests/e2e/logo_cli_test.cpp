@@ -159,6 +159,19 @@ TEST(LogoCli, TheQuickProfileKeepsTheTextAndWordmarksAndDropsMarksAndStores) {
   EXPECT_TRUE(fs::is_directory(dir / "default.yaml.out" / "objects"));
   EXPECT_FALSE(fs::exists(dir / "quick.yaml.out" / "scenes"));
   EXPECT_FALSE(fs::exists(dir / "quick.yaml.out" / "objects"));
+  // Query by example on that case says why it cannot be asked, and how to make it possible.
+  const auto query = run_cli({"find-object", (dir / "quick.yaml.out").string(), "--image", (dir / "in" / "scene.png").string(),
+                              "--box", "60,420,460,110"});
+  EXPECT_NE(query.exit_code, 0) << query.output;
+  EXPECT_NE(query.output.find("keeps no object stores"), std::string::npos) << query.output;
+  EXPECT_NE(query.output.find("outputs.objects: false"), std::string::npos) << query.output;
+  ASSERT_EQ(run_cli({"report", (dir / "quick.yaml.out").string()}).exit_code, 0);  // an index of no picture
+  const auto again = run_cli({"find-object", (dir / "quick.yaml.out").string(), "--image", (dir / "in" / "scene.png").string(),
+                              "--box", "60,420,460,110"});
+  EXPECT_NE(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("keeps no object stores"), std::string::npos) << again.output;
+  EXPECT_EQ(run_cli({"find-object", (dir / "default.yaml.out").string(), "--image", (dir / "in" / "scene.png").string(),
+                     "--box", "60,420,460,110"}).exit_code, 0);
   const auto run = read_json(dir / "quick.yaml.out" / "run.json");
   bool said = false;
   for (const auto& stage : run["stages"])
