@@ -256,6 +256,7 @@ BatchSummary run_batch(Config& config, const BatchOptions& options) {
   run["threads"] = threads;
   run["max_in_flight"] = max_in_flight;
   run["large_image_megapixels"] = config.run.large_image_megapixels;
+  run["object_stores"] = config.outputs.objects;  // query by example needs them (find_object says so)
   run["image_timeout_s"] = image_timeout;
   // What `cluetrace merge` checks shards against each other by: the part, and the INPUTs as given.
   run["shard"] = {{"index", options.shard.index}, {"count", options.shard.count}, {"inputs", options.inputs}};

@@ -228,6 +228,7 @@ int command_find_object(const std::vector<std::string>& dirs, int case_index, co
         fmt::print("{:>4} inliers  case {} image {}  {}\n", r["inliers"].get<int>(), r["case"].get<int>(), r["id"].get<std::int64_t>(),
                    cluetrace::terminal_safe(r["path"].get<std::string>()));
       }
+      for (const auto& s : answer["skipped"]) fmt::print(stderr, "cluetrace: not searched: {}\n", s["why"].get<std::string>());
       fmt::print(stderr, "cluetrace: {} picture(s) hold the object; {} pictures scanned, {} verified, {:.0f} ms + {:.0f} ms\n",
                  answer["results"].size(), answer["pictures"].get<std::size_t>(), answer["verified"].get<std::size_t>(),
                  answer["scan_ms"].get<double>(), answer["verify_ms"].get<double>());

@@ -494,21 +494,30 @@ int verify_object(const ObjectQuery& query, const ObjectFeatures& target, int mi
   return count;
 }
 
+namespace {
+
+// What the case's run.json says of its object stores; true when it does not say (a merged case, an older run).
+bool run_kept_object_stores(const fs::path& dir) {
+  std::ifstream in(dir / "run.json");
+  if (!in) return true;
+  const auto run = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  return !(run.is_object() && run.contains("object_stores") && run["object_stores"] == false);
+}
+
+}  // namespace
+
 std::vector<ObjectHit> find_object(const fs::path& dir, const ObjectQuery& query, const ObjectSearchOptions& options,
                                    ObjectSearchStats* stats) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
+  if (!run_kept_object_stores(dir)) {
+    throw NoObjectStores(fmt::format("{}: this case keeps no object stores (its run had outputs.objects: false, as "
+                                     "config/quick.yaml has): run its pictures with the default config to search them by "
+                                     "example",
+                                     dir.string()));
+  }
   const auto file = dir / "objects.keys";
-  // A case run without object stores (`outputs.objects: false`, config/quick.yaml) has none to index.
-  const auto no_stores = [&] {
-    return std::runtime_error(fmt::format("{}: this case keeps no object stores (its run had outputs.objects: false, as "
-                                          "config/quick.yaml has): run its pictures with the default config to search them "
-                                          "by example",
-                                          dir.string()));
-  };
-  const bool stores = fs::is_directory(dir / "objects");
   std::ifstream in(file, std::ios::binary);
-  if (!in && !stores) throw no_stores();
   if (!in) throw std::runtime_error(fmt::format("{}: no object index (run `cluetrace report` on the case)", file.string()));
   const Vocabulary* vocabulary = object_vocabulary();
   if (!vocabulary) throw std::runtime_error("no visual vocabulary (models/objects/vocabulary.bin): query by example is off");
@@ -531,7 +540,6 @@ std::vector<ObjectHit> find_object(const fs::path& dir, const ObjectQuery& query
   if (!in || words != vocabulary->size() || static_cast<std::streamoff>(records_end) != size - kFooter - static_cast<std::streamoff>(words) * 4) {
     throw std::runtime_error(fmt::format("{}: damaged, or made with another vocabulary (run `cluetrace report` again)", file.string()));
   }
-  if (total == 0 && !stores) throw no_stores();  // an index `cluetrace report` made of none
   std::vector<std::uint32_t> pictures_with(words);
   in.seekg(static_cast<std::streamoff>(records_end));
   in.read(reinterpret_cast<char*>(pictures_with.data()), static_cast<std::streamsize>(words) * 4);

@@ -108,8 +108,14 @@ struct ObjectSearchStats {
   double scan_ms = 0, verify_ms = 0;
 };
 
-// Every picture of the case in `dir` that shows the queried object, most inliers first. Throws
-// std::runtime_error naming the file when the index is missing or broken.
+// A case whose run kept no object stores (its run.json says `object_stores: false`: `outputs.objects: false`,
+// as config/quick.yaml has) cannot be searched by example.
+struct NoObjectStores : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Every picture of the case in `dir` that shows the queried object, most inliers first. Throws NoObjectStores
+// for a case made without them, std::runtime_error naming the file when the index is missing or broken.
 std::vector<ObjectHit> find_object(const std::filesystem::path& dir, const ObjectQuery& query,
                                    const ObjectSearchOptions& options, ObjectSearchStats* stats = nullptr);
 

@@ -490,12 +490,17 @@ json ReviewApi::run_query(const ObjectQuery& query) {
   json results = json::array();
   ObjectSearchStats total;
   std::vector<std::pair<int, json>> ranked;
+  json skipped = json::array();  // cases made without object stores, when others have them
   for (std::size_t i = 0; i < cases_.size(); ++i) {
     auto& c = *cases_[i];
     ObjectSearchStats stats;
     std::vector<ObjectHit> hits;
     try {
       hits = find_object(c.dir, query, ObjectSearchOptions{}, &stats);
+    } catch (const NoObjectStores& e) {
+      skipped.push_back({{"case", i}, {"why", e.what()}});
+      if (skipped.size() == cases_.size()) throw ReviewError(409, e.what());
+      continue;
     } catch (const std::runtime_error& e) {
       throw ReviewError(409, e.what());
     }
@@ -525,7 +530,8 @@ json ReviewApi::run_query(const ObjectQuery& query) {
   std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   for (auto& [inliers, r] : ranked) results.push_back(std::move(r));
   return {{"results", results}, {"query_features", query.features.points.size()}, {"pictures", total.pictures},
-          {"candidates", total.candidates}, {"verified", total.verified}, {"scan_ms", total.scan_ms}, {"verify_ms", total.verify_ms}};
+          {"candidates", total.candidates}, {"verified", total.verified}, {"scan_ms", total.scan_ms}, {"verify_ms", total.verify_ms},
+          {"skipped", skipped}};
 }
 
 json ReviewApi::query_region(const json& body) {

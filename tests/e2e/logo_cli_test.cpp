@@ -172,7 +172,15 @@ TEST(LogoCli, TheQuickProfileKeepsTheTextAndWordmarksAndDropsMarksAndStores) {
   EXPECT_NE(again.output.find("keeps no object stores"), std::string::npos) << again.output;
   EXPECT_EQ(run_cli({"find-object", (dir / "default.yaml.out").string(), "--image", (dir / "in" / "scene.png").string(),
                      "--box", "60,420,460,110"}).exit_code, 0);
+  // Asked of both cases, the one with stores is searched and the other named as not searched.
+  const auto both_cases = run_cli({"find-object", (dir / "default.yaml.out").string(), (dir / "quick.yaml.out").string(),
+                                   "--image", (dir / "in" / "scene.png").string(), "--box", "60,420,460,110"});
+  EXPECT_EQ(both_cases.exit_code, 0) << both_cases.output;
+  EXPECT_NE(both_cases.output.find("not searched: " + (dir / "quick.yaml.out").string() + ": this case keeps no object stores"),
+            std::string::npos) << both_cases.output;
   const auto run = read_json(dir / "quick.yaml.out" / "run.json");
+  EXPECT_EQ(run["object_stores"], false);
+  EXPECT_EQ(read_json(dir / "default.yaml.out" / "run.json")["object_stores"], true);
   bool said = false;
   for (const auto& stage : run["stages"])
     if (stage["kind"] == "logo") said = stage["resources"]["marks"] == false;

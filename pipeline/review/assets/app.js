@@ -519,8 +519,9 @@ async function runQuery(options, description) {
     const ms = r && r.elapsed_ms !== undefined ? r.elapsed_ms
       : r && (r.scan_ms !== undefined || r.verify_ms !== undefined) ? Math.round((r.scan_ms || 0) + (r.verify_ms || 0)) : '?';
     const checked = r && r.candidates !== undefined ? ', ' + r.candidates + ' candidates, ' + (r.verified || 0) + ' verified' : '';
+    const skipped = r && r.skipped && r.skipped.length ? '; ' + r.skipped.length + ' case(s) without object stores not searched' : '';
     S.query = {results, sel: 0, summary: results.length + ' image' + (results.length === 1 ? '' : 's') + ' for ' + description +
-      ' (' + ms + ' ms' + checked + ')'};
+      ' (' + ms + ' ms' + checked + skipped + ')'};
     renderQuery();
     showView('query');
     showStatus('Query done: ' + S.query.summary + '.');
