@@ -234,6 +234,15 @@ json merged_record(const std::vector<Shard>& shards, std::size_t reports, const 
   run["failures"] = failures;
   run["skipped"] = skipped;
   run["input_problems"] = problems;
+  // The case can be searched by example when a shard kept object stores (its pictures are found; those of a shard
+  // that kept none are not); when every shard says it kept none, find_object says so instead of searching.
+  bool said = false, kept = false;
+  for (const auto& s : shards) {
+    if (!s.run.contains("object_stores")) continue;
+    said = true;
+    kept = kept || s.run["object_stores"] == true;
+  }
+  if (said) run["object_stores"] = kept;
   return run;
 }
 

@@ -245,6 +245,27 @@ TEST(Merge, AMissingRepeatedOrUnfinishedShardIsNamedAndNothingIsWritten) {
   ASSERT_EQ(run_cli({"merge", "--out", (dir / "m").string(), (dir / "s0").string(), (dir / "s1").string()}).exit_code, 0);
   EXPECT_EQ(read_bytes(dir / "m" / "reports.jsonl"), first);
   EXPECT_EQ(read_reports(dir / "m").size(), 4u);
+  EXPECT_EQ(read_json(dir / "m" / "run.json")["object_stores"], true);
+}
+
+// Shards run with config/quick.yaml keep no object stores: the merged case says so, and query by example on it
+// is refused with the reason, not searched as an empty index.
+TEST(Merge, ShardsWithoutObjectStoresMakeACaseThatSaysSo) {
+  TempDir dir;
+  const fs::path input = dir / "case";
+  fs::create_directories(input);
+  for (int i = 0; i < 2; ++i) write_bytes(input / fmt::format("img{}.png", i), encode(text_image({fmt::format("SIGN {}", i)}), ".png"));
+  const auto quick = (source_dir() / "config" / "quick.yaml").string();
+  for (int k = 0; k < 2; ++k) {
+    const auto r = run_cli({"run", "--config", quick, "--shard", fmt::format("{}/2", k), "--progress", "never", "--out",
+                            (dir / fmt::format("s{}", k)).string(), input.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  ASSERT_EQ(run_cli({"merge", "--out", (dir / "m").string(), (dir / "s0").string(), (dir / "s1").string()}).exit_code, 0);
+  EXPECT_EQ(read_json(dir / "m" / "run.json")["object_stores"], false);
+  const auto query = run_cli({"find-object", (dir / "m").string(), "--image", (input / "img0.png").string(), "--box", "0,0,64,64"});
+  EXPECT_NE(query.exit_code, 0) << query.output;
+  EXPECT_NE(query.output.find("keeps no object stores"), std::string::npos) << query.output;
 }
 
 }  // namespace
